@@ -1,0 +1,243 @@
+import net from 'node:net';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import Redis from 'ioredis';
+import { errorMessage } from '../errors';
+import { addrKey, parseHostPort } from './address';
+import type { ClusterSnapshot, NodeProbe, NodeReplies } from './types';
+
+export interface RedisAuth {
+  username?: string;
+  password?: string;
+  /** true for default TLS, or node:tls options (ca, servername, ...). */
+  tls?: boolean | TlsOptions;
+}
+
+export interface CollectOptions extends RedisAuth {
+  cluster?: string;
+  seeds: string[];
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  /** TCP-connect to each answering node's cluster bus port (default true). */
+  probeBusPort?: boolean;
+  /** Stop discovering past this many nodes: a guard against a runaway topology. */
+  maxNodes?: number;
+  /** Only ask nodes; do not follow the addresses they list (the monitor's light probe). */
+  discover?: boolean;
+  /** Which commands to send (default: all). The monitor's light probe sends fewer. */
+  commands?: 'full' | 'light';
+  now?: () => number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+const MAX_DISCOVERY_ROUNDS = 4;
+
+/**
+ * The only place that talks to a monitored cluster for a diagnosis: ask the seeds, then every
+ * node they list, concurrently, each bounded by connect and command timeouts. A node that is
+ * down or frozen is recorded as unreachable and never stalls the others, so this always ends.
+ */
+export async function collectSnapshot(options: CollectOptions): Promise<ClusterSnapshot> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const maxNodes = options.maxNodes ?? 1000;
+  const probes: NodeProbe[] = [];
+  const asked = new Set<string>();
+
+  let pending = unique(options.seeds);
+  for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
+    pending.forEach((addr) => asked.add(safeKey(addr)));
+    const results = await Promise.all(pending.map((addr) => probeNode(addr, options)));
+    probes.push(...results);
+    if (options.discover === false) break;
+    for (const probe of results) {
+      // A node known under another name (seed given as a hostname) is not asked twice.
+      const announced = announcedAddr(probe.replies?.clusterNodes);
+      if (announced) asked.add(safeKey(announced));
+    }
+    pending = unique(results.flatMap((p) => listedAddrs(p.replies?.clusterNodes)))
+      .filter((addr) => !asked.has(safeKey(addr)))
+      .slice(0, Math.max(0, maxNodes - asked.size));
+  }
+
+  return {
+    cluster: options.cluster ?? options.seeds.join(','),
+    seeds: options.seeds,
+    takenAt: new Date(started).toISOString(),
+    durationMs: now() - started,
+    probes,
+  };
+}
+
+/** Ask one node everything a diagnosis needs, in one pipeline, within a hard deadline. */
+export async function probeNode(addr: string, options: Omit<CollectOptions, 'seeds'>): Promise<NodeProbe> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const started = Date.now();
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = parseHostPort(addr));
+  } catch (err) {
+    return { addr, status: 'unreachable', error: errorMessage(err), durationMs: 0 };
+  }
+  const redis = new Redis({
+    host,
+    port,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    ...(options.tls ? { tls: options.tls === true ? {} : options.tls } : {}),
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    autoResubscribe: false,
+  });
+  redis.on('error', () => undefined); // failures are reported through the probe result
+  // ioredis bounds connect and each command; this deadline bounds AUTH and anything between.
+  const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms (frozen or overloaded?)`)), deadlineMs);
+  });
+  try {
+    const replies = await Promise.race([askNode(redis, options.commands ?? 'full'), deadline]);
+    const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
+    if (options.probeBusPort !== false && options.commands !== 'light') {
+      const busPort = myBusPort(replies.clusterNodes);
+      if (busPort) probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, connectTimeoutMs)) };
+    }
+    return probe;
+  } catch (err) {
+    return { addr, status: 'unreachable', error: describeFailure(err, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    redis.disconnect();
+  }
+}
+
+async function askNode(redis: Redis, commands: 'full' | 'light'): Promise<NodeReplies> {
+  try {
+    await redis.connect();
+  } catch (err) {
+    throw new ConnectFailure(err);
+  }
+  if (commands === 'light') {
+    const [nodes, info] = await Promise.all([
+      redis.call('CLUSTER', 'NODES') as Promise<string>,
+      redis.call('CLUSTER', 'INFO') as Promise<string>,
+    ]);
+    return { clusterNodes: nodes, clusterInfo: info };
+  }
+  const results = await redis
+    .pipeline()
+    .call('CLUSTER', 'NODES')
+    .call('CLUSTER', 'INFO')
+    .call('CONFIG', 'GET', 'cluster-require-full-coverage')
+    .call('CONFIG', 'GET', 'cluster-node-timeout')
+    .call('INFO', 'replication')
+    .call('DBSIZE')
+    .exec();
+  if (!results) throw new Error('pipeline returned nothing');
+  const [nodes, info, coverage, timeout, replication, dbsize] = results;
+  // CLUSTER NODES is essential; the rest is best effort (CONFIG may be renamed or denied by ACL).
+  if (nodes?.[0]) throw nodes[0];
+  const config: Record<string, string> = {};
+  for (const entry of [coverage, timeout]) {
+    const pairs = entry && !entry[0] && Array.isArray(entry[1]) ? (entry[1] as string[]) : [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) config[pairs[i]!] = pairs[i + 1]!;
+  }
+  return {
+    clusterNodes: String(nodes?.[1] ?? ''),
+    ...(info && !info[0] ? { clusterInfo: String(info[1]) } : {}),
+    config,
+    ...(replication && !replication[0] ? { infoReplication: String(replication[1]) } : {}),
+    ...(dbsize && !dbsize[0] ? { dbsize: Number(dbsize[1]) } : {}),
+  };
+}
+
+class ConnectFailure extends Error {
+  constructor(readonly original: unknown) {
+    super(errorMessage(original));
+  }
+}
+
+function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutMs: number): string {
+  const original = err instanceof ConnectFailure ? err.original : err;
+  const code = (original as { code?: string } | undefined)?.code;
+  const message = errorMessage(original);
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): nothing listens on that port';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable (${code})`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host name does not resolve (${code})`;
+  if (/ETIMEDOUT|connect timeout/i.test(message) || code === 'ETIMEDOUT') return `connect timed out after ${connectTimeoutMs} ms`;
+  if (/Command timed out/i.test(message)) return `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)`;
+  if (/NOAUTH/.test(message)) return 'authentication required (NOAUTH): configure the cluster password';
+  if (/WRONGPASS|invalid password|invalid username/i.test(message)) return 'authentication failed (WRONGPASS): check the username and password';
+  if (/cluster support disabled/i.test(message)) return 'answered, but cluster mode is disabled on this node';
+  return message;
+}
+
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<{ reachable: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (result: { reachable: boolean; error?: string }): void => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done({ reachable: false, error: `connect timed out after ${timeoutMs} ms` }));
+    socket.once('connect', () => done({ reachable: true }));
+    socket.once('error', (err: NodeJS.ErrnoException) => done({ reachable: false, error: err.code ?? err.message }));
+  });
+}
+
+// Cheap field extraction (no full parse): discovery must not fail on one odd line.
+function nodeLineFields(clusterNodes: string | undefined): string[][] {
+  if (!clusterNodes) return [];
+  return clusterNodes.split(/\r?\n/).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8);
+}
+
+function endpointOf(address: string): { hostPort: string; bus?: number } | undefined {
+  const endpoint = address.split(',')[0] ?? '';
+  const [hostPort = '', bus] = endpoint.split('@');
+  if (hostPort.startsWith(':') || hostPort.endsWith(':0')) return undefined; // noaddr / unknown
+  return { hostPort, ...(bus ? { bus: Number(bus) } : {}) };
+}
+
+function listedAddrs(clusterNodes: string | undefined): string[] {
+  return nodeLineFields(clusterNodes)
+    .filter((f) => !f[2]!.split(',').includes('noaddr'))
+    .map((f) => endpointOf(f[1]!)?.hostPort)
+    .filter((a): a is string => Boolean(a));
+}
+
+function announcedAddr(clusterNodes: string | undefined): string | undefined {
+  const mine = nodeLineFields(clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
+  return mine ? endpointOf(mine[1]!)?.hostPort : undefined;
+}
+
+function myBusPort(clusterNodes: string): number | undefined {
+  const mine = nodeLineFields(clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
+  const bus = mine ? endpointOf(mine[1]!)?.bus : undefined;
+  return bus && bus > 0 ? bus : undefined;
+}
+
+function safeKey(addr: string): string {
+  try {
+    return addrKey(addr);
+  } catch {
+    return addr;
+  }
+}
+
+function unique(addrs: string[]): string[] {
+  const seen = new Set<string>();
+  return addrs.filter((a) => {
+    const key = safeKey(a);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,84 @@
+import type { SlotRange } from './slots';
+
+/** Flags that `CLUSTER NODES` prints for a node. */
+export type NodeFlag =
+  | 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags';
+
+export const KNOWN_FLAGS: readonly NodeFlag[] = [
+  'myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags',
+];
+
+/** One line of `CLUSTER NODES`, as one node sees another (or itself). */
+export interface ClusterNodeLine {
+  id: string;
+  host: string;
+  port: number;
+  busPort: number;
+  hostname?: string;
+  /** `host:port`, or '' when the node has no address (noaddr / never learnt). */
+  addr: string;
+  flags: NodeFlag[];
+  masterId: string | null;
+  pingSent: number;
+  pongRecv: number;
+  configEpoch: number;
+  linkState: 'connected' | 'disconnected';
+  slots: SlotRange[];
+  /** Open slots: only the `myself` line shows them. */
+  migrating: Array<{ slot: number; to: string }>;
+  importing: Array<{ slot: number; from: string }>;
+  raw: string;
+}
+
+/** `CLUSTER INFO` fields we reason about, plus every raw field. */
+export interface ClusterInfo {
+  state: 'ok' | 'fail';
+  slotsAssigned: number;
+  slotsOk: number;
+  slotsPfail: number;
+  slotsFail: number;
+  knownNodes: number;
+  size: number;
+  currentEpoch: number;
+  myEpoch: number;
+  fields: Record<string, string>;
+  /** The raw `key:value` lines, to quote as evidence. */
+  lines: string[];
+}
+
+/** The replies one node gave, exactly as received. Pure code parses them later. */
+export interface NodeReplies {
+  clusterNodes: string;
+  clusterInfo?: string;
+  /** `CONFIG GET cluster-require-full-coverage cluster-node-timeout` as a flat map. */
+  config?: Record<string, string>;
+  infoReplication?: string;
+  dbsize?: number;
+}
+
+/** What asking one node produced. */
+export interface NodeProbe {
+  /** The address we asked (`host:port`). */
+  addr: string;
+  /**
+   * ok: it answered; unreachable: connect failed or a command timed out;
+   * not-asked: known only from another node's view (offline analysis of one paste).
+   */
+  status: 'ok' | 'unreachable' | 'not-asked';
+  error?: string;
+  durationMs: number;
+  replies?: NodeReplies;
+  /** Result of a plain TCP connect to the cluster bus port, when probed. */
+  busPort?: { port: number; reachable: boolean; error?: string };
+}
+
+/** Raw material for a diagnosis: every node's replies, nothing interpreted yet. */
+export interface ClusterSnapshot {
+  cluster: string;
+  seeds: string[];
+  takenAt: string;
+  durationMs: number;
+  probes: NodeProbe[];
+  /** True when built from a paste: one view, nothing asked live. */
+  offline?: boolean;
+}

@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ErrorCode, RedisMedicError } from '../errors';
+import { configSchema, type Config } from './schema';
+
+export interface LoadOptions {
+  /** Path of a YAML or JSON file; defaults to $REDIS_MEDIC_CONFIG. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values merged over the file (CLI flags, tests). */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Load the configuration: file (YAML/JSON, `${VAR}` expanded from the environment), then the
+ * environment variables, then explicit overrides; validated as a whole, with every problem
+ * named by its path.
+ */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.REDIS_MEDIC_CONFIG;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new RedisMedicError(ErrorCode.ConfigError, `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    raw = parseConfigText(expandEnv(text, env, file), file);
+  }
+  return parseConfig(deepMerge(deepMerge(raw, fromEnv(env)), options.overrides ?? {}));
+}
+
+export function parseConfig(raw: unknown): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n${formatIssues(result.error)}`);
+  const names = result.data.clusters.map((c) => c.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n- clusters: the name "${duplicate}" is used twice`);
+  return result.data;
+}
+
+function parseConfigText(text: string, file: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = YAML.parse(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a mapping');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new RedisMedicError(ErrorCode.ConfigError, `cannot parse config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** `${NAME}` in the file is replaced by the environment variable, so secrets stay out of files. */
+function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const value = env[name];
+    if (value === undefined) throw new RedisMedicError(ErrorCode.ConfigError, `config file ${file} uses \${${name}}, which is not set in the environment`);
+    return value;
+  });
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown>> = {};
+  const set = (section: string, key: string, value: unknown): void => {
+    if (value === undefined || value === '') return;
+    (out[section] ??= {})[key] = value;
+  };
+  set('slack', 'botToken', env.SLACK_BOT_TOKEN);
+  set('slack', 'signingSecret', env.SLACK_SIGNING_SECRET);
+  set('slack', 'appToken', env.SLACK_APP_TOKEN);
+  set('slack', 'apiUrl', env.SLACK_API_URL);
+  set('slack', 'defaultChannel', env.SLACK_DEFAULT_CHANNEL);
+  set('http', 'port', numberFromEnv(env, 'PORT'));
+  set('queue', 'redisUrl', env.REDIS_URL);
+  set('queue', 'prefix', env.QUEUE_PREFIX);
+  set('monitor', 'intervalMs', numberFromEnv(env, 'MONITOR_INTERVAL_MS'));
+  set('alerts', 'webhookToken', env.ALERT_WEBHOOK_TOKEN);
+  const result: Record<string, unknown> = { ...out };
+  if (env.APPROVAL_SECRET) result.approvalSecret = env.APPROVAL_SECRET;
+  if (env.REDIS_MEDIC_CLUSTERS) result.clusters = clustersFromEnv(env.REDIS_MEDIC_CLUSTERS);
+  return result;
+}
+
+/** `REDIS_MEDIC_CLUSTERS="payments=10.0.0.31:6379,10.0.0.32:6379;cache=10.0.1.5:6379"` */
+function clustersFromEnv(text: string): Array<{ name: string; seeds: string[] }> {
+  return text.split(';').filter((s) => s.trim()).map((entry) => {
+    const [name = '', seeds = ''] = entry.split('=');
+    return { name: name.trim(), seeds: seeds.split(',').map((s) => s.trim()).filter(Boolean) };
+  });
+}
+
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new RedisMedicError(ErrorCode.ConfigError, `environment variable ${name} must be a number, got "${text}"`);
+  return n;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `- ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+):\d{1,5}$/, 'must be host:port, e.g. 10.0.0.31:6379');
+const slackId = z.string().regex(/^[A-Z0-9]+$/, 'must be a Slack id such as U012ABCDEF or S012ABCDEF');
+
+export const approversSchema = z.object({
+  /** Slack user ids allowed to approve repairs. */
+  users: z.array(slackId).default([]),
+  /** Slack user group ids whose members may approve (resolved with usergroups.users.list). */
+  usergroups: z.array(slackId).default([]),
+});
+
+export const clusterSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (starting with a letter or digit)'),
+  seeds: z.array(hostPort).min(1, 'give at least one seed node'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: z.boolean().default(false),
+  /** Slack channel id for this cluster's incident threads and diagnoses. */
+  channel: z.string().optional(),
+  /** Nodes outside the cluster that repairs may bring in (to take slots, or as new replicas). */
+  spareNodes: z.array(hostPort).default([]),
+  /** Overrides the global approvers for this cluster. */
+  approvers: approversSchema.optional(),
+});
+
+export const configSchema = z.object({
+  clusters: z.array(clusterSchema).default([]),
+  timeouts: z.object({
+    connectMs: z.number().int().positive().default(500),
+    commandMs: z.number().int().positive().default(1000),
+  }).prefault({}),
+  queue: z.object({
+    redisUrl: z.string().default('redis://127.0.0.1:6379'),
+    prefix: z.string().min(1).default('redis-medic'),
+    diagnoseConcurrency: z.number().int().positive().default(4),
+    repairConcurrency: z.number().int().positive().default(2),
+    monitorConcurrency: z.number().int().positive().default(4),
+    keepCompletedSeconds: z.number().int().positive().default(24 * 3600),
+    keepCompletedCount: z.number().int().positive().default(1000),
+    keepFailedSeconds: z.number().int().positive().default(7 * 24 * 3600),
+  }).prefault({}),
+  monitor: z.object({
+    enabled: z.boolean().default(true),
+    intervalMs: z.number().int().min(250).default(5000),
+    /** Consecutive healthy polls before an incident is resolved (stops flapping threads). */
+    resolveAfterPolls: z.number().int().positive().default(3),
+    /** Risk findings are posted once, then at most once per this interval. */
+    riskDigestMs: z.number().int().positive().default(24 * 3600 * 1000),
+  }).prefault({}),
+  approvals: z.object({
+    ...approversSchema.shape,
+    /** Whoever asked for the diagnosis may not approve its repair. */
+    twoPersonRule: z.boolean().default(true),
+    expiryMs: z.number().int().positive().default(15 * 60 * 1000),
+  }).prefault({}),
+  repair: z.object({
+    stepTimeoutMs: z.number().int().positive().default(5000),
+    verifyTimeoutMs: z.number().int().positive().default(15000),
+    lockTtlMs: z.number().int().positive().default(30000),
+  }).prefault({}),
+  slack: z.object({
+    botToken: z.string().optional(),
+    signingSecret: z.string().optional(),
+    appToken: z.string().optional(),
+    apiUrl: z.string().url().optional(),
+    /** Where diagnoses of clusters without a channel of their own are posted by the monitor. */
+    defaultChannel: z.string().optional(),
+  }).prefault({}),
+  http: z.object({ port: z.number().int().min(0).max(65535).default(3000) }).prefault({}),
+  alerts: z.object({
+    webhookToken: z.string().optional(),
+    /** The Alertmanager label that names the cluster. */
+    clusterLabel: z.string().default('redis_cluster'),
+    maxBodyBytes: z.number().int().positive().default(256 * 1024),
+  }).prefault({}),
+  /** HMAC key for button values and approval tokens. */
+  approvalSecret: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type Approvers = z.infer<typeof approversSchema>;

@@ -1,0 +1,165 @@
+import { countSlots, SLOT_COUNT, toRanges } from '../cluster/slots';
+import type { ClusterSnapshot } from '../cluster/types';
+import { buildModel, type ClusterModel, type ModelNode } from './model';
+import { busPortUnreachable } from './rules/bus-port';
+import { fullCoverageSetting } from './rules/full-coverage';
+import { ghostNodes } from './rules/ghost-nodes';
+import { masterDown } from './rules/master-down';
+import { nodeUnreachable } from './rules/node-unreachable';
+import { nodesDisagree } from './rules/nodes-disagree';
+import { openSlots } from './rules/open-slots';
+import { quorumLost } from './rules/quorum-lost';
+import { masterWithoutReplica, masterWithoutSlots, replicaSameHost } from './rules/replica-risks';
+import { replicationBroken } from './rules/replication-broken';
+import { slotsUnassigned } from './rules/slots-unassigned';
+import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Snapshot in, report out: pure, so fixtures and live clusters go through the same code. */
+export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
+  const model = buildModel(snapshot);
+  const coverage = coverageOf(model);
+  const findings = sortFindings(runRules(model, countSlots(coverage.uncovered)));
+  const reachableStates = model.views.map((v) => v.info?.state).filter(Boolean);
+  const primary = findings.find((f) => f.category === 'fault') ?? null;
+  const verdict: Verdict =
+    reachableStates.includes('fail') || coverage.uncovered.length > 0 ? 'down' : primary ? 'degraded' : 'ok';
+  return {
+    cluster: snapshot.cluster,
+    checkedAt: snapshot.takenAt,
+    durationMs: snapshot.durationMs,
+    verdict,
+    primary: primary?.code ?? null,
+    nodes: [...model.nodes.values()].sort(byRoleThenAddr(model)).map(nodeReport),
+    coverage,
+    findings,
+    fixes: [],
+    ...(snapshot.offline ? { offline: true, limitations: offlineLimitations(model) } : {}),
+  };
+}
+
+function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
+  const findings = [
+    ...quorumLost(model),
+    ...masterDown(model),
+    ...slotsUnassigned(model),
+    ...nodesDisagree(model),
+    ...openSlots(model),
+    ...ghostNodes(model),
+    ...replicationBroken(model),
+    ...busPortUnreachable(model),
+    ...masterWithoutReplica(model),
+    ...replicaSameHost(model),
+    ...masterWithoutSlots(model),
+    ...fullCoverageSetting(model, uncoveredSlots),
+  ];
+  // Unreachable nodes that a finding above already explains are not reported twice.
+  const explained = new Set(findings.filter((f) => f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
+  return [...findings, ...nodeUnreachable(model, explained)];
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      FINDING_PRECEDENCE.indexOf(a.code) - FINDING_PRECEDENCE.indexOf(b.code),
+  );
+}
+
+function coverageOf(model: ClusterModel): CoverageReport {
+  const uncovered: number[] = [];
+  const failedOwner: number[] = [];
+  const noOwner: number[] = [];
+  let assigned = 0;
+  let pfail = 0;
+  let fail = 0;
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const id = model.owner[slot];
+    const owner = id ? model.nodes.get(id) : undefined;
+    const disowned = owner?.ownSlots != null && !model.served[slot] && owner.health !== 'down';
+    if (owner && !disowned) assigned++;
+    if (owner?.health === 'down') fail++;
+    else if (owner?.health === 'suspect') pfail++;
+    if (model.served[slot]) continue;
+    uncovered.push(slot);
+    if (!owner || disowned) noOwner.push(slot);
+    else failedOwner.push(slot);
+  }
+  return {
+    assigned,
+    ok: SLOT_COUNT - uncovered.length - pfail,
+    pfail,
+    fail,
+    uncovered: toRanges(uncovered),
+    servedByFailedMaster: toRanges(failedOwner),
+    unassigned: toRanges(noOwner),
+  };
+}
+
+function nodeReport(node: ModelNode): NodeReport {
+  const own = node.own;
+  const flags = own?.myself?.flags ?? mostSevereFlags(node);
+  const replication = own?.replication ?? {};
+  const coverage = own?.config['cluster-require-full-coverage'];
+  const timeout = own?.config['cluster-node-timeout'];
+  return {
+    id: node.id,
+    addr: node.addr,
+    host: node.host,
+    port: node.port,
+    busPort: node.busPort,
+    role: node.role,
+    masterId: node.masterId,
+    flags: flags.filter((f) => f !== 'myself'),
+    reachable: node.reachable,
+    ...(node.probe?.error ? { error: node.probe.error } : {}),
+    clusterState: own?.info?.state ?? null,
+    health: node.health,
+    slots: node.slots,
+    epoch: node.epoch,
+    link: own ? 'connected' : (node.seenBy[0]?.line.linkState ?? null),
+    keys: own?.probe.replies?.dbsize ?? null,
+    migrating: own?.myself?.migrating ?? [],
+    importing: own?.myself?.importing ?? [],
+    ...(replication['role'] === 'slave'
+      ? { replication: { linkStatus: replication['master_link_status'], offset: numberOrUndefined(replication['slave_repl_offset']) } }
+      : replication['master_repl_offset'] ? { replication: { offset: numberOrUndefined(replication['master_repl_offset']) } } : {}),
+    ...(coverage ? { requireFullCoverage: coverage === 'yes' } : {}),
+    ...(timeout ? { nodeTimeoutMs: Number(timeout) } : {}),
+  };
+}
+
+function mostSevereFlags(node: ModelNode): string[] {
+  const lines = node.seenBy.map((s) => s.line);
+  const rank = (flags: string[]): number => (flags.includes('fail') ? 2 : flags.includes('fail?') ? 1 : 0);
+  return [...lines].sort((a, b) => rank(b.flags) - rank(a.flags))[0]?.flags ?? [];
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) ? n : undefined;
+}
+
+function byRoleThenAddr(model: ClusterModel) {
+  // Masters in slot order, each followed by its replicas; then everything else by address.
+  const order = (n: ModelNode): string => {
+    const master = n.role === 'replica' && n.masterId ? model.nodes.get(n.masterId) : n;
+    const firstSlot = master?.slots[0]?.[0];
+    const group = firstSlot === undefined ? `z${master?.addr ?? n.addr}` : `a${String(firstSlot).padStart(5, '0')}`;
+    return `${group}|${n.role === 'master' ? 0 : 1}|${n.addr}`;
+  };
+  return (a: ModelNode, b: ModelNode): number => order(a).localeCompare(order(b));
+}
+
+function offlineLimitations(model: ClusterModel): string[] {
+  const views = model.views.length;
+  const listed = model.nodes.size;
+  const notes = [
+    `Analysed ${views} pasted view${views === 1 ? '' : 's'} of ${listed} listed nodes; nobody was asked live.`,
+    'The other nodes\' own cluster_state, their views, open slots on them, replication links and key counts are unknown.',
+    'A node this view flags fail? or fail may be reachable from elsewhere (a partition), and one it shows healthy may be down since.',
+  ];
+  if (!model.views.some((v) => v.info)) notes.push('No CLUSTER INFO was pasted: cluster_state is inferred from the slots, not read.');
+  return notes;
+}

@@ -1,0 +1,270 @@
+import { addrKey } from '../cluster/address';
+import { parseClusterInfo, parseReplicationInfo } from '../cluster/parse-info';
+import { parseClusterNodes } from '../cluster/parse-nodes';
+import { SLOT_COUNT, slotsOf, toRanges, type SlotRange } from '../cluster/slots';
+import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
+import { errorMessage } from '../errors';
+
+/** One node's own answer: how it sees the cluster. */
+export interface NodeView {
+  probe: NodeProbe;
+  /** Who answered: from its `myself` line. */
+  myself?: ClusterNodeLine;
+  lines: ClusterNodeLine[];
+  info?: ClusterInfo;
+  config: Record<string, string>;
+  replication: Record<string, string>;
+  parseError?: string;
+}
+
+/** Everything known about one node id, merged over all views. */
+export interface ModelNode {
+  id: string;
+  addr: string;
+  host: string;
+  port: number;
+  busPort: number;
+  role: 'master' | 'replica' | 'unknown';
+  masterId: string | null;
+  /** Its own view, when it answered. */
+  own?: NodeView;
+  probe?: NodeProbe;
+  /** How each other view lists it: `[viewer addr, line]`. */
+  seenBy: Array<{ viewer: string; line: ClusterNodeLine }>;
+  reachable: boolean | null;
+  /** fail: some view says `fail`; pfail: some view says `fail?` and none `fail`. */
+  flagged: 'fail' | 'pfail' | null;
+  health: 'up' | 'suspect' | 'down' | 'unknown';
+  /** The slots the cluster routes to it (consensus of views), and the ones it claims itself. */
+  slots: SlotRange[];
+  ownSlots: SlotRange[] | null;
+  epoch: number;
+}
+
+export interface ClusterModel {
+  snapshot: ClusterSnapshot;
+  views: NodeView[];
+  nodes: Map<string, ModelNode>;
+  /** For each slot, the id of the node the cluster routes it to (highest epoch claim), or null. */
+  owner: Array<string | null>;
+  /** For each slot, whether a healthy owner that still claims it serves it. */
+  served: boolean[];
+  /** Probes that answered but whose node is not in any view (should not happen) or failed. */
+  unreachable: NodeProbe[];
+}
+
+export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
+  const views = snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map(toView);
+  const nodes = new Map<string, ModelNode>();
+  const probeByAddr = new Map<string, NodeProbe>();
+  for (const probe of snapshot.probes) probeByAddr.set(safeKey(probe.addr), probe);
+
+  for (const view of views) {
+    for (const line of view.lines) {
+      const node = nodes.get(line.id) ?? newNode(line);
+      nodes.set(line.id, node);
+      if (line.flags.includes('myself')) {
+        node.own = view;
+        node.probe = view.probe;
+      } else {
+        node.seenBy.push({ viewer: view.myself?.addr || view.probe.addr, line });
+      }
+    }
+  }
+
+  for (const node of nodes.values()) {
+    node.probe ??= node.addr ? probeByAddr.get(safeKey(node.addr)) : undefined;
+    mergeNode(node);
+  }
+
+  const owner = slotOwners(views, nodes);
+  const served = owner.map((id, slot) => {
+    if (!id) return false;
+    const node = nodes.get(id);
+    if (!node || node.health === 'down') return false;
+    // Its own view wins about its own slots: a node that dropped a slot (DELSLOTS) does not
+    // serve it, whatever the others still route to it.
+    return node.ownSlots === null || inRanges(slot, node.ownSlots);
+  });
+  for (const node of nodes.values()) {
+    node.slots = toRanges(function* () { for (let s = 0; s < SLOT_COUNT; s++) if (owner[s] === node.id) yield s; }());
+  }
+
+  const unreachable = snapshot.probes.filter((p) => p.status === 'unreachable');
+  return { snapshot, views, nodes, owner, served, unreachable };
+}
+
+function toView(probe: NodeProbe): NodeView {
+  const replies = probe.replies!;
+  const view: NodeView = { probe, lines: [], config: replies.config ?? {}, replication: {} };
+  try {
+    view.lines = parseClusterNodes(replies.clusterNodes);
+    view.myself = view.lines.find((l) => l.flags.includes('myself'));
+    if (view.myself && !view.myself.addr) {
+      // A node that never learnt its own IP prints `:port`; we know where we reached it.
+      view.myself = { ...view.myself, addr: probe.addr, host: probe.addr.replace(/:\d+$/, '') };
+      view.lines = view.lines.map((l) => (l.flags.includes('myself') ? view.myself! : l));
+    }
+  } catch (err) {
+    view.parseError = errorMessage(err);
+  }
+  try {
+    if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
+  } catch (err) {
+    view.parseError ??= errorMessage(err);
+  }
+  if (replies.infoReplication) view.replication = parseReplicationInfo(replies.infoReplication);
+  return view;
+}
+
+function newNode(line: ClusterNodeLine): ModelNode {
+  return {
+    id: line.id,
+    addr: line.addr,
+    host: line.host,
+    port: line.port,
+    busPort: line.busPort,
+    role: 'unknown',
+    masterId: null,
+    seenBy: [],
+    reachable: null,
+    flagged: null,
+    health: 'unknown',
+    slots: [],
+    ownSlots: null,
+    epoch: 0,
+  };
+}
+
+function mergeNode(node: ModelNode): void {
+  const own = node.own?.myself;
+  // Its own line is the truth about itself; otherwise the majority of other views.
+  const reference = own ?? mostCommon(node.seenBy.map((s) => s.line), (l) => `${roleOf(l)}|${l.masterId}|${l.addr}`);
+  if (reference) {
+    node.role = roleOf(reference);
+    node.masterId = reference.masterId;
+    node.epoch = Math.max(reference.configEpoch, ...node.seenBy.map((s) => s.line.configEpoch));
+    if (reference.addr) {
+      node.addr = reference.addr;
+      node.host = reference.host;
+      node.port = reference.port;
+      node.busPort = reference.busPort;
+    }
+  }
+  node.ownSlots = own ? own.slots : null;
+  if (node.own) node.reachable = true;
+  else if (node.probe) node.reachable = node.probe.status === 'ok' ? true : node.probe.status === 'unreachable' ? false : null;
+
+  const flags = node.seenBy.flatMap((s) => s.line.flags);
+  node.flagged = flags.includes('fail') ? 'fail' : flags.includes('fail?') ? 'pfail' : null;
+  if (node.reachable === false || (node.flagged === 'fail' && node.reachable !== true)) node.health = 'down';
+  else if (node.reachable === true) node.health = node.flagged ? 'suspect' : 'up';
+  else if (node.flagged === 'pfail') node.health = 'suspect';
+  else if (node.flagged === 'fail') node.health = 'down';
+  else node.health = node.seenBy.some((s) => s.line.flags.includes('handshake') || s.line.flags.includes('noaddr')) ? 'unknown' : 'up';
+  // Offline, a node only listed by one view is "up" only as far as that view can tell.
+}
+
+function roleOf(line: ClusterNodeLine): 'master' | 'replica' | 'unknown' {
+  if (line.flags.includes('master')) return 'master';
+  if (line.flags.includes('slave')) return 'replica';
+  return 'unknown';
+}
+
+/**
+ * Who owns each slot: every view's claims, the highest config epoch winning (as Redis itself
+ * resolves conflicts), ties broken by the number of views that agree.
+ */
+function slotOwners(views: NodeView[], nodes: Map<string, ModelNode>): Array<string | null> {
+  const owner: Array<string | null> = new Array(SLOT_COUNT).fill(null);
+  const bestEpoch = new Array<number>(SLOT_COUNT).fill(-1);
+  const votes = new Map<string, number>(); // `${slot}:${id}` -> views that agree
+  for (const view of views) {
+    for (const line of view.lines) {
+      if (!line.flags.includes('master') || line.slots.length === 0) continue;
+      const epoch = nodes.get(line.id)?.epoch ?? line.configEpoch;
+      for (const slot of slotsOf(line.slots)) {
+        const key = `${slot}:${line.id}`;
+        const count = (votes.get(key) ?? 0) + 1;
+        votes.set(key, count);
+        const current = owner[slot];
+        const currentVotes = current ? votes.get(`${slot}:${current}`) ?? 0 : 0;
+        if (epoch > bestEpoch[slot]! || (epoch === bestEpoch[slot] && count > currentVotes)) {
+          owner[slot] = line.id;
+          bestEpoch[slot] = epoch;
+        }
+      }
+    }
+  }
+  return owner;
+}
+
+export function inRanges(slot: number, ranges: readonly SlotRange[]): boolean {
+  return ranges.some(([from, to]) => slot >= from && slot <= to);
+}
+
+function mostCommon<T>(items: T[], keyOf: (t: T) => string): T | undefined {
+  const counts = new Map<string, { item: T; n: number }>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const entry = counts.get(key) ?? { item, n: 0 };
+    entry.n++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()].sort((a, b) => b.n - a.n)[0]?.item;
+}
+
+function safeKey(addr: string): string {
+  try {
+    return addrKey(addr);
+  } catch {
+    return addr;
+  }
+}
+
+// ---- helpers the rules share -------------------------------------------------------------
+
+/** A label for a node in prose: `10.0.0.31:6379 (07c37dfe)`. */
+export function label(node: Pick<ModelNode, 'addr' | 'id'>): string {
+  return `${node.addr || 'no address'} (${node.id.slice(0, 8)})`;
+}
+
+export function evidenceLine(viewer: string, text: string): string {
+  return `[${viewer}] ${text}`;
+}
+
+/** The raw line of `node` as one live view prints it (its own line first), for evidence. */
+export function lineEvidence(node: ModelNode, max = 2): string[] {
+  const out: string[] = [];
+  if (node.own?.myself) out.push(evidenceLine(node.own.myself.addr, node.own.myself.raw));
+  for (const seen of node.seenBy.slice(0, max)) out.push(evidenceLine(seen.viewer, seen.line.raw));
+  return out;
+}
+
+export function probeEvidence(node: ModelNode): string[] {
+  if (node.probe?.status === 'unreachable') return [evidenceLine(node.probe.addr, `redis-medic: ${node.probe.error ?? 'no answer'}`)];
+  return [];
+}
+
+export function slotOwningMasters(model: ClusterModel): ModelNode[] {
+  const owners = new Set(model.owner.filter((id): id is string => id !== null));
+  return [...model.nodes.values()].filter((n) => owners.has(n.id) && n.role === 'master');
+}
+
+export function replicasOf(model: ClusterModel, masterId: string): ModelNode[] {
+  return [...model.nodes.values()].filter((n) => n.role === 'replica' && n.masterId === masterId);
+}
+
+/** `cluster_state` lines of the nodes that answered, for evidence. */
+export function stateEvidence(model: ClusterModel, state?: 'ok' | 'fail', max = 3): string[] {
+  return model.views
+    .filter((v) => v.info && (!state || v.info.state === state))
+    .slice(0, max)
+    .map((v) => evidenceLine(v.myself?.addr ?? v.probe.addr, `cluster_state:${v.info!.state} cluster_slots_ok:${v.info!.slotsOk} cluster_slots_fail:${v.info!.slotsFail}`));
+}
+
+export function requiresFullCoverage(model: ClusterModel): boolean | null {
+  const values = model.views.map((v) => v.config['cluster-require-full-coverage']).filter(Boolean);
+  if (values.length === 0) return null;
+  return values.some((v) => v === 'yes');
+}

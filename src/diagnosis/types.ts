@@ -1,0 +1,114 @@
+import type { SlotRange } from '../cluster/slots';
+import type { FixPlan } from '../repair/types';
+
+export type Severity = 'critical' | 'warning' | 'info';
+/** fault: something is broken now. risk: nothing is broken yet, but it will bite. */
+export type FindingCategory = 'fault' | 'risk';
+
+export type FindingCode =
+  | 'QUORUM_LOST'
+  | 'MASTER_DOWN_NO_REPLICA'
+  | 'REPLICA_NOT_PROMOTED'
+  | 'SLOTS_UNASSIGNED'
+  | 'NODES_DISAGREE'
+  | 'OPEN_SLOTS'
+  | 'GHOST_NODES'
+  | 'NODE_UNREACHABLE'
+  | 'REPLICATION_BROKEN'
+  | 'BUS_PORT_UNREACHABLE'
+  | 'MASTER_WITHOUT_REPLICA'
+  | 'REPLICA_SAME_HOST'
+  | 'MASTER_WITHOUT_SLOTS'
+  | 'FULL_COVERAGE_SETTING';
+
+/** Order of precedence when naming the root cause: the first fault in this list wins. */
+export const FINDING_PRECEDENCE: readonly FindingCode[] = [
+  'QUORUM_LOST',
+  'MASTER_DOWN_NO_REPLICA',
+  'REPLICA_NOT_PROMOTED',
+  'SLOTS_UNASSIGNED',
+  'NODES_DISAGREE',
+  'OPEN_SLOTS',
+  'GHOST_NODES',
+  'NODE_UNREACHABLE',
+  'REPLICATION_BROKEN',
+  'BUS_PORT_UNREACHABLE',
+  'MASTER_WITHOUT_REPLICA',
+  'REPLICA_SAME_HOST',
+  'MASTER_WITHOUT_SLOTS',
+  'FULL_COVERAGE_SETTING',
+];
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  category: FindingCategory;
+  title: string;
+  detail: string;
+  /** Raw lines that prove it, each prefixed with the node that said it: `[10.0.0.31:6379] ...`. */
+  evidence: string[];
+  /** Ids of the nodes concerned. */
+  nodes: string[];
+  slots: SlotRange[];
+}
+
+export interface NodeReport {
+  id: string;
+  addr: string;
+  host: string;
+  port: number;
+  busPort: number;
+  role: 'master' | 'replica' | 'unknown';
+  masterId: string | null;
+  /** Its own flags when it answered, otherwise the flags other nodes give it. */
+  flags: string[];
+  /** true: answered; false: asked and did not answer; null: not asked (offline analysis). */
+  reachable: boolean | null;
+  error?: string;
+  /** Its own `cluster_state`, when it answered. */
+  clusterState: 'ok' | 'fail' | null;
+  /** down: unreachable or flagged fail by the cluster; suspect: flagged fail? only. */
+  health: 'up' | 'suspect' | 'down' | 'unknown';
+  slots: SlotRange[];
+  epoch: number;
+  link: 'connected' | 'disconnected' | null;
+  keys: number | null;
+  migrating: Array<{ slot: number; to: string }>;
+  importing: Array<{ slot: number; from: string }>;
+  replication?: { linkStatus?: string; offset?: number };
+  requireFullCoverage?: boolean;
+  nodeTimeoutMs?: number;
+}
+
+export interface CoverageReport {
+  /** Slots some node owns and that owner still claims. */
+  assigned: number;
+  /** Slots served by an owner that is up. */
+  ok: number;
+  pfail: number;
+  fail: number;
+  /** Every slot no healthy master serves now: what clients cannot reach. */
+  uncovered: SlotRange[];
+  /** Subset of uncovered: owned by a master that is down (fail, fail? or unreachable). */
+  servedByFailedMaster: SlotRange[];
+  /** Subset of uncovered: no owner at all (never assigned, or dropped by its owner). */
+  unassigned: SlotRange[];
+}
+
+export type Verdict = 'ok' | 'degraded' | 'down';
+
+export interface DiagnosisReport {
+  cluster: string;
+  checkedAt: string;
+  durationMs: number;
+  verdict: Verdict;
+  /** Code of the root-cause finding (the first fault), or null when nothing is broken. */
+  primary: FindingCode | null;
+  nodes: NodeReport[];
+  coverage: CoverageReport;
+  findings: Finding[];
+  fixes: FixPlan[];
+  /** Offline analysis of a paste: what one view cannot know. */
+  offline?: boolean;
+  limitations?: string[];
+}
