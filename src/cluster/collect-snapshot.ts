@@ -96,7 +96,10 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     enableReadyCheck: false,
     autoResubscribe: false,
   });
-  redis.on('error', () => undefined); // failures are reported through the probe result
+  // Failures are reported through the probe result. With retries off, ioredis rejects
+  // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
+  let socketError: unknown;
+  redis.on('error', (err) => { socketError ??= err; });
   // ioredis bounds connect and each command; this deadline bounds AUTH and anything between.
   const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
   let timer: NodeJS.Timeout | undefined;
@@ -112,7 +115,8 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     }
     return probe;
   } catch (err) {
-    return { addr, status: 'unreachable', error: describeFailure(err, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
+    const cause = socketError && /Connection is closed/.test(errorMessage(err)) ? socketError : err;
+    return { addr, status: 'unreachable', error: describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
     redis.disconnect();

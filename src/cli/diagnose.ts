@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { parseHostPort } from '../cluster/address';
+import { findCluster } from '../config/clusters';
+import type { ClusterConfig, Config } from '../config/schema';
+import { formatReport } from '../diagnosis/format-text';
+import { adHocCluster, diagnoseCluster } from '../engine';
+import { configFrom, EXIT, processIO, type CliIO } from './context';
+
+export interface DiagnoseOptions {
+  json?: boolean;
+  password?: string;
+  user?: string;
+  tls?: boolean;
+  timeout?: string;
+}
+
+export function register(program: Command, io: CliIO = processIO): void {
+  program
+    .command('diagnose')
+    .description('ask every node of a cluster and name the root cause')
+    .argument('<target>', 'a configured cluster name, or seed nodes host:port[,host:port...]')
+    .option('--json', 'print the JSON report (docs/report-format.md)')
+    .option('--password <password>', 'node password (default: the cluster config, or $REDIS_PASSWORD)')
+    .option('--user <username>', 'ACL user name')
+    .option('--tls', 'connect with TLS')
+    .option('--timeout <ms>', 'command timeout per node in ms (connect timeout is half of it)')
+    .action(async (target: string, options: DiagnoseOptions, command: Command) => {
+      process.exitCode = await runDiagnose(target, options, configFrom(command), io);
+    });
+}
+
+export async function runDiagnose(target: string, options: DiagnoseOptions, config: Config, io: CliIO): Promise<number> {
+  const cluster = targetCluster(target, options, config);
+  const timeouts = timeoutsFrom(options, config);
+  const { report } = await diagnoseCluster(cluster, { timeouts });
+  io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.findings.some((f) => f.severity === 'critical') ? EXIT.critical : EXIT.ok;
+}
+
+/** A configured name, or ad-hoc seeds (the CLI user is the operator: typed addresses are fine here). */
+export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls'>, config: Config): ClusterConfig {
+  const configured = config.clusters.find((c) => c.name === target);
+  const base = configured ?? (looksLikeAddresses(target) ? adHocCluster(target) : findCluster(config, target));
+  const password = options.password ?? base.password ?? process.env.REDIS_PASSWORD;
+  return {
+    ...base,
+    ...(password ? { password } : {}),
+    ...(options.user ? { username: options.user } : {}),
+    ...(options.tls ? { tls: true } : {}),
+  };
+}
+
+function looksLikeAddresses(target: string): boolean {
+  return target.split(',').every((part) => {
+    try {
+      parseHostPort(part);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function timeoutsFrom(options: Pick<DiagnoseOptions, 'timeout'>, config: Config): Config['timeouts'] {
+  if (options.timeout === undefined) return config.timeouts;
+  const ms = Number(options.timeout);
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${options.timeout}"`);
+  return { commandMs: ms, connectMs: Math.max(100, Math.round(ms / 2)) };
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,50 @@
+import type { DiagnosisReport } from '../diagnosis/types';
+import type { RepairResult } from '../repair/types';
+
+/** Who asked for a job and where its answer goes. */
+export type Origin =
+  | { kind: 'slack'; channel: string; user: string; /** root message to edit */ messageTs?: string; threadTs?: string; responseUrl?: string }
+  | { kind: 'cli'; user?: string }
+  | { kind: 'monitor' }
+  | { kind: 'alert'; source: string };
+
+export interface DiagnoseJobData {
+  cluster: string;
+  origin: Origin;
+}
+
+export interface RepairJobData {
+  cluster: string;
+  planId: string;
+  /** One approval = one run: the job id is derived from plan id + approval id. */
+  approvalId: string;
+  approvedBy: string;
+  origin: Origin;
+}
+
+export interface MonitorJobData {
+  cluster: string;
+  /** Why this poll: the scheduler's tick, or an alert that asks for an immediate look. */
+  reason: 'schedule' | 'alert' | 'recheck';
+  alert?: { source: string; status: 'firing' | 'resolved'; summary?: string };
+}
+
+/** Progress a repair reports while it runs (also the BullMQ job progress payload). */
+export type RepairProgress =
+  | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
+  | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };
+
+/**
+ * What the processes that talk to people (Slack) want to hear from workers. Workers call these
+ * after the core work; a hook that throws is logged and never fails the job.
+ */
+export interface JobHooks {
+  onDiagnoseProgress?(data: DiagnoseJobData, message: string): Promise<void>;
+  onDiagnosisDone?(data: DiagnoseJobData, report: DiagnosisReport, jobId: string): Promise<void>;
+  onDiagnosisFailed?(data: DiagnoseJobData, error: string, jobId: string): Promise<void>;
+  onRepairProgress?(data: RepairJobData, progress: RepairProgress): Promise<void>;
+  onRepairDone?(data: RepairJobData, result: RepairResult, jobId: string): Promise<void>;
+}
+
+export type DiagnoseJobResult = DiagnosisReport;
+export type RepairJobResult = RepairResult;
