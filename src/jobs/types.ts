@@ -48,3 +48,13 @@ export interface JobHooks {
 
 export type DiagnoseJobResult = DiagnosisReport;
 export type RepairJobResult = RepairResult;
+
+/** What request handlers (Slack, HTTP) need from the job system: fast enqueues, nothing else. */
+export interface Enqueuer {
+  /** Resolves with the job id once the job is in the queue. */
+  enqueueDiagnosis(data: DiagnoseJobData): Promise<string>;
+  /** At most one job per (plan id, approval id): `created` is false when it already existed. */
+  enqueueRepair(data: RepairJobData): Promise<{ jobId: string; created: boolean }>;
+  /** An immediate monitor poll (alerts, rechecks). */
+  enqueueMonitorPoll(data: MonitorJobData): Promise<string>;
+}
