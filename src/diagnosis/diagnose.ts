@@ -54,8 +54,8 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...masterWithoutSlots(model),
     ...fullCoverageSetting(model, uncoveredSlots),
   ];
-  // Unreachable nodes that a finding above already explains are not reported twice.
-  const explained = new Set(findings.filter((f) => f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
+  // Unreachable nodes that a fault above already explains are not reported twice.
+  const explained = new Set(findings.filter((f) => f.category === 'fault' && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
   return [...findings, ...nodeUnreachable(model, explained)];
 }
 

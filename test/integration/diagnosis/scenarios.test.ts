@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
+import { diagnose } from '../../../src/diagnosis/diagnose';
+import type { DiagnosisReport } from '../../../src/diagnosis/types';
+import { useCluster, type TestCluster } from '../../helpers/cluster';
+
+// Each scenario breaks a real cluster the way production breaks, then asks every node.
+async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seeds): Promise<DiagnosisReport> {
+  return diagnose(await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 }));
+}
+
+function codes(report: DiagnosisReport): string[] {
+  return report.findings.map((f) => f.code);
+}
+
+describe('diagnosis on real clusters', function () {
+  this.timeout(60000);
+
+  describe('healthy 3 masters + 3 replicas', () => {
+    const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
+    it('is ok, every node asked, no fault; only risks', async () => {
+      const report = await diagnoseLive(cluster(), [cluster().seeds[0]!]);
+      assert.equal(report.verdict, 'ok');
+      assert.equal(report.primary, null);
+      assert.equal(report.nodes.length, 6);
+      assert.ok(report.nodes.every((n) => n.reachable === true && n.clusterState === 'ok'));
+      assert.deepEqual(report.coverage.uncovered, []);
+      assert.equal(report.coverage.ok, 16384);
+      assert.ok(report.findings.every((f) => f.category === 'risk'), codes(report).join());
+      // Loopback puts every replica on its master's host: a real risk, reported as such.
+      assert.ok(codes(report).includes('REPLICA_SAME_HOST'));
+      assert.ok(codes(report).includes('FULL_COVERAGE_SETTING'));
+    });
+  });
+
+  describe('a master with no replica is killed', () => {
+    const cluster = useCluster({ masters: 3 });
+    it('names MASTER_DOWN_NO_REPLICA with its exact slots as uncovered', async () => {
+      const c = cluster();
+      const victim = c.masters()[2]!;
+      await c.kill(victim);
+      await c.waitUntilFail();
+      const report = await diagnoseLive(c);
+      assert.equal(report.verdict, 'down');
+      assert.equal(report.primary, 'MASTER_DOWN_NO_REPLICA');
+      assert.deepEqual(report.coverage.uncovered, [[10923, 16383]]);
+      assert.deepEqual(report.coverage.servedByFailedMaster, [[10923, 16383]]);
+      const finding = report.findings[0]!;
+      assert.deepEqual(finding.nodes, [victim.id]);
+      assert.ok(finding.evidence.some((e) => e.includes(victim.id) && /master,fail/.test(e)), finding.evidence.join('\n'));
+      assert.ok(finding.evidence.some((e) => /cluster_state:fail/.test(e)));
+      assert.ok(finding.evidence.some((e) => /connection refused/.test(e)));
+      assert.equal(report.nodes.find((n) => n.id === victim.id)!.reachable, false);
+    });
+  });
+
+  describe('2 of 3 masters killed (3 masters + 3 replicas)', () => {
+    const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
+    it('names QUORUM_LOST and lists the orphan replicas', async () => {
+      const c = cluster();
+      const dead = await c.killMasters(2);
+      await c.waitUntilFlagged(dead[0]!, 'fail?');
+      await c.waitUntilFlagged(dead[1]!, 'fail?');
+      const report = await diagnoseLive(c);
+      assert.equal(report.primary, 'QUORUM_LOST');
+      assert.equal(report.verdict, 'down');
+      assert.deepEqual(report.coverage.uncovered, [[0, 10922]]);
+      const finding = report.findings[0]!;
+      for (const master of dead) {
+        assert.ok(finding.nodes.includes(master.id));
+        for (const replica of c.replicasOf(master)) assert.ok(finding.nodes.includes(replica.id), 'orphan replica listed');
+      }
+      assert.ok(!codes(report).includes('REPLICA_NOT_PROMOTED'), 'quorum loss explains the missing promotion');
+    });
+  });
+
+  describe('only slots 0-15999 assigned', () => {
+    const cluster = useCluster({ masters: 3, slots: [[0, 15999]] });
+    it('names SLOTS_UNASSIGNED with 16000-16383 uncovered', async () => {
+      const report = await diagnoseLive(cluster());
+      assert.equal(report.primary, 'SLOTS_UNASSIGNED');
+      assert.equal(report.verdict, 'down');
+      assert.deepEqual(report.coverage.uncovered, [[16000, 16383]]);
+      assert.deepEqual(report.coverage.unassigned, [[16000, 16383]]);
+      assert.equal(report.coverage.assigned, 16000);
+      assert.ok(report.findings[0]!.evidence.some((e) => /cluster_slots_assigned:16000/.test(e)));
+    });
+  });
+
+  describe('DELSLOTSRANGE on an owner', () => {
+    const cluster = useCluster({ masters: 3 });
+    it('names SLOTS_UNASSIGNED on that owner (its keys are still there) and the disagreement', async () => {
+      const c = cluster();
+      const owner = c.masters()[0]!;
+      await c.delSlotsRange(owner, 100, 199);
+      await c.waitFor((infos) => /cluster_state:fail/.test(infos.get(owner.addr) ?? ''), { what: 'owner says fail' });
+      const report = await diagnoseLive(c);
+      assert.equal(report.primary, 'SLOTS_UNASSIGNED');
+      assert.deepEqual(report.coverage.uncovered, [[100, 199]]);
+      const finding = report.findings[0]!;
+      assert.deepEqual(finding.nodes, [owner.id]);
+      assert.match(finding.detail, /no longer claims slots 100-199/);
+      assert.ok(codes(report).includes('NODES_DISAGREE'));
+    });
+  });
+
+  describe('an open slot', () => {
+    const cluster = useCluster({ masters: 3 });
+    it('names OPEN_SLOTS, cluster still serving everything', async () => {
+      const c = cluster();
+      const [source, target] = c.masters();
+      await c.openSlot(42, source!, target!);
+      const report = await diagnoseLive(c);
+      assert.equal(report.primary, 'OPEN_SLOTS');
+      assert.equal(report.verdict, 'degraded');
+      assert.deepEqual(report.coverage.uncovered, []);
+      assert.deepEqual(report.findings[0]!.slots, [[42, 42]]);
+      assert.match(report.findings[0]!.detail, /slot 42 is MIGRATING from .* to /);
+      assert.match(report.findings[0]!.detail, /slot 42 is IMPORTING into /);
+    });
+  });
+
+  describe('one node frozen with SIGSTOP', () => {
+    const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
+    it('finishes within the timeouts and names the silent node', async () => {
+      const c = cluster();
+      const frozen = c.replicas()[0]!;
+      c.freeze(frozen);
+      const started = Date.now();
+      const report = await diagnoseLive(c);
+      const elapsed = Date.now() - started;
+      c.thaw(frozen);
+      // Not a speed goal: proof that it ends. Each discovery round is bounded by connect (500)
+      // + command (1000) + margin; redis-cli --cluster check would hang here forever.
+      assert.ok(elapsed < 3 * (500 + 1000 + 250), `diagnosis took ${elapsed} ms`);
+      assert.equal(report.primary, 'NODE_UNREACHABLE');
+      const node = report.nodes.find((n) => n.id === frozen.id)!;
+      assert.equal(node.reachable, false);
+      assert.match(node.error!, /no reply within 1000 ms|no answer within/);
+    });
+  });
+
+  describe('a ghost node', () => {
+    const cluster = useCluster({ masters: 3 });
+    it('names GHOST_NODES, cluster still ok', async () => {
+      const c = cluster();
+      const ghost = await c.makeGhost();
+      const report = await diagnoseLive(c);
+      assert.equal(report.primary, 'GHOST_NODES');
+      assert.deepEqual(report.findings[0]!.nodes, [ghost.id]);
+      assert.deepEqual(report.coverage.uncovered, []);
+      assert.ok(!codes(report).includes('NODE_UNREACHABLE'), 'the ghost is not reported twice');
+    });
+  });
+});
