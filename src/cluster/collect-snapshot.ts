@@ -25,6 +25,8 @@ export interface CollectOptions extends RedisAuth {
   discover?: boolean;
   /** Which commands to send (default: all). The monitor's light probe sends fewer. */
   commands?: 'full' | 'light';
+  /** With commands 'light': also send DBSIZE (the monitor records each node's key count per poll). */
+  lightKeyCounts?: boolean;
   now?: () => number;
 }
 
@@ -107,7 +109,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms (frozen or overloaded?)`)), deadlineMs);
   });
   try {
-    const replies = await Promise.race([askNode(redis, options.commands ?? 'full'), deadline]);
+    const replies = await Promise.race([askNode(redis, options.commands ?? 'full', options.lightKeyCounts === true), deadline]);
     const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
     if (options.probeBusPort !== false && options.commands !== 'light') {
       const busPort = myBusPort(replies.clusterNodes);
@@ -123,18 +125,20 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   }
 }
 
-async function askNode(redis: Redis, commands: 'full' | 'light'): Promise<NodeReplies> {
+async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts = false): Promise<NodeReplies> {
   try {
     await redis.connect();
   } catch (err) {
     throw new ConnectFailure(err);
   }
   if (commands === 'light') {
-    const [nodes, info] = await Promise.all([
+    const [nodes, info, dbsize] = await Promise.all([
       redis.call('CLUSTER', 'NODES') as Promise<string>,
       redis.call('CLUSTER', 'INFO') as Promise<string>,
+      // Best effort, like the full probe: a DBSIZE denied by ACL must not make the node look down.
+      lightKeyCounts ? (redis.call('DBSIZE') as Promise<number>).catch(() => undefined) : undefined,
     ]);
-    return { clusterNodes: nodes, clusterInfo: info };
+    return { clusterNodes: nodes, clusterInfo: info, ...(typeof dbsize === 'number' ? { dbsize } : {}) };
   }
   const results = await redis
     .pipeline()
