@@ -34,6 +34,14 @@ export type RepairProgress =
   | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
   | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };
 
+/** Progress a diagnosis reports (the BullMQ job progress payload of diagnose jobs). */
+export interface DiagnoseProgress {
+  phase: 'collecting' | 'diagnosed';
+  /** e.g. "checking 3 seed nodes of payments", "checked 6 nodes: down (QUORUM_LOST)". */
+  message: string;
+  nodes?: number;
+}
+
 /**
  * What the processes that talk to people (Slack) want to hear from workers. Workers call these
  * after the core work; a hook that throws is logged and never fails the job.

@@ -1,0 +1,165 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/schema';
+import { errorMessage } from '../errors';
+import { healthRoutes, startRouteServer, type RouteServer } from '../http/health';
+import type { MonitorPoll } from '../incidents/monitor';
+import { parseQueueNames, type QueueName } from '../jobs/queues';
+import { createJobSystem, type JobSystem, type WorkerSettings } from '../jobs/system';
+import type { JobHooks } from '../jobs/types';
+import { createLogger, type Logger } from '../logging/logger';
+import { UsageError } from './diagnose';
+import { configFrom, EXIT, processIO, type CliIO } from './context';
+import { keepProcessAlive } from './main';
+
+/**
+ * What a worker process needs beyond the job system, supplied by whoever wires the app: hooks
+ * that post to Slack (when Slack is configured) and the incident monitor's poll. Without them
+ * a worker still diagnoses and repairs; results stay readable by job id.
+ */
+export interface WorkerWiring {
+  createHooks?: (config: Config, logger: Logger) => JobHooks | undefined | Promise<JobHooks | undefined>;
+  createMonitorPoll?: (config: Config, logger: Logger, system: JobSystem) => MonitorPoll | undefined | Promise<MonitorPoll | undefined>;
+}
+
+export interface WorkerCliOptions {
+  queues?: string;
+  concurrency?: string;
+  healthPort?: string;
+  lockDurationMs?: string;
+  stalledIntervalMs?: string;
+  shutdownGraceMs?: string;
+}
+
+export function register(program: Command, io: CliIO = processIO, wiring: WorkerWiring = {}): void {
+  program
+    .command('worker')
+    .description('run job workers only (no Slack app, no scheduler); run several, on several hosts, to share the work')
+    .option('--queues <names>', 'queues to work on, comma separated: diagnose,repair,monitor (default: diagnose,repair, plus monitor when the monitor is wired)')
+    .option('--concurrency <n>', 'jobs in parallel per queue (default: queue.*Concurrency from the config)')
+    .option('--health-port <port>', 'serve GET /healthz and /metrics on this port (0 = any free port)')
+    .option('--lock-duration-ms <ms>', 'a job whose worker stops renewing its lock for this long is handed to another worker', '30000')
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died', '30000')
+    .option('--shutdown-grace-ms <ms>', 'on SIGTERM, how long running jobs may take to finish', '30000')
+    .action(async (options: WorkerCliOptions, command: Command) => {
+      await runWorker(options, configFrom(command), wiring, io);
+      keepProcessAlive();
+    });
+}
+
+export interface RunningWorker {
+  system: JobSystem;
+  health?: RouteServer;
+  /** Resolves once a signal has stopped everything. */
+  stopped: Promise<void>;
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * Starts workers, and stops them on SIGTERM/SIGINT: no new jobs, running ones finish within the
+ * grace period (read-only ones are handed back after it), connections closed, exit code 0.
+ */
+export async function runWorker(options: WorkerCliOptions, config: Config, wiring: WorkerWiring = {}, io: CliIO = processIO): Promise<RunningWorker> {
+  const settings = workerSettings(options, config);
+  const logger = createLogger().child({ process: 'worker' });
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => { resolveStopped = resolve; });
+
+  const system = createJobSystem(config, {
+    logger,
+    workers: settings.workers,
+    ...(await optionalHooks(wiring, config, logger)),
+    onFatal: (err) => {
+      io.stderr(`redis-medic: ${err.message}`);
+      process.exitCode = EXIT.usage;
+      void stop('refused queue Redis');
+    },
+  });
+  // The monitor's poll may need the system (to enqueue diagnoses), so it is made after it.
+  const monitorPoll = wiring.createMonitorPoll ? await wiring.createMonitorPoll(config, logger, system) : undefined;
+  if (settings.queues?.includes('monitor') && !monitorPoll) {
+    await system.close();
+    throw new UsageError('--queues monitor needs the incident monitor, which this build does not wire into `worker`; use `redis-medic start` or drop monitor');
+  }
+
+  let health: RouteServer | undefined;
+  if (settings.healthPort !== undefined) {
+    try {
+      health = await startRouteServer(healthRoutes(system, logger), { port: settings.healthPort, logger });
+    } catch (err) {
+      await system.close();
+      throw new UsageError(`cannot serve /healthz on port ${settings.healthPort}: ${errorMessage(err)}`);
+    }
+    logger.info({ url: health.url }, `health and metrics on ${health.url}/healthz and ${health.url}/metrics`);
+  }
+
+  await system.startWorkers({ ...(settings.queues ? { queues: settings.queues } : {}), ...(monitorPoll ? { monitorPoll } : {}) });
+
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, `worker stopping (${reason})`);
+      await system.close();
+      await health?.close();
+      logger.info('worker stopped');
+      // Everything is closed, so the process ends by itself; the timer only catches a leak.
+      setTimeout(() => {
+        logger.warn('worker still has open handles 5 s after closing; exiting anyway');
+        process.exit(process.exitCode ?? 0);
+      }, 5000).unref();
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const onTerm = (): void => void stop('SIGTERM');
+  const onInt = (): void => void stop('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  return { system, ...(health ? { health } : {}), stopped, stop };
+}
+
+interface ParsedWorkerSettings {
+  queues?: QueueName[];
+  healthPort?: number;
+  workers: WorkerSettings;
+}
+
+/** Flags → settings, each checked with a message that names the flag (bad flags start nothing). */
+export function workerSettings(options: WorkerCliOptions, config: Config): ParsedWorkerSettings {
+  let queues: QueueName[] | undefined;
+  if (options.queues !== undefined) {
+    try {
+      queues = parseQueueNames(options.queues);
+    } catch (err) {
+      throw new UsageError(`--queues: ${errorMessage(err)}`);
+    }
+  }
+  const concurrency = options.concurrency === undefined ? undefined : positiveInt('--concurrency', options.concurrency);
+  const workers: WorkerSettings = {
+    lockDurationMs: positiveInt('--lock-duration-ms', options.lockDurationMs ?? '30000'),
+    stalledIntervalMs: positiveInt('--stalled-interval-ms', options.stalledIntervalMs ?? '30000'),
+    shutdownGraceMs: positiveInt('--shutdown-grace-ms', options.shutdownGraceMs ?? '30000'),
+    ...(concurrency ? { concurrency: { diagnose: concurrency, repair: concurrency, monitor: concurrency } } : {}),
+  };
+  void config;
+  const out: ParsedWorkerSettings = { workers };
+  if (queues) out.queues = queues;
+  if (options.healthPort !== undefined) {
+    const port = Number(options.healthPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--health-port must be a port number (0-65535), got "${options.healthPort}"`);
+    out.healthPort = port;
+  }
+  return out;
+}
+
+function positiveInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number, got "${text}"`);
+  return n;
+}
+
+async function optionalHooks(wiring: WorkerWiring, config: Config, logger: Logger): Promise<{ hooks?: JobHooks }> {
+  const hooks = wiring.createHooks ? await wiring.createHooks(config, logger) : undefined;
+  return hooks ? { hooks } : {};
+}

@@ -1,0 +1,116 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../../audit/audit-log';
+import { findCluster } from '../../config/clusters';
+import type { ClusterConfig, Config } from '../../config/schema';
+import { errorMessage } from '../../errors';
+import type { Logger } from '../../logging/logger';
+import type { RepairResult } from '../../repair/types';
+import { medicKey } from '../queues';
+import type { JobHooks, RepairJobData, RepairJobResult, RepairProgress } from '../types';
+import { actorOf, callHook } from './safe-hook';
+
+/** The contract of src/repair/executor.ts `executePlan`. */
+export interface ExecutePlanOptions {
+  cluster: ClusterConfig;
+  config: Pick<Config, 'timeouts' | 'repair'>;
+  planId: string;
+  lockRedis: Redis;
+  lockPrefix: string;
+  actor: string;
+  onProgress?: (p: RepairProgress) => void | Promise<void>;
+  audit?: AuditLog;
+  logger?: Logger;
+  lockWait?: 'refuse' | { timeoutMs: number };
+  now?: () => number;
+}
+export type ExecutePlan = (options: ExecutePlanOptions) => Promise<RepairResult>;
+
+export interface RepairProcessorDeps {
+  config: Pick<Config, 'clusters' | 'timeouts' | 'repair' | 'queue'>;
+  logger: Logger;
+  executePlan: ExecutePlan;
+  /** Queue Redis: repair locks and the started-markers live there, shared by every worker. */
+  redis: Redis;
+  hooks?: JobHooks;
+  audit?: AuditLog;
+  /** A name for this worker, stored in the started-marker. */
+  workerName?: string;
+  now?: () => number;
+}
+
+export type RepairJob = Job<RepairJobData, RepairJobResult>;
+
+/** Started-markers outlive any retention of the jobs themselves. */
+const STARTED_MARKER_TTL_SECONDS = 30 * 24 * 3600;
+
+export const INTERRUPTED_REASON =
+  'interrupted: the worker running this repair stopped before it finished, so some steps may have run. ' +
+  'Nothing was re-run. Re-diagnose the cluster before approving another repair.';
+export const ALREADY_RAN_REASON = 'this approval was already used for a run; nothing was re-run. Re-diagnose to get a new plan.';
+
+/**
+ * job → executePlan. Never throws and is never retried: whatever happens becomes a RepairResult
+ * (the job's return value) and is reported through onRepairDone. A marker set before the first
+ * step makes a second run of the same job (a stalled job handed to another worker after a
+ * crash) report "interrupted" instead of running steps again.
+ */
+export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJob, token?: string, signal?: AbortSignal) => Promise<RepairJobResult> {
+  const now = deps.now ?? Date.now;
+  return async (job, _token, _signal) => {
+    const { data } = job;
+    const jobId = String(job.id);
+    const log = deps.logger.child({ queue: 'repair', jobId, cluster: data.cluster, planId: data.planId });
+    const started = now();
+    const finish = async (result: RepairResult): Promise<RepairResult> => {
+      log.info({ status: result.status, reason: result.reason, steps: result.steps.length }, `repair ${data.planId} of ${data.cluster}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`);
+      await callHook(log, 'onRepairDone', deps.hooks?.onRepairDone && (() => deps.hooks!.onRepairDone!(data, result, jobId)));
+      return result;
+    };
+    const stopped = (status: RepairResult['status'], reason: string): RepairResult =>
+      ({ status, reason, planId: data.planId, steps: [], durationMs: now() - started });
+
+    let cluster: ClusterConfig;
+    try {
+      cluster = findCluster(deps.config as Config, data.cluster);
+    } catch (err) {
+      return finish(stopped('refused', errorMessage(err)));
+    }
+
+    let firstRun: boolean;
+    try {
+      const marker = JSON.stringify({ worker: deps.workerName ?? `pid-${process.pid}`, at: new Date(now()).toISOString(), attempt: job.attemptsStarted });
+      firstRun = (await deps.redis.set(medicKey(deps.config.queue.prefix, 'repair-started', jobId), marker, 'EX', STARTED_MARKER_TTL_SECONDS, 'NX')) === 'OK';
+    } catch (err) {
+      return finish(stopped('refused', `could not record the start of the repair in the queue Redis (${errorMessage(err)}); nothing was run`));
+    }
+    if (!firstRun) {
+      const interrupted = (job.attemptsStarted ?? 0) > 1 || (job.stalledCounter ?? 0) > 0;
+      await deps.audit?.record({ action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId, planId: data.planId, reason: interrupted ? 'interrupted' : 'already-ran' } });
+      return finish(stopped(interrupted ? 'failed' : 'refused', interrupted ? INTERRUPTED_REASON : ALREADY_RAN_REASON));
+    }
+
+    try {
+      const result = await deps.executePlan({
+        cluster,
+        config: deps.config,
+        planId: data.planId,
+        lockRedis: deps.redis,
+        lockPrefix: medicKey(deps.config.queue.prefix, 'lock'),
+        actor: data.approvedBy,
+        lockWait: 'refuse',
+        logger: log,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+        onProgress: async (progress) => {
+          await job.updateProgress(progress as unknown as object).catch((err: unknown) => log.debug({ error: errorMessage(err) }, 'could not store job progress'));
+          await callHook(log, 'onRepairProgress', deps.hooks?.onRepairProgress && (() => deps.hooks!.onRepairProgress!(data, progress)));
+        },
+      });
+      return finish(result);
+    } catch (err) {
+      log.error({ err }, `repair ${data.planId} of ${data.cluster} stopped with an error`);
+      return finish(stopped('failed', `the repair stopped with an error: ${errorMessage(err)}. Re-diagnose before approving another repair.`));
+    }
+  };
+}

@@ -1,0 +1,391 @@
+import os from 'node:os';
+import { QueueEvents, Worker, type Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { createAuditLog, type AuditLog } from '../audit/audit-log';
+import type { Config } from '../config/schema';
+import { ErrorCode, errorMessage, isRedisMedicError, RedisMedicError } from '../errors';
+import type { MonitorPoll } from '../incidents/monitor';
+import type { Logger } from '../logging/logger';
+import {
+  assertQueueRedisAddressIsNotMonitored, assertQueueRedisIsNotMonitored, createOutageTracker, createQueueConnection,
+  type QueueRedisTarget,
+} from './connection';
+import { createJobMetrics } from './metrics';
+import { createDiagnoseProcessor, type DiagnoseProcessorDeps } from './processors/diagnose';
+import { handBackOnAbort } from './processors/hand-back';
+import { createMonitorProcessor } from './processors/monitor';
+import { createRepairProcessor, type ExecutePlan } from './processors/repair';
+import {
+  createEnqueuer, createQueues, QUEUE_NAMES, withTimeout, type JobQueues, type JobResults, type JobStatus, type QueueName,
+} from './queues';
+import { syncMonitorSchedulers, type SchedulerSyncResult } from './scheduler';
+import type { Enqueuer, JobHooks } from './types';
+
+export interface WorkerSettings {
+  /** Jobs run in parallel per queue in this process (default: config.queue.*Concurrency). */
+  concurrency?: Partial<Record<QueueName, number>>;
+  /** A job whose lock is not renewed for this long is stalled and handed to another worker (default 30 s). */
+  lockDurationMs?: number;
+  /** How often each worker looks for stalled jobs (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Times a job may stall before it fails for good (default 1). */
+  maxStalledCount?: number;
+  /** On close: how long running jobs may take to finish before read-only ones are handed back (default 30 s). */
+  shutdownGraceMs?: number;
+  /** Shown as the job's processedBy and in CLIENT LIST (default `<hostname>-<pid>`). */
+  name?: string;
+}
+
+export interface JobSystemDeps {
+  logger: Logger;
+  hooks?: JobHooks;
+  monitorPoll?: MonitorPoll;
+  /** Default: the audit stream in the queue Redis. */
+  audit?: AuditLog;
+  /** A producer connection to use instead of one made from config.queue.redisUrl; close() leaves it open. */
+  connection?: Redis;
+  /** Default: executePlan of src/repair/executor.ts. */
+  executePlan?: ExecutePlan;
+  /** Default: the real diagnosis pipeline (tests and benches may wrap it). */
+  diagnose?: DiagnoseProcessorDeps['diagnose'];
+  workers?: WorkerSettings;
+  /** The queue Redis turned out to be a cluster node: workers stay stopped. Default: log it. */
+  onFatal?: (err: RedisMedicError) => void;
+  reconnectCapMs?: number;
+}
+
+export type WorkerState = 'waiting-for-queue-redis' | 'running' | 'closed';
+
+export interface JobSystemHealth {
+  ok: boolean;
+  queueRedis: 'up' | 'down';
+  detail: {
+    url: string;
+    error?: string;
+    downForSeconds?: number;
+    reconnectAttempts?: number;
+    pingMs?: number;
+    workers: Partial<Record<QueueName, WorkerState>>;
+    schedulers?: { lastSyncAt?: string; lastError?: string };
+    shuttingDown?: boolean;
+  };
+}
+
+export interface JobSystem {
+  queues: JobQueues;
+  enqueuer: Enqueuer;
+  results: JobResults;
+  metrics: Registry;
+  /** The queue Redis, as configured (display form has no password). */
+  target: QueueRedisTarget;
+  /**
+   * Creates the workers and returns at once; they take jobs as soon as the queue Redis is up
+   * and has passed the start-up check (so a Redis outage at start-up never blocks the caller).
+   */
+  startWorkers(opts?: { queues?: QueueName[]; monitorPoll?: MonitorPoll }): Promise<void>;
+  /** Keeps the monitor's job schedulers in line with the config, now and after every reconnect. Returns at once. */
+  startSchedulers(): Promise<void>;
+  /** Resolves once the queue Redis answered and passed the start-up check; rejects if it was refused or on timeout. */
+  whenReady(timeoutMs?: number): Promise<void>;
+  /** Resolves after the next successful scheduler sync (startSchedulers first). */
+  whenSchedulersSynced(timeoutMs?: number): Promise<SchedulerSyncResult>;
+  health(): Promise<JobSystemHealth>;
+  /** A QueueEvents for following job progress and completion (one per queue, closed by close()). */
+  queueEvents(name: QueueName): QueueEvents;
+  /** Waits for a job to finish and returns its status (completed or failed). */
+  waitForJob<R = unknown>(name: QueueName, jobId: string, timeoutMs: number): Promise<JobStatus<R>>;
+  /** Idempotent. Stops taking jobs, lets running ones finish (bounded), closes every connection. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_GRACE_MS = 30_000;
+const HAND_BACK_WAIT_MS = 5_000;
+const QUIT_TIMEOUT_MS = 2_000;
+const PING_TIMEOUT_MS = 1_000;
+
+export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem {
+  const target = assertQueueRedisAddressIsNotMonitored(config);
+  const logger = deps.logger.child({ component: 'jobs' });
+  const settings = deps.workers ?? {};
+  const workerName = settings.name ?? `${os.hostname()}-${process.pid}`;
+  const tracker = createOutageTracker(target, logger);
+  const connectionOptions = { tracker, ...(deps.reconnectCapMs ? { reconnectCapMs: deps.reconnectCapMs } : {}) };
+
+  const ownsProducer = !deps.connection;
+  const producer = deps.connection ?? createQueueConnection(target, { role: 'producer', name: `redis-medic-producer-${workerName}`, ...connectionOptions });
+  if (deps.connection) tracker.track(deps.connection, 'producer');
+  let blockingConnection: Redis | undefined;
+  const workerConnection = (): Redis => {
+    blockingConnection ??= createQueueConnection(target, { role: 'worker', name: `redis-medic-worker-${workerName}`, ...connectionOptions });
+    return blockingConnection;
+  };
+
+  const queues = createQueues(config, producer);
+  const enqueuer = createEnqueuer(queues, config, { redis: producer });
+  const audit = deps.audit ?? createAuditLog(producer, config.queue.prefix, logger);
+  const metrics = createJobMetrics(queues);
+  const workers = new Map<QueueName, Worker>();
+  const events = new Map<QueueName, QueueEvents>();
+  let closing: Promise<void> | undefined;
+  let monitorPoll = deps.monitorPoll;
+  let schedulersWanted = false;
+  const schedulerState: { lastSyncAt?: string; lastError?: string } = {};
+  let schedulerWaiters: Array<(r: SchedulerSyncResult) => void> = [];
+
+  // ---- start-up check, re-run on every (re)connect: only then may workers take jobs ----
+  let refused: RedisMedicError | undefined;
+  let verified = false;
+  let resolveVerified!: () => void;
+  let rejectVerified!: (err: unknown) => void;
+  const verifiedPromise = new Promise<void>((resolve, reject) => { resolveVerified = resolve; rejectVerified = reject; });
+  verifiedPromise.catch(() => undefined);
+
+  const onConnected = async (): Promise<void> => {
+    if (closing || refused) return;
+    try {
+      await assertQueueRedisIsNotMonitored(config, producer);
+    } catch (err) {
+      if (isRedisMedicError(err, ErrorCode.ConfigError)) {
+        refused = err;
+        logger.fatal({ queueRedis: target.display }, err.message);
+        rejectVerified(err);
+        for (const worker of workers.values()) void worker.close(true).catch(() => undefined);
+        (deps.onFatal ?? (() => undefined))(err);
+      }
+      // Anything else is the connection dropping again: the next 'ready' re-runs the check.
+      return;
+    }
+    if (!verified) {
+      verified = true;
+      resolveVerified();
+      runWorkers();
+    }
+    if (schedulersWanted) void syncSchedulers();
+  };
+  producer.on('ready', () => void onConnected());
+  if (producer.status === 'ready') void onConnected();
+
+  const runWorkers = (): void => {
+    if (!verified || closing) return;
+    for (const [name, worker] of workers) {
+      if (worker.isRunning()) continue;
+      worker.run().catch((err: unknown) => logger.error({ queue: name, error: errorMessage(err) }, `worker for ${name} stopped: ${errorMessage(err)}`));
+    }
+  };
+
+  const syncSchedulers = async (): Promise<void> => {
+    try {
+      const result = await syncMonitorSchedulers(queues.monitor, config, { logger, redis: producer });
+      schedulerState.lastSyncAt = new Date().toISOString();
+      delete schedulerState.lastError;
+      const waiters = schedulerWaiters;
+      schedulerWaiters = [];
+      waiters.forEach((w) => w(result));
+    } catch (err) {
+      schedulerState.lastError = errorMessage(err);
+      logger.warn({ error: errorMessage(err) }, `could not sync the monitor schedules (retried on the next reconnect): ${errorMessage(err)}`);
+    }
+  };
+
+  const processorFor = (name: QueueName): ((job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>) => {
+    const base = { config, logger, audit, ...(deps.hooks ? { hooks: deps.hooks } : {}) };
+    switch (name) {
+      case 'diagnose':
+        return handBackOnAbort(createDiagnoseProcessor({ ...base, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) }), logger) as never;
+      case 'repair':
+        return createRepairProcessor({ ...base, redis: producer, executePlan: deps.executePlan ?? loadExecutePlan(), workerName }) as never;
+      case 'monitor':
+        return handBackOnAbort(createMonitorProcessor(monitorPoll!), logger) as never;
+    }
+  };
+
+  const defaultConcurrency: Record<QueueName, number> = {
+    diagnose: config.queue.diagnoseConcurrency,
+    repair: config.queue.repairConcurrency,
+    monitor: config.queue.monitorConcurrency,
+  };
+
+  const createWorker = (name: QueueName): Worker => {
+    const processor = processorFor(name);
+    // Declared with three parameters so BullMQ passes the abort signal (it checks the arity).
+    const worker = new Worker(name, (job, token, signal) => processor(job, token, signal), {
+      connection: workerConnection(),
+      prefix: config.queue.prefix,
+      name: workerName,
+      autorun: false,
+      concurrency: settings.concurrency?.[name] ?? defaultConcurrency[name],
+      lockDuration: settings.lockDurationMs ?? 30_000,
+      stalledInterval: settings.stalledIntervalMs ?? 30_000,
+      maxStalledCount: settings.maxStalledCount ?? 1,
+    });
+    const level = name === 'monitor' ? 'debug' : 'info';
+    worker.on('error', (err: Error) => {
+      // Connection errors are the outage tracker's one line; anything else is worth seeing.
+      if (tracker.state === 'down' || isConnectionError(err)) logger.debug({ queue: name, error: errorMessage(err) }, 'worker connection error');
+      else logger.error({ queue: name, error: errorMessage(err) }, `${name} worker error: ${errorMessage(err)}`);
+    });
+    worker.on('completed', (job: Job) => {
+      logger[level]({ queue: name, jobId: job.id, worker: workerName, ms: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined }, `${name} job ${job.id} completed`);
+    });
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      logger.warn({ queue: name, jobId: job?.id, worker: workerName, attemptsMade: job?.attemptsMade, error: errorMessage(err) }, `${name} job ${job?.id ?? '?'} failed: ${errorMessage(err)}`);
+    });
+    worker.on('stalled', (jobId: string) => {
+      logger.warn({ queue: name, jobId }, `${name} job ${jobId} stalled (its worker died or hung) and was put back in the queue`);
+    });
+    metrics.observe(worker, name);
+    return worker;
+  };
+
+  const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<void> => {
+    const closed = worker.close().then(() => true, (err: unknown) => {
+      logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
+      return true;
+    });
+    if (await settleWithin(closed, graceMs)) return;
+    if (name === 'repair') {
+      // A repair is never abandoned half-way by choice; if the process must go, the next worker
+      // to see the job reports it as interrupted instead of re-running steps.
+      logger.error({ queue: name }, `repairs still running after ${graceMs} ms of shutdown grace; leaving them: they will be reported as interrupted`);
+      return;
+    }
+    logger.warn({ queue: name }, `${name} jobs still running after ${graceMs} ms of shutdown grace: handing them back to the queue`);
+    worker.cancelAllJobs('shutdown');
+    if (!(await settleWithin(closed, HAND_BACK_WAIT_MS))) logger.error({ queue: name }, `${name} worker did not close; its jobs will be recovered as stalled`);
+  };
+
+  const doClose = async (): Promise<void> => {
+    const graceMs = settings.shutdownGraceMs ?? DEFAULT_GRACE_MS;
+    const running = [...workers.keys()];
+    if (running.length) logger.info({ queues: running, graceMs }, `stopping workers (${running.join(', ')}): no new jobs; running ones get up to ${graceMs / 1000} s`);
+    rejectVerified(new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down'));
+    await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs)));
+    await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
+    await settleWithin(queues.close(), QUIT_TIMEOUT_MS);
+    await Promise.all([
+      blockingConnection ? quit(blockingConnection) : undefined,
+      ownsProducer ? quit(producer) : undefined,
+    ]);
+    logger.info('job system closed');
+  };
+
+  return {
+    queues,
+    enqueuer,
+    results: enqueuer,
+    metrics: metrics.registry,
+    target,
+
+    async startWorkers(opts = {}) {
+      if (closing) throw new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down');
+      if (opts.monitorPoll) monitorPoll = opts.monitorPoll;
+      const names = opts.queues ?? (monitorPoll ? [...QUEUE_NAMES] : ['diagnose', 'repair'] as QueueName[]);
+      if (names.includes('monitor') && !monitorPoll) {
+        throw new RedisMedicError(ErrorCode.ConfigError, 'the monitor queue needs the incident monitor (monitorPoll); this process was started without it');
+      }
+      for (const name of names) if (!workers.has(name)) workers.set(name, createWorker(name));
+      logger.info({ queues: names, worker: workerName }, `workers for ${names.join(', ')} ${verified ? 'running' : 'waiting for the queue Redis'}`);
+      runWorkers();
+    },
+
+    async startSchedulers() {
+      schedulersWanted = true;
+      if (verified) void syncSchedulers();
+    },
+
+    async whenReady(timeoutMs = 30_000) {
+      if (refused) throw refused;
+      await withTimeout(verifiedPromise, timeoutMs, `reach the queue Redis ${target.display}`);
+    },
+
+    whenSchedulersSynced(timeoutMs = 30_000) {
+      return withTimeout(new Promise<SchedulerSyncResult>((resolve) => schedulerWaiters.push(resolve)), timeoutMs, 'sync the monitor schedules');
+    },
+
+    async health() {
+      const workerStates: Partial<Record<QueueName, WorkerState>> = {};
+      for (const [name, worker] of workers) workerStates[name] = worker.closing ? 'closed' : worker.isRunning() ? 'running' : 'waiting-for-queue-redis';
+      const detail: JobSystemHealth['detail'] = { url: target.display, workers: workerStates };
+      if (schedulersWanted) detail.schedulers = { ...schedulerState };
+      if (closing) detail.shuttingDown = true;
+      let up = false;
+      try {
+        const started = Date.now();
+        await withTimeout(producer.ping(), PING_TIMEOUT_MS, 'PING the queue Redis');
+        detail.pingMs = Date.now() - started;
+        up = true;
+      } catch (err) {
+        detail.error = tracker.lastError ?? errorMessage(err);
+        if (tracker.downSince !== undefined) detail.downForSeconds = Math.round((Date.now() - tracker.downSince) / 100) / 10;
+        detail.reconnectAttempts = tracker.reconnectAttempts;
+      }
+      if (refused) detail.error = refused.message;
+      return { ok: up && !refused && !closing, queueRedis: up ? 'up' : 'down', detail };
+    },
+
+    queueEvents(name) {
+      let queueEvents = events.get(name);
+      if (!queueEvents) {
+        queueEvents = new QueueEvents(name, { connection: workerConnection(), prefix: config.queue.prefix });
+        queueEvents.on('error', () => undefined);
+        events.set(name, queueEvents);
+      }
+      return queueEvents;
+    },
+
+    async waitForJob<R>(name: QueueName, jobId: string, timeoutMs: number): Promise<JobStatus<R>> {
+      const queueEvents = this.queueEvents(name);
+      await withTimeout(queueEvents.waitUntilReady(), timeoutMs, 'follow job events');
+      const job = await withTimeout((queues[name] as Queue).getJob(jobId) as Promise<Job | undefined>, timeoutMs, `read ${name} job ${jobId}`);
+      if (!job) throw new RedisMedicError(ErrorCode.QueueUnavailable, `no ${name} job ${jobId} (never queued, or past its retention)`);
+      try {
+        await job.waitUntilFinished(queueEvents, timeoutMs);
+      } catch (err) {
+        // A failed job rejects here: the status below says why. A timeout is the caller's to see.
+        if (/timed out before finishing/.test(errorMessage(err))) throw new RedisMedicError(ErrorCode.QueueUnavailable, `${name} job ${jobId} did not finish within ${timeoutMs} ms`);
+      }
+      const status = await (name === 'diagnose' ? enqueuer.getDiagnosisResult(jobId) : name === 'repair' ? enqueuer.getRepairResult(jobId) : enqueuer.getMonitorResult(jobId));
+      if (!status) throw new RedisMedicError(ErrorCode.QueueUnavailable, `${name} job ${jobId} finished but is no longer retained`);
+      return status as JobStatus<R>;
+    },
+
+    close() {
+      closing ??= doClose();
+      return closing;
+    },
+  };
+}
+
+/**
+ * The repair executor (src/repair/executor.ts) is loaded on first use, so that processes that
+ * never repair (and builds made before it existed) do not depend on it.
+ */
+function loadExecutePlan(): ExecutePlan {
+  return async (options) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('../repair/executor') as { executePlan: ExecutePlan };
+    return mod.executePlan(options);
+  };
+}
+
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  return (code !== undefined && /^E[A-Z]+$/.test(code)) || /Connection is closed|Stream isn't writeable|connect E|ECONNRESET|ECONNREFUSED/.test(err.message);
+}
+
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function quit(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return;
+  // QUIT waits for the server; when it is down there is no one to say goodbye to.
+  if (connection.status !== 'ready' || !(await settleWithin(connection.quit(), QUIT_TIMEOUT_MS))) connection.disconnect();
+}
