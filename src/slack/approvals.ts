@@ -1,0 +1,156 @@
+import crypto from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Approvers, ClusterConfig, Config } from '../config/schema';
+import type { Verdict } from '../diagnosis/types';
+import type { FixPlan } from '../repair/types';
+import { escapeMrkdwn } from './blocks/text';
+import type { ButtonPayload } from './button-value';
+
+/**
+ * One published diagnosis with fix buttons: what was found, who asked, which plans its buttons
+ * may run. It lives in the queue Redis, so a restarted app or another replica sees it too.
+ */
+export interface ApprovalRecord {
+  id: string;
+  cluster: string;
+  /** The Slack user who asked for the diagnosis; null for the monitor and alerts. */
+  requestedBy: string | null;
+  channel: string;
+  /** The thread the diagnosis lives in. */
+  threadTs: string | null;
+  /** The root message (verdict), edited with the outcome of a repair. */
+  rootTs: string | null;
+  verdict: Verdict;
+  plans: FixPlan[];
+  /** ms since the epoch, from the publisher's clock. */
+  createdAt: number;
+}
+
+export interface ApprovalClaim {
+  user: string;
+  planId: string;
+  at: number;
+}
+
+export interface ApprovalStore {
+  save(record: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | null>;
+  /** Atomic: exactly one caller gets `claimed: true` per approval, however many click at once. */
+  claim(id: string, claim: ApprovalClaim): Promise<{ claimed: true } | { claimed: false; by: ApprovalClaim | null }>;
+  /** Undo a claim whose enqueue failed (only if it is still ours), so someone can click again. */
+  release(id: string, claim: ApprovalClaim): Promise<void>;
+}
+
+/** Records stay readable long after they expire, so an old button says "expired", not "unknown". */
+const KEEP_AFTER_EXPIRY_MS = 24 * 3600 * 1000;
+
+const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export function createApprovalStore(redis: Redis, prefix: string, expiryMs: number): ApprovalStore {
+  const key = (id: string): string => `${prefix}:slack:approval:${id}`;
+  const claimKey = (id: string): string => `${key(id)}:claim`;
+  const ttlMs = expiryMs + KEEP_AFTER_EXPIRY_MS;
+  return {
+    async save(record) {
+      await redis.set(key(record.id), JSON.stringify(record), 'PX', ttlMs);
+    },
+    async get(id) {
+      const text = await redis.get(key(id));
+      if (!text) return null;
+      try {
+        return JSON.parse(text) as ApprovalRecord;
+      } catch {
+        return null;
+      }
+    },
+    async claim(id, claim) {
+      const ok = await redis.set(claimKey(id), JSON.stringify(claim), 'PX', ttlMs, 'NX');
+      if (ok === 'OK') return { claimed: true };
+      const current = await redis.get(claimKey(id));
+      return { claimed: false, by: current ? (JSON.parse(current) as ApprovalClaim) : null };
+    },
+    async release(id, claim) {
+      await redis.eval(RELEASE_IF_OURS, 1, claimKey(id), JSON.stringify(claim));
+    },
+  };
+}
+
+export function newApprovalId(): string {
+  return crypto.randomBytes(12).toString('base64url');
+}
+
+/** The approvers of a cluster: its own list when it has one, otherwise the global one. */
+export function approversFor(config: Config, cluster: ClusterConfig | undefined): Approvers {
+  return cluster?.approvers ?? { users: config.approvals.users, usergroups: config.approvals.usergroups };
+}
+
+export type RefusalReason =
+  | 'bad_value'
+  | 'unknown_approval'
+  | 'cluster_mismatch'
+  | 'plan_not_in_approval'
+  | 'plan_not_executable'
+  | 'expired'
+  | 'not_approver'
+  | 'self_approval'
+  | 'already_approved'
+  | 'unknown_cluster';
+
+export interface Refusal {
+  reason: RefusalReason;
+  /** What the clicker reads: mrkdwn, with quoted values escaped; no secrets. */
+  message: string;
+}
+
+export interface ApproverCheck {
+  allowed: boolean;
+  /** How they are allowed (`user list`, `user group S123`), or why the check could not be made. */
+  detail: string;
+}
+
+export interface ApprovalPolicy {
+  expiryMs: number;
+  twoPersonRule: boolean;
+}
+
+/**
+ * Pure: may `user` run `payload.planId` from `approval` now? Checked in a fixed order, so the
+ * reason a user reads is the first thing wrong: the record, its age, who they are.
+ */
+export function evaluateApproval(input: {
+  payload: Extract<ButtonPayload, { kind: 'approve' | 'dry-run' }>;
+  approval: ApprovalRecord | null;
+  user: string;
+  now: number;
+  policy: ApprovalPolicy;
+  approver?: ApproverCheck;
+}): Refusal | null {
+  const { payload, approval, user, now, policy, approver } = input;
+  if (!approval) {
+    return { reason: 'unknown_approval', message: 'This diagnosis is unknown or too old to act on: re-diagnose.' };
+  }
+  if (approval.cluster !== payload.cluster) {
+    return { reason: 'cluster_mismatch', message: `This button names cluster ${escapeMrkdwn(payload.cluster)}, but its diagnosis is of ${escapeMrkdwn(approval.cluster)}: refused.` };
+  }
+  const plan = approval.plans.find((p) => p.id === payload.planId);
+  if (!plan) {
+    return { reason: 'plan_not_in_approval', message: 'This button names a plan that is not part of this diagnosis: refused.' };
+  }
+  if (payload.kind === 'dry-run') return null;
+  if (!plan.executable) {
+    return { reason: 'plan_not_executable', message: `"${escapeMrkdwn(plan.title)}" is advice that redis-medic cannot carry out itself.` };
+  }
+  if (now - approval.createdAt > policy.expiryMs) {
+    return {
+      reason: 'expired',
+      message: `This diagnosis is ${Math.round((now - approval.createdAt) / 60000)} min old; approvals expire after ${Math.round(policy.expiryMs / 60000)} min. Re-diagnose, then approve the fresh plan.`,
+    };
+  }
+  if (!approver?.allowed) {
+    return { reason: 'not_approver', message: `You are not allowed to approve repairs of ${escapeMrkdwn(approval.cluster)}${approver ? ` (${escapeMrkdwn(approver.detail)})` : ''}. Ask an approver.` };
+  }
+  if (policy.twoPersonRule && approval.requestedBy === user) {
+    return { reason: 'self_approval', message: 'Two-person rule: whoever asked for the diagnosis may not approve its repair. Ask another approver.' };
+  }
+  return null;
+}

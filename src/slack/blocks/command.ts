@@ -1,0 +1,98 @@
+import { countSlots } from '../../cluster/slots';
+import type { Config } from '../../config/schema';
+import type { LastState } from '../cluster-states';
+import { COMMAND, PASTE_BLOCK, PASTE_INPUT, VIEWS } from '../ids';
+import { VERDICT_ICON } from './diagnosis';
+import { section, type MessageBody, type ModalView } from './kit';
+import { escapeMrkdwn, LIMITS, truncate } from './text';
+
+export function helpMessage(config: Config): MessageBody {
+  const names = config.clusters.map((c) => `\`${escapeMrkdwn(c.name)}\``).join(', ') || '_none configured_';
+  const text = [
+    `*${COMMAND}*: diagnose a Redis Cluster and offer fixes you approve here.`,
+    `• \`${COMMAND} <cluster>\`: ask every node, name the root cause, offer fixes`,
+    `• \`${COMMAND} list\`: the clusters and their last state`,
+    `• \`${COMMAND} audit <cluster>\`: prevention checks (a replica per master, failure domains, full-coverage setting, bus ports)`,
+    `• \`${COMMAND} paste\`: analyse pasted \`CLUSTER NODES\` output offline (connects to nothing)`,
+    `• \`${COMMAND} help\`: this`,
+    `Clusters: ${names}`,
+  ].join('\n');
+  return { text: `${COMMAND} help`, blocks: [section(truncate(text, LIMITS.sectionText))] };
+}
+
+export function usageMessage(message: string, config: Config): MessageBody {
+  const help = helpMessage(config);
+  return { text: message, blocks: [section(truncate(`:warning: ${escapeMrkdwn(message)}`, LIMITS.sectionText)), ...help.blocks] };
+}
+
+export function refusedClusterMessage(message: string): MessageBody {
+  return { text: message, blocks: [section(truncate(`:no_entry: ${escapeMrkdwn(message)}`, LIMITS.sectionText))] };
+}
+
+export function listMessage(config: Config, states: Map<string, LastState>, now: number): MessageBody {
+  if (config.clusters.length === 0) {
+    return { text: 'No clusters configured', blocks: [section('No clusters are configured. Add them to the redis-medic configuration (`clusters:`).')] };
+  }
+  const lines = config.clusters.map((cluster) => {
+    const state = states.get(cluster.name);
+    const name = `*${escapeMrkdwn(cluster.name)}* (${cluster.seeds.length} seed${cluster.seeds.length === 1 ? '' : 's'}${cluster.channel ? `, <#${cluster.channel}>` : ''})`;
+    if (!state) return `• ${name}: never diagnosed`;
+    const uncovered = countSlots(state.uncovered);
+    const detail = [
+      `${VERDICT_ICON[state.verdict]} ${state.verdict.toUpperCase()}`,
+      state.primary ? `\`${state.primary}\`` : null,
+      uncovered ? `${uncovered} slots not served` : null,
+      `checked ${ago(now - Date.parse(state.checkedAt))}`,
+    ].filter(Boolean).join(', ');
+    return `• ${name}: ${detail}`;
+  });
+  const chunks: string[] = [];
+  let current = '';
+  for (const line of lines) {
+    if (current && current.length + line.length + 1 > LIMITS.sectionText) {
+      chunks.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n${line}` : line;
+  }
+  chunks.push(current);
+  return { text: `${config.clusters.length} clusters`, blocks: chunks.slice(0, LIMITS.blocksPerMessage).map((c) => section(c)) };
+}
+
+export function ago(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return 'just now';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s ago`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.round(h / 24)} days ago`;
+}
+
+/** The modal of `/redis-diagnose paste`: one multiline input, checked on submit. */
+export function pasteModal(privateMetadata: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEWS.paste,
+    private_metadata: truncate(privateMetadata, LIMITS.privateMetadata),
+    title: { type: 'plain_text', text: 'Analyse a paste' },
+    submit: { type: 'plain_text', text: 'Analyse' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section('Paste `CLUSTER NODES` output (and `CLUSTER INFO` if you have it), redis-cli prompts included. redis-medic analyses the text only: it connects to nothing, so it cannot offer fixes to approve.'),
+      {
+        type: 'input',
+        block_id: PASTE_BLOCK,
+        label: { type: 'plain_text', text: 'CLUSTER NODES output' },
+        element: {
+          type: 'plain_text_input',
+          action_id: PASTE_INPUT,
+          multiline: true,
+          max_length: LIMITS.plainTextInput,
+          placeholder: { type: 'plain_text', text: '127.0.0.1:7000> cluster nodes' },
+        },
+      },
+    ],
+  };
+}

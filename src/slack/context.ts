@@ -1,0 +1,25 @@
+import type { WebClient } from '@slack/web-api';
+import type { AuditLog } from '../audit/audit-log';
+import type { Approvers, Config } from '../config/schema';
+import type { Enqueuer } from '../jobs/types';
+import type { Logger } from '../logging/logger';
+import type { ApprovalStore, ApproverCheck } from './approvals';
+import type { ButtonSigner } from './button-value';
+import type { ClusterStates } from './cluster-states';
+import type { SlackNotifier } from './notifier';
+
+/** What every listener needs, built once by createSlackApp. */
+export interface SlackContext {
+  config: Config;
+  logger: Logger;
+  enqueuer: Enqueuer;
+  audit: AuditLog;
+  client: WebClient;
+  approvals: ApprovalStore;
+  states: ClusterStates;
+  signer: ButtonSigner;
+  isApprover: (user: string, approvers: Approvers) => Promise<ApproverCheck>;
+  /** Publishes paste analyses (same message layout as the workers' diagnoses). */
+  notifier: SlackNotifier;
+  now: () => number;
+}

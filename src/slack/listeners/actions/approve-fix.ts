@@ -1,0 +1,99 @@
+import { errorMessage } from '../../../errors';
+import { approversFor, evaluateApproval, type ApprovalRecord, type Refusal } from '../../approvals';
+import type { Block } from '../../blocks/kit';
+import { expiredMessage, refusalMessage, runningMessage } from '../../blocks/repair';
+import { escapeMrkdwn, mention } from '../../blocks/text';
+import type { ButtonPayload } from '../../button-value';
+import type { SlackContext } from '../../context';
+import { respondEphemeral } from '../../http-client';
+import { clickOf, type ButtonArgs, type Click } from './click';
+
+/**
+ * "Approve: <plan>": ack at once, then check the signed value, the approval's age, the
+ * approver and the two-person rule, then claim the approval atomically so that one approval
+ * runs one repair however many people click. Every refusal is answered and audited.
+ */
+export function approveFixAction(ctx: SlackContext) {
+  return async (args: ButtonArgs): Promise<void> => {
+    await args.ack();
+    const click = clickOf(args);
+    const log = ctx.logger.child({ component: 'slack', action: 'approve', user: click.user });
+
+    let payload: ButtonPayload;
+    try {
+      payload = ctx.signer.verify(click.value);
+      if (payload.kind !== 'approve') throw new Error('not an approve button');
+    } catch (err) {
+      await refuse(ctx, click, '-', { reason: 'bad_value', message: 'This button\'s value was altered or is not one of ours: refused, nothing ran.' }, { error: errorMessage(err) });
+      return;
+    }
+
+    const cluster = ctx.config.clusters.find((c) => c.name === payload.cluster);
+    if (!cluster) {
+      await refuse(ctx, click, payload.cluster, { reason: 'unknown_cluster', message: `Cluster ${escapeMrkdwn(payload.cluster)} is no longer configured: refused.` }, { planId: payload.planId });
+      return;
+    }
+    const approval = await ctx.approvals.get(payload.approvalId);
+    const approver = approval ? await ctx.isApprover(click.user, approversFor(ctx.config, cluster)) : undefined;
+    const refusal = evaluateApproval({ payload, approval, user: click.user, now: ctx.now(), policy: ctx.config.approvals, ...(approver ? { approver } : {}) });
+    const details = { approvalId: payload.approvalId, planId: payload.planId };
+    if (refusal) {
+      await refuse(ctx, click, payload.cluster, refusal, details);
+      return;
+    }
+    const record = approval as ApprovalRecord;
+    const plan = record.plans.find((p) => p.id === payload.planId)!;
+
+    const claim = { user: click.user, planId: plan.id, at: ctx.now() };
+    const claimed = await ctx.approvals.claim(record.id, claim);
+    if (!claimed.claimed) {
+      const by = claimed.by;
+      await refuse(ctx, click, record.cluster, {
+        reason: 'already_approved',
+        message: by ? `Already approved by ${mention(by.user)} (${escapeMrkdwn(record.plans.find((p) => p.id === by.planId)?.title ?? by.planId)}); one approval runs one repair.` : 'Already approved; one approval runs one repair.',
+      }, { ...details, ...(by ? { approvedBy: by.user } : {}) });
+      return;
+    }
+    await ctx.audit.record({ action: 'repair.approved', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, requestedBy: record.requestedBy, via: approver?.detail } });
+
+    if (click.channel && click.messageTs) {
+      const running = runningMessage({ cluster: record.cluster, plan, approvedBy: click.user, steps: [] });
+      await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: running.text, blocks: running.blocks })
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons away'));
+    }
+    try {
+      await ctx.enqueuer.enqueueRepair({
+        cluster: record.cluster,
+        planId: plan.id,
+        approvalId: record.id,
+        approvedBy: click.user,
+        origin: {
+          kind: 'slack',
+          channel: click.channel ?? record.channel,
+          user: click.user,
+          ...(click.messageTs ? { messageTs: click.messageTs } : {}),
+          ...(record.threadTs ? { threadTs: record.threadTs } : {}),
+          ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}),
+        },
+      });
+    } catch (err) {
+      // Nothing ran: give the approval back and the buttons too, so it can be clicked again.
+      log.error({ err: errorMessage(err) }, 'could not queue the repair');
+      await ctx.approvals.release(record.id, claim).catch(() => undefined);
+      if (click.channel && click.messageTs && click.blocks) {
+        await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: 'Fixes', blocks: click.blocks as Block[] }).catch(() => undefined);
+      }
+      await ctx.audit.record({ action: 'repair.refused', cluster: record.cluster, actor: click.user, details: { ...details, reason: 'queue_unavailable' } });
+      await respondEphemeral(click.responseUrl, refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`), log);
+    }
+  };
+}
+
+async function refuse(ctx: SlackContext, click: Click, cluster: string, refusal: Refusal, details: Record<string, unknown>): Promise<void> {
+  const log = ctx.logger.child({ component: 'slack', action: 'approve', user: click.user });
+  await ctx.audit.record({ action: 'repair.refused', cluster, actor: click.user, details: { ...details, reason: refusal.reason, message: refusal.message } });
+  const message = refusal.reason === 'expired' || refusal.reason === 'unknown_approval'
+    ? expiredMessage(refusal.message, ctx.signer.sign({ kind: 'rediagnose', cluster }))
+    : refusalMessage(refusal.reason === 'not_approver' ? `Not allowed: ${refusal.message}` : refusal.message);
+  await respondEphemeral(click.responseUrl, message, log);
+}
