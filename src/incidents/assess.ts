@@ -1,0 +1,226 @@
+// Pure decisions of the monitor: is anything off in a light probe, what did each node hold,
+// which findings make an incident "the same" or "changed". No I/O here, so every rule is
+// tested on fixtures without a cluster.
+import { addrKey } from '../cluster/address';
+import { parseClusterInfo } from '../cluster/parse-info';
+import { parseClusterNodes } from '../cluster/parse-nodes';
+import { formatRanges, type SlotRange } from '../cluster/slots';
+import type { ClusterNodeLine, ClusterSnapshot } from '../cluster/types';
+import type { AuditRecord } from '../audit/audit-log';
+import { diagnose } from '../diagnosis/diagnose';
+import type { DiagnosisReport, Finding } from '../diagnosis/types';
+import { errorMessage } from '../errors';
+
+export interface LightAssessment {
+  /** Anything off: the monitor then runs a full diagnosis. */
+  off: boolean;
+  /** One short line per problem seen, for logs and the poll result. */
+  reasons: string[];
+}
+
+/**
+ * The light probe's verdict. Off when any node says `cluster_state:fail` or counts pfail/fail
+ * slots, when any node is flagged `fail` (or a slot-owning master `fail?`), or when a node we
+ * asked did not answer. An unanswered address counts only when it is a configured seed or a
+ * node some view lists for real: a `handshake` entry (a MEET in flight) or a node the cluster
+ * has forgotten is not an outage.
+ */
+export function assessLightProbe(snapshot: ClusterSnapshot, configuredSeeds: readonly string[]): LightAssessment {
+  const reasons: string[] = [];
+  const views = parsedViews(snapshot);
+  if (views.length === 0) {
+    return { off: true, reasons: [`no node answered (${snapshot.probes.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`).join('; ') || 'none asked'})`] };
+  }
+  const listed = new Set<string>();
+  const flagged = new Map<string, string>();
+  for (const view of views) {
+    if (view.error) {
+      reasons.push(`${view.addr}: unreadable reply (${view.error})`);
+      continue;
+    }
+    if (view.info?.state === 'fail') reasons.push(`${view.addr} says cluster_state:fail`);
+    if (view.info && (view.info.slotsPfail > 0 || view.info.slotsFail > 0)) {
+      reasons.push(`${view.addr} counts ${view.info.slotsPfail} pfail and ${view.info.slotsFail} fail slots`);
+    }
+    for (const line of view.lines) {
+      if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(safeKey(line.addr));
+      if (line.flags.includes('myself')) continue;
+      const failed = line.flags.includes('fail');
+      const suspect = line.flags.includes('fail?') && line.flags.includes('master') && line.slots.length > 0;
+      if ((failed || suspect) && !flagged.has(line.id)) {
+        flagged.set(line.id, `${line.addr || 'no address'} (${line.id.slice(0, 8)}) is flagged ${failed ? 'fail' : 'fail?'} by ${view.addr}`);
+      }
+    }
+  }
+  reasons.push(...flagged.values());
+  const seeds = new Set(configuredSeeds.map(safeKey));
+  for (const probe of snapshot.probes) {
+    if (probe.status !== 'unreachable') continue;
+    const key = safeKey(probe.addr);
+    if (seeds.has(key) || listed.has(key)) reasons.push(`${probe.addr} does not answer: ${probe.error ?? 'no reply'}`);
+  }
+  return { off: reasons.length > 0, reasons };
+}
+
+/**
+ * Every address the cluster lists as a member (not a handshake in flight, not noaddr), plus the
+ * nodes that answered. The next poll asks all of them, so a node that dies is still asked (and
+ * shows as unreachable) even when it was the only seed.
+ */
+export function knownAddresses(snapshot: ClusterSnapshot): string[] {
+  const out = new Set<string>();
+  for (const view of parsedViews(snapshot)) {
+    out.add(view.addr);
+    for (const line of view.lines) {
+      if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) out.add(line.addr);
+    }
+  }
+  return [...out].sort();
+}
+
+/** What one node held at one poll: the material for "about 1,830 keys were on X at 03:21". */
+export interface NodeState {
+  id: string;
+  addr: string;
+  role: 'master' | 'replica' | 'unknown';
+  masterId: string | null;
+  /** The slots it claims itself (its own `myself` line). */
+  slots: SlotRange[];
+  /** DBSIZE, or null when the node did not report it. */
+  keys: number | null;
+  /** Epoch ms of the poll. */
+  at: number;
+}
+
+/** One state per node that answered; a node that is down has no state this poll (its last one stays). */
+export function nodeStates(snapshot: ClusterSnapshot, at: number): NodeState[] {
+  const out: NodeState[] = [];
+  for (const view of parsedViews(snapshot)) {
+    const me = view.lines.find((l) => l.flags.includes('myself'));
+    if (!me) continue;
+    out.push({
+      id: me.id,
+      addr: me.addr || view.addr,
+      role: me.flags.includes('master') ? 'master' : me.flags.includes('slave') ? 'replica' : 'unknown',
+      masterId: me.masterId,
+      slots: me.slots,
+      keys: typeof view.dbsize === 'number' ? view.dbsize : null,
+      at,
+    });
+  }
+  return out;
+}
+
+/** The incident is "the same" while this is unchanged: codes, nodes and slots; never prose or counters. */
+export function findingsSignature(report: DiagnosisReport): string {
+  return signatureOf(report.findings.filter((f) => f.category === 'fault'), false);
+}
+
+/** Risks change when a code, its nodes or its wording (e.g. the coverage setting's value) change. */
+export function riskSignature(findings: readonly Finding[]): string {
+  return signatureOf(findings, true);
+}
+
+export function riskFindings(report: DiagnosisReport): Finding[] {
+  return report.findings.filter((f) => f.category === 'risk');
+}
+
+function signatureOf(findings: readonly Finding[], withTitle: boolean): string {
+  return findings
+    .map((f) => [f.code, withTitle ? f.title : '', [...f.nodes].sort().join(','), formatRanges(f.slots)].join('|'))
+    .sort()
+    .join(';');
+}
+
+/** Worth an incident: something is broken now (risks alone never are). */
+export function isIncident(report: DiagnosisReport): boolean {
+  return report.verdict !== 'ok' && report.findings.some((f) => f.category === 'fault');
+}
+
+/** The root cause in a few words: the primary fault. */
+export function causeOf(report: DiagnosisReport): { code: string; title: string } | null {
+  const primary = report.findings.find((f) => f.category === 'fault');
+  return primary ? { code: primary.code, title: primary.title } : null;
+}
+
+/**
+ * The report when not one node answered: the rules would read "no slots assigned" into an empty
+ * view, while the truth is that nothing could be asked (cluster down, or the network to it).
+ */
+export function noAnswerReport(snapshot: ClusterSnapshot): DiagnosisReport {
+  const report = diagnose(snapshot);
+  const asked = snapshot.probes.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`);
+  const finding: Finding = {
+    code: 'NODE_UNREACHABLE',
+    severity: 'critical',
+    category: 'fault',
+    title: `No node of ${snapshot.cluster} answered`,
+    detail: `redis-medic asked ${asked.length} node${asked.length === 1 ? '' : 's'} and none answered: ${asked.join('; ')}. ` +
+      'Either every node is down, or redis-medic cannot reach them (network, firewall, credentials).',
+    evidence: snapshot.probes.map((p) => `[${p.addr}] redis-medic: ${p.error ?? 'no answer'}`),
+    nodes: [],
+    slots: [],
+  };
+  return { ...report, verdict: 'down', primary: 'NODE_UNREACHABLE', findings: [finding] };
+}
+
+export interface FixUsed {
+  /** What ran: the plan title, else its action, else its id. */
+  title: string;
+  status: string;
+  by?: string;
+  at: string;
+}
+
+/**
+ * The repair that ended the incident, from the audit trail: the last `repair.finished` for the
+ * cluster since the incident opened (a repaired one preferred over failed attempts). Null when
+ * the cluster recovered without a repair by redis-medic.
+ */
+export function fixUsed(records: readonly AuditRecord[], cluster: string, openedAt: number): FixUsed | null {
+  const repairs = records.filter((r) => r.action === 'repair.finished' && r.cluster === cluster && Date.parse(r.at) >= openedAt - 1000);
+  const chosen = [...repairs].reverse().find((r) => r.details?.status === 'repaired') ?? repairs[repairs.length - 1];
+  if (!chosen) return null;
+  const d = chosen.details ?? {};
+  const title = firstString(d.title, d.action, d.planId) ?? 'a repair';
+  const by = firstString(d.approvedBy, chosen.actor);
+  return { title, status: firstString(d.status) ?? 'finished', ...(by ? { by } : {}), at: chosen.at };
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+// ---- parsing the light probe, tolerant of one bad node -----------------------------------
+
+interface ParsedView {
+  addr: string;
+  lines: ClusterNodeLine[];
+  info?: ReturnType<typeof parseClusterInfo>;
+  dbsize?: number;
+  error?: string;
+}
+
+function parsedViews(snapshot: ClusterSnapshot): ParsedView[] {
+  return snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => {
+    const replies = probe.replies!;
+    const view: ParsedView = { addr: probe.addr, lines: [], ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}) };
+    try {
+      view.lines = parseClusterNodes(replies.clusterNodes);
+      const me = view.lines.find((l) => l.flags.includes('myself'));
+      if (me?.addr) view.addr = me.addr;
+      if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
+    } catch (err) {
+      view.error = errorMessage(err);
+    }
+    return view;
+  });
+}
+
+function safeKey(addr: string): string {
+  try {
+    return addrKey(addr);
+  } catch {
+    return addr;
+  }
+}

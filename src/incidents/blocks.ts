@@ -1,0 +1,192 @@
+// Pure Block Kit builders for incident and risk messages: data in, { text, blocks } out.
+import type { types } from '@slack/bolt';
+import { countSlots, formatRanges, type SlotRange } from '../cluster/slots';
+import type { DiagnosisReport, Finding } from '../diagnosis/types';
+import { causeOf, type FixUsed } from './assess';
+
+type KnownBlock = types.KnownBlock;
+
+export interface SlackMessage {
+  /** Notification and screen-reader text; Slack shows it where blocks cannot be shown. */
+  text: string;
+  blocks: KnownBlock[];
+  /** Message metadata: lets anything reading the channel find incident messages without parsing text. */
+  metadata: { event_type: string; event_payload: Record<string, string | number> };
+}
+
+export const INCIDENT_EVENT = 'redis_medic_incident';
+export const RISK_EVENT = 'redis_medic_risk';
+
+const SECTION_MAX = 2900; // Slack's limit is 3000 characters per section text.
+const MAX_RANGES_SHOWN = 4;
+const MAX_RISKS_SHOWN = 10;
+
+/** `:red_circle: payments is DOWN — Master 10.0.0.32:6379 is down and has no replica — 5461 slots not served (10923-16383)` */
+export function incidentHeadline(cluster: string, report: DiagnosisReport): string {
+  const cause = causeOf(report)?.title ?? 'cause not identified';
+  if (report.verdict === 'down') {
+    const uncovered = countSlots(report.coverage.uncovered);
+    const slots = uncovered > 0 ? ` — ${uncovered} slot${uncovered === 1 ? '' : 's'} not served (${shortRanges(report.coverage.uncovered)})` : '';
+    return `:red_circle: ${cluster} is DOWN — ${cause}${slots}`;
+  }
+  return `:large_orange_circle: ${cluster} is DEGRADED — ${cause}`;
+}
+
+export interface OpenIncidentInput {
+  cluster: string;
+  incidentId: string;
+  openedAt: number;
+  /** `the monitor`, or the alert that reported it. */
+  detectedBy: string;
+  report: DiagnosisReport;
+  updatedAt: number;
+}
+
+/** The root message while the outage lasts; edited in place as the state changes. */
+export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
+  const headline = incidentHeadline(input.cluster, input.report);
+  const down = input.report.nodes.filter((n) => n.health === 'down').map((n) => n.addr || n.id.slice(0, 8));
+  const facts = [
+    down.length ? `*Down:* ${escape(down.slice(0, 8).join(', '))}${down.length > 8 ? ` and ${down.length - 8} more` : ''}` : '',
+    `*Findings:* ${input.report.findings.filter((f) => f.category === 'fault').length} fault(s), details and fix buttons in the thread`,
+  ].filter(Boolean);
+  return {
+    text: headline,
+    blocks: [
+      section(`*${escape(headline)}*`),
+      section(facts.join('\n')),
+      context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · detected by ${escape(input.detectedBy)} · last change ${when(input.updatedAt)}`),
+    ],
+    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'open'),
+  };
+}
+
+export interface RecoveringInput {
+  cluster: string;
+  incidentId: string;
+  openedAt: number;
+  cause: string | null;
+  resolveAfterPolls: number;
+  since: number;
+}
+
+/** Healthy again, but not for long enough to call it resolved (a blip keeps its thread). */
+export function recoveringIncidentMessage(input: RecoveringInput): SlackMessage {
+  const headline = `:large_yellow_circle: ${input.cluster} looks healthy again — resolving after ${input.resolveAfterPolls} healthy polls in a row`;
+  return {
+    text: headline,
+    blocks: [
+      section(`*${escape(headline)}*`),
+      section(`*Cause:* ${escape(input.cause ?? 'not identified')}`),
+      context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · healthy since ${when(input.since)}`),
+    ],
+    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'recovering'),
+  };
+}
+
+export interface ResolvedInput {
+  cluster: string;
+  incidentId: string;
+  openedAt: number;
+  resolvedAt: number;
+  cause: string | null;
+  fix: FixUsed | null;
+  resolveAfterPolls: number;
+}
+
+/** The root message once resolved: how long it lasted, what caused it, what fixed it. */
+export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
+  const duration = formatDuration(input.resolvedAt - input.openedAt);
+  const headline = `:large_green_circle: ${input.cluster}: Resolved after ${duration}`;
+  return {
+    text: `${headline}. Cause: ${input.cause ?? 'not identified'}. Fix: ${fixText(input.fix, false)}`,
+    blocks: [
+      section(`*${escape(headline)}*`),
+      section(`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`),
+      context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · resolved ${when(input.resolvedAt)} · every node said cluster_state:ok for ${input.resolveAfterPolls} polls in a row`),
+    ],
+    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'resolved'),
+  };
+}
+
+/** The thread's last word, so people following the thread are told too. */
+export function resolvedThreadReply(input: ResolvedInput): { text: string; blocks: KnownBlock[] } {
+  const text = `:large_green_circle: Resolved after ${formatDuration(input.resolvedAt - input.openedAt)}: every node has said cluster_state:ok for ${input.resolveAfterPolls} polls in a row.`;
+  return {
+    text,
+    blocks: [section(`${escape(text)}\n*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`)],
+  };
+}
+
+export interface RiskInput {
+  cluster: string;
+  risks: readonly Finding[];
+  digestMs: number;
+  at: number;
+}
+
+/** Risks are not outages: one message, repeated at most once per digest interval. */
+export function riskMessage(input: RiskInput): SlackMessage {
+  const n = input.risks.length;
+  const headline = `:warning: ${input.cluster}: ${n} risk${n === 1 ? '' : 's'} to address (not an outage)`;
+  const shown = input.risks.slice(0, MAX_RISKS_SHOWN);
+  return {
+    text: `${headline}: ${input.risks.map((r) => r.title).join('; ')}`,
+    blocks: [
+      section(`*${escape(headline)}*`),
+      ...shown.map((r) => section(`*${escape(r.title)}*\n${escape(r.detail)}`)),
+      ...(n > shown.length ? [section(`…and ${n - shown.length} more (run a diagnosis for the full list)`)] : []),
+      context(`Checked ${when(input.at)} · posted at most once every ${formatDuration(input.digestMs)}`),
+    ],
+    metadata: { event_type: RISK_EVENT, event_payload: { cluster: input.cluster, risks: n } },
+  };
+}
+
+/** `42s`, `4m 12s`, `1h 3m`, `2d 4h`. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function fixText(fix: FixUsed | null, mrkdwn: boolean): string {
+  if (!fix) return 'none by redis-medic (the cluster recovered by itself, or was repaired outside redis-medic)';
+  const who = fix.by && mrkdwn ? (/^[UW][A-Z0-9]+$/.test(fix.by) ? `<@${fix.by}>` : escape(fix.by)) : fix.by;
+  const title = mrkdwn ? escape(fix.title) : fix.title;
+  return `${title} (${fix.status}${who ? `, approved by ${who}` : ''})`;
+}
+
+function shortRanges(ranges: readonly SlotRange[]): string {
+  const shown = formatRanges(ranges.slice(0, MAX_RANGES_SHOWN));
+  return ranges.length > MAX_RANGES_SHOWN ? `${shown}, …` : shown;
+}
+
+function when(ms: number): string {
+  const fallback = `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
+}
+
+function metadata(eventType: string, cluster: string, incidentId: string, state: string): SlackMessage['metadata'] {
+  return { event_type: eventType, event_payload: { cluster, incident_id: incidentId, state } };
+}
+
+function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_MAX) } };
+}
+
+function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_MAX) }] };
+}
+
+/** Slack mrkdwn control characters; everything else is shown as written. */
+export function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
