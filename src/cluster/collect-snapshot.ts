@@ -46,10 +46,17 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const probes: NodeProbe[] = [];
   const asked = new Set<string>();
 
+  // Bus-port checks run in the background while the next discovery round is asked.
+  const busChecks: Array<Promise<void>> = [];
   let pending = unique(options.seeds);
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((addr) => asked.add(safeKey(addr)));
-    const results = await Promise.all(pending.map((addr) => probeNode(addr, options)));
+    const checkBus = options.probeBusPort !== false && options.commands !== 'light';
+    const results = await Promise.all(pending.map(async (addr) => {
+      const probe = await probeNode(addr, { ...options, probeBusPort: false });
+      if (checkBus) busChecks.push(checkBusPort(probe, options));
+      return probe;
+    }));
     probes.push(...results);
     if (options.discover === false) break;
     for (const probe of results) {
@@ -62,6 +69,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
       .slice(0, Math.max(0, maxNodes - asked.size));
   }
 
+  await Promise.all(busChecks);
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -69,6 +77,14 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     durationMs: now() - started,
     probes,
   };
+}
+
+/** TCP-connect to an answering node's cluster bus port (from its own myself line). */
+async function checkBusPort(probe: NodeProbe, options: Omit<CollectOptions, 'seeds'>): Promise<void> {
+  const busPort = probe.status === 'ok' ? myBusPort(probe.replies!.clusterNodes) : undefined;
+  if (!busPort) return;
+  const { host } = parseHostPort(probe.addr);
+  probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)) };
 }
 
 /** Ask one node everything a diagnosis needs, in one pipeline, within a hard deadline. */

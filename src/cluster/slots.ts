@@ -32,3 +32,15 @@ export function formatRanges(ranges: readonly SlotRange[]): string {
   if (ranges.length === 0) return 'none';
   return ranges.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(', ');
 }
+
+/** Sort ranges and join those that touch or overlap. */
+export function mergeRanges(ranges: readonly SlotRange[]): SlotRange[] {
+  const sorted = ranges.map((r): SlotRange => [r[0], r[1]]).sort((a, b) => a[0] - b[0]);
+  const out: SlotRange[] = [];
+  for (const range of sorted) {
+    const last = out[out.length - 1];
+    if (last && range[0] <= last[1] + 1) last[1] = Math.max(last[1], range[1]);
+    else out.push(range);
+  }
+  return out;
+}

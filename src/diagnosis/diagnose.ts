@@ -1,4 +1,4 @@
-import { countSlots, SLOT_COUNT, toRanges } from '../cluster/slots';
+import { countSlots, mergeRanges, SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { buildModel, type ClusterModel, type ModelNode } from './model';
 import { busPortUnreachable } from './rules/bus-port';
@@ -68,32 +68,30 @@ function sortFindings(findings: Finding[]): Finding[] {
 }
 
 function coverageOf(model: ClusterModel): CoverageReport {
-  const uncovered: number[] = [];
-  const failedOwner: number[] = [];
-  const noOwner: number[] = [];
+  const uncovered: SlotRange[] = [];
+  const failedOwner: SlotRange[] = [];
+  const noOwner: SlotRange[] = [];
   let assigned = 0;
   let pfail = 0;
   let fail = 0;
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const id = model.owner[slot];
-    const owner = id ? model.nodes.get(id) : undefined;
-    const disowned = owner?.ownSlots != null && !model.served[slot] && owner.health !== 'down';
-    if (owner && !disowned) assigned++;
-    if (owner?.health === 'down') fail++;
-    else if (owner?.health === 'suspect') pfail++;
-    if (model.served[slot]) continue;
-    uncovered.push(slot);
-    if (!owner || disowned) noOwner.push(slot);
-    else failedOwner.push(slot);
+  for (const run of model.slotRuns) {
+    const count = run.to - run.from + 1;
+    const range: SlotRange = [run.from, run.to];
+    if (run.owner && !run.disowned) assigned += count;
+    if (run.owner?.health === 'down') fail += count;
+    else if (run.owner?.health === 'suspect' && run.served) pfail += count;
+    if (run.served) continue;
+    uncovered.push(range);
+    (!run.owner || run.disowned ? noOwner : failedOwner).push(range);
   }
   return {
     assigned,
-    ok: SLOT_COUNT - uncovered.length - pfail,
+    ok: SLOT_COUNT - countSlots(uncovered) - pfail,
     pfail,
     fail,
-    uncovered: toRanges(uncovered),
-    servedByFailedMaster: toRanges(failedOwner),
-    unassigned: toRanges(noOwner),
+    uncovered: mergeRanges(uncovered),
+    servedByFailedMaster: mergeRanges(failedOwner),
+    unassigned: mergeRanges(noOwner),
   };
 }
 

@@ -1,7 +1,7 @@
 import { addrKey } from '../cluster/address';
 import { parseClusterInfo, parseReplicationInfo } from '../cluster/parse-info';
 import { parseClusterNodes } from '../cluster/parse-nodes';
-import { SLOT_COUNT, slotsOf, toRanges, type SlotRange } from '../cluster/slots';
+import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
 
@@ -15,6 +15,15 @@ export interface NodeView {
   config: Record<string, string>;
   replication: Record<string, string>;
   parseError?: string;
+}
+
+export interface SlotRun {
+  from: number;
+  to: number;
+  owner: ModelNode | null;
+  served: boolean;
+  /** The owner is up but its own view no longer claims these slots (CLUSTER DELSLOTS). */
+  disowned: boolean;
 }
 
 /** Everything known about one node id, merged over all views. */
@@ -45,10 +54,13 @@ export interface ClusterModel {
   snapshot: ClusterSnapshot;
   views: NodeView[];
   nodes: Map<string, ModelNode>;
-  /** For each slot, the id of the node the cluster routes it to (highest epoch claim), or null. */
+  /**
+   * The 16384 slots as consecutive runs, each with the node the cluster routes it to (highest
+   * epoch claim) and whether that owner serves it: up, and still claiming it in its own view.
+   */
+  slotRuns: SlotRun[];
+  /** Per slot, the id of the node the cluster routes it to, or null (derived from slotRuns). */
   owner: Array<string | null>;
-  /** For each slot, whether a healthy owner that still claims it serves it. */
-  served: boolean[];
   /** Probes that answered but whose node is not in any view (should not happen) or failed. */
   unreachable: NodeProbe[];
 }
@@ -77,21 +89,53 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
     mergeNode(node);
   }
 
-  const owner = slotOwners(views, nodes);
-  const served = owner.map((id, slot) => {
-    if (!id) return false;
-    const node = nodes.get(id);
-    if (!node || node.health === 'down') return false;
-    // Its own view wins about its own slots: a node that dropped a slot (DELSLOTS) does not
-    // serve it, whatever the others still route to it.
-    return node.ownSlots === null || inRanges(slot, node.ownSlots);
-  });
-  for (const node of nodes.values()) {
-    node.slots = toRanges(function* () { for (let s = 0; s < SLOT_COUNT; s++) if (owner[s] === node.id) yield s; }());
+  const slotRuns = runsOf(slotOwners(views, nodes), nodes);
+  for (const node of nodes.values()) node.slots = [];
+  for (const run of slotRuns) {
+    const slots = run.owner?.slots;
+    const last = slots?.[slots.length - 1];
+    if (last && last[1] === run.from - 1) last[1] = run.to;
+    else slots?.push([run.from, run.to]);
   }
 
   const unreachable = snapshot.probes.filter((p) => p.status === 'unreachable');
-  return { snapshot, views, nodes, owner, served, unreachable };
+  const owner = new Array<string | null>(SLOT_COUNT).fill(null);
+  for (const run of slotRuns) if (run.owner) owner.fill(run.owner.id, run.from, run.to + 1);
+  return { snapshot, views, nodes, slotRuns, owner, unreachable };
+}
+
+/** Compress the owner table into runs, split further where the owner itself dropped slots. */
+function runsOf(owners: { owner: Int32Array; ids: string[] }, nodes: Map<string, ModelNode>): SlotRun[] {
+  const runs: SlotRun[] = [];
+  const slotCount = SLOT_COUNT; // a local: the imported binding is a getter call under tsx
+  let start = 0;
+  for (let slot = 1; slot <= slotCount; slot++) {
+    if (slot < slotCount && owners.owner[slot] === owners.owner[start]) continue;
+    const index = owners.owner[start]!;
+    const node = index === -1 ? null : nodes.get(owners.ids[index]!) ?? null;
+    runs.push(...servedParts(start, slot - 1, node));
+    start = slot;
+  }
+  return runs;
+}
+
+function servedParts(from: number, to: number, owner: ModelNode | null): SlotRun[] {
+  if (!owner || owner.health === 'down') return [{ from, to, owner, served: false, disowned: false }];
+  // Its own view wins about its own slots: a node that dropped a slot (DELSLOTS) does not
+  // serve it, whatever the others still route to it.
+  if (owner.ownSlots === null) return [{ from, to, owner, served: true, disowned: false }];
+  const parts: SlotRun[] = [];
+  let cursor = from;
+  for (const [a, b] of [...owner.ownSlots].sort((x, y) => x[0] - y[0])) {
+    const lo = Math.max(a, from);
+    const hi = Math.min(b, to);
+    if (lo > hi) continue;
+    if (lo > cursor) parts.push({ from: cursor, to: lo - 1, owner, served: false, disowned: true });
+    parts.push({ from: lo, to: hi, owner, served: true, disowned: false });
+    cursor = hi + 1;
+  }
+  if (cursor <= to) parts.push({ from: cursor, to, owner, served: false, disowned: true });
+  return parts;
 }
 
 function toView(probe: NodeProbe): NodeView {
@@ -173,30 +217,55 @@ function roleOf(line: ClusterNodeLine): 'master' | 'replica' | 'unknown' {
 
 /**
  * Who owns each slot: every view's claims, the highest config epoch winning (as Redis itself
- * resolves conflicts), ties broken by the number of views that agree.
+ * resolves conflicts), ties broken by the number of views that agree. Typed arrays keep this
+ * linear: it runs on every diagnosis and every monitor poll.
  */
-function slotOwners(views: NodeView[], nodes: Map<string, ModelNode>): Array<string | null> {
-  const owner: Array<string | null> = new Array(SLOT_COUNT).fill(null);
-  const bestEpoch = new Array<number>(SLOT_COUNT).fill(-1);
-  const votes = new Map<string, number>(); // `${slot}:${id}` -> views that agree
+function slotOwners(views: NodeView[], nodes: Map<string, ModelNode>): { owner: Int32Array; ids: string[] } {
+  const ids = [...nodes.keys()];
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const slotCount = SLOT_COUNT;
+  // Most views make identical claims: count each distinct claim once, with its number of views.
+  const claims = new Map<string, { candidate: number; epoch: number; from: number; to: number; views: number }>();
   for (const view of views) {
     for (const line of view.lines) {
       if (!line.flags.includes('master') || line.slots.length === 0) continue;
       const epoch = nodes.get(line.id)?.epoch ?? line.configEpoch;
-      for (const slot of slotsOf(line.slots)) {
-        const key = `${slot}:${line.id}`;
-        const count = (votes.get(key) ?? 0) + 1;
-        votes.set(key, count);
-        const current = owner[slot];
-        const currentVotes = current ? votes.get(`${slot}:${current}`) ?? 0 : 0;
-        if (epoch > bestEpoch[slot]! || (epoch === bestEpoch[slot] && count > currentVotes)) {
-          owner[slot] = line.id;
-          bestEpoch[slot] = epoch;
+      for (const [from, to] of line.slots) {
+        const key = `${line.id}|${from}|${to}`;
+        const claim = claims.get(key);
+        if (claim) claim.views++;
+        else claims.set(key, { candidate: indexOf.get(line.id)!, epoch, from, to, views: 1 });
+      }
+    }
+  }
+  const owner = new Int32Array(slotCount).fill(-1);
+  const bestEpoch = new Float64Array(slotCount).fill(-1);
+  const votes = new Int32Array(slotCount);
+  // Slots where views name different owners with the same epoch: counted apart (rare).
+  const contested = new Map<number, Map<number, number>>();
+  for (const { candidate, epoch, from, to, views: count } of claims.values()) {
+    for (let slot = from; slot <= to; slot++) {
+      if (epoch > bestEpoch[slot]!) {
+        owner[slot] = candidate;
+        bestEpoch[slot] = epoch;
+        votes[slot] = count;
+        if (contested.size > 0) contested.delete(slot);
+      } else if (epoch === bestEpoch[slot]) {
+        if (owner[slot] === candidate) votes[slot]! += count;
+        else {
+          const tally = contested.get(slot) ?? new Map([[owner[slot]!, votes[slot]!]]);
+          tally.set(candidate, (tally.get(candidate) ?? 0) + count);
+          contested.set(slot, tally);
         }
       }
     }
   }
-  return owner;
+  for (const [slot, tally] of contested) {
+    const current = owner[slot]!;
+    tally.set(current, Math.max(tally.get(current) ?? 0, votes[slot]!));
+    owner[slot] = [...tally.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+  }
+  return { owner, ids };
 }
 
 export function inRanges(slot: number, ranges: readonly SlotRange[]): boolean {
@@ -247,8 +316,8 @@ export function probeEvidence(node: ModelNode): string[] {
 }
 
 export function slotOwningMasters(model: ClusterModel): ModelNode[] {
-  const owners = new Set(model.owner.filter((id): id is string => id !== null));
-  return [...model.nodes.values()].filter((n) => owners.has(n.id) && n.role === 'master');
+  // node.slots comes from the owner table, so a non-empty one means the cluster routes slots to it.
+  return [...model.nodes.values()].filter((n) => n.slots.length > 0 && n.role === 'master');
 }
 
 export function replicasOf(model: ClusterModel, masterId: string): ModelNode[] {

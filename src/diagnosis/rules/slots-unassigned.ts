@@ -1,34 +1,26 @@
 import type { Finding } from '../types';
-import { countSlots, formatRanges, toRanges } from '../../cluster/slots';
-import { evidenceLine, inRanges, label, requiresFullCoverage, type ClusterModel, type ModelNode } from '../model';
+import { countSlots, formatRanges, mergeRanges, type SlotRange } from '../../cluster/slots';
+import { evidenceLine, label, requiresFullCoverage, type ClusterModel, type ModelNode } from '../model';
 
 /**
  * Slots that no master serves although nothing is down: never assigned, or dropped by their
  * owner (CLUSTER DELSLOTS) while other nodes still route them to it.
  */
 export function slotsUnassigned(model: ClusterModel): Finding[] {
-  const neverAssigned: number[] = [];
-  const dropped = new Map<string, number[]>();
-  model.owner.forEach((id, slot) => {
-    if (id === null) {
-      neverAssigned.push(slot);
-      return;
-    }
-    const owner = model.nodes.get(id);
-    if (owner && owner.health !== 'down' && owner.ownSlots && !inRanges(slot, owner.ownSlots)) {
-      dropped.set(id, [...(dropped.get(id) ?? []), slot]);
-    }
-  });
-  if (neverAssigned.length === 0 && dropped.size === 0) return [];
+  const unassigned = mergeRanges(model.slotRuns.filter((r) => !r.owner).map((r): SlotRange => [r.from, r.to]));
+  const dropped = new Map<ModelNode, SlotRange[]>();
+  for (const run of model.slotRuns) {
+    if (run.owner && run.disowned) dropped.set(run.owner, [...(dropped.get(run.owner) ?? []), [run.from, run.to]]);
+  }
+  if (unassigned.length === 0 && dropped.size === 0) return [];
 
-  const unassigned = toRanges(neverAssigned);
-  const droppedNodes = [...dropped.keys()].map((id) => model.nodes.get(id)!);
-  const all = toRanges([...neverAssigned, ...[...dropped.values()].flat()]);
+  const droppedNodes = [...dropped.keys()];
+  const all = mergeRanges([...unassigned, ...[...dropped.values()].flat()]);
   const fullCoverage = requiresFullCoverage(model);
   const parts: string[] = [];
   if (unassigned.length) parts.push(`No node owns slots ${formatRanges(unassigned)} (${countSlots(unassigned)} slots): they were never assigned, or every node forgot them.`);
   for (const node of droppedNodes) {
-    const ranges = toRanges(dropped.get(node.id)!);
+    const ranges = mergeRanges(dropped.get(node)!);
     parts.push(
       `${label(node)} no longer claims slots ${formatRanges(ranges)} (its own view has no owner for them), while other nodes still route them to it: ` +
       `clients get "CLUSTERDOWN Hash slot not served". Its keys for those slots may still be on it.`,

@@ -1,0 +1,24 @@
+// Small timing helpers shared by the benches.
+import { performance } from 'node:perf_hooks';
+
+/** Run `fn` `times` times (after one warm-up) and return each duration in ms. */
+export async function timeIt(times: number, fn: () => Promise<void> | void): Promise<number[]> {
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? NaN;
+}
+
+export function median(samples: number[]): number {
+  return percentile(samples, 50);
+}
