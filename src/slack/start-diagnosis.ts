@@ -1,7 +1,8 @@
 import type { ClusterConfig } from '../config/schema';
 import { errorMessage } from '../errors';
 import { diagnosingMessage } from './blocks/diagnosis';
-import { refusedClusterMessage } from './blocks/command';
+import { refusalMessage } from './blocks/repair';
+import { escapeMrkdwn } from './blocks/text';
 import type { SlackContext } from './context';
 import { respondEphemeral } from './http-client';
 
@@ -39,8 +40,8 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     ts = result.ts;
   } catch (err) {
     log.warn({ err: errorMessage(err), channel }, 'could not post the diagnosis root message');
-    await respondEphemeral(ask.responseUrl, refusedClusterMessage(
-      `I could not post in <#${channel}> (${slackError(err)}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`,
+    await respondEphemeral(ask.responseUrl, refusalMessage(
+      `I could not post in <#${channel}> (${escapeMrkdwn(slackError(err))}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`,
     ), log);
     return null;
   }

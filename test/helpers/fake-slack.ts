@@ -8,6 +8,8 @@ export interface RecordedCall {
   /** Form or JSON fields; `blocks`, `attachments` and `view` are parsed from their JSON strings. */
   params: Record<string, any>;
   at: number;
+  /** What the fake answered (e.g. the `ts` it gave a posted message). */
+  response?: Record<string, any>;
 }
 
 export interface FakeSlack {
@@ -65,6 +67,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       } else {
         body = answer(method, params, nextTs, fake.usergroups);
       }
+      call.response = body;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     });
