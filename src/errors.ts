@@ -14,6 +14,9 @@ export enum ErrorCode {
   ApprovalExpired = 'approval_expired',
   BadSignature = 'bad_signature',
   QueueUnavailable = 'queue_unavailable',
+  PreconditionFailed = 'precondition_failed',
+  VerificationFailed = 'verification_failed',
+  RepairLockLost = 'repair_lock_lost',
 }
 
 export class RedisMedicError extends Error {

@@ -1,5 +1,15 @@
 import type { ClusterSnapshot } from '../cluster/types';
+import { buildModel } from '../diagnosis/model';
 import type { DiagnosisReport } from '../diagnosis/types';
+import { addReplicaPlans } from './plans/add-replica';
+import { allowPartialCoveragePlans } from './plans/allow-partial-coverage';
+import { assignSlotsPlans } from './plans/assign-slots';
+import { closeOpenSlotsPlans } from './plans/close-open-slots';
+import type { PlanContext } from './plans/context';
+import { forgetGhostsPlans } from './plans/forget-ghosts';
+import { meetNodesPlans } from './plans/meet-nodes';
+import { promoteReplicaPlans } from './plans/promote-replica';
+import { restartNodePlans } from './plans/restart-node';
 import type { FixPlan } from './types';
 
 export interface PlanOptions {
@@ -7,8 +17,27 @@ export interface PlanOptions {
   spareNodes?: string[];
 }
 
-/** Pure: a diagnosis in, fix plans out (steps as data). Filled in by the repair module. */
+// In the order a person should consider them: restarting a node whose data survived beats
+// anything that gives its slots away; root causes before their consequences; prevention last.
+const PLANNERS: Array<(ctx: PlanContext) => FixPlan[]> = [
+  restartNodePlans,
+  promoteReplicaPlans,
+  assignSlotsPlans,
+  meetNodesPlans,
+  closeOpenSlotsPlans,
+  forgetGhostsPlans,
+  allowPartialCoveragePlans,
+  addReplicaPlans,
+];
+
+/**
+ * Pure: a diagnosis in, fix plans out, each with exact commands on exact nodes of this cluster
+ * (or its configured spares). Deterministic: the same snapshot always gives the same plan ids.
+ */
 export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: PlanOptions = {}): FixPlan[] {
-  void report; void snapshot; void options;
-  return [];
+  if (report.findings.length === 0) return [];
+  const ctx: PlanContext = { report, model: buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
+  const plans = PLANNERS.flatMap((planner) => planner(ctx));
+  const seen = new Set<string>();
+  return plans.filter((p) => !seen.has(p.id) && seen.add(p.id));
 }

@@ -1,5 +1,6 @@
 import type { SlotRange } from '../cluster/slots';
 import type { DiagnosisReport } from '../diagnosis/types';
+import type { ErrorCode } from '../errors';
 
 export type FixAction =
   | 'RESTART_NODE'
@@ -20,6 +21,48 @@ export interface PlanStep {
   command: string[];
   /** Why this step, in a few words. */
   why?: string;
+  /**
+   * After the command, wait (read-only polling) until `node` has joined: it lists these ids
+   * (no handshake) and its current epoch caught up. A node that just met the cluster must
+   * know it before it may claim slots or replicate a master.
+   */
+  waitFor?: JoinWait;
+}
+
+export interface JoinWait {
+  node: string;
+  knowsIds: string[];
+  currentEpochAtLeast?: number;
+}
+
+/**
+ * A read-only check the executor runs before the first step; if one fails the plan is
+ * refused and nothing is changed.
+ */
+export type PlanCheck =
+  /** A spare must be a blank cluster node: knows no other node, owns no slots, holds no keys. */
+  | { kind: 'blank-node'; node: string }
+  /** `CLUSTER COUNTKEYSINSLOT` must be 0 on `node` for each slot (the side whose keys would be orphaned). */
+  | { kind: 'no-keys-in-slots'; node: string; slots: number[] };
+
+/** What "done" means for a plan; checked by polling every live node after the steps. */
+export interface PlanVerification {
+  /** Every counted node says cluster_state:ok and cluster_slots_ok:16384. */
+  clusterOk: boolean;
+  /** Node ids that no live node may list any more. */
+  forgotten?: string[];
+  /** No node reports a MIGRATING or IMPORTING slot. */
+  noOpenSlots?: boolean;
+  /** `node` (host:port) must be a replica of `masterId` with master_link_status:up. */
+  replicaOf?: Array<{ node: string; masterId: string }>;
+  /** Every live node lists every other live node, without handshake. */
+  meshed?: boolean;
+  /** Every live node reports this configuration value. */
+  config?: { parameter: string; value: string };
+  /** Every live node routes these slots to a master it does not flag as failing. */
+  slotsServed?: SlotRange[];
+  /** host:port of nodes that join through the plan (spares) and count from then on. */
+  extraNodes?: string[];
 }
 
 /** A fix: exact commands on exact nodes, made for one cluster state (its id is a fingerprint of it). */
@@ -36,6 +79,15 @@ export interface FixPlan {
   expected: string;
   /** false for advice that redis-medic cannot carry out itself (e.g. restart a process). */
   executable: boolean;
+  /** Read-only checks that must pass before the first step (default none). */
+  checks?: PlanCheck[];
+  /** How the executor verifies the plan worked (default: cluster_state:ok everywhere). */
+  verify?: PlanVerification;
+  /**
+   * Steps are independent and time-bound together (CLUSTER FORGET must reach every node within
+   * Redis's 60 s ban window): the executor sends them all at once.
+   */
+  concurrent?: boolean;
 }
 
 export interface StepResult {
@@ -49,8 +101,16 @@ export interface StepResult {
 export interface RepairResult {
   status: 'repaired' | 'failed' | 'refused';
   reason?: string;
+  /** Why it was refused or failed, for callers that branch (never on `reason` text). */
+  code?: ErrorCode;
   planId: string;
+  /** The plan as it was run (absent when it was not found). */
+  plan?: FixPlan;
   steps: StepResult[];
   durationMs: number;
+  /** Where the time went: lock wait, re-diagnosis, steps, verification (until verified or given up). */
+  timings?: { lockMs: number; rediagnoseMs: number; stepsMs: number; verifyMs: number };
+  /** What verification saw last, when it did not pass. */
+  verification?: string;
   finalReport?: DiagnosisReport;
 }

@@ -1,0 +1,268 @@
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/audit-log';
+import type { ClusterConfig, Config } from '../config/schema';
+import type { DiagnosisReport } from '../diagnosis/types';
+import { diagnoseCluster } from '../engine';
+import { ErrorCode, errorMessage } from '../errors';
+import type { RepairProgress } from '../jobs/types';
+import { silentLogger, type Logger } from '../logging/logger';
+import { runChecks } from './checks';
+import { isPlanId } from './fingerprint';
+import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
+import { NodeLinks, replyText } from './node-links';
+import type { FixPlan, PlanStep, RepairResult, StepResult } from './types';
+import { validatePlan } from './validate';
+import { verifyPlan, waitForJoin, type VerifyTarget } from './verify';
+
+export interface ExecuteOptions {
+  cluster: ClusterConfig;
+  config: Pick<Config, 'timeouts' | 'repair'>;
+  planId: string;
+  /** ioredis connection to the queue Redis, where the per-cluster repair lock lives. */
+  lockRedis: Redis;
+  /** Lock key: `${lockPrefix}:lock:repair:${cluster.name}`. */
+  lockPrefix: string;
+  /** Who approved: a Slack user id, or `cli:<user>`. */
+  actor: string;
+  onProgress?: (p: RepairProgress) => void | Promise<void>;
+  audit?: AuditLog;
+  logger?: Logger;
+  /** 'refuse' (default): a second repair of the same cluster is refused at once; or wait for the lock. */
+  lockWait?: 'refuse' | { timeoutMs: number };
+  now?: () => number;
+}
+
+const VERIFY_POLL_MS = 100;
+
+/**
+ * Run one approved plan, safely: take the cluster's repair lock, re-diagnose, run the plan only
+ * if the fresh diagnosis still offers it (its id is the fingerprint of the state it was made
+ * for), validate it, check its preconditions, run its steps (each bounded, stopping at the first
+ * failure), then poll every node until the expected state holds. Never throws for a cluster or
+ * lock problem: the result says what happened.
+ */
+export async function executePlan(options: ExecuteOptions): Promise<RepairResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const logger = (options.logger ?? silentLogger).child({ cluster: options.cluster.name, planId: options.planId });
+  const run = new Run(options, logger, now, started);
+
+  if (typeof options.planId !== 'string' || !isPlanId(options.planId)) {
+    return run.refuse(ErrorCode.PlanNotFound, `plan ${String(options.planId)} not found in the current diagnosis (plan ids look like assign-1a2b3c4d5e6f)`);
+  }
+
+  await run.progress({ phase: 'locking', message: `taking the repair lock of ${options.cluster.name}` });
+  let lock: RepairLock;
+  try {
+    const result = await acquireRepairLock(options.lockRedis, repairLockKey(options.lockPrefix, options.cluster.name), {
+      ttlMs: options.config.repair.lockTtlMs,
+      actor: options.actor,
+      planId: options.planId,
+      wait: options.lockWait ?? 'refuse',
+      now,
+    });
+    if (!result.acquired) {
+      const who = result.holder ? ` (plan ${result.holder.planId}, approved by ${result.holder.actor}, since ${result.holder.since})` : '';
+      return run.refuse(ErrorCode.RepairLocked, `another repair of ${options.cluster.name} is running${who}`);
+    }
+    lock = result.lock;
+  } catch (err) {
+    return run.refuse(ErrorCode.QueueUnavailable, `cannot take the repair lock: the queue Redis did not answer (${errorMessage(err)})`);
+  }
+  run.timings.lockMs = now() - started;
+
+  const links = new NodeLinks(
+    { ...(options.cluster.username ? { username: options.cluster.username } : {}), ...(options.cluster.password ? { password: options.cluster.password } : {}), ...(options.cluster.tls ? { tls: true } : {}) },
+    options.config.timeouts.connectMs,
+  );
+  try {
+    return await run.underLock(lock, links);
+  } finally {
+    links.close();
+    await lock.release().catch((err: unknown) => logger.warn({ err }, 'could not release the repair lock; it expires by itself'));
+  }
+}
+
+class Run {
+  readonly timings = { lockMs: 0, rediagnoseMs: 0, stepsMs: 0, verifyMs: 0 };
+  private plan: FixPlan | undefined;
+
+  constructor(
+    private readonly options: ExecuteOptions,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly started: number,
+  ) {}
+
+  async underLock(lock: RepairLock, links: NodeLinks): Promise<RepairResult> {
+    const { options } = this;
+    const { repair, timeouts } = options.config;
+    await this.progress({ phase: 'rediagnosing', message: `re-diagnosing ${options.cluster.name} before touching it` });
+    const t0 = this.now();
+    let report: DiagnosisReport;
+    try {
+      report = (await diagnoseCluster(options.cluster, options.config)).report;
+    } catch (err) {
+      return this.refuse(ErrorCode.NoSeedAnswered, `cannot re-diagnose ${options.cluster.name}: ${errorMessage(err)}`);
+    } finally {
+      this.timings.rediagnoseMs = this.now() - t0;
+    }
+
+    const plan = report.fixes.find((p) => p.id === options.planId);
+    if (!plan) {
+      const offered = report.fixes.length ? `; the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `; the current diagnosis (${report.verdict}) offers no fix`;
+      return this.refuse(ErrorCode.ClusterChanged, `cluster changed: plan ${options.planId} no longer matches ${options.cluster.name} (the state it was made for is gone)${offered}`, report);
+    }
+    this.plan = plan;
+    if (!plan.executable) {
+      return this.refuse(ErrorCode.NotAllowed, `plan ${plan.id} is advice that redis-medic cannot carry out: ${plan.title}`, report);
+    }
+    const scope = {
+      nodes: [...report.nodes.map((n) => n.addr).filter(Boolean), ...options.cluster.spareNodes],
+      ids: report.nodes.map((n) => n.id),
+    };
+    const problems = validatePlan(plan, scope);
+    if (problems.length) return this.refuse(ErrorCode.NotAllowed, `unsafe plan ${plan.id} refused: ${problems.join('; ')}`, report);
+
+    const failedChecks = await runChecks(plan.checks ?? [], links, repair.stepTimeoutMs);
+    if (failedChecks.length) return this.refuse(ErrorCode.PreconditionFailed, `precondition failed, nothing was changed: ${failedChecks.join('; ')}`, report);
+
+    await this.audit('repair.started', { planId: plan.id, action: plan.action, title: plan.title, steps: plan.steps.length });
+    this.logger.info({ action: plan.action, steps: plan.steps.length }, `repair started: ${plan.title}`);
+
+    const t1 = this.now();
+    const steps = plan.concurrent
+      ? await this.runConcurrently(plan.steps, links, lock)
+      : await this.runInOrder(plan.steps, links, lock);
+    this.timings.stepsMs = this.now() - t1;
+    const failed = steps.find((s) => !s.ok);
+    if (failed || steps.length < plan.steps.length) {
+      const reason = lock.lost && !failed
+        ? `lost the repair lock of ${options.cluster.name} after ${steps.length} of ${plan.steps.length} steps; stopped`
+        : `step ${steps.indexOf(failed!) + 1} of ${plan.steps.length} failed on ${failed!.node} (${failed!.command.join(' ')}): ${failed!.reply}`;
+      return this.finish('failed', steps, lock.lost && !failed ? ErrorCode.RepairLockLost : ErrorCode.StepFailed, reason);
+    }
+
+    await this.progress({ phase: 'verifying', message: `waiting for the expected state (at most ${repair.verifyTimeoutMs} ms)` });
+    const verify = plan.verify ?? { clusterOk: true };
+    const ghosts = new Set(verify.forgotten ?? []);
+    const targets: VerifyTarget[] = [
+      ...report.nodes.filter((n) => n.reachable === true && n.addr && !ghosts.has(n.id)).map((n) => ({ addr: n.addr, id: n.id })),
+      ...(verify.extraNodes ?? []).map((addr) => ({ addr })),
+    ];
+    const outcome = await verifyPlan(verify, targets, {
+      links,
+      timeoutMs: repair.verifyTimeoutMs,
+      commandTimeoutMs: timeouts.commandMs,
+      pollMs: VERIFY_POLL_MS,
+      now: this.now,
+    });
+    this.timings.verifyMs = outcome.ms;
+    if (!outcome.ok) {
+      return this.finish('failed', steps, ErrorCode.VerificationFailed,
+        `all ${steps.length} steps ran, but the expected state did not hold within ${repair.verifyTimeoutMs} ms`, outcome.observed);
+    }
+    return this.finish('repaired', steps);
+  }
+
+  private async runInOrder(planSteps: PlanStep[], links: NodeLinks, lock: RepairLock): Promise<StepResult[]> {
+    const results: StepResult[] = [];
+    for (const [index, step] of planSteps.entries()) {
+      if (lock.lost) break;
+      const result = await this.runStep(step, index, planSteps.length, links);
+      results.push(result);
+      if (!result.ok) break;
+    }
+    return results;
+  }
+
+  /** Independent steps (CLUSTER FORGET everywhere) sent at once, so they land within Redis's ban window. */
+  private async runConcurrently(planSteps: PlanStep[], links: NodeLinks, lock: RepairLock): Promise<StepResult[]> {
+    if (lock.lost) return [];
+    return Promise.all(planSteps.map((step, index) => this.runStep(step, index, planSteps.length, links)));
+  }
+
+  private async runStep(step: PlanStep, index: number, total: number, links: NodeLinks): Promise<StepResult> {
+    const { repair, timeouts } = this.options.config;
+    const base = { phase: 'step' as const, index, total, node: step.node, command: step.command };
+    await this.progress({ ...base, status: 'running', message: `step ${index + 1}/${total}: ${step.node}> ${step.command.join(' ')}` });
+    const t0 = this.now();
+    let reply: string;
+    let ok = true;
+    try {
+      reply = replyText(await links.call(step.node, step.command, repair.stepTimeoutMs));
+    } catch (err) {
+      reply = errorMessage(err);
+      ok = false;
+    }
+    if (ok && step.waitFor) {
+      const joined = await waitForJoin(step.waitFor, { links, timeoutMs: repair.verifyTimeoutMs, commandTimeoutMs: timeouts.commandMs, pollMs: VERIFY_POLL_MS, now: this.now });
+      reply = `${reply}; ${joined.ok ? `joined after ${joined.ms} ms` : `not joined within ${repair.verifyTimeoutMs} ms: ${joined.observed}`}`;
+      ok = joined.ok;
+    }
+    const result: StepResult = { node: step.node, command: step.command, reply, ok, ms: this.now() - t0 };
+    await this.progress({ ...base, status: ok ? 'ok' : 'failed', reply, ms: result.ms, message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}` });
+    await this.audit('repair.step', { planId: this.options.planId, index, node: step.node, command: step.command.join(' '), ok, reply, ms: result.ms });
+    return result;
+  }
+
+  async refuse(code: ErrorCode, reason: string, finalReport?: DiagnosisReport): Promise<RepairResult> {
+    this.logger.warn({ code }, `repair refused: ${reason}`);
+    await this.audit('repair.refused', { planId: this.options.planId, code, reason });
+    return {
+      status: 'refused',
+      reason,
+      code,
+      planId: this.options.planId,
+      ...(this.plan ? { plan: this.plan } : {}),
+      steps: [],
+      durationMs: this.now() - this.started,
+      timings: { ...this.timings },
+      ...(finalReport ? { finalReport } : {}),
+    };
+  }
+
+  private async finish(status: 'repaired' | 'failed', steps: StepResult[], code?: ErrorCode, reason?: string, verification?: string): Promise<RepairResult> {
+    // The report after the repair is what people read next: take it even when verification failed.
+    let finalReport: DiagnosisReport | undefined;
+    try {
+      finalReport = (await diagnoseCluster(this.options.cluster, this.options.config)).report;
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'could not diagnose the cluster after the repair');
+    }
+    const result: RepairResult = {
+      status,
+      ...(reason ? { reason } : {}),
+      ...(code ? { code } : {}),
+      planId: this.options.planId,
+      ...(this.plan ? { plan: this.plan } : {}),
+      steps,
+      durationMs: this.now() - this.started,
+      timings: { ...this.timings },
+      ...(verification ? { verification } : {}),
+      ...(finalReport ? { finalReport } : {}),
+    };
+    await this.audit('repair.finished', { planId: this.options.planId, status, code, reason, steps: steps.length, durationMs: result.durationMs, verdict: finalReport?.verdict });
+    this.logger.info({ status, durationMs: result.durationMs }, `repair ${status}${reason ? `: ${reason}` : ''}`);
+    return result;
+  }
+
+  async progress(p: RepairProgress): Promise<void> {
+    if (!this.options.onProgress) return;
+    try {
+      await this.options.onProgress(p);
+    } catch (err) {
+      // A progress listener (Slack, a job) must never break a repair half way.
+      this.logger.warn({ err: errorMessage(err) }, 'repair progress listener failed');
+    }
+  }
+
+  private async audit(action: 'repair.started' | 'repair.step' | 'repair.finished' | 'repair.refused', details: Record<string, unknown>): Promise<void> {
+    if (!this.options.audit) return;
+    try {
+      await this.options.audit.record({ action, cluster: this.options.cluster.name, actor: this.options.actor, details });
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err) }, 'could not write the audit entry');
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import Redis from 'ioredis';
+import { parseHostPort } from '../cluster/address';
+import type { RedisAuth } from '../cluster/collect-snapshot';
+import { errorMessage } from '../errors';
+
+interface Link {
+  redis: Redis;
+  ready: Promise<void>;
+  socketError?: unknown;
+}
+
+/**
+ * Connections to the nodes a repair talks to, one per node, reused across steps and polls.
+ * Every call is bounded: a node that does not connect or reply in time yields an error naming
+ * the timeout (and its connection is dropped, so a frozen node cannot wedge the next call).
+ */
+export class NodeLinks {
+  private readonly links = new Map<string, Link>();
+
+  constructor(private readonly auth: RedisAuth, private readonly connectTimeoutMs: number) {}
+
+  async call(addr: string, args: string[], timeoutMs: number): Promise<unknown> {
+    const link = this.link(addr);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply from ${addr} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([link.ready, deadline]);
+      const [name, ...rest] = args;
+      return await Promise.race([link.redis.call(name!, ...rest), deadline]);
+    } catch (err) {
+      this.drop(addr, link);
+      const cause = link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err;
+      throw new Error(describe(cause));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A reply as text: bulk strings as they are, arrays and numbers as JSON. */
+  async text(addr: string, args: string[], timeoutMs: number): Promise<string> {
+    return replyText(await this.call(addr, args, timeoutMs));
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.redis.disconnect();
+    this.links.clear();
+  }
+
+  private link(addr: string): Link {
+    const existing = this.links.get(addr);
+    if (existing && existing.redis.status !== 'end' && existing.redis.status !== 'close') return existing;
+    const { host, port } = parseHostPort(addr);
+    const redis = new Redis({
+      host,
+      port,
+      ...(this.auth.username ? { username: this.auth.username } : {}),
+      ...(this.auth.password ? { password: this.auth.password } : {}),
+      ...(this.auth.tls ? { tls: this.auth.tls === true ? {} : this.auth.tls } : {}),
+      lazyConnect: true,
+      connectTimeout: this.connectTimeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      autoResubscribe: false,
+    });
+    const link: Link = { redis, ready: Promise.resolve() };
+    redis.on('error', (err) => { link.socketError ??= err; });
+    link.ready = redis.connect();
+    link.ready.catch(() => undefined);
+    this.links.set(addr, link);
+    return link;
+  }
+
+  private drop(addr: string, link: Link): void {
+    if (this.links.get(addr) === link) this.links.delete(addr);
+    link.redis.disconnect();
+  }
+}
+
+export function replyText(reply: unknown): string {
+  if (typeof reply === 'string') return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (reply === null || reply === undefined) return '(nil)';
+  return JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+}
+
+function describe(err: unknown): string {
+  const code = (err as { code?: string } | undefined)?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable (${code})`;
+  const message = errorMessage(err);
+  if (/connect ETIMEDOUT|connect timeout/i.test(message)) return 'connect timed out';
+  return message;
+}

@@ -1,0 +1,52 @@
+import { planId } from '../fingerprint';
+import type { FixPlan, PlanStep } from '../types';
+import { byAddr, findingsOf, name, slotText, spareCandidates, type PlanContext } from './context';
+
+/**
+ * Prevention: a live master without a replica loses its slots with its next crash. A configured
+ * spare meets the master, waits until it knows the master's id, then replicates it. Each master
+ * gets its own spare, in order, so the plans never compete for one.
+ */
+export function addReplicaPlans(ctx: PlanContext): FixPlan[] {
+  const alone = [...new Set(findingsOf(ctx, 'MASTER_WITHOUT_REPLICA').flatMap((f) => f.nodes))]
+    .map((id) => ctx.model.nodes.get(id))
+    .filter((n): n is NonNullable<typeof n> => n !== undefined && n.reachable === true && n.health === 'up')
+    .sort(byAddr);
+  const spares = spareCandidates(ctx);
+  const plans: FixPlan[] = [];
+  alone.forEach((master, i) => {
+    const spare = spares[i];
+    if (!spare) return;
+    const steps: PlanStep[] = [];
+    if (!spare.member) {
+      steps.push({
+        node: spare.addr,
+        command: ['CLUSTER', 'MEET', master.host, String(master.port), String(master.busPort)],
+        why: 'join the cluster',
+        waitFor: { node: spare.addr, knowsIds: [master.id] },
+      });
+    }
+    steps.push({ node: spare.addr, command: ['CLUSTER', 'REPLICATE', master.id], why: `replicate ${master.addr}` });
+    const plan: Omit<FixPlan, 'id'> = {
+      action: 'ADD_REPLICA',
+      title: `Add a replica: ${spare.addr} replicates ${master.addr}`,
+      fixes: ['MASTER_WITHOUT_REPLICA'],
+      risk: 'low',
+      dataLoss: { slots: [], lastKnownKeys: null, text: 'None: the spare starts empty and copies the master; the master keeps serving.' },
+      preconditions: [
+        `${name(master)} serves slots ${slotText(master.slots)} with no replica.`,
+        spare.member
+          ? `${spare.addr} is already a member: a master with no slots and no keys.`
+          : `${spare.addr} is a blank cluster-enabled redis-server (no keys, no slots, knows no other node): checked before the first step.`,
+        'The spare has the same masterauth as the cluster, and is in another failure domain than the master.',
+      ],
+      steps,
+      expected: `${spare.addr} is a replica of ${master.addr} with master_link_status:up.`,
+      executable: true,
+      ...(spare.member ? {} : { checks: [{ kind: 'blank-node' as const, node: spare.addr }] }),
+      verify: { clusterOk: false, replicaOf: [{ node: spare.addr, masterId: master.id }], ...(spare.member ? {} : { extraNodes: [spare.addr] }) },
+    };
+    plans.push({ id: planId({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }), ...plan });
+  });
+  return plans;
+}

@@ -1,0 +1,87 @@
+import { addrKey } from '../cluster/address';
+import { isNodeId } from '../cluster/parse-nodes';
+import { isSlot } from '../cluster/slots';
+import type { FixPlan } from './types';
+
+export interface PlanScope {
+  /** host:port of every node of the diagnosed cluster, plus the configured spares. */
+  nodes: string[];
+  /** Ids of every node the diagnosis knows (FORGET, REPLICATE and SETSLOT name only those). */
+  ids: string[];
+}
+
+// Commands that destroy data or take a node down, named so the refusal says what it saw.
+const FORBIDDEN = new Set(['FLUSHALL', 'FLUSHDB', 'SHUTDOWN', 'DEBUG', 'DEL', 'UNLINK', 'SWAPDB', 'MIGRATE', 'RESTORE', 'EVAL', 'EVALSHA', 'FUNCTION', 'MODULE', 'SCRIPT', 'ACL', 'REPLICAOF', 'SLAVEOF']);
+
+/**
+ * Belt and braces before anything runs: every step must be one of the few command shapes the
+ * planners produce, on a node of this cluster or a configured spare. An allow-list, so a plan
+ * from a buggy or tampered source cannot smuggle anything else in. Returns the problems found.
+ */
+export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
+  const problems: string[] = [];
+  const nodes = new Set(scope.nodes.map(safeKey));
+  const ids = new Set(scope.ids);
+  const nodeOk = (addr: string): boolean => nodes.has(safeKey(addr));
+  for (const [i, step] of plan.steps.entries()) {
+    const where = `step ${i + 1} (${step.node}> ${step.command.join(' ')})`;
+    if (!nodeOk(step.node)) problems.push(`${where}: ${step.node} is not a node of this cluster nor a configured spare`);
+    const why = commandProblem(step.command, ids, nodeOk);
+    if (why) problems.push(`${where}: ${why}`);
+    if (step.waitFor && !nodeOk(step.waitFor.node)) problems.push(`${where}: waits on ${step.waitFor.node}, which is not a node of this cluster`);
+  }
+  for (const check of plan.checks ?? []) {
+    if (!nodeOk(check.node)) problems.push(`check on ${check.node}: not a node of this cluster nor a configured spare`);
+  }
+  return problems;
+}
+
+function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: string) => boolean): string | null {
+  const [name = '', sub = '', ...args] = command.map(String);
+  const upper = name.toUpperCase();
+  const subUpper = sub.toUpperCase();
+  if (FORBIDDEN.has(upper)) return `${upper} is never allowed`;
+  if (upper === 'CONFIG') {
+    if (subUpper !== 'SET' || args.length !== 2 || args[0]!.toLowerCase() !== 'cluster-require-full-coverage' || !['yes', 'no'].includes(args[1]!.toLowerCase())) {
+      return 'the only CONFIG allowed is CONFIG SET cluster-require-full-coverage yes|no';
+    }
+    return null;
+  }
+  if (upper !== 'CLUSTER') return `${upper || '(empty)'} is not a repair command`;
+  const knownId = (id: string | undefined): boolean => id !== undefined && isNodeId(id) && ids.has(id);
+  switch (subUpper) {
+    case 'ADDSLOTSRANGE':
+    case 'DELSLOTSRANGE':
+      return args.length >= 2 && args.length % 2 === 0 && args.every((a) => /^\d+$/.test(a) && isSlot(Number(a))) ? null : `${subUpper} needs pairs of slots 0-16383`;
+    case 'BUMPEPOCH':
+      return args.length === 0 ? null : 'BUMPEPOCH takes no argument';
+    case 'FAILOVER':
+      return args.length === 1 && ['FORCE', 'TAKEOVER'].includes(args[0]!.toUpperCase()) ? null : 'only FAILOVER FORCE or FAILOVER TAKEOVER';
+    case 'SETSLOT': {
+      const [slot, mode, id] = args;
+      if (slot === undefined || !/^\d+$/.test(slot) || !isSlot(Number(slot))) return 'SETSLOT needs a slot 0-16383';
+      if (mode?.toUpperCase() === 'STABLE' && args.length === 2) return null;
+      if (mode?.toUpperCase() === 'NODE' && args.length === 3 && knownId(id)) return null;
+      return 'only SETSLOT <slot> STABLE or SETSLOT <slot> NODE <id of a node of this cluster>';
+    }
+    case 'FORGET':
+    case 'REPLICATE':
+      return args.length === 1 && knownId(args[0]) ? null : `${subUpper} needs the id of a node of this cluster`;
+    case 'MEET': {
+      const [host, port, bus] = args;
+      if (!host || !port || !/^\d+$/.test(port) || (bus !== undefined && !/^\d+$/.test(bus)) || args.length > 3) return 'MEET needs host port [bus-port]';
+      const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      return nodeOk(addr) ? null : `MEET ${addr}: not a node of this cluster nor a configured spare`;
+    }
+    default:
+      return `CLUSTER ${subUpper} is not a repair command (RESET, FLUSHSLOTS and the like are never run)`;
+  }
+}
+
+function safeKey(addr: string): string {
+  try {
+    return addrKey(addr);
+  } catch {
+    return addr;
+  }
+}
