@@ -11,7 +11,7 @@ import { createApprovalStore, newApprovalId, type ApprovalRecord, type ApprovalS
 import { diagnosingMessage, diagnosisFailedMessage, findingsMessages, fixesMessage, nodeTableMessages, offlineFixesMessage, rootMessage } from './blocks/diagnosis';
 import type { MessageBody } from './blocks/kit';
 import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, type StepLine } from './blocks/repair';
-import { mention } from './blocks/text';
+import { escapeMrkdwn, mention } from './blocks/text';
 import { buttonKey, createButtonSigner, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
@@ -163,9 +163,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     }
   }
 
-  async function repairContext(data: RepairJobData): Promise<{ approval: ApprovalRecord | null; plan: Pick<FixPlan, 'title' | 'steps'> }> {
+  async function repairContext(data: RepairJobData, result?: RepairResult): Promise<{ approval: ApprovalRecord | null; plan: Pick<FixPlan, 'title' | 'steps'> }> {
     const approval = await approvals.get(data.approvalId).catch(() => null);
-    const plan = approval?.plans.find((p) => p.id === data.planId) ?? { title: `plan ${data.planId}`, steps: [] };
+    const plan = approval?.plans.find((p) => p.id === data.planId) ?? result?.plan ?? { title: `plan ${data.planId}`, steps: [] };
     return { approval, plan };
   }
 
@@ -190,7 +190,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   async function onRepairDone(data: RepairJobData, result: RepairResult): Promise<void> {
     running.delete(data.approvalId);
     const origin = slackOrigin(data.origin);
-    const { approval, plan } = await repairContext(data);
+    const { approval, plan } = await repairContext(data, result);
     const channel = origin?.channel ?? approval?.channel;
     if (!channel) return;
     const threadTs = origin?.threadTs ?? approval?.threadTs ?? undefined;
@@ -198,13 +198,15 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
       await update(channel, origin.messageTs, approvedSummaryMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons message'));
     }
-    await post(channel, outcomeMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result, rediagnoseValue: rediagnoseValue(data.cluster) }), threadTs);
     if (result.finalReport && approval?.rootTs) {
-      const note = `${result.status === 'repaired' ? 'repaired' : `repair ${result.status}`}: ${plan.title}, approved by ${mention(data.approvedBy)}`;
+      const note = `${result.status === 'repaired' ? 'repaired' : `repair ${result.status}`}: ${escapeMrkdwn(plan.title)}, approved by ${mention(data.approvedBy)}`;
       await update(channel, approval.rootTs, rootMessage(result.finalReport, { kind: 'diagnose', requestedBy: approval.requestedBy, note }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the root message with the outcome'));
-      await states.saveLast(data.cluster, lastStateOf(result.finalReport, { channel, ts: approval.rootTs }));
+      await states.saveLast(data.cluster, lastStateOf(result.finalReport, { channel, ts: approval.rootTs }))
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the last state'));
     }
+    // Last: the outcome reply is what people get notified of, once everything else says the same.
+    await post(channel, outcomeMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result, rediagnoseValue: rediagnoseValue(data.cluster) }), threadTs);
   }
 
   return { publishDiagnosis, onDiagnoseProgress, onDiagnosisDone, onDiagnosisFailed, onRepairProgress, onRepairDone };
