@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { acquireRepairLock, repairLockKey } from '../../../src/repair/lock';
+import { eventually } from '../../helpers/cluster';
+import { useQueueRedis } from './support';
+
+describe('repair: per-cluster lock in the queue Redis', function () {
+  this.timeout(10_000);
+  const queue = useQueueRedis();
+  const key = (name: string): string => repairLockKey(queue.prefix, name);
+
+  it('lets one holder in, refuses the next one and names the holder', async () => {
+    const first = await acquireRepairLock(queue.redis(), key('a'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });
+    assert.ok(first.acquired);
+    const second = await acquireRepairLock(queue.redis(), key('a'), { ttlMs: 5000, actor: 'U2', planId: 'assign-222222222222' });
+    assert.equal(second.acquired, false);
+    assert.equal(!second.acquired && second.holder?.actor, 'U1');
+    await first.lock.release();
+    await first.lock.release(); // twice is fine
+    assert.equal(await queue.redis().exists(key('a')), 0);
+  });
+
+  it('renews itself while held, past its TTL', async () => {
+    const result = await acquireRepairLock(queue.redis(), key('b'), { ttlMs: 150, actor: 'U1', planId: 'assign-111111111111' });
+    assert.ok(result.acquired);
+    await eventually(() => result.lock.renewals >= 6, { timeoutMs: 5000, what: 'six renewals (four TTLs)' });
+    assert.equal(result.lock.lost, false);
+    assert.equal(JSON.parse((await queue.redis().get(key('b')))!).token, result.lock.holder.token);
+    await result.lock.release();
+  });
+
+  it('notices when it lost the lock, and never deletes a lock it does not hold', async () => {
+    const result = await acquireRepairLock(queue.redis(), key('c'), { ttlMs: 150, actor: 'U1', planId: 'assign-111111111111' });
+    assert.ok(result.acquired);
+    await queue.redis().set(key('c'), 'someone else', 'PX', 5000);
+    await eventually(() => result.lock.lost, { timeoutMs: 5000, what: 'the lock to be flagged lost' });
+    await result.lock.release();
+    assert.equal(await queue.redis().get(key('c')), 'someone else');
+  });
+
+  it('waits for the lock when asked to, and gets it once it is released', async () => {
+    const first = await acquireRepairLock(queue.redis(), key('d'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });
+    assert.ok(first.acquired);
+    const waiting = acquireRepairLock(queue.redis(), key('d'), { ttlMs: 5000, actor: 'U2', planId: 'assign-222222222222', wait: { timeoutMs: 5000 }, pollMs: 20 });
+    let settled = false;
+    void waiting.then(() => { settled = true; });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false);
+    await first.lock.release();
+    const second = await waiting;
+    assert.ok(second.acquired);
+    await second.lock.release();
+  });
+
+  it('gives up waiting after the timeout', async () => {
+    const first = await acquireRepairLock(queue.redis(), key('e'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });
+    assert.ok(first.acquired);
+    const second = await acquireRepairLock(queue.redis(), key('e'), { ttlMs: 5000, actor: 'U2', planId: 'assign-222222222222', wait: { timeoutMs: 200 }, pollMs: 20 });
+    assert.equal(second.acquired, false);
+    await first.lock.release();
+  });
+});

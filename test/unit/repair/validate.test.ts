@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { validatePlan } from '../../../src/repair/validate';
+import type { FixPlan } from '../../../src/repair/types';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const scope = { nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], ids: [A, B] };
+
+function plan(...steps: Array<[string, string[]]>): FixPlan {
+  return {
+    id: 'assign-000000000000', action: 'ASSIGN_UNCOVERED_SLOTS', title: 't', fixes: [], risk: 'low',
+    dataLoss: { slots: [], lastKnownKeys: null, text: '' }, preconditions: [], expected: '', executable: true,
+    steps: steps.map(([node, command]) => ({ node, command })),
+  };
+}
+
+describe('repair: validatePlan (allow-list before anything runs)', () => {
+  it('accepts every command shape the planners produce', () => {
+    const ok = plan(
+      ['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0', '10', '20', '30']],
+      ['10.0.0.1:6379', ['CLUSTER', 'DELSLOTSRANGE', '0', '10']],
+      ['10.0.0.1:6379', ['CLUSTER', 'BUMPEPOCH']],
+      ['10.0.0.1:6379', ['CLUSTER', 'FAILOVER', 'TAKEOVER']],
+      ['10.0.0.1:6379', ['CLUSTER', 'FAILOVER', 'FORCE']],
+      ['10.0.0.1:6379', ['CLUSTER', 'SETSLOT', '100', 'STABLE']],
+      ['10.0.0.1:6379', ['CLUSTER', 'SETSLOT', '100', 'NODE', B]],
+      ['10.0.0.1:6379', ['CLUSTER', 'FORGET', B]],
+      ['10.0.0.1:6379', ['CLUSTER', 'REPLICATE', B]],
+      ['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379', '16379']],
+      ['localhost:6379', ['CONFIG', 'SET', 'cluster-require-full-coverage', 'no']],
+    );
+    assert.deepEqual(validatePlan(ok, { ...scope, nodes: [...scope.nodes, '127.0.0.1:6379'] }), []);
+  });
+
+  for (const command of [['FLUSHALL'], ['flushdb', 'ASYNC'], ['CLUSTER', 'RESET', 'HARD'], ['SHUTDOWN', 'NOSAVE'], ['DEBUG', 'SEGFAULT'], ['CONFIG', 'SET', 'requirepass', 'x'], ['CLUSTER', 'FLUSHSLOTS'], ['CLUSTER', 'FAILOVER'], ['DEL', 'k']]) {
+    it(`refuses ${command.join(' ')}`, () => {
+      const problems = validatePlan(plan(['10.0.0.1:6379', command]), scope);
+      assert.equal(problems.length, 1, problems.join('\n'));
+    });
+  }
+
+  it('refuses a node outside the diagnosed cluster, and a MEET towards one', () => {
+    assert.match(validatePlan(plan(['10.9.9.9:6379', ['CLUSTER', 'BUMPEPOCH']]), scope)[0]!, /not a node of this cluster/);
+    assert.match(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.9.9.9', '6379']]), scope)[0]!, /MEET 10.9.9.9:6379/);
+  });
+
+  it('refuses ids the diagnosis does not know, and slots out of range', () => {
+    assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'FORGET', 'c'.repeat(40)]]), scope).length, 1);
+    assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0', '16384']]), scope).length, 1);
+    assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0']]), scope).length, 1);
+  });
+});
