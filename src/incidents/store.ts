@@ -103,15 +103,20 @@ export interface IncidentStore {
   keysOf(cluster: string): string[];
 }
 
+/**
+ * Under `<prefix>:medic:` like the other non-BullMQ keys: BullMQ owns `<prefix>:<queue>:*` (and
+ * `monitor` is a queue name), so an obliterate of a queue never takes incident state with it.
+ */
 export function incidentKeys(prefix: string, cluster: string) {
+  const base = `${prefix}:medic`;
   return {
-    incident: `${prefix}:incident:${cluster}`,
-    resolved: `${prefix}:incidents:${cluster}:resolved`,
-    known: `${prefix}:monitor:${cluster}:known`,
-    nodeAddrs: `${prefix}:nodes:${cluster}:addrs`,
-    node: (id: string) => `${prefix}:nodes:${cluster}:${id}`,
-    riskDigest: `${prefix}:risk:${cluster}:digest`,
-    riskCheck: `${prefix}:risk:${cluster}:checked`,
+    incident: `${base}:incident:${cluster}`,
+    resolved: `${base}:incidents-resolved:${cluster}`,
+    known: `${base}:known-nodes:${cluster}`,
+    nodeAddrs: `${base}:node-addrs:${cluster}`,
+    node: (id: string) => `${base}:node-history:${cluster}:${id}`,
+    riskDigest: `${base}:risk-digest:${cluster}`,
+    riskCheck: `${base}:risk-checked:${cluster}`,
   };
 }
 

@@ -1,0 +1,105 @@
+// End to end: an Alertmanager webhook over HTTP -> the real job system's monitor queue -> the
+// incident monitor on a real broken cluster -> an incident thread in the fake Slack.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { alertRoutes, serveRoutes } from '../../../src/http/alerts';
+import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
+import type { PollOutcome } from '../../../src/incidents/monitor';
+import { useCluster } from '../../helpers/cluster';
+import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
+import { deleteKeys, inThread, isIncidentRoot, monitorProcess, testConfig, testLogger, testPrefix, type MonitorProcess } from '../incidents/harness';
+
+const TOKEN = 'e2e-alert-token';
+
+describe('alert intake end to end (real cluster, real queue, fake Slack)', function () {
+  this.timeout(60_000);
+  const cluster = useCluster({ masters: 3, nodeTimeoutMs: 1000 });
+  let fake: FakeSlack;
+  let prefix: string;
+  let system: JobSystem;
+  let proc: MonitorProcess;
+  let server: http.Server;
+  let base: string;
+
+  before(async () => {
+    fake = await startFakeSlack();
+    prefix = testPrefix();
+    const config = testConfig(prefix, cluster().seeds, fake, {}, { alerts: { webhookToken: TOKEN } });
+    proc = monitorProcess(config, fake);
+    system = createJobSystem(config, {
+      logger: testLogger(),
+      monitorPoll: (job) => proc.monitor.poll(job.data, job.id),
+      workers: { name: 'e2e', shutdownGraceMs: 5000 },
+    });
+    await system.whenReady(10_000);
+    await system.startWorkers({ queues: ['monitor'] }); // no schedulers: only alerts trigger polls here
+    server = http.createServer(serveRoutes(alertRoutes({ config, logger: testLogger(), enqueuer: system.enqueuer, audit: proc.audit })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    await system?.close();
+    await proc?.close();
+    await fake?.close();
+    await deleteKeys(prefix);
+  });
+
+  const payload = (status: 'firing' | 'resolved') => ({
+    version: '4', status, receiver: 'redis-medic', groupLabels: { alertname: 'RedisClusterDown' }, commonLabels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
+    commonAnnotations: { summary: 'CLUSTERDOWN seen by checkout' },
+    alerts: [{ status, labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' }, annotations: { summary: 'CLUSTERDOWN seen by checkout' }, startsAt: new Date().toISOString() }],
+  });
+
+  const post = (body: unknown, token = TOKEN) => fetch(`${base}/alerts/alertmanager`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000),
+  });
+
+  it('a bad token is refused (401) and starts nothing', async () => {
+    const res = await post(payload('firing'), 'not-it');
+    assert.equal(res.status, 401);
+    assert.equal(fake.calls.length, 0);
+  });
+
+  it('a firing alert for a broken cluster opens an incident thread at once', async () => {
+    const c = cluster();
+    const victim = c.masters()[1]!;
+    await c.kill(victim);
+    const res = await post(payload('firing'));
+    assert.equal(res.status, 202);
+    const { accepted } = (await res.json()) as { accepted: Array<{ cluster: string; reason: string; jobId: string }> };
+    assert.deepEqual(accepted.map((a) => [a.cluster, a.reason]), [['payments', 'alert']]);
+
+    const status = await system.waitForJob<PollOutcome>('monitor', accepted[0]!.jobId, 20_000);
+    assert.equal(status.state, 'completed', status.error);
+    assert.equal(status.result?.incident?.action, 'opened');
+
+    const root = await fake.waitFor('chat.postMessage', isIncidentRoot, 10_000);
+    assert.equal(root.params.text, `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5462 slots not served (5461-10922)`);
+    assert.match(JSON.stringify(root.params.blocks), /detected by alertmanager: CLUSTERDOWN seen by checkout/);
+    const rootTs = (await proc.monitor.store.getIncident('payments'))?.record.rootTs;
+    assert.ok(rootTs);
+    await fake.waitFor('chat.postMessage', inThread(rootTs), 10_000);
+
+    // Alertmanager repeats itself: the same incident, no second thread.
+    const again = await post(payload('firing'));
+    const second = ((await again.json()) as { accepted: Array<{ jobId: string }> }).accepted[0]!;
+    const status2 = await system.waitForJob<PollOutcome>('monitor', second.jobId, 20_000);
+    assert.equal(status2.result?.incident?.id, status.result?.incident?.id);
+    assert.equal(fake.calls.filter(isIncidentRoot).length, 1);
+
+    // Resolved alert: a recheck is queued and runs (resolution itself needs N healthy polls).
+    await c.restart(victim);
+    await c.waitUntilOk();
+    const resolved = await post(payload('resolved'));
+    const recheck = ((await resolved.json()) as { accepted: Array<{ jobId: string; reason: string }> }).accepted[0]!;
+    assert.equal(recheck.reason, 'recheck');
+    const status3 = await system.waitForJob<PollOutcome>('monitor', recheck.jobId, 20_000);
+    assert.equal(status3.state, 'completed', status3.error);
+    assert.equal(status3.result?.incident?.id, status.result?.incident?.id);
+  });
+});
