@@ -330,8 +330,8 @@ class RedisProcess {
   }
 
   async kill(): Promise<void> {
-    // SIGCONT first: a stopped process does die from SIGKILL, but this keeps the shared
-    // process registry's assumptions (frozen children are resumed before being killed).
+    // SIGKILL alone does kill a stopped process on Linux; the SIGCONT first is cheap
+    // insurance (and what test/helpers/processes.ts does too) so frozen nodes never linger.
     this.signal('SIGCONT');
     this.signal('SIGKILL');
     await this.exited;
@@ -494,6 +494,8 @@ class LocalCluster implements TestCluster {
   replicasOf(master: TestNode): TestNode[] { return this.replicas().filter((n) => n.masterId === master.id); }
 
   client(node: TestNode): Redis {
+    // After teardown a new client would reconnect forever and keep the test process alive.
+    if (this.tornDown) throw new Error(`client(${node.addr}): the cluster was torn down`);
     return this.clientFor(node.host, node.port);
   }
 
@@ -815,7 +817,7 @@ class LocalCluster implements TestCluster {
       timeoutMs: opts.timeoutMs ?? DEFAULT_WAIT_MS,
       sample: () => this.observeReachable(['CLUSTER', 'INFO']),
       done: (obs) => allAnswered(obs) && pred(new Map(obs.map((o) => [o.node.addr, o.text]))),
-      describe: (obs) => this.describeObservations(obs, (text) => `\n    ${summarizeInfo(text)}`),
+      describe: (obs) => this.describeObservations(obs, summarizeInfo),
     });
   }
 
