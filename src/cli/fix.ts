@@ -1,0 +1,161 @@
+import os from 'node:os';
+import readline from 'node:readline/promises';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { createAuditLog } from '../audit/audit-log';
+import type { Config } from '../config/schema';
+import { diagnoseCluster } from '../engine';
+import { errorMessage } from '../errors';
+import { redactUrl, type Logger } from '../logging/logger';
+import { executePlan } from '../repair/executor';
+import { formatPlan, formatRepairResult } from '../repair/format-text';
+import { cliLogger, configFrom, EXIT, processIO, type CliIO } from './context';
+import { targetCluster, timeoutsFrom, UsageError, type DiagnoseOptions } from './diagnose';
+
+export interface FixOptions extends DiagnoseOptions {
+  plan?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+/** What the command needs from its surroundings; tests hand in their own. */
+export interface FixDeps {
+  /** Whether a person can answer a question (stdin and stderr are terminals). */
+  isTTY: boolean;
+  ask(question: string): Promise<string>;
+  user: string;
+  logger: Logger;
+}
+
+export const REFUSE_WITHOUT_CONFIRMATION = 'refusing to run without confirmation: pass --yes or run on a terminal';
+
+export function register(program: Command, io: CliIO = processIO): void {
+  program
+    .command('fix')
+    .description('run one fix plan of a diagnosis on a cluster: shows it, asks, re-checks the cluster, runs it, verifies it')
+    .argument('<target>', 'a configured cluster name, or seed nodes host:port[,host:port...]')
+    .requiredOption('--plan <id>', 'the plan id, as listed by `redis-medic diagnose`')
+    .option('--dry-run', 'show the plan and change nothing')
+    .option('--yes', 'run without asking (needed when there is no terminal)')
+    .option('--json', 'print the result as JSON')
+    .option('--password <password>', 'node password (default: the cluster config, or $REDIS_PASSWORD)')
+    .option('--user <username>', 'ACL user name')
+    .option('--tls', 'connect with TLS')
+    .option('--timeout <ms>', 'command timeout per node in ms (connect timeout is half of it)')
+    .action(async (target: string, options: FixOptions, command: Command) => {
+      process.exitCode = await runFix(target, options, configFrom(command), io, processDeps());
+    });
+}
+
+function processDeps(): FixDeps {
+  return {
+    isTTY: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    async ask(question) {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
+    user: safeUser(),
+    logger: cliLogger(),
+  };
+}
+
+/**
+ * `fix`: diagnose, show the plan, ask for a literal "yes" (or take --yes), then hand the plan id
+ * to the executor, which re-checks the cluster under the repair lock before it changes anything.
+ * Exit codes: 0 repaired or dry run, 1 failed or refused, 2 usage (including no confirmation).
+ */
+export async function runFix(target: string, options: FixOptions, config: Config, io: CliIO, deps: FixDeps): Promise<number> {
+  const planId = options.plan?.trim();
+  if (!planId) throw new UsageError('--plan <id> is required (the ids are listed by `redis-medic diagnose`)');
+  const cluster = targetCluster(target, options, config);
+  const timeouts = timeoutsFrom(options, config);
+  const say = (text: string): void => (options.json ? io.stderr(text) : io.stdout(text));
+
+  const { report } = await diagnoseCluster(cluster, { timeouts });
+  const plan = report.fixes.find((p) => p.id === planId);
+  if (!plan) {
+    const reason = `plan ${planId} not found in the current diagnosis of ${cluster.name}: the cluster changed since it was made, or the id is wrong`;
+    io.stderr(`redis-medic: ${reason}`);
+    say(report.fixes.length ? `Current plans:\n${report.fixes.map((p) => `  ${p.id}  ${p.title}`).join('\n')}` : `The current diagnosis (${report.verdict}) offers no plan.`);
+    if (options.json) io.stdout(JSON.stringify({ status: 'refused', reason, planId, steps: [], durationMs: 0, finalReport: report }, null, 2));
+    return EXIT.critical;
+  }
+
+  say(formatPlan(plan, cluster.name));
+  if (options.dryRun) {
+    say('Dry run: nothing was changed.');
+    if (options.json) io.stdout(JSON.stringify({ status: 'dry-run', plan }, null, 2));
+    return EXIT.ok;
+  }
+  if (!plan.executable) {
+    io.stderr('redis-medic: this plan is advice that redis-medic cannot carry out; do it by hand.');
+    return EXIT.critical;
+  }
+  if (!options.yes) {
+    if (!deps.isTTY) {
+      io.stderr(`redis-medic: ${REFUSE_WITHOUT_CONFIRMATION}`);
+      return EXIT.usage;
+    }
+    const answer = await deps.ask(`Type "yes" to run plan ${plan.id} on ${cluster.name}: `);
+    if (answer.trim() !== 'yes') {
+      io.stderr('redis-medic: not confirmed (the answer was not "yes"); nothing was changed.');
+      return EXIT.critical;
+    }
+  }
+
+  const lockRedis = await connectQueue(config, timeouts);
+  if (typeof lockRedis === 'string') {
+    io.stderr(`redis-medic: cannot reach the queue Redis at ${redactUrl(config.queue.redisUrl)}, which holds the repair lock (${lockRedis}); refusing to repair, nothing was changed.`);
+    return EXIT.critical;
+  }
+  try {
+    const result = await executePlan({
+      cluster,
+      config: { timeouts, repair: config.repair },
+      planId: plan.id,
+      lockRedis,
+      lockPrefix: config.queue.prefix,
+      actor: `cli:${deps.user}`,
+      audit: createAuditLog(lockRedis, config.queue.prefix, deps.logger),
+      logger: deps.logger,
+      onProgress: (p) => { if (p.phase !== 'step' || p.status !== 'running') io.stderr(`  ${p.message}`); },
+    });
+    io.stdout(options.json ? JSON.stringify(result, null, 2) : formatRepairResult(result));
+    return result.status === 'repaired' ? EXIT.ok : EXIT.critical;
+  } finally {
+    lockRedis.disconnect();
+  }
+}
+
+/** The queue Redis, connected and answering within the timeouts, or why not. */
+async function connectQueue(config: Config, timeouts: Config['timeouts']): Promise<Redis | string> {
+  const redis = new Redis(config.queue.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: timeouts.connectMs,
+    commandTimeout: Math.max(timeouts.commandMs, 1000),
+    maxRetriesPerRequest: 1,
+    // Short reconnects keep lock renewals alive across a blip; a lock lost for a whole TTL stops the repair.
+    retryStrategy: (times) => (times > 20 ? null : 100),
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    return errorMessage(err);
+  }
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
