@@ -1,4 +1,4 @@
-// Test helper: spawns REAL redis-server processes in cluster mode on loopback, builds the
+// Spawns REAL redis-server processes in cluster mode on loopback, builds the
 // cluster with plain commands (no redis-cli), and breaks it for real (SIGKILL, SIGSTOP,
 // slot surgery, ghost nodes). Every wait polls a condition and is bounded by a timeout
 // whose error names what was awaited and what was last observed.
@@ -107,24 +107,6 @@ export async function spawnCluster(opts: SpawnClusterOptions): Promise<TestClust
     await cluster.teardown().catch(() => undefined);
     throw err;
   }
-}
-
-/** Mocha convenience: spawns in before(), tears down in after(); returns a getter. */
-export function useCluster(opts: SpawnClusterOptions): () => TestCluster {
-  let cluster: TestCluster | undefined;
-  before(async function () {
-    this.timeout(60_000);
-    cluster = await spawnCluster(opts);
-  });
-  after(async function () {
-    this.timeout(30_000);
-    await cluster?.teardown();
-    cluster = undefined;
-  });
-  return () => {
-    if (!cluster) throw new Error('useCluster: no cluster (used outside a test, or its before() hook failed)');
-    return cluster;
-  };
 }
 
 /** Polls `check` every 50 ms until it returns true; throws naming `what` on timeout. */
@@ -331,7 +313,7 @@ class RedisProcess {
 
   async kill(): Promise<void> {
     // SIGKILL alone does kill a stopped process on Linux; the SIGCONT first is cheap
-    // insurance (and what test/helpers/processes.ts does too) so frozen nodes never linger.
+    // insurance (and what src/devtools/processes.ts does too) so frozen nodes never linger.
     this.signal('SIGCONT');
     this.signal('SIGKILL');
     await this.exited;
