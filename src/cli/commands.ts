@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { register as analyze } from './analyze';
 import { register as audit } from './audit';
+import { register as demo } from './demo';
 import { register as diagnose } from './diagnose';
 import { register as fix } from './fix';
 import { register as worker } from './worker';
 
 /** Every CLI command registers itself on the program. */
-export const commands: Array<(program: Command) => void> = [diagnose, analyze, fix, worker, audit];
+export const commands: Array<(program: Command) => void> = [diagnose, analyze, fix, worker, audit, demo];
