@@ -66,8 +66,9 @@ async function handleAlert(deps: AlertRoutesDeps, log: Logger, parse: (body: unk
     return;
   }
   if (!bearerMatches(req.headers.authorization, webhookToken)) {
+    // Logged, not audited: an unauthenticated sender must not be able to write to (and so
+    // churn) the capped audit stream.
     log.warn({ path, remote: req.socket.remoteAddress }, 'alert refused: missing or wrong bearer token');
-    await deps.audit?.record({ action: 'request.rejected', cluster: '-', actor: 'alert-intake', details: { path, reason: 'missing or wrong bearer token', remote: req.socket.remoteAddress } });
     refuse(req, res, 401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
     return;
   }

@@ -9,7 +9,7 @@ import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
 import { FINDING_PRECEDENCE, type DiagnosisReport, type FindingCode, type Verdict } from '../diagnosis/types';
 import { collectOptionsFor, diagnoseCluster } from '../engine';
-import { ErrorCode, isRedisMedicError } from '../errors';
+import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import type { DiagnosisPublisher } from '../slack/publisher';
@@ -150,7 +150,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const sig = findingsSignature(report);
     const rootSig = openRootSignature(cluster.name, report);
     const cause = causeOf(report);
-    const pollEntry = { at: t, healthy: false, verdict: report.verdict, signature: sig };
+    const pollEntry = { at: t, healthy: false, verdict: report.verdict };
 
     if (!wasOpen) {
       const record: IncidentRecord = {
@@ -232,7 +232,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       if (!res.ts) throw new Error('chat.postMessage returned no ts');
       ts = res.ts;
     } catch (err) {
-      log.error({ err, cluster: record.cluster, incident: record.id }, 'incident: could not post the root message; the next poll retries');
+      log.error({ error: errorMessage(err), cluster: record.cluster, incident: record.id }, 'incident: could not post the root message; the next poll retries');
       await updateIncident(record.cluster, (rec) => (rec.id === record.id && rec.rootTs === null ? { next: { ...rec, rootClaimedAt: null }, effects: [] } : null));
       return;
     }
@@ -281,7 +281,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
         await editRoot(r.channel, r.rootTs, resolvedIncidentMessage(input));
         const reply = resolvedThreadReply(input);
         await slackCall('chat.postMessage', (client) => client.chat.postMessage({ channel: r.channel!, thread_ts: r.rootTs!, ...reply })).catch((err: unknown) => {
-          log.error({ err, cluster: r.cluster, incident: r.id }, 'incident: could not post the resolution reply');
+          log.error({ error: errorMessage(err), cluster: r.cluster, incident: r.id }, 'incident: could not post the resolution reply');
         });
       }
       return { id: r.id, action: 'resolved' };
@@ -299,7 +299,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     try {
       return fixUsed(await deps.audit.read({ cluster, count: 200 }), cluster, openedAt);
     } catch (err) {
-      log.warn({ err, cluster }, 'incident: could not read the audit trail for the fix used');
+      log.warn({ error: errorMessage(err), cluster }, 'incident: could not read the audit trail for the fix used');
       return null;
     }
   }
@@ -323,7 +323,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     try {
       await slackCall('chat.postMessage', (client) => client.chat.postMessage({ channel, ...message, unfurl_links: false }));
     } catch (err) {
-      log.error({ err, cluster: cluster.name }, 'risk message could not be posted');
+      log.error({ error: errorMessage(err), cluster: cluster.name }, 'risk message could not be posted');
       return 'none';
     }
     return 'posted';
@@ -339,7 +339,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     try {
       await slackCall('chat.update', (client) => client.chat.update({ channel, ts, ...message }));
     } catch (err) {
-      log.error({ err, channel, ts }, 'incident: could not edit the root message');
+      log.error({ error: errorMessage(err), channel, ts }, 'incident: could not edit the root message');
     }
   }
 
@@ -349,7 +349,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     try {
       await withDeadline(publisher.publishDiagnosis({ report, target: { channel, threadTs }, requestedBy: null, mode: 'thread-only' }), SLACK_CALL_MS, 'publishDiagnosis');
     } catch (err) {
-      log.error({ err, channel, threadTs }, 'incident: could not post the diagnosis in the thread');
+      log.error({ error: errorMessage(err), channel, threadTs }, 'incident: could not post the diagnosis in the thread');
     }
   }
 

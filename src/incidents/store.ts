@@ -12,7 +12,6 @@ export interface IncidentPoll {
   at: number;
   healthy: boolean;
   verdict?: string;
-  signature?: string;
 }
 
 export interface IncidentRecord {

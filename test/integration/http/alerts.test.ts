@@ -101,7 +101,7 @@ describe('http/alerts over real HTTP', () => {
     assert.deepEqual(enqueued, [{ cluster: 'cache', reason: 'alert', alert: { source: 'grafana', status: 'firing' } }]);
   });
 
-  it('bad or missing token: 401, nothing queued, the refusal audited without the token', async () => {
+  it('bad or missing token: 401, nothing queued, nothing written', async () => {
     await start({ webhookToken: TOKEN });
     for (const headers of [{ authorization: 'Bearer not-the-token-xyz' }, {}, { authorization: TOKEN }] as Array<Record<string, string>>) {
       const reply = await post('/alerts/alertmanager', firing, headers);
@@ -111,9 +111,7 @@ describe('http/alerts over real HTTP', () => {
     }
     assert.equal((await post('/alerts', { cluster: 'payments' }, { authorization: 'Bearer nope' })).status, 401);
     assert.deepEqual(enqueued, []);
-    const records = await audit.read();
-    assert.equal(records.filter((r) => r.action === 'request.rejected').length, 4);
-    assert.ok(!JSON.stringify(records).includes('not-the-token-xyz') && !JSON.stringify(records).includes(TOKEN));
+    assert.deepEqual(await audit.read(), [], 'unauthenticated requests cannot write to the audit stream');
   });
 
   it('no token configured: the intake is off and says how to turn it on (503)', async () => {

@@ -214,6 +214,22 @@ describe('incident monitor on a real cluster', function () {
     assert.equal(count(fake, isIncidentRoot), 1);
   });
 
+  it('Slack refusing the root message: the incident stays open and the next poll posts it', async () => {
+    const c = cluster();
+    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
+    const m = track(monitorProcess(config, fake));
+    await c.kill(victimOf(c));
+    fake.failNext('chat.postMessage', 'ratelimited');
+    const first = await m.monitor.poll(POLL);
+    assert.equal(first.incident?.action, 'opened');
+    assert.equal((await m.monitor.store.getIncident(CLUSTER))?.record.rootTs, null);
+    const second = await m.monitor.poll(POLL);
+    assert.equal(second.incident?.id, first.incident?.id);
+    assert.ok(await storedRootTs(m));
+    assert.equal(count(fake, isIncidentRoot), 2, 'the refused attempt, then the one that landed');
+    assert.equal(fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts).length > 0, true, 'and its thread got the diagnosis');
+  });
+
   it('an outage of every node is still one incident, described as "no node answered"', async () => {
     const c = cluster();
     const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 1 });
