@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/schema';
+import { createLogger } from '../logging/logger';
+import { startService, type RunningService } from '../service';
+import { configFrom } from './context';
+import { UsageError } from './diagnose';
+import { keepProcessAlive } from './main';
+
+interface StartOptions {
+  port?: string;
+  workers: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('run the Slack app, the HTTP routes (/healthz, /metrics, /alerts), the workers and the monitor in one process')
+    .option('--port <port>', 'HTTP port (default $PORT or 3000)')
+    .option('--no-workers', 'run the app only; `redis-medic worker` processes do the work')
+    .action(async (options: StartOptions, command: Command) => {
+      await runStart(options, configFrom(command));
+      keepProcessAlive();
+    });
+}
+
+/** Starts the service and stops it cleanly on SIGTERM/SIGINT (exit code 0). */
+export async function runStart(options: StartOptions, config: Config): Promise<RunningService> {
+  const port = options.port === undefined ? undefined : Number(options.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be 0-65535, got "${options.port}"`);
+  const logger = createLogger().child({ process: 'start' });
+  const service = await startService(config, { logger, withWorkers: options.workers, ...(port !== undefined ? { port } : {}) });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    void service.stop(signal).then(() => {
+      // Everything is closed; the timer only catches a leaked handle.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return service;
+}

@@ -1,0 +1,133 @@
+import type { CustomRoute } from '@slack/bolt';
+import type { Redis } from 'ioredis';
+import { createAuditLog, type AuditLog } from './audit/audit-log';
+import type { Config } from './config/schema';
+import { alertRoutes } from './http/alerts';
+import { healthRoutes, startRouteServer, type RouteServer } from './http/health';
+import { createMonitorPoll, type MonitorPoll } from './incidents/monitor';
+import { createQueueConnection } from './jobs/connection';
+import { createJobSystem, type JobSystem, type WorkerSettings } from './jobs/system';
+import type { JobHooks } from './jobs/types';
+import type { Logger } from './logging/logger';
+import { createSlackApp, type SlackApp } from './slack/app';
+import { createSlackNotifier } from './slack/notifier';
+import type { DiagnosisPublisher } from './slack/publisher';
+import { createSlackWebClient } from './slack/web-client';
+
+export interface ServiceOptions {
+  logger: Logger;
+  /** HTTP port for Slack, /healthz, /metrics and /alerts (default config.http.port; 0 = any free port). */
+  port?: number;
+  workers?: WorkerSettings;
+  /** Start the workers and the monitor's schedulers in this process (default true). */
+  withWorkers?: boolean;
+  now?: () => number;
+}
+
+export interface RunningService {
+  port: number;
+  url: string;
+  system: JobSystem;
+  slack?: SlackApp;
+  audit: AuditLog;
+  /** Idempotent: stops taking requests and jobs, lets running jobs finish, closes connections. */
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * The composition root of `redis-medic start`: one process with the Slack app (when Slack is
+ * configured), the HTTP routes, the job workers and the monitor's schedulers. Request handlers
+ * only enqueue; every touch of a cluster happens in a worker.
+ */
+export async function startService(config: Config, options: ServiceOptions): Promise<RunningService> {
+  const logger = options.logger;
+  const withWorkers = options.withWorkers ?? true;
+  // App state (approvals, replay guard, incidents, audit) lives in the queue Redis too.
+  const redis: Redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-app-${process.pid}` });
+  const audit = createAuditLog(redis, config.queue.prefix, logger);
+
+  // Workers report to Slack through the notifier, which needs the app's client, which needs the
+  // job system's enqueuer: the hooks forward to whatever notifier is current.
+  let hooks: JobHooks = {};
+  let publisher: DiagnosisPublisher | undefined;
+  const forwardingHooks: JobHooks = {
+    onDiagnoseProgress: (...a) => hooks.onDiagnoseProgress?.(...a) ?? Promise.resolve(),
+    onDiagnosisDone: (...a) => hooks.onDiagnosisDone?.(...a) ?? Promise.resolve(),
+    onDiagnosisFailed: (...a) => hooks.onDiagnosisFailed?.(...a) ?? Promise.resolve(),
+    onRepairProgress: (...a) => hooks.onRepairProgress?.(...a) ?? Promise.resolve(),
+    onRepairDone: (...a) => hooks.onRepairDone?.(...a) ?? Promise.resolve(),
+  };
+  const system = createJobSystem(config, {
+    logger,
+    audit,
+    hooks: forwardingHooks,
+    ...(options.workers ? { workers: options.workers } : {}),
+    onFatal: (err) => {
+      logger.fatal({ err: err.message }, `refusing to run: ${err.message}`);
+      process.exitCode = 2;
+      void stop('refused queue Redis');
+    },
+  });
+
+  const routes: CustomRoute[] = [
+    ...healthRoutes(system, logger),
+    ...alertRoutes({ config, logger, enqueuer: system.enqueuer, audit }),
+  ];
+  let slack: SlackApp | undefined;
+  let plainServer: RouteServer | undefined;
+  let port: number;
+  const requestedPort = options.port ?? config.http.port;
+  if (config.slack.botToken) {
+    slack = createSlackApp({ config, logger, enqueuer: system.enqueuer, redis, audit, customRoutes: routes, ...(options.now ? { now: options.now } : {}) });
+    ({ port } = await slack.start(requestedPort));
+    hooks = slack.notifier;
+    publisher = slack.notifier;
+    logger.info({ port, socketMode: Boolean(config.slack.appToken) }, `Slack app listening on port ${port}`);
+  } else {
+    plainServer = await startRouteServer(routes, { port: requestedPort, logger });
+    port = plainServer.port;
+    logger.warn({ port }, `Slack is not configured (no SLACK_BOT_TOKEN): serving /healthz, /metrics and /alerts on port ${port}; diagnoses and incidents are kept in the queue and the logs`);
+  }
+
+  if (withWorkers) {
+    const monitorPoll: MonitorPoll | undefined = config.monitor.enabled
+      ? createMonitorPoll({ config, logger, redis, audit, ...(slack && publisher ? { slack: { client: slack.app.client, publisher } } : {}), ...(options.now ? { now: options.now } : {}) })
+      : undefined;
+    await system.startWorkers(monitorPoll ? { monitorPoll } : {});
+    if (monitorPoll && config.clusters.length > 0) await system.startSchedulers();
+  }
+  logger.info({ clusters: config.clusters.map((c) => c.name), queue: system.target.display, workers: withWorkers, monitor: withWorkers && config.monitor.enabled }, 'redis-medic started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop'): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, `redis-medic stopping (${reason})`);
+      // Stop taking requests first, then jobs (running ones finish), then close the app's Redis.
+      await slack?.stop();
+      await plainServer?.close();
+      await system.close();
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('redis-medic stopped');
+    })();
+    return stopping;
+  };
+  return { port, url: `http://127.0.0.1:${port}`, system, ...(slack ? { slack } : {}), audit, stop };
+}
+
+/** What `redis-medic worker` on another host needs to post to Slack and run the monitor. */
+export const workerWiring = {
+  createHooks(config: Config, logger: Logger): JobHooks | undefined {
+    if (!config.slack.botToken) return undefined;
+    const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-hooks-${process.pid}` });
+    return createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) });
+  },
+  createMonitorPoll(config: Config, logger: Logger): MonitorPoll | undefined {
+    if (!config.monitor.enabled) return undefined;
+    const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-monitor-${process.pid}` });
+    const audit = createAuditLog(redis, config.queue.prefix, logger);
+    if (!config.slack.botToken) return createMonitorPoll({ config, logger, redis, audit });
+    const client = createSlackWebClient(config);
+    const publisher = createSlackNotifier({ config, logger, client, redis, audit });
+    return createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } });
+  },
+};
