@@ -41,10 +41,12 @@ export function addReplicaPlans(ctx: PlanContext): FixPlan[] {
         'The spare has the same masterauth as the cluster, and is in another failure domain than the master.',
       ],
       steps,
-      expected: `${spare.addr} is a replica of ${master.addr} with master_link_status:up.`,
+      expected: `${spare.addr} is a replica of ${master.addr} with master_link_status:up${ctx.report.verdict !== 'down' ? ', and every node (it included) reports cluster_state:ok' : ''}.`,
       executable: true,
       ...(spare.member ? {} : { checks: [{ kind: 'blank-node' as const, node: spare.addr }] }),
-      verify: { clusterOk: false, replicaOf: [{ node: spare.addr, masterId: master.id }], ...(spare.member ? {} : { extraNodes: [spare.addr] }) },
+      // A replica does not change cluster_state; but if the cluster was up, "done" also means the
+      // newcomer says ok too (it does once it learnt every slot's owner).
+      verify: { clusterOk: ctx.report.verdict !== 'down', replicaOf: [{ node: spare.addr, masterId: master.id }], ...(spare.member ? {} : { extraNodes: [spare.addr] }) },
     };
     plans.push({ id: planId({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }), ...plan });
   });

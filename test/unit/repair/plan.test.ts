@@ -174,7 +174,9 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       assert.deepEqual(plan.steps.map((s) => s.command.slice(0, 2).join(' ')), ['CLUSTER MEET', 'CLUSTER REPLICATE']);
       assert.deepEqual(plan.steps[0]!.waitFor, { node: fixture.spareNodes[0], knowsIds: [master.id] });
       assert.deepEqual(plan.verify?.replicaOf, [{ node: fixture.spareNodes[0], masterId: master.id }]);
-      assert.equal(plan.verify?.clusterOk, false, 'a replica does not change cluster_state: it verifies its own state');
+      assert.equal(plan.verify?.clusterOk, true, 'the cluster was up: the newcomer must say ok too');
+      const down = reportOf(loadFixture('master-down-no-replica')).fixes.find((p) => p.action === 'ADD_REPLICA')!;
+      assert.equal(down.verify?.clusterOk, false, 'with the cluster down, a replica verifies its own state only');
     });
   });
 
