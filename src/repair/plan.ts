@@ -30,6 +30,9 @@ const PLANNERS: Array<(ctx: PlanContext) => FixPlan[]> = [
   addReplicaPlans,
 ];
 
+export const OFFLINE_NOTE =
+  'Sketched from a paste: only the pasted nodes are known. Run `redis-medic diagnose` against the live cluster for a plan that can be run (the executor re-diagnoses and runs only plans it finds again).';
+
 /**
  * Pure: a diagnosis in, fix plans out, each with exact commands on exact nodes of this cluster
  * (or its configured spares). Deterministic: the same snapshot always gives the same plan ids.
@@ -39,5 +42,8 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   const ctx: PlanContext = { report, model: buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
   const plans = PLANNERS.flatMap((planner) => planner(ctx));
   const seen = new Set<string>();
-  return plans.filter((p) => !seen.has(p.id) && seen.add(p.id));
+  const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id));
+  // From a paste only the pasted views are known: "every live node" means those few.
+  if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
+  return unique;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parsePaste } from '../../../src/cluster/parse-paste';
 import { analyseSnapshot } from '../../../src/engine';
 import { isPlanId } from '../../../src/repair/fingerprint';
-import { planFixes } from '../../../src/repair/plan';
+import { OFFLINE_NOTE, planFixes } from '../../../src/repair/plan';
 import type { FixAction, FixPlan } from '../../../src/repair/types';
 import { validatePlan } from '../../../src/repair/validate';
 import { allFixtures, editLines, loadFixture, nodesOf, reportOf } from './fixtures';
@@ -226,6 +229,13 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
         const scope = { nodes: [...report.nodes.map((n) => n.addr), ...fixture.spareNodes], ids: report.nodes.map((n) => n.id) };
         for (const plan of report.fixes) assert.deepEqual(validatePlan(plan, scope), [], `${fixture.scenario} ${plan.id}`);
       }
+    });
+
+    it('plans from a paste say they are sketches of the pasted views only', () => {
+      const text = fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'master-fail-no-replica.txt'), 'utf8');
+      const { report } = analyseSnapshot(parsePaste(text));
+      assert.ok(report.fixes.length > 0);
+      for (const plan of report.fixes) assert.equal(plan.preconditions[0], OFFLINE_NOTE);
     });
 
     it('nothing to plan for a report without findings', () => {
