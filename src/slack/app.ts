@@ -13,7 +13,7 @@ import { boltLogger } from './bolt-logger';
 import { buttonKey, createButtonSigner } from './button-value';
 import { createClusterStates } from './cluster-states';
 import type { SlackContext } from './context';
-import { fetchWithTimeout, SLACK_CALL_TIMEOUT_MS } from './http-client';
+import { slackClientOptions } from './http-client';
 import { register as registerActions } from './listeners/actions';
 import { register as registerCommands } from './listeners/commands';
 import { register as registerViews } from './listeners/views';
@@ -62,13 +62,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   }
 
   const bolt = boltLogger(logger);
-  const clientOptions = {
-    ...(config.slack.apiUrl ? { slackApiUrl: ensureTrailingSlash(config.slack.apiUrl) } : {}),
-    timeout: SLACK_CALL_TIMEOUT_MS,
-    fetch: fetchWithTimeout,
-    // The default retries for 30 minutes; a person is waiting on the other side of these calls.
-    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
-  };
+  const clientOptions = slackClientOptions(config);
   const customRoutes = deps.customRoutes ?? [];
   let receiver: Receiver;
   let httpReceiver: HTTPReceiver | undefined;
@@ -186,8 +180,4 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       return stopping;
     },
   };
-}
-
-function ensureTrailingSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }

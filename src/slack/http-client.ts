@@ -1,6 +1,9 @@
-import { errorMessage } from '../errors';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Config } from '../config/schema';
+import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { MessageBody } from './blocks/kit';
+import { boltLogger } from './bolt-logger';
 
 export const SLACK_CALL_TIMEOUT_MS = 10_000;
 
@@ -30,4 +33,21 @@ export async function respondEphemeral(responseUrl: string | undefined, message:
     logger.warn({ err: errorMessage(err) }, 'slack: could not post to response_url');
     return false;
   }
+}
+
+/** WebClient options for every Slack client redis-medic makes: base URL, timeouts, short retries. */
+export function slackClientOptions(config: Config): WebClientOptions {
+  return {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl.endsWith('/') ? config.slack.apiUrl : `${config.slack.apiUrl}/` } : {}),
+    timeout: SLACK_CALL_TIMEOUT_MS,
+    fetch: fetchWithTimeout,
+    // The default retries for 30 minutes; a person is waiting on the other side of these calls.
+    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
+  };
+}
+
+/** A Web API client for processes without the Bolt app (workers posting results). */
+export function createSlackWebClient(config: Config, logger: Logger): WebClient {
+  if (!config.slack.botToken) throw new RedisMedicError(ErrorCode.ConfigError, 'posting to Slack needs SLACK_BOT_TOKEN (slack.botToken)');
+  return new WebClient(config.slack.botToken, { ...slackClientOptions(config), logger: boltLogger(logger) });
 }

@@ -14,12 +14,14 @@ import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, 
 import { escapeMrkdwn, mention } from './blocks/text';
 import { buttonKey, createButtonSigner, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
+import { createSlackWebClient } from './http-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
 
 export interface SlackNotifierDeps {
   config: Config;
   logger: Logger;
-  client: WebClient;
+  /** Default: a WebClient made from the config (bot token, SLACK_API_URL, timeouts). */
+  client?: WebClient;
   /** The queue Redis: approval records and last states live there. */
   redis: Redis;
   audit: AuditLog;
@@ -46,9 +48,10 @@ interface RunningRepair {
  * monitor posts with.
  */
 export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
-  const { config, client } = deps;
+  const { config } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'slack-notifier' });
+  const client = deps.client ?? createSlackWebClient(config, deps.logger);
   const signer = deps.signer ?? createButtonSigner(buttonKey(config, log));
   const approvals: ApprovalStore = createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const states: ClusterStates = createClusterStates(deps.redis, config.queue.prefix);

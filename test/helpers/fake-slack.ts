@@ -23,6 +23,8 @@ export interface FakeSlack {
   waitFor(method: string, predicate?: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   /** Members returned by usergroups.users.list, per user group id. */
   usergroups: Record<string, string[]>;
+  /** The WebSocket URL apps.connections.open hands out (Socket Mode tests). */
+  socketModeUrl?: string;
   /** Make the next calls to `method` answer `{ok:false, error}`. */
   failNext(method: string, error: string, times?: number): void;
   reset(): void;
@@ -40,7 +42,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const failures = new Map<string, { error: string; times: number }>();
   let tsCounter = 0;
   const nextTs = (): string => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
-  const fake = { usergroups: {} as Record<string, string[]> };
+  const fake: { usergroups: Record<string, string[]>; socketModeUrl?: string } = { usergroups: {} };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -65,7 +67,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         failure.times--;
         body = { ok: false, error: failure.error };
       } else {
-        body = answer(method, params, nextTs, fake.usergroups);
+        body = method === 'apps.connections.open' && fake.socketModeUrl
+          ? { ok: true, url: fake.socketModeUrl }
+          : answer(method, params, nextTs, fake.usergroups);
       }
       call.response = body;
       res.writeHead(200, { 'content-type': 'application/json' });
