@@ -93,7 +93,9 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   // Two monitors polling the same cluster must not resolve twice as fast: healthy polls closer
   // together than half an interval count once.
   const minHealthySpacingMs = intervalMs / 2;
-  const riskCheckEveryMs = Math.max(60_000, 10 * intervalMs);
+  // What the light probe cannot see (open slots, replication broken under healthy gossip, a
+  // closed bus port) and the risks need the full diagnosis: a healthy cluster gets one this often.
+  const deepCheckEveryMs = Math.max(60_000, 10 * intervalMs);
 
   async function poll(data: MonitorJobData, jobId?: string): Promise<PollOutcome> {
     const cluster = findCluster(deps.config, data.cluster);
@@ -108,7 +110,8 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
     // While an incident is open every poll is a full diagnosis: it resolves only when the full
     // diagnosis is clean too, not merely the light probe.
-    const report = assessment.off || data.reason === 'alert' || open ? await fullDiagnosis(cluster, seeds, light) : null;
+    let report = assessment.off || data.reason === 'alert' || open ? await fullDiagnosis(cluster, seeds, light) : null;
+    if (!report && (await store.claimDeepCheck(cluster.name, deepCheckEveryMs))) report = await fullDiagnosis(cluster, seeds, light);
     const faulty = report !== null && isIncident(report);
     const healthy = !assessment.off && !faulty;
     const outcome: PollOutcome = {
@@ -116,10 +119,10 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     };
     log.debug({ cluster: cluster.name, jobId, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: outcome.verdict }, 'monitor poll');
 
-    if (faulty) outcome.incident = await onFault(cluster, report, data, t, open !== null);
+    if (faulty && report) outcome.incident = await onFault(cluster, report, data, t, open !== null);
     else if (open && healthy) outcome.incident = await onHealthy(cluster, t, open.record);
     else if (open) outcome.incident = { id: open.record.id, action: 'unchanged' };
-    else if (healthy) outcome.risk = await checkRisks(cluster, report, seeds, light, t);
+    else if (healthy) outcome.risk = await checkRisks(cluster, report, t);
     return outcome;
   }
 
@@ -306,15 +309,13 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
   // ---- risks: never incidents, posted at most once per digest interval --------------------
 
-  async function checkRisks(cluster: ClusterConfig, report: DiagnosisReport | null, seeds: string[], light: ClusterSnapshot, t: number): Promise<'posted' | 'not-due' | 'none'> {
+  async function checkRisks(cluster: ClusterConfig, report: DiagnosisReport | null, t: number): Promise<'posted' | 'not-due' | 'none'> {
     const channel = channelOf(cluster);
     if (!deps.slack || !channel) return 'none';
+    // Only a full diagnosis shows risks; light polls leave them to the next deep check.
+    if (!report) return 'not-due';
     if (await store.riskDigestPending(cluster.name)) return 'not-due';
-    // A healthy cluster needs a full diagnosis to show its risks: at most one per riskCheckEveryMs.
-    if (!report && !(await store.claimRiskCheck(cluster.name, riskCheckEveryMs))) return 'not-due';
-    const full = report ?? (await fullDiagnosis(cluster, seeds, light));
-    if (isIncident(full)) return 'none'; // broke in between: the next poll opens the incident
-    const risks = riskFindings(full);
+    const risks = riskFindings(report);
     // Informational notes (e.g. the coverage setting when nothing is uncovered) ride along with
     // real risks but never make a message on their own.
     if (!risks.some((r) => r.severity !== 'info')) return 'none';

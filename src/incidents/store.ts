@@ -96,8 +96,8 @@ export interface IncidentStore {
   /** Risk digest: true when this call may post now (none posted within `digestMs`). */
   claimRiskDigest(cluster: string, digestMs: number): Promise<boolean>;
   riskDigestPending(cluster: string): Promise<boolean>;
-  /** Rate-limits the full diagnosis a healthy cluster needs to look for risks. */
-  claimRiskCheck(cluster: string, everyMs: number): Promise<boolean>;
+  /** Rate-limits the full diagnosis of a healthy cluster (faults the light probe cannot see, and risks). */
+  claimDeepCheck(cluster: string, everyMs: number): Promise<boolean>;
   /** Every key of this cluster (tests and `forget cluster`). */
   keysOf(cluster: string): string[];
 }
@@ -115,7 +115,7 @@ export function incidentKeys(prefix: string, cluster: string) {
     nodeAddrs: `${base}:node-addrs:${cluster}`,
     node: (id: string) => `${base}:node-history:${cluster}:${id}`,
     riskDigest: `${base}:risk-digest:${cluster}`,
-    riskCheck: `${base}:risk-checked:${cluster}`,
+    deepCheck: `${base}:deep-checked:${cluster}`,
   };
 }
 
@@ -188,12 +188,12 @@ export function createIncidentStore(redis: Redis, prefix: string, options: Incid
     async riskDigestPending(cluster) {
       return (await redis.exists(keys(cluster).riskDigest)) === 1;
     },
-    async claimRiskCheck(cluster, everyMs) {
-      return (await redis.set(keys(cluster).riskCheck, '1', 'PX', everyMs, 'NX')) === 'OK';
+    async claimDeepCheck(cluster, everyMs) {
+      return (await redis.set(keys(cluster).deepCheck, '1', 'PX', everyMs, 'NX')) === 'OK';
     },
     keysOf(cluster) {
       const k = keys(cluster);
-      return [k.incident, k.resolved, k.known, k.nodeAddrs, k.riskDigest, k.riskCheck];
+      return [k.incident, k.resolved, k.known, k.nodeAddrs, k.riskDigest, k.deepCheck];
     },
   };
 }

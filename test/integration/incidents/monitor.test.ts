@@ -214,6 +214,25 @@ describe('incident monitor on a real cluster', function () {
     assert.equal(count(fake, isIncidentRoot), 1);
   });
 
+  it('a fault the light probe cannot see (an open slot) is found by the periodic deep check', async () => {
+    const c = cluster();
+    let clock = Date.parse('2026-01-01T03:00:00Z');
+    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 1 });
+    const m = track(monitorProcess(config, fake, { now: () => clock }));
+    const [source, target] = [c.masters()[0]!, c.masters()[1]!];
+    await c.openSlot(42, source, target);
+    try {
+      const outcome = await m.monitor.poll(POLL);
+      assert.equal(outcome.off, false, 'cluster_state is ok everywhere');
+      assert.equal(outcome.incident?.action, 'opened');
+      assert.equal((await m.monitor.store.getIncident(CLUSTER))?.record.cause?.code, 'OPEN_SLOTS');
+    } finally {
+      for (const node of [target, source]) await c.client(node).call('CLUSTER', 'SETSLOT', '42', 'STABLE');
+    }
+    clock += 500;
+    assert.equal((await m.monitor.poll(POLL)).incident?.action, 'resolved', 'checked in full while the incident is open');
+  });
+
   it('Slack refusing the root message: the incident stays open and the next poll posts it', async () => {
     const c = cluster();
     const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
