@@ -1,9 +1,8 @@
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config/schema';
-import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
+import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { MessageBody } from './blocks/kit';
-import { boltLogger } from './bolt-logger';
 
 export const SLACK_CALL_TIMEOUT_MS = 10_000;
 
@@ -46,8 +45,3 @@ export function slackClientOptions(config: Config): WebClientOptions {
   };
 }
 
-/** A Web API client for processes without the Bolt app (workers posting results). */
-export function createSlackWebClient(config: Config, logger: Logger): WebClient {
-  if (!config.slack.botToken) throw new RedisMedicError(ErrorCode.ConfigError, 'posting to Slack needs SLACK_BOT_TOKEN (slack.botToken)');
-  return new WebClient(config.slack.botToken, { ...slackClientOptions(config), logger: boltLogger(logger) });
-}

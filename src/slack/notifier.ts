@@ -14,7 +14,7 @@ import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, 
 import { escapeMrkdwn, mention } from './blocks/text';
 import { buttonKey, createButtonSigner, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
-import { createSlackWebClient } from './http-client';
+import { createSlackWebClient } from './web-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
 
 export interface SlackNotifierDeps {

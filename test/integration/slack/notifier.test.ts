@@ -2,6 +2,8 @@
 // what lands in Slack, where, and that progress edits one message instead of filling the thread.
 import assert from 'node:assert/strict';
 import type { RepairJobData } from '../../../src/jobs/types';
+import { silentLogger } from '../../../src/logging/logger';
+import { createSlackNotifier } from '../../../src/slack/notifier';
 import type { RepairResult } from '../../../src/repair/types';
 import { buttonsIn, publishWithButtons, sampleReport, samplePlan, startHarness, type Harness } from './support';
 import type { RecordedCall } from '../../helpers/fake-slack';
@@ -83,6 +85,13 @@ describe('slack notifier', function () {
     assert.ok(edits.every((e) => e.params.ts === origin.messageTs));
     assert.match(text(edits[1]!), /asked 6 of 6 nodes/);
     assert.equal(h.fake.callsTo('chat.postMessage').length, 0);
+  });
+
+  it('in a worker process without the app, it makes its own client from the config', async () => {
+    const notifier = createSlackNotifier({ config: h.config, logger: silentLogger, redis: h.redis, audit: h.audit });
+    await notifier.onDiagnosisFailed({ cluster: 'payments', origin }, 'boom', 'job-1');
+    const edit = await h.fake.waitFor('chat.update');
+    assert.equal(edit.token, 'xoxb-test-token');
   });
 
   it('a failed diagnosis edits the root with the error and a Re-diagnose button', async () => {
