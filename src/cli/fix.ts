@@ -142,13 +142,20 @@ async function connectQueue(config: Config, timeouts: Config['timeouts']): Promi
     retryStrategy: (times) => (times > 20 ? null : 100),
   });
   redis.on('error', () => undefined);
+  // connect() alone can wait forever on a server that accepts and never answers.
+  const limitMs = timeouts.connectMs + Math.max(timeouts.commandMs, 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${limitMs} ms`)), limitMs);
+  });
   try {
-    await redis.connect();
-    await redis.ping();
+    await Promise.race([(async () => { await redis.connect(); await redis.ping(); })(), deadline]);
     return redis;
   } catch (err) {
     redis.disconnect();
     return errorMessage(err);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -26,6 +26,8 @@ export interface AcquireOptions {
   /** 'refuse': one attempt. Otherwise retry until the lock is free or the time is up. */
   wait?: 'refuse' | { timeoutMs: number };
   pollMs?: number;
+  /** Bound of each command to the queue Redis (default 2000 ms): a hung Redis must not hang a repair. */
+  opTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -50,21 +52,24 @@ export async function acquireRepairLock(redis: Redis, key: string, options: Acqu
   const value = JSON.stringify(holder);
   const wait = options.wait ?? 'refuse';
   const deadline = wait === 'refuse' ? now() : now() + wait.timeoutMs;
+  const bound = <T>(p: Promise<T>, what: string): Promise<T> => withTimeout(p, options.opTimeoutMs ?? 2000, what);
   for (;;) {
-    const set = await redis.set(key, value, 'PX', options.ttlMs, 'NX');
-    if (set === 'OK') return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now) };
-    if (now() >= deadline) return { acquired: false, holder: parseHolder(await redis.get(key)) };
+    const set = await bound(redis.set(key, value, 'PX', options.ttlMs, 'NX'), 'SET NX of the repair lock');
+    if (set === 'OK') return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now, options.opTimeoutMs ?? 2000) };
+    if (now() >= deadline) return { acquired: false, holder: parseHolder(await bound(redis.get(key), 'GET of the repair lock')) };
     await sleep(Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
   }
 }
 
-function startRenewing(redis: Redis, key: string, value: string, holder: LockHolder, ttlMs: number, now: () => number): RepairLock {
+function startRenewing(redis: Redis, key: string, value: string, holder: LockHolder, ttlMs: number, now: () => number, opTimeoutMs: number): RepairLock {
   let lost = false;
   let renewals = 0;
   let lastRenewed = now();
   let released: Promise<void> | undefined;
   const timer = setInterval(() => {
-    void (redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>).then(
+    // Not renewed for a whole TTL (Redis down or hung): the key may have expired and been taken.
+    if (now() - lastRenewed >= ttlMs) lost = true;
+    void withTimeout(redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>, Math.min(opTimeoutMs, ttlMs), 'lock renewal').then(
       (ok) => {
         if (ok === 1) {
           renewals++;
@@ -73,9 +78,7 @@ function startRenewing(redis: Redis, key: string, value: string, holder: LockHol
           lost = true;
         }
       },
-      () => {
-        if (now() - lastRenewed >= ttlMs) lost = true;
-      },
+      () => undefined,
     );
   }, Math.max(10, Math.floor(ttlMs / 3)));
   timer.unref();
@@ -87,7 +90,7 @@ function startRenewing(redis: Redis, key: string, value: string, holder: LockHol
     release() {
       released ??= (async () => {
         clearInterval(timer);
-        await redis.eval(RELEASE, 1, key, value);
+        await withTimeout(redis.eval(RELEASE, 1, key, value), opTimeoutMs, 'release of the repair lock');
       })();
       return released;
     },
@@ -101,6 +104,14 @@ function parseHolder(value: string | null): LockHolder | null {
   } catch {
     return null;
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no reply from the queue Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

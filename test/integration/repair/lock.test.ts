@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Redis } from 'ioredis';
 import { acquireRepairLock, repairLockKey } from '../../../src/repair/lock';
 import { eventually } from '../../helpers/cluster';
 import { useQueueRedis } from './support';
@@ -49,6 +51,22 @@ describe('repair: per-cluster lock in the queue Redis', function () {
     const second = await waiting;
     assert.ok(second.acquired);
     await second.lock.release();
+  });
+
+  it('bounds every call to a queue Redis that does not answer', async () => {
+    // A server that accepts connections and never replies: the shape of a hung Redis.
+    const server = net.createServer((socket) => { socket.on('data', () => undefined); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    // Commands wait in the offline queue forever: ioredis's own handshake never gets a reply.
+    const silent = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 });
+    silent.on('error', () => undefined);
+    try {
+      await assert.rejects(acquireRepairLock(silent, key('f'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111', opTimeoutMs: 200 }), /no reply from the queue Redis within 200 ms/);
+    } finally {
+      silent.disconnect();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('gives up waiting after the timeout', async () => {
