@@ -21,6 +21,7 @@ import { createSlackNotifier, type SlackNotifier } from './notifier';
 import { createRequestGuard } from './request-guard';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
+const SOCKET_MODE_CONNECT_WAIT_MS = 30_000;
 
 export interface SlackAppDeps {
   config: Config;
@@ -142,6 +143,27 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }
   };
 
+  /**
+   * Socket Mode's start resolves once Slack greets the socket, and keeps retrying while Slack is
+   * unreachable: wait a bounded time, then let it keep trying in the background. A refused token
+   * fails at once, so a wrong SLACK_APP_TOKEN still stops the start.
+   */
+  const connectSocketMode = async (): Promise<void> => {
+    const connecting = app.start() as Promise<unknown>;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      connecting.then(() => 'connected' as const),
+      new Promise<'waiting'>((resolve) => { timer = setTimeout(() => resolve('waiting'), SOCKET_MODE_CONNECT_WAIT_MS); }),
+    ]).finally(() => clearTimeout(timer));
+    if (waited === 'waiting') {
+      logger.warn(`Socket Mode is not connected after ${SOCKET_MODE_CONNECT_WAIT_MS / 1000} s; still trying in the background`);
+      connecting.then(
+        () => logger.info('Socket Mode connected'),
+        (err: unknown) => logger.error({ err: errorMessage(err) }, 'Socket Mode could not connect'),
+      );
+    }
+  };
+
   let server: http.Server | undefined;
   let stopping: Promise<void> | undefined;
   return {
@@ -161,7 +183,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         });
       });
       server = created;
-      if (socketMode) await app.start();
+      if (socketMode) await connectSocketMode();
       const bound = (created.address() as AddressInfo).port;
       logger.info({ port: bound, mode: socketMode ? 'socket' : 'http', path: socketMode ? undefined : SLACK_EVENTS_PATH }, 'slack app listening');
       return { port: bound };
