@@ -21,6 +21,14 @@ export interface ButtonSigner {
   verify(value: string): ButtonPayload;
 }
 
+/** The values of one diagnosis's fix buttons; signing is deterministic, so they can be rebuilt. */
+export function fixButtonValues(signer: ButtonSigner, approval: { id: string; cluster: string }): { approve(plan: { id: string }): string; dryRun(plan: { id: string }): string } {
+  return {
+    approve: (plan) => signer.sign({ kind: 'approve', approvalId: approval.id, cluster: approval.cluster, planId: plan.id }),
+    dryRun: (plan) => signer.sign({ kind: 'dry-run', approvalId: approval.id, cluster: approval.cluster, planId: plan.id }),
+  };
+}
+
 export function createButtonSigner(key: string | Buffer): ButtonSigner {
   const mac = (payload: ButtonPayload): Buffer =>
     crypto.createHmac('sha256', key).update(canonical(payload)).digest();

@@ -12,7 +12,7 @@ import { diagnosingMessage, diagnosisFailedMessage, findingsMessages, fixesMessa
 import type { MessageBody } from './blocks/kit';
 import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, type StepLine } from './blocks/repair';
 import { escapeMrkdwn, mention } from './blocks/text';
-import { buttonKey, createButtonSigner, type ButtonSigner } from './button-value';
+import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import { createSlackWebClient } from './web-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
@@ -115,11 +115,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
         };
         // Stored before the buttons exist, so no click can arrive for an unknown approval.
         await approvals.save(approval);
-        const values = {
-          approve: (plan: FixPlan) => signer.sign({ kind: 'approve', approvalId: approval.id, cluster: report.cluster, planId: plan.id }),
-          dryRun: (plan: FixPlan) => signer.sign({ kind: 'dry-run', approvalId: approval.id, cluster: report.cluster, planId: plan.id }),
-        };
-        await post(channel, fixesMessage(shown, values, config.approvals.expiryMs), threadTs);
+        await post(channel, fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs), threadTs);
       } else if (kind !== 'audit') {
         await post(channel, fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs), threadTs);
       }

@@ -158,7 +158,7 @@ export interface FixButtonValues {
 const MAX_PLANS = 20;
 
 /** The fixes, each with "Approve: ..." (confirm dialog with the exact commands) and "Show commands". */
-export function fixesMessage(report: DiagnosisReport, values: FixButtonValues, expiryMs: number): MessageBody {
+export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>, values: FixButtonValues, expiryMs: number): MessageBody {
   if (report.fixes.length === 0) {
     return {
       text: 'No automatic fix',

@@ -118,6 +118,17 @@ describe('slack approvals', function () {
       assert.equal(h.enqueuer.repairs.length, 0);
     });
 
+    it('when the repair cannot be queued: the claim and the buttons come back, and a later click works', async () => {
+      h.enqueuer.failNextRepair = true;
+      await click(p, 'U0APPROVER', { responsePath: 'first' });
+      assert.match(JSON.stringify((await h.fake.waitFor('response_url/response/first')).params), /Could not queue the repair .*Nothing ran/);
+      const restored = await h.fake.waitFor('chat.update', (c) => c.params.ts === p.approve.ts && buttonsIn([c]).length > 0);
+      assert.ok(restored);
+      assert.equal((await waitForAudit(h, 'repair.refused')).details?.reason, 'queue_unavailable');
+      await click(p, 'U0APPROVER', { responsePath: 'second' });
+      await eventually(async () => (await h.jobs.queues.repair.count()) === 1, { what: 'one repair job on the second click', timeoutMs: 5000 });
+    });
+
     it('the app restarted between the diagnosis and the click: the click still works', async () => {
       await h.restart();
       await click(p, 'U0APPROVER');

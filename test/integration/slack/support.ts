@@ -26,6 +26,8 @@ export const QUEUE_REDIS_URL = 'redis://127.0.0.1:6379';
 export interface RecordingEnqueuer extends Enqueuer {
   diagnoses: DiagnoseJobData[];
   repairs: RepairJobData[];
+  /** Make the next enqueueRepair fail as if the queue Redis were down. */
+  failNextRepair: boolean;
 }
 
 export interface HarnessOptions {
@@ -90,7 +92,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     diagnoses: [],
     repairs: [],
     enqueueDiagnosis(data) { this.diagnoses.push(data); return jobs.enqueuer.enqueueDiagnosis(data); },
-    enqueueRepair(data) { this.repairs.push(data); return jobs.enqueuer.enqueueRepair(data); },
+    failNextRepair: false,
+    enqueueRepair(data) {
+      this.repairs.push(data);
+      if (this.failNextRepair) {
+        this.failNextRepair = false;
+        return Promise.reject(new Error('cannot queue the repair: the queue Redis is unreachable right now'));
+      }
+      return jobs.enqueuer.enqueueRepair(data);
+    },
     enqueueMonitorPoll: (data) => jobs.enqueuer.enqueueMonitorPoll(data),
   };
 

@@ -1,12 +1,12 @@
 import { errorMessage } from '../../../errors';
 import { approversFor, evaluateApproval, type ApprovalRecord, type Refusal } from '../../approvals';
-import type { Block } from '../../blocks/kit';
+import { fixesMessage } from '../../blocks/diagnosis';
 import { expiredMessage, refusalMessage, runningMessage } from '../../blocks/repair';
 import { escapeMrkdwn, mention } from '../../blocks/text';
-import type { ButtonPayload } from '../../button-value';
+import { fixButtonValues, type ButtonPayload } from '../../button-value';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
-import { clickOf, type ButtonArgs, type Click } from './click';
+import { afterAck, clickOf, type ButtonArgs, type Click } from './click';
 
 /**
  * "Approve: <plan>": ack at once, then check the signed value, the approval's age, the
@@ -14,8 +14,7 @@ import { clickOf, type ButtonArgs, type Click } from './click';
  * runs one repair however many people click. Every refusal is answered and audited.
  */
 export function approveFixAction(ctx: SlackContext) {
-  return async (args: ButtonArgs): Promise<void> => {
-    await args.ack();
+  return afterAck('approve-fix', ctx.logger, async (args: ButtonArgs): Promise<void> => {
     const click = clickOf(args);
     const log = ctx.logger.child({ component: 'slack', action: 'approve', user: click.user });
 
@@ -80,13 +79,15 @@ export function approveFixAction(ctx: SlackContext) {
       // Nothing ran: give the approval back and the buttons too, so it can be clicked again.
       log.error({ err: errorMessage(err) }, 'could not queue the repair');
       await ctx.approvals.release(record.id, claim).catch(() => undefined);
-      if (click.channel && click.messageTs && click.blocks) {
-        await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: 'Fixes', blocks: click.blocks as Block[] }).catch(() => undefined);
+      if (click.channel && click.messageTs) {
+        const buttons = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs);
+        await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: buttons.text, blocks: buttons.blocks })
+          .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not put the buttons back'));
       }
       await ctx.audit.record({ action: 'repair.refused', cluster: record.cluster, actor: click.user, details: { ...details, reason: 'queue_unavailable' } });
       await respondEphemeral(click.responseUrl, refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`), log);
     }
-  };
+  });
 }
 
 async function refuse(ctx: SlackContext, click: Click, cluster: string, refusal: Refusal, details: Record<string, unknown>): Promise<void> {

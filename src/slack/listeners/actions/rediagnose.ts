@@ -4,12 +4,11 @@ import { escapeMrkdwn } from '../../blocks/text';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
 import { startDiagnosis } from '../../start-diagnosis';
-import { clickOf, type ButtonArgs } from './click';
+import { afterAck, clickOf, type ButtonArgs } from './click';
 
 /** "Re-diagnose": a fresh diagnosis of the button's cluster, asked by whoever clicked. */
 export function rediagnoseAction(ctx: SlackContext) {
-  return async (args: ButtonArgs): Promise<void> => {
-    await args.ack();
+  return afterAck('rediagnose', ctx.logger, async (args: ButtonArgs): Promise<void> => {
     const click = clickOf(args);
     const log = ctx.logger.child({ component: 'slack', action: 'rediagnose', user: click.user });
     let clusterName: string;
@@ -28,5 +27,5 @@ export function rediagnoseAction(ctx: SlackContext) {
       return;
     }
     await startDiagnosis(ctx, { cluster, user: click.user, invokedChannel: click.channel, ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}), kind: 'diagnose' });
-  };
+  });
 }

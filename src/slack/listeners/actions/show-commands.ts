@@ -3,12 +3,11 @@ import { evaluateApproval } from '../../approvals';
 import { dryRunMessage, expiredMessage, refusalMessage } from '../../blocks/repair';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
-import { clickOf, type ButtonArgs } from './click';
+import { afterAck, clickOf, type ButtonArgs } from './click';
 
 /** "Show commands": the whole plan, ephemeral, to the clicker only. Runs nothing. */
 export function showCommandsAction(ctx: SlackContext) {
-  return async (args: ButtonArgs): Promise<void> => {
-    await args.ack();
+  return afterAck('show-commands', ctx.logger, async (args: ButtonArgs): Promise<void> => {
     const click = clickOf(args);
     const log = ctx.logger.child({ component: 'slack', action: 'dry-run', user: click.user });
     let payload;
@@ -31,5 +30,5 @@ export function showCommandsAction(ctx: SlackContext) {
     }
     const plan = approval.plans.find((p) => p.id === payload.planId)!;
     await respondEphemeral(click.responseUrl, dryRunMessage(approval.cluster, plan), log);
-  };
+  });
 }
