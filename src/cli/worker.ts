@@ -55,8 +55,9 @@ export interface RunningWorker {
 }
 
 /**
- * Starts workers, and stops them on SIGTERM/SIGINT: no new jobs, running ones finish within the
- * grace period (read-only ones are handed back after it), connections closed, exit code 0.
+ * Starts workers, and stops them on SIGTERM/SIGINT: no new jobs; running diagnoses finish within
+ * the grace period or are handed back to the queue; a running repair is waited for; connections
+ * closed; exit code 0. A second signal exits at once (code 1).
  */
 export async function runWorker(options: WorkerCliOptions, config: Config, wiring: WorkerWiring = {}, io: CliIO = processIO): Promise<RunningWorker> {
   const settings = workerSettings(options, config);
@@ -106,14 +107,21 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
         logger.warn('worker still has open handles 5 s after closing; exiting anyway');
         process.exit(process.exitCode ?? 0);
       }, 5000).unref();
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
       resolveStopped();
     })();
     return stopping;
   };
-  const onTerm = (): void => void stop('SIGTERM');
-  const onInt = (): void => void stop('SIGINT');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopping) {
+      void stop(signal);
+      return;
+    }
+    // A second signal means "now": running jobs are left to the stalled-job check of other workers.
+    logger.warn({ signal }, `${signal} again: exiting without waiting; running jobs will be recovered as stalled by other workers`);
+    process.exit(EXIT.critical);
+  };
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   return { system, ...(health ? { health } : {}), stopped, stop };

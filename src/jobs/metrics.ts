@@ -16,7 +16,7 @@ const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as 
  * process must not clash on metric names). Counters and durations are per process; the queue
  * depth is read from the queue Redis at scrape time, bounded by a timeout.
  */
-export function createJobMetrics(queues: JobQueues, scrapeTimeoutMs = 1000): JobMetrics {
+export function createJobMetrics(queues: () => JobQueues | undefined, scrapeTimeoutMs = 1000): JobMetrics {
   const registry = new Registry();
   const completed = new Counter({ name: 'redis_medic_jobs_completed_total', help: 'Jobs completed by this process, per queue', labelNames: ['queue'], registers: [registry] });
   const failed = new Counter({ name: 'redis_medic_jobs_failed_total', help: 'Job attempts failed in this process, per queue', labelNames: ['queue'], registers: [registry] });
@@ -33,9 +33,11 @@ export function createJobMetrics(queues: JobQueues, scrapeTimeoutMs = 1000): Job
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
+      const current = queues();
+      if (!current) return;
       await Promise.all(QUEUE_NAMES.map(async (name) => {
         try {
-          const counts = await withTimeout(queues[name].getJobCounts(...DEPTH_STATES), scrapeTimeoutMs, `count ${name} jobs`);
+          const counts = await withTimeout(current[name].getJobCounts(...DEPTH_STATES), scrapeTimeoutMs, `count ${name} jobs`);
           for (const state of DEPTH_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
         } catch {
           // Queue Redis down: /healthz says so; the gauge keeps its last values.

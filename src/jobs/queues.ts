@@ -120,6 +120,8 @@ export interface EnqueuerOptions {
   /** Producer connection (fail-fast) for the approval markers: the one the queues use. */
   redis: Redis;
   timeoutMs?: number;
+  /** Why the queue cannot be used right now, if it cannot (default: the connection is not ready). */
+  unavailable?: () => string | undefined;
 }
 
 /**
@@ -127,25 +129,27 @@ export interface EnqueuerOptions {
  * (bad input changes nothing), and every call fails within `timeoutMs` with QueueUnavailable
  * when the queue Redis cannot take it.
  */
-export function createEnqueuer(queues: JobQueues, config: Pick<Config, 'clusters' | 'queue'>, options: EnqueuerOptions): Enqueuer & JobResults {
+export function createEnqueuer(queuesOrGetter: JobQueues | (() => JobQueues), config: Pick<Config, 'clusters' | 'queue'>, options: EnqueuerOptions): Enqueuer & JobResults {
   const timeoutMs = options.timeoutMs ?? QUEUE_CALL_TIMEOUT_MS;
   const { redis } = options;
+  const unavailable = options.unavailable ?? (() => (redis.status === 'ready' ? undefined : `the queue Redis is unreachable right now (${redis.status}); try again in a moment`));
+  // Queues may be created only once the queue Redis has passed the start-up check.
+  const queues = typeof queuesOrGetter === 'function' ? queuesOrGetter : () => queuesOrGetter;
   // Markers outlive the jobs (whose retention is bounded): an approval used once stays used.
   const approvalTtlSeconds = Math.max(7 * 24 * 3600, config.queue.keepCompletedSeconds, config.queue.keepFailedSeconds);
 
   const call = <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    if (redis.status !== 'ready') {
-      return Promise.reject(new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: the queue Redis is unreachable right now (${redis.status}); try again in a moment`));
-    }
+    const reason = unavailable();
+    if (reason) return Promise.reject(new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: ${reason}`));
     return withTimeout(work(), timeoutMs, what).catch((err: unknown) => {
       if (isRedisMedicError(err)) throw err;
       throw new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: ${errorMessage(err)}`, { cause: err });
     });
   };
 
-  const status = async <R>(queue: Queue, jobId: string, what: string): Promise<JobStatus<R> | null> =>
+  const status = async <R>(queue: () => Queue, jobId: string, what: string): Promise<JobStatus<R> | null> =>
     call(what, async () => {
-      const job = (await queue.getJob(jobId)) as Job<unknown, R> | undefined;
+      const job = (await queue().getJob(jobId)) as Job<unknown, R> | undefined;
       if (!job) return null;
       return jobStatus<R>(job, await job.getState());
     });
@@ -153,7 +157,7 @@ export function createEnqueuer(queues: JobQueues, config: Pick<Config, 'clusters
   return {
     async enqueueDiagnosis(data) {
       findCluster(config as Config, data.cluster);
-      const job = await call('queue the diagnosis', () => queues.diagnose.add('diagnose', data));
+      const job = await call('queue the diagnosis', () => queues().diagnose.add('diagnose', data));
       return String(job.id);
     },
     async enqueueRepair(data) {
@@ -165,7 +169,7 @@ export function createEnqueuer(queues: JobQueues, config: Pick<Config, 'clusters
         const won = await redis.set(medicKey(config.queue.prefix, 'repair-approval', jobId), JSON.stringify({ planId: data.planId, approvalId: data.approvalId, at: Date.now() }), 'EX', approvalTtlSeconds, 'NX');
         if (won !== 'OK') return { jobId, created: false };
         try {
-          await queues.repair.add('repair', data, { jobId });
+          await queues().repair.add('repair', data, { jobId });
         } catch (err) {
           // Give the approval back so a retry can queue it; should the add have landed after
           // all, the same job id makes the retry a no-op in BullMQ: still one run.
@@ -177,12 +181,12 @@ export function createEnqueuer(queues: JobQueues, config: Pick<Config, 'clusters
     },
     async enqueueMonitorPoll(data) {
       findCluster(config as Config, data.cluster);
-      const job = await call('queue the monitor poll', () => queues.monitor.add('poll', data));
+      const job = await call('queue the monitor poll', () => queues().monitor.add('poll', data));
       return String(job.id);
     },
-    getDiagnosisResult: (jobId) => status<DiagnoseJobResult>(queues.diagnose, jobId, `read diagnose job ${jobId}`),
-    getRepairResult: (jobId) => status<RepairJobResult>(queues.repair, jobId, `read repair job ${jobId}`),
-    getMonitorResult: (jobId) => status<unknown>(queues.monitor, jobId, `read monitor job ${jobId}`),
+    getDiagnosisResult: (jobId) => status<DiagnoseJobResult>(() => queues().diagnose, jobId, `read diagnose job ${jobId}`),
+    getRepairResult: (jobId) => status<RepairJobResult>(() => queues().repair, jobId, `read repair job ${jobId}`),
+    getMonitorResult: (jobId) => status<unknown>(() => queues().monitor, jobId, `read monitor job ${jobId}`),
   };
 }
 

@@ -95,7 +95,11 @@ export interface JobSystem {
   queueEvents(name: QueueName): QueueEvents;
   /** Waits for a job to finish and returns its status (completed or failed). */
   waitForJob<R = unknown>(name: QueueName, jobId: string, timeoutMs: number): Promise<JobStatus<R>>;
-  /** Idempotent. Stops taking jobs, lets running ones finish (bounded), closes every connection. */
+  /**
+   * Idempotent (cached promise). Stops taking jobs; running diagnoses and polls finish within the
+   * shutdown grace or are handed back to the queue; running repairs are waited for; then every
+   * connection is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -121,10 +125,25 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     return blockingConnection;
   };
 
-  const queues = createQueues(config, producer);
-  const enqueuer = createEnqueuer(queues, config, { redis: producer });
+  // Queue objects write their metadata as soon as they connect, so they are made only once the
+  // queue Redis has passed the start-up check (or when a caller insists, via system.queues).
+  let createdQueues: JobQueues | undefined;
+  const getQueues = (): JobQueues => {
+    createdQueues ??= createQueues(config, producer);
+    return createdQueues;
+  };
+  const enqueuer = createEnqueuer(getQueues, config, {
+    redis: producer,
+    unavailable: () => {
+      if (refused) return refused.message;
+      if (closing) return 'the job system is shutting down';
+      if (producer.status !== 'ready') return `the queue Redis is unreachable right now (${tracker.lastError ?? producer.status}); try again in a moment`;
+      if (!verified) return 'the queue Redis is still being checked; try again in a moment';
+      return undefined;
+    },
+  });
   const audit = deps.audit ?? createAuditLog(producer, config.queue.prefix, logger);
-  const metrics = createJobMetrics(queues);
+  const metrics = createJobMetrics(() => (verified ? getQueues() : undefined));
   const workers = new Map<QueueName, Worker>();
   const events = new Map<QueueName, QueueEvents>();
   let closing: Promise<void> | undefined;
@@ -168,15 +187,16 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
 
   const runWorkers = (): void => {
     if (!verified || closing) return;
-    for (const [name, worker] of workers) {
-      if (worker.isRunning()) continue;
+    const idle = [...workers].filter(([, worker]) => !worker.isRunning());
+    if (idle.length) logger.info({ queues: idle.map(([name]) => name), worker: workerName }, `taking jobs from ${idle.map(([name]) => name).join(', ')}`);
+    for (const [name, worker] of idle) {
       worker.run().catch((err: unknown) => logger.error({ queue: name, error: errorMessage(err) }, `worker for ${name} stopped: ${errorMessage(err)}`));
     }
   };
 
   const syncSchedulers = async (): Promise<void> => {
     try {
-      const result = await syncMonitorSchedulers(queues.monitor, config, { logger, redis: producer });
+      const result = await syncMonitorSchedulers(getQueues().monitor, config, { logger, redis: producer });
       schedulerState.lastSyncAt = new Date().toISOString();
       delete schedulerState.lastError;
       const waiters = schedulerWaiters;
@@ -238,6 +258,10 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     return worker;
   };
 
+  // Never closes a connection under a running job: BullMQ retries finishing a job on a closed
+  // connection in a tight loop (no delay while closing), which would freeze the process. So
+  // close() waits for every job to end: read-only ones are handed back after the grace period,
+  // repairs are waited for (each step and the verification are bounded by their own timeouts).
   const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<void> => {
     const closed = worker.close().then(() => true, (err: unknown) => {
       logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
@@ -245,14 +269,13 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     });
     if (await settleWithin(closed, graceMs)) return;
     if (name === 'repair') {
-      // A repair is never abandoned half-way by choice; if the process must go, the next worker
-      // to see the job reports it as interrupted instead of re-running steps.
-      logger.error({ queue: name }, `repairs still running after ${graceMs} ms of shutdown grace; leaving them: they will be reported as interrupted`);
+      logger.warn({ queue: name }, `a repair is still running after ${graceMs / 1000} s of shutdown grace; waiting for it to finish (a repair is never abandoned half-way)`);
+      while (!(await settleWithin(closed, graceMs))) logger.warn({ queue: name }, 'still waiting for the running repair to finish');
       return;
     }
-    logger.warn({ queue: name }, `${name} jobs still running after ${graceMs} ms of shutdown grace: handing them back to the queue`);
+    logger.warn({ queue: name }, `${name} jobs still running after ${graceMs / 1000} s of shutdown grace: handing them back to the queue`);
     worker.cancelAllJobs('shutdown');
-    if (!(await settleWithin(closed, HAND_BACK_WAIT_MS))) logger.error({ queue: name }, `${name} worker did not close; its jobs will be recovered as stalled`);
+    while (!(await settleWithin(closed, HAND_BACK_WAIT_MS))) logger.warn({ queue: name }, `still waiting for the ${name} worker to close`);
   };
 
   const doClose = async (): Promise<void> => {
@@ -262,7 +285,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     rejectVerified(new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down'));
     await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs)));
     await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
-    await settleWithin(queues.close(), QUIT_TIMEOUT_MS);
+    if (createdQueues) await settleWithin(createdQueues.close(), QUIT_TIMEOUT_MS);
     await Promise.all([
       blockingConnection ? quit(blockingConnection) : undefined,
       ownsProducer ? quit(producer) : undefined,
@@ -271,7 +294,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   };
 
   return {
-    queues,
+    get queues() { return getQueues(); },
     enqueuer,
     results: enqueuer,
     metrics: metrics.registry,
@@ -311,6 +334,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
       if (closing) detail.shuttingDown = true;
       let up = false;
       try {
+        if (producer.status !== 'ready') throw new Error(`not connected (${producer.status})`);
         const started = Date.now();
         await withTimeout(producer.ping(), PING_TIMEOUT_MS, 'PING the queue Redis');
         detail.pingMs = Date.now() - started;
@@ -337,7 +361,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     async waitForJob<R>(name: QueueName, jobId: string, timeoutMs: number): Promise<JobStatus<R>> {
       const queueEvents = this.queueEvents(name);
       await withTimeout(queueEvents.waitUntilReady(), timeoutMs, 'follow job events');
-      const job = await withTimeout((queues[name] as Queue).getJob(jobId) as Promise<Job | undefined>, timeoutMs, `read ${name} job ${jobId}`);
+      const job = await withTimeout((getQueues()[name] as Queue).getJob(jobId) as Promise<Job | undefined>, timeoutMs, `read ${name} job ${jobId}`);
       if (!job) throw new RedisMedicError(ErrorCode.QueueUnavailable, `no ${name} job ${jobId} (never queued, or past its retention)`);
       try {
         await job.waitUntilFinished(queueEvents, timeoutMs);

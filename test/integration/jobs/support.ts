@@ -1,0 +1,53 @@
+// Shared by the job pipeline tests: unique queue prefixes on the real queue Redis, and their cleanup.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../../src/config/load';
+import type { Config } from '../../../src/config/schema';
+
+export const QUEUE_REDIS_URL = process.env.TEST_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function testPrefix(): string {
+  return `test-${randomUUID()}`;
+}
+
+export function jobsConfig(prefix: string, seeds: string[], extra: Record<string, unknown> = {}, redisUrl = QUEUE_REDIS_URL): Config {
+  return parseConfig({
+    clusters: [{ name: 'test', seeds }],
+    timeouts: { connectMs: 500, commandMs: 1000 },
+    queue: { redisUrl, prefix },
+    ...extra,
+  });
+}
+
+/** Deletes every key under the prefix (queues, markers, locks, audit stream). */
+export async function deletePrefix(prefix: string, url = QUEUE_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 5000, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Polls until `check` returns a value other than undefined; throws naming `what` on timeout. */
+export async function pollFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
