@@ -22,9 +22,11 @@ describe('repair: per-cluster lock in the queue Redis', function () {
   });
 
   it('renews itself while held, past its TTL', async () => {
-    const result = await acquireRepairLock(queue.redis(), key('b'), { ttlMs: 150, actor: 'U1', planId: 'assign-111111111111' });
+    // A generous TTL: the claim is "renewed past its TTL", not a latency bound, and a busy machine
+    // may stall the event loop for a few hundred ms.
+    const result = await acquireRepairLock(queue.redis(), key('b'), { ttlMs: 900, actor: 'U1', planId: 'assign-111111111111' });
     assert.ok(result.acquired);
-    await eventually(() => result.lock.renewals >= 6, { timeoutMs: 5000, what: 'six renewals (four TTLs)' });
+    await eventually(() => result.lock.renewals >= 4, { timeoutMs: 8000, what: 'four renewals (more than one TTL)' });
     assert.equal(result.lock.lost, false);
     assert.equal(JSON.parse((await queue.redis().get(key('b')))!).token, result.lock.holder.token);
     await result.lock.release();
