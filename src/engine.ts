@@ -3,8 +3,15 @@ import type { ClusterSnapshot } from './cluster/types';
 import type { ClusterConfig, Config } from './config/schema';
 import { diagnose } from './diagnosis/diagnose';
 import type { DiagnosisReport } from './diagnosis/types';
-import { ErrorCode, RedisMedicError } from './errors';
-import { planFixes } from './repair/plan';
+import { ErrorCode, errorMessage, RedisMedicError } from './errors';
+import { planFixes, type LastKnownKeys } from './repair/plan';
+
+/** Looks up recorded key counts of nodes (by id); see src/incidents/store.ts. */
+export type LastKnownLookup = (nodeIds: string[]) => Promise<Map<string, LastKnownKeys>>;
+
+export interface DiagnoseExtras {
+  lastKnown?: LastKnownLookup;
+}
 
 export interface DiagnosisRun {
   snapshot: ClusterSnapshot;
@@ -28,19 +35,49 @@ export function collectOptionsFor(cluster: ClusterConfig, config: Pick<Config, '
  * The whole pipeline for one cluster: collect (the only I/O), diagnose, plan. Throws
  * NoSeedAnswered (with each address's reason) when not one node answered.
  */
-export async function diagnoseCluster(cluster: ClusterConfig, config: Pick<Config, 'timeouts'>, overrides: Partial<CollectOptions> = {}): Promise<DiagnosisRun> {
+export async function diagnoseCluster(
+  cluster: ClusterConfig, config: Pick<Config, 'timeouts'>, overrides: Partial<CollectOptions> = {}, extras: DiagnoseExtras = {},
+): Promise<DiagnosisRun> {
   const snapshot = await collectSnapshot({ ...collectOptionsFor(cluster, config), ...overrides });
-  return analyseSnapshot(snapshot, cluster.spareNodes);
+  if (!extras.lastKnown) return analyseSnapshot(snapshot, cluster.spareNodes);
+  const report = diagnoseOrThrow(snapshot);
+  // History only matters for masters that are down: their keys cannot be counted any more.
+  const down = report.nodes.filter((n) => n.health === 'down' && n.slots.length > 0).map((n) => n.id);
+  let lastKnown = new Map<string, LastKnownKeys>();
+  if (down.length) {
+    try {
+      lastKnown = await extras.lastKnown(down);
+    } catch {
+      // The history is a nicety: a diagnosis never fails for want of it.
+    }
+  }
+  return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown }) };
 }
 
 export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] = []): DiagnosisRun {
+  return { snapshot, report: withFixes(diagnoseOrThrow(snapshot), snapshot, { spareNodes }) };
+}
+
+function diagnoseOrThrow(snapshot: ClusterSnapshot): DiagnosisReport {
   if (!snapshot.probes.some((p) => p.status === 'ok')) {
     const reasons = snapshot.probes.map((p) => `  ${p.addr}: ${p.error ?? 'no answer'}`).join('\n');
     throw new RedisMedicError(ErrorCode.NoSeedAnswered, `no node of ${snapshot.cluster} answered:\n${reasons}`);
   }
-  const report = diagnose(snapshot);
-  report.fixes = planFixes(report, snapshot, { spareNodes });
-  return { snapshot, report };
+  return diagnose(snapshot);
+}
+
+/**
+ * Plans are derived data: a bug in one planner must not take the diagnosis (the part people
+ * need most at 3 a.m.) down with it. The report then says planning failed and why.
+ */
+function withFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: Parameters<typeof planFixes>[2]): DiagnosisReport {
+  try {
+    report.fixes = planFixes(report, snapshot, options);
+  } catch (err) {
+    report.fixes = [];
+    report.planningError = `fix planning failed: ${errorMessage(err)}`;
+  }
+  return report;
 }
 
 /** A cluster given on the command line as `host:port[,host:port]` rather than by name. */

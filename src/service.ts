@@ -5,6 +5,8 @@ import type { Config } from './config/schema';
 import { alertRoutes } from './http/alerts';
 import { healthRoutes, startRouteServer, type RouteServer } from './http/health';
 import { createMonitorPoll, type MonitorPoll } from './incidents/monitor';
+import { lastKnownKeysLookup } from './incidents/store';
+import { diagnoseCluster } from './engine';
 import { createQueueConnection } from './jobs/connection';
 import { createJobSystem, type JobSystem, type WorkerSettings } from './jobs/system';
 import type { JobHooks } from './jobs/types';
@@ -61,6 +63,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     logger,
     audit,
     hooks: forwardingHooks,
+    // Plans for a dead master's slots quote the key count the monitor last saw on it.
+    diagnose: (cluster, cfg) => diagnoseCluster(cluster, cfg, {}, { lastKnown: lastKnownKeysLookup(redis, config.queue.prefix, cluster.name) }),
     ...(options.workers ? { workers: options.workers } : {}),
     onFatal: (err) => {
       logger.fatal({ err: err.message }, `refusing to run: ${err.message}`);

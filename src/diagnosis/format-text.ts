@@ -65,6 +65,7 @@ function findingSummary(f: Finding): string[] {
 }
 
 function nextSteps(report: DiagnosisReport): string[] {
+  if (report.planningError) return [`Fixes: none listed: ${report.planningError}. The findings above still stand.`];
   const executable = report.fixes.filter((p) => p.executable);
   if (report.fixes.length === 0) {
     return report.primary ? ['Next: no automatic fix applies; follow the root cause above.'] : ['Next: nothing to do.'];

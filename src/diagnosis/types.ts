@@ -108,6 +108,8 @@ export interface DiagnosisReport {
   coverage: CoverageReport;
   findings: Finding[];
   fixes: FixPlan[];
+  /** Set when the fix planner failed: the findings stand, the fixes are missing. */
+  planningError?: string;
   /** Offline analysis of a paste: what one view cannot know. */
   offline?: boolean;
   limitations?: string[];

@@ -19,7 +19,7 @@ import {
 import {
   incidentHeadline, openIncidentMessage, recoveringIncidentMessage, resolvedIncidentMessage, resolvedThreadReply, riskMessage, type SlackMessage,
 } from './blocks';
-import { createIncidentStore, MAX_POLLS_KEPT, type IncidentRecord, type IncidentStore, type ResolvedIncident } from './store';
+import { createIncidentStore, lastKnownKeysLookup, MAX_POLLS_KEPT, type IncidentRecord, type IncidentStore, type ResolvedIncident } from './store';
 
 /**
  * One monitor poll of one cluster (light probe, full diagnosis when anything is off, incident
@@ -137,7 +137,8 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
   async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: ClusterSnapshot): Promise<DiagnosisReport> {
     try {
-      return (await diagnoseCluster(cluster, deps.config, { seeds })).report;
+      const lastKnown = lastKnownKeysLookup(deps.redis, deps.config.queue.prefix, cluster.name);
+      return (await diagnoseCluster(cluster, deps.config, { seeds }, { lastKnown })).report;
     } catch (err) {
       // Not one node answered: that is the outage itself, described from the light probe.
       if (isRedisMedicError(err, ErrorCode.NoSeedAnswered)) return noAnswerReport(light);

@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
 import { addrKey } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
 import type { SlotRange } from '../cluster/slots';
+import type { LastKnownLookup } from '../engine';
+import type { LastKnownKeys } from '../repair/plan';
 import type { FixUsed, NodeState } from './assess';
 
 export interface IncidentPoll {
@@ -225,4 +227,19 @@ function safeKey(addr: string): string {
   } catch {
     return addr;
   }
+}
+
+/**
+ * The diagnosis side's view of the node history: for each node id, its last recorded key count
+ * (while it was alive), so a plan can say what goes with a dead node's slots.
+ */
+export function lastKnownKeysLookup(redis: Redis, prefix: string, cluster: string): LastKnownLookup {
+  return async (nodeIds) => {
+    const found = new Map<string, LastKnownKeys>();
+    await Promise.all(nodeIds.map(async (id) => {
+      const entry = await lastKnownNodeState(redis, prefix, cluster, id);
+      if (entry && entry.keys !== null) found.set(id, { addr: entry.addr, keys: entry.keys, at: new Date(entry.at).toISOString() });
+    }));
+    return found;
+  };
 }

@@ -242,7 +242,11 @@ class Run {
       ...(verification ? { verification } : {}),
       ...(finalReport ? { finalReport } : {}),
     };
-    await this.audit('repair.finished', { planId: this.options.planId, status, code, reason, steps: steps.length, durationMs: result.durationMs, verdict: finalReport?.verdict });
+    // The incident thread's "Fix:" line is read from this entry: name the plan, not only its id.
+    await this.audit('repair.finished', {
+      planId: this.options.planId, status, code, reason, steps: steps.length, durationMs: result.durationMs, verdict: finalReport?.verdict,
+      ...(this.plan ? { action: this.plan.action, title: this.plan.title } : {}), approvedBy: this.options.actor,
+    });
     this.logger.info({ status, durationMs: result.durationMs }, `repair ${status}${reason ? `: ${reason}` : ''}`);
     return result;
   }

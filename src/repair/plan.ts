@@ -15,6 +15,18 @@ import type { FixPlan } from './types';
 export interface PlanOptions {
   /** Configured spare nodes (host:port) that a plan may bring into the cluster. */
   spareNodes?: string[];
+  /**
+   * Key counts recorded while nodes were alive (the monitor's history), by node id: a plan that
+   * gives away a dead node's slots can then say how many keys go with them.
+   */
+  lastKnown?: ReadonlyMap<string, LastKnownKeys>;
+}
+
+export interface LastKnownKeys {
+  addr: string;
+  keys: number;
+  /** ISO time of that count. */
+  at: string;
 }
 
 // In the order a person should consider them: restarting a node whose data survived beats
@@ -45,5 +57,23 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id));
   // From a paste only the pasted views are known: "every live node" means those few.
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
+  if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);
   return unique;
+}
+
+/**
+ * "About 1,830 keys were on 10.0.0.32:6379 at 03:21": the down masters whose slots the plan
+ * gives away, with their last recorded key counts. Never part of the plan id (it is history).
+ */
+function annotateLostKeys(plan: FixPlan, report: DiagnosisReport, lastKnown: ReadonlyMap<string, LastKnownKeys>): void {
+  if (plan.dataLoss.slots.length === 0) return;
+  const overlaps = (a: [number, number], b: [number, number]): boolean => a[0] <= b[1] && b[0] <= a[1];
+  const lost = report.nodes
+    .filter((n) => n.role === 'master' && n.health === 'down' && n.slots.some((r) => plan.dataLoss.slots.some((l) => overlaps(r, l))))
+    .map((n) => lastKnown.get(n.id))
+    .filter((k): k is LastKnownKeys => k !== undefined);
+  if (lost.length === 0) return;
+  plan.dataLoss.lastKnownKeys = lost.reduce((sum, k) => sum + k.keys, 0);
+  const parts = lost.map((k) => `about ${k.keys.toLocaleString('en-US')} keys were on ${k.addr} at ${k.at.slice(11, 16)} UTC (${k.at.slice(0, 10)})`);
+  plan.dataLoss.text += ` Last seen by the monitor: ${parts.join('; ')}.`;
 }
