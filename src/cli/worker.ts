@@ -19,6 +19,12 @@ import { keepProcessAlive } from './main';
 export interface WorkerWiring {
   createHooks?: (config: Config, logger: Logger) => JobHooks | undefined | Promise<JobHooks | undefined>;
   createMonitorPoll?: (config: Config, logger: Logger, system: JobSystem) => MonitorPoll | undefined | Promise<MonitorPoll | undefined>;
+  /**
+   * Closes whatever the factories opened (connections, clients), after the workers have stopped.
+   * Without it, a connection they opened keeps the process alive after SIGTERM (until the 5 s
+   * safety exit). Factories may also use system.redis, which the job system closes itself.
+   */
+  close?: () => Promise<void> | void;
 }
 
 export interface WorkerCliOptions {
@@ -63,6 +69,8 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
   const settings = workerSettings(options, config);
   const logger = createLogger().child({ process: 'worker' });
   let stopping: Promise<void> | undefined;
+  let refusedQueueRedis = false;
+  let stopNow: ((reason: string) => Promise<void>) | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => { resolveStopped = resolve; });
 
@@ -73,7 +81,9 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
     onFatal: (err) => {
       io.stderr(`redis-medic: ${err.message}`);
       process.exitCode = EXIT.usage;
-      void stop('refused queue Redis');
+      // May come while this function is still starting up: then it stops at the end of it.
+      refusedQueueRedis = true;
+      if (stopNow) void stopNow('refused queue Redis');
     },
   });
   // The monitor's poll may need the system (to enqueue diagnoses), so it is made after it.
@@ -101,10 +111,16 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
       logger.info({ reason }, `worker stopping (${reason})`);
       await system.close();
       await health?.close();
+      try {
+        await wiring.close?.();
+      } catch (err) {
+        logger.warn({ error: errorMessage(err) }, `closing the worker wiring failed: ${errorMessage(err)}`);
+      }
       logger.info('worker stopped');
       // Everything is closed, so the process ends by itself; the timer only catches a leak.
       setTimeout(() => {
-        logger.warn('worker still has open handles 5 s after closing; exiting anyway');
+        const handles = (process as unknown as { _getActiveHandles?: () => object[] })._getActiveHandles?.() ?? [];
+        logger.warn({ handles: handles.map(describeHandle) }, 'worker still has open handles 5 s after closing; exiting anyway');
         process.exit(process.exitCode ?? 0);
       }, 5000).unref();
       resolveStopped();
@@ -124,6 +140,8 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
   const onInt = (): void => onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
+  stopNow = stop;
+  if (refusedQueueRedis) void stop('refused queue Redis');
   return { system, ...(health ? { health } : {}), stopped, stop };
 }
 
@@ -170,4 +188,10 @@ function positiveInt(flag: string, text: string): number {
 async function optionalHooks(wiring: WorkerWiring, config: Config, logger: Logger): Promise<{ hooks?: JobHooks }> {
   const hooks = wiring.createHooks ? await wiring.createHooks(config, logger) : undefined;
   return hooks ? { hooks } : {};
+}
+
+function describeHandle(handle: object): string {
+  const socket = handle as { remoteAddress?: string; remotePort?: number; localPort?: number };
+  const name = handle.constructor?.name ?? typeof handle;
+  return socket.remotePort ? `${name} ${socket.remoteAddress}:${socket.remotePort}` : name;
 }

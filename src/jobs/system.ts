@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { ErrorCode, errorMessage, isRedisMedicError, RedisMedicError } from '../errors';
 import type { MonitorPoll } from '../incidents/monitor';
 import type { Logger } from '../logging/logger';
+import { executePlan } from '../repair/executor';
 import {
   assertQueueRedisAddressIsNotMonitored, assertQueueRedisIsNotMonitored, createOutageTracker, createQueueConnection,
   type QueueRedisTarget,
@@ -79,6 +80,12 @@ export interface JobSystem {
   metrics: Registry;
   /** The queue Redis, as configured (display form has no password). */
   target: QueueRedisTarget;
+  /**
+   * The producer connection (fail-fast: no offline queue, 2 s command timeout), for app state
+   * that lives next to the queues (approvals, incidents, audit). Closed by close() when the
+   * system made it.
+   */
+  redis: Redis;
   /**
    * Creates the workers and returns at once; they take jobs as soon as the queue Redis is up
    * and has passed the start-up check (so a Redis outage at start-up never blocks the caller).
@@ -169,7 +176,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
         refused = err;
         logger.fatal({ queueRedis: target.display }, err.message);
         rejectVerified(err);
-        for (const worker of workers.values()) void worker.close(true).catch(() => undefined);
+        // The workers were never run, so they take nothing; onFatal decides when to close.
         (deps.onFatal ?? (() => undefined))(err);
       }
       // Anything else is the connection dropping again: the next 'ready' re-runs the check.
@@ -214,7 +221,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
       case 'diagnose':
         return handBackOnAbort(createDiagnoseProcessor({ ...base, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) }), logger) as never;
       case 'repair':
-        return createRepairProcessor({ ...base, redis: producer, executePlan: deps.executePlan ?? loadExecutePlan(), workerName }) as never;
+        return createRepairProcessor({ ...base, redis: producer, executePlan: deps.executePlan ?? executePlan, workerName }) as never;
       case 'monitor':
         return handBackOnAbort(createMonitorProcessor(monitorPoll!), logger) as never;
     }
@@ -263,6 +270,9 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   // close() waits for every job to end: read-only ones are handed back after the grace period,
   // repairs are waited for (each step and the verification are bounded by their own timeouts).
   const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<void> => {
+    // Closing a BullMQ connection while it is still starting up makes it emit an 'error' with no
+    // listener left (a crash); when the queue Redis answers, let the start-up finish first.
+    if (producer.status === 'ready') await settleWithin(worker.waitUntilReady(), QUIT_TIMEOUT_MS);
     const closed = worker.close().then(() => true, (err: unknown) => {
       logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
       return true;
@@ -299,6 +309,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     results: enqueuer,
     metrics: metrics.registry,
     target,
+    redis: producer,
 
     async startWorkers(opts = {}) {
       if (closing) throw new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down');
@@ -378,18 +389,6 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
       closing ??= doClose();
       return closing;
     },
-  };
-}
-
-/**
- * The repair executor (src/repair/executor.ts) is loaded on first use, so that processes that
- * never repair (and builds made before it existed) do not depend on it.
- */
-function loadExecutePlan(): ExecutePlan {
-  return async (options) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('../repair/executor') as { executePlan: ExecutePlan };
-    return mod.executePlan(options);
   };
 }
 

@@ -5,25 +5,14 @@ import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
 import { errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
+import type { ExecuteOptions } from '../../repair/executor';
 import type { RepairResult } from '../../repair/types';
 import { medicKey } from '../queues';
 import type { JobHooks, RepairJobData, RepairJobResult, RepairProgress } from '../types';
 import { actorOf, callHook } from './safe-hook';
 
-/** The contract of src/repair/executor.ts `executePlan`. */
-export interface ExecutePlanOptions {
-  cluster: ClusterConfig;
-  config: Pick<Config, 'timeouts' | 'repair'>;
-  planId: string;
-  lockRedis: Redis;
-  lockPrefix: string;
-  actor: string;
-  onProgress?: (p: RepairProgress) => void | Promise<void>;
-  audit?: AuditLog;
-  logger?: Logger;
-  lockWait?: 'refuse' | { timeoutMs: number };
-  now?: () => number;
-}
+/** src/repair/executor.ts `executePlan`, or a stand-in with its contract. */
+export type ExecutePlanOptions = ExecuteOptions;
 export type ExecutePlan = (options: ExecutePlanOptions) => Promise<RepairResult>;
 
 export interface RepairProcessorDeps {
@@ -96,7 +85,8 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         config: deps.config,
         planId: data.planId,
         lockRedis: deps.redis,
-        lockPrefix: medicKey(deps.config.queue.prefix, 'lock'),
+        // The same lock as `redis-medic fix` takes: one repair per cluster, whoever starts it.
+        lockPrefix: deps.config.queue.prefix,
         actor: data.approvedBy,
         lockWait: 'refuse',
         logger: log,

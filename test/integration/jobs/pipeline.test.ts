@@ -31,8 +31,8 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
     extraClosers = [];
   });
   afterEach(async () => {
-    await Promise.all(systems.map((s) => s.close()));
     await Promise.all(extraClosers.map((c) => c()));
+    await Promise.all(systems.map((s) => s.close()));
     await deletePrefix(prefix);
   });
 
@@ -166,6 +166,8 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
     it('reports a repair whose worker died mid-way as interrupted and never re-runs its steps', async () => {
       let release!: () => void;
       const blocked = new Promise<void>((resolve) => { release = resolve; });
+      // Even when an assertion fails, worker A's repair must end, or closing A would wait for it.
+      extraClosers.unshift(async () => release());
       let startedOnA = 0;
       const doneOnA: RepairResult[] = [];
       const settings = { lockDurationMs: 1000, stalledIntervalMs: 500, shutdownGraceMs: 200 };
