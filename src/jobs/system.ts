@@ -265,27 +265,43 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     return worker;
   };
 
-  // Never closes a connection under a running job: BullMQ retries finishing a job on a closed
-  // connection in a tight loop (no delay while closing), which would freeze the process. So
-  // close() waits for every job to end: read-only ones are handed back after the grace period,
-  // repairs are waited for (each step and the verification are bounded by their own timeouts).
-  const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<void> => {
+  const queueRedisDown = (): boolean => tracker.state === 'down' || producer.status !== 'ready';
+
+  // Never closes a connection under a running job that BullMQ may still try to finish: it
+  // retries that on a closed connection in a tight loop (no delay while closing), which freezes
+  // the process. So close() waits for jobs to end: read-only ones are handed back after the
+  // grace period, repairs are waited for (their steps and verification have their own bounds).
+  // With the queue Redis down nothing can finish or be handed back: the workers are closed at
+  // once (BullMQ then drops their results) and other workers recover the jobs as stalled.
+  // Returns false when a worker had to be left behind (its connection must stay open).
+  const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<boolean> => {
+    if (queueRedisDown()) {
+      logger.warn({ queue: name }, `the queue Redis is unreachable: closing the ${name} worker without waiting; its running jobs will be recovered as stalled by other workers`);
+      return settleWithin(worker.close(true).catch(() => undefined), QUIT_TIMEOUT_MS);
+    }
     // Closing a BullMQ connection while it is still starting up makes it emit an 'error' with no
-    // listener left (a crash); when the queue Redis answers, let the start-up finish first.
-    if (producer.status === 'ready') await settleWithin(worker.waitUntilReady(), QUIT_TIMEOUT_MS);
+    // listener left (a crash): let the start-up finish first.
+    await settleWithin(worker.waitUntilReady(), QUIT_TIMEOUT_MS);
     const closed = worker.close().then(() => true, (err: unknown) => {
       logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
       return true;
     });
-    if (await settleWithin(closed, graceMs)) return;
+    if (await settleWithin(closed, graceMs)) return true;
     if (name === 'repair') {
       logger.warn({ queue: name }, `a repair is still running after ${graceMs / 1000} s of shutdown grace; waiting for it to finish (a repair is never abandoned half-way)`);
-      while (!(await settleWithin(closed, graceMs))) logger.warn({ queue: name }, 'still waiting for the running repair to finish');
-      return;
+    } else {
+      logger.warn({ queue: name }, `${name} jobs still running after ${graceMs / 1000} s of shutdown grace: handing them back to the queue`);
+      worker.cancelAllJobs('shutdown');
     }
-    logger.warn({ queue: name }, `${name} jobs still running after ${graceMs / 1000} s of shutdown grace: handing them back to the queue`);
-    worker.cancelAllJobs('shutdown');
-    while (!(await settleWithin(closed, HAND_BACK_WAIT_MS))) logger.warn({ queue: name }, `still waiting for the ${name} worker to close`);
+    const pollMs = name === 'repair' ? graceMs : HAND_BACK_WAIT_MS;
+    while (!(await settleWithin(closed, pollMs))) {
+      if (queueRedisDown()) {
+        logger.error({ queue: name }, `the queue Redis went away while the ${name} worker was finishing: giving up on it; its jobs will be recovered as stalled`);
+        return false;
+      }
+      logger.warn({ queue: name }, `still waiting for the ${name} worker to finish its running jobs`);
+    }
+    return true;
   };
 
   const doClose = async (): Promise<void> => {
@@ -293,14 +309,14 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     const running = [...workers.keys()];
     if (running.length) logger.info({ queues: running, graceMs }, `stopping workers (${running.join(', ')}): no new jobs; running ones get up to ${graceMs / 1000} s`);
     rejectVerified(new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down'));
-    await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs)));
+    const allClosed = (await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs)))).every(Boolean);
     await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
     if (createdQueues) await settleWithin(createdQueues.close(), QUIT_TIMEOUT_MS);
     await Promise.all([
-      blockingConnection ? quit(blockingConnection) : undefined,
+      blockingConnection && allClosed ? quit(blockingConnection) : undefined,
       ownsProducer ? quit(producer) : undefined,
     ]);
-    logger.info('job system closed');
+    logger.info(allClosed ? 'job system closed' : 'job system closed, except a worker connection left to a job that could not finish');
   };
 
   return {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createAuditLog } from '../../../src/audit/audit-log';
 import type { Config } from '../../../src/config/schema';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { ErrorCode, isRedisMedicError, type RedisMedicError } from '../../../src/errors';
@@ -226,6 +227,35 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const refused = await processor(unknown);
       assert.equal(refused.status, 'refused');
       assert.match(refused.reason ?? '', /unknown cluster "elsewhere"/);
+    });
+  });
+
+  describe('a real repair through the queue (src/repair/executor.ts)', () => {
+    const broken = useCluster({ masters: 3 });
+
+    it('diagnose job → plan → the same approval queued twice → one run that repairs the cluster', async () => {
+      const c = broken();
+      // The owner drops slots 0-9: it says fail; the others still map them to it.
+      await c.delSlotsRange(c.masters()[0]!, 0, 9);
+      const progress: string[] = [];
+      const system = start(jobsConfig(prefix, [c.seeds[0]!]), { hooks: { async onRepairProgress(_d, p) { progress.push(p.message); } } });
+      await system.startWorkers({ queues: ['diagnose', 'repair'] });
+      await system.whenReady();
+
+      const diagnosis = await system.waitForJob<DiagnosisReport>('diagnose', await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } }), 15_000);
+      const plan = diagnosis.result?.fixes.find((f) => f.action === 'ASSIGN_UNCOVERED_SLOTS' && f.executable);
+      assert.ok(plan, `an executable plan, got ${JSON.stringify(diagnosis.result?.fixes.map((f) => [f.action, f.executable]))}`);
+      const data: RepairJobData = { cluster: 'test', planId: plan.id, approvalId: 'approval-1', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'tester' } };
+      const queued = await Promise.all([system.enqueuer.enqueueRepair(data), system.enqueuer.enqueueRepair(data)]);
+      assert.deepEqual(queued.map((q) => q.created).sort(), [false, true]);
+      const status = await system.waitForJob<RepairResult>('repair', queued[0]!.jobId, 30_000);
+
+      assert.equal(status.result?.status, 'repaired', JSON.stringify(status.result, null, 2));
+      assert.ok(progress.some((m) => /step 1\//.test(m)), `step progress reported: ${progress.join(' | ')}`);
+      await c.waitUntilOk();
+      const audit = await createAuditLog(system.redis, prefix, silentLogger).read({ cluster: 'test' });
+      assert.equal(audit.filter((r) => r.action === 'repair.started').length, 1, 'the executor ran once');
+      assert.deepEqual(await system.enqueuer.enqueueRepair(data), { jobId: queued[0]!.jobId, created: false });
     });
   });
 
