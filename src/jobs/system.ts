@@ -178,9 +178,14 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
         rejectVerified(err);
         // The workers were never run, so they take nothing; onFatal decides when to close.
         (deps.onFatal ?? (() => undefined))(err);
+        return;
       }
-      // Anything else is the connection dropping again: the next 'ready' re-runs the check.
-      return;
+      if ((err as Error | undefined)?.name !== 'ReplyError') {
+        // The connection dropped again: the next 'ready' re-runs the check.
+        return;
+      }
+      // INFO refused (ACL, renamed command): the address check has passed; say what was skipped.
+      logger.warn({ queueRedis: target.display, error: errorMessage(err) }, `could not run INFO cluster on the queue Redis (${errorMessage(err)}); skipping the cluster-mode check`);
     }
     if (!verified) {
       verified = true;
