@@ -29,3 +29,12 @@ export function addrKey(addr: string): string {
   const h = host === 'localhost' ? '127.0.0.1' : host.toLowerCase();
   return `${h}:${port}`;
 }
+
+/** addrKey for comparisons that must not throw: a malformed address compares as itself. */
+export function comparableAddr(addr: string): string {
+  try {
+    return addrKey(addr);
+  } catch {
+    return addr;
+  }
+}

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
 import { errorMessage } from '../errors';
-import { addrKey, parseHostPort } from './address';
+import { comparableAddr, parseHostPort } from './address';
 import type { ClusterSnapshot, NodeProbe, NodeReplies } from './types';
 
 export interface RedisAuth {
@@ -50,7 +50,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const busChecks: Array<Promise<void>> = [];
   let pending = unique(options.seeds);
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
-    pending.forEach((addr) => asked.add(safeKey(addr)));
+    pending.forEach((addr) => asked.add(comparableAddr(addr)));
     const checkBus = options.probeBusPort !== false && options.commands !== 'light';
     const results = await Promise.all(pending.map(async (addr) => {
       const probe = await probeNode(addr, { ...options, probeBusPort: false });
@@ -62,10 +62,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     for (const probe of results) {
       // A node known under another name (seed given as a hostname) is not asked twice.
       const announced = announcedAddr(probe.replies?.clusterNodes);
-      if (announced) asked.add(safeKey(announced));
+      if (announced) asked.add(comparableAddr(announced));
     }
     pending = unique(results.flatMap((p) => listedAddrs(p.replies?.clusterNodes)))
-      .filter((addr) => !asked.has(safeKey(addr)))
+      .filter((addr) => !asked.has(comparableAddr(addr)))
       .slice(0, Math.max(0, maxNodes - asked.size));
   }
 
@@ -248,18 +248,11 @@ function myBusPort(clusterNodes: string): number | undefined {
   return bus && bus > 0 ? bus : undefined;
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}
 
 function unique(addrs: string[]): string[] {
   const seen = new Set<string>();
   return addrs.filter((a) => {
-    const key = safeKey(a);
+    const key = comparableAddr(a);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

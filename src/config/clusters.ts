@@ -1,4 +1,4 @@
-import { addrKey, parseHostPort } from '../cluster/address';
+import { addrKey, comparableAddr, parseHostPort } from '../cluster/address';
 import { ErrorCode, RedisMedicError } from '../errors';
 import type { ClusterConfig, Config } from './schema';
 
@@ -31,7 +31,7 @@ export function resolveClusterRef(config: Config, ref: string, knownNodes: (clus
   } catch {
     throw unknownCluster(config, ref);
   }
-  const owner = config.clusters.find((c) => [...c.seeds, ...c.spareNodes, ...knownNodes(c)].some((a) => safeKey(a) === key));
+  const owner = config.clusters.find((c) => [...c.seeds, ...c.spareNodes, ...knownNodes(c)].some((a) => comparableAddr(a) === key));
   if (!owner) {
     throw new RedisMedicError(
       ErrorCode.AddressNotAllowed,
@@ -41,10 +41,3 @@ export function resolveClusterRef(config: Config, ref: string, knownNodes: (clus
   return owner;
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}

@@ -1,4 +1,4 @@
-import { addrKey } from '../cluster/address';
+import { comparableAddr } from '../cluster/address';
 import { parseClusterInfo, parseReplicationInfo } from '../cluster/parse-info';
 import { parseClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
@@ -69,7 +69,7 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   const views = snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map(toView);
   const nodes = new Map<string, ModelNode>();
   const probeByAddr = new Map<string, NodeProbe>();
-  for (const probe of snapshot.probes) probeByAddr.set(safeKey(probe.addr), probe);
+  for (const probe of snapshot.probes) probeByAddr.set(comparableAddr(probe.addr), probe);
 
   for (const view of views) {
     for (const line of view.lines) {
@@ -85,7 +85,7 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   }
 
   for (const node of nodes.values()) {
-    node.probe ??= node.addr ? probeByAddr.get(safeKey(node.addr)) : undefined;
+    node.probe ??= node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
     mergeNode(node);
   }
 
@@ -283,13 +283,6 @@ function mostCommon<T>(items: T[], keyOf: (t: T) => string): T | undefined {
   return [...counts.values()].sort((a, b) => b.n - a.n)[0]?.item;
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}
 
 // ---- helpers the rules share -------------------------------------------------------------
 

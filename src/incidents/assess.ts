@@ -1,7 +1,7 @@
 // Pure decisions of the monitor: is anything off in a light probe, what did each node hold,
 // which findings make an incident "the same" or "changed". No I/O here, so every rule is
 // tested on fixtures without a cluster.
-import { addrKey } from '../cluster/address';
+import { comparableAddr } from '../cluster/address';
 import { parseClusterInfo } from '../cluster/parse-info';
 import { parseClusterNodes } from '../cluster/parse-nodes';
 import { formatRanges, type SlotRange } from '../cluster/slots';
@@ -43,7 +43,7 @@ export function assessLightProbe(snapshot: ClusterSnapshot, configuredSeeds: rea
       reasons.push(`${view.addr} counts ${view.info.slotsPfail} pfail and ${view.info.slotsFail} fail slots`);
     }
     for (const line of view.lines) {
-      if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(safeKey(line.addr));
+      if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(comparableAddr(line.addr));
       if (line.flags.includes('myself')) continue;
       const failed = line.flags.includes('fail');
       const suspect = line.flags.includes('fail?') && line.flags.includes('master') && line.slots.length > 0;
@@ -53,10 +53,10 @@ export function assessLightProbe(snapshot: ClusterSnapshot, configuredSeeds: rea
     }
   }
   reasons.push(...flagged.values());
-  const seeds = new Set(configuredSeeds.map(safeKey));
+  const seeds = new Set(configuredSeeds.map(comparableAddr));
   for (const probe of snapshot.probes) {
     if (probe.status !== 'unreachable') continue;
-    const key = safeKey(probe.addr);
+    const key = comparableAddr(probe.addr);
     if (seeds.has(key) || listed.has(key)) reasons.push(`${probe.addr} does not answer: ${probe.error ?? 'no reply'}`);
   }
   return { off: reasons.length > 0, reasons };
@@ -217,10 +217,3 @@ function parsedViews(snapshot: ClusterSnapshot): ParsedView[] {
   });
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}

@@ -3,7 +3,7 @@
 // so two processes that saw the same outage still make one incident, one root message and one
 // reply per change.
 import type { Redis } from 'ioredis';
-import { addrKey } from '../cluster/address';
+import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
 import type { SlotRange } from '../cluster/slots';
 import type { LastKnownLookup } from '../engine';
@@ -176,7 +176,7 @@ export function createIncidentStore(redis: Redis, prefix: string, options: Incid
         if (sameStretch) write.lset(k.node(state.id), 0, JSON.stringify(entry));
         else write.lpush(k.node(state.id), JSON.stringify(entry)).ltrim(k.node(state.id), 0, historyLength - 1);
         write.pexpire(k.node(state.id), historyTtlMs);
-        write.hset(k.nodeAddrs, safeKey(state.addr), state.id);
+        write.hset(k.nodeAddrs, comparableAddr(state.addr), state.id);
       });
       write.pexpire(k.nodeAddrs, historyTtlMs);
       await write.exec();
@@ -209,7 +209,7 @@ export async function lastKnownNodeState(
   redis: Redis, prefix: string, cluster: string, nodeAddrOrId: string, at = Number.POSITIVE_INFINITY,
 ): Promise<NodeStateEntry | null> {
   const k = incidentKeys(prefix, cluster);
-  const id = isNodeId(nodeAddrOrId) ? nodeAddrOrId : await redis.hget(k.nodeAddrs, safeKey(nodeAddrOrId));
+  const id = isNodeId(nodeAddrOrId) ? nodeAddrOrId : await redis.hget(k.nodeAddrs, comparableAddr(nodeAddrOrId));
   if (!id) return null;
   const entries = (await redis.lrange(k.node(id), 0, -1)).map((r) => JSON.parse(r) as NodeStateEntry);
   // Newest first: the first stretch that had begun by `at`. Its counts are from `entry.at`,
@@ -221,13 +221,6 @@ function sameShape(a: { role: string; slots: SlotRange[]; addr: string }, b: { r
   return a.role === b.role && a.addr === b.addr && JSON.stringify(a.slots) === JSON.stringify(b.slots);
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}
 
 /**
  * The diagnosis side's view of the node history: for each node id, its last recorded key count

@@ -1,4 +1,4 @@
-import { addrKey } from '../cluster/address';
+import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
 import { isSlot } from '../cluster/slots';
 import type { FixPlan } from './types';
@@ -20,9 +20,9 @@ const FORBIDDEN = new Set(['FLUSHALL', 'FLUSHDB', 'SHUTDOWN', 'DEBUG', 'DEL', 'U
  */
 export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
   const problems: string[] = [];
-  const nodes = new Set(scope.nodes.map(safeKey));
+  const nodes = new Set(scope.nodes.map(comparableAddr));
   const ids = new Set(scope.ids);
-  const nodeOk = (addr: string): boolean => nodes.has(safeKey(addr));
+  const nodeOk = (addr: string): boolean => nodes.has(comparableAddr(addr));
   for (const [i, step] of plan.steps.entries()) {
     const where = `step ${i + 1} (${step.node}> ${step.command.join(' ')})`;
     if (!nodeOk(step.node)) problems.push(`${where}: ${step.node} is not a node of this cluster nor a configured spare`);
@@ -78,10 +78,3 @@ function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: stri
   }
 }
 
-function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}

@@ -1,4 +1,4 @@
-import { addrKey } from '../../cluster/address';
+import { comparableAddr } from '../../cluster/address';
 import { countSlots, formatRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
 import type { ClusterModel, ModelNode } from '../../diagnosis/model';
 import type { DiagnosisReport, Finding, FindingCode, NodeReport } from '../../diagnosis/types';
@@ -57,11 +57,11 @@ export interface SpareCandidate {
 
 export function spareCandidates(ctx: PlanContext): SpareCandidate[] {
   const byKey = new Map<string, ModelNode>();
-  for (const node of ctx.model.nodes.values()) if (node.addr) byKey.set(safeKey(node.addr), node);
+  for (const node of ctx.model.nodes.values()) if (node.addr) byKey.set(comparableAddr(node.addr), node);
   const out: SpareCandidate[] = [];
   const seen = new Set<string>();
   for (const addr of ctx.spareNodes) {
-    const key = safeKey(addr);
+    const key = comparableAddr(addr);
     if (seen.has(key)) continue;
     seen.add(key);
     const member = byKey.get(key);
@@ -114,10 +114,3 @@ export function subtract(ranges: SlotRange[], minus: SlotRange[]): SlotRange[] {
   return toRanges([...slotsOf(ranges)].filter((s) => !drop.has(s)));
 }
 
-export function safeKey(addr: string): string {
-  try {
-    return addrKey(addr);
-  } catch {
-    return addr;
-  }
-}
