@@ -108,6 +108,28 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       assert.equal(failures.length, 1);
     });
 
+    it('on close, a diagnosis still running after the shutdown grace is handed back to the queue', async () => {
+      let release!: () => void;
+      const blocked = new Promise<void>((resolve) => { release = resolve; });
+      extraClosers.unshift(async () => release());
+      let started = 0;
+      const system = start(config(), {
+        workers: { shutdownGraceMs: 200 },
+        diagnose: async () => { started++; await blocked; throw new Error('abandoned attempt must not count'); },
+      });
+      await system.startWorkers({ queues: ['diagnose'] });
+      await system.whenReady();
+      const jobId = await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } });
+      await pollFor('the diagnosis to start', () => (started > 0 ? true : undefined));
+      const reader = start(config());
+      await reader.whenReady();
+
+      await system.close();
+      const status = await reader.results.getDiagnosisResult(jobId);
+      assert.equal(status?.state, 'waiting', 'back in the queue for another worker');
+      assert.equal(status?.attemptsMade, 0, 'a hand-back is not a failed attempt');
+    });
+
     it('refuses to queue a diagnosis of an unknown cluster, and queues nothing', async () => {
       const system = start(config());
       await system.whenReady();
@@ -233,7 +255,8 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
   describe('a real repair through the queue (src/repair/executor.ts)', () => {
     const broken = useCluster({ masters: 3 });
 
-    it('diagnose job → plan → the same approval queued twice → one run that repairs the cluster', async () => {
+    it('diagnose job → plan → the same approval queued twice → one run that repairs the cluster', async function () {
+      this.timeout(60_000);
       const c = broken();
       // The owner drops slots 0-9: it says fail; the others still map them to it.
       await c.delSlotsRange(c.masters()[0]!, 0, 9);
