@@ -126,10 +126,10 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   const ownsProducer = !deps.connection;
   const producer = deps.connection ?? createQueueConnection(target, { role: 'producer', name: `redis-medic-producer-${workerName}`, ...connectionOptions });
   if (deps.connection) tracker.track(deps.connection, 'producer');
-  let blockingConnection: Redis | undefined;
+  let workerRedis: Redis | undefined;
   const workerConnection = (): Redis => {
-    blockingConnection ??= createQueueConnection(target, { role: 'worker', name: `redis-medic-worker-${workerName}`, ...connectionOptions });
-    return blockingConnection;
+    workerRedis ??= createQueueConnection(target, { role: 'worker', name: `redis-medic-worker-${workerName}`, ...connectionOptions });
+    return workerRedis;
   };
 
   // Queue objects write their metadata as soon as they connect, so they are made only once the
@@ -318,7 +318,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
     if (createdQueues) await settleWithin(createdQueues.close(), QUIT_TIMEOUT_MS);
     await Promise.all([
-      blockingConnection && allClosed ? quit(blockingConnection) : undefined,
+      workerRedis && allClosed ? quit(workerRedis) : undefined,
       ownsProducer ? quit(producer) : undefined,
     ]);
     logger.info(allClosed ? 'job system closed' : 'job system closed, except a worker connection left to a job that could not finish');

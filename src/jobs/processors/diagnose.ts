@@ -29,7 +29,9 @@ const PERMANENT = [ErrorCode.UnknownCluster, ErrorCode.AddressNotAllowed, ErrorC
  */
 export function createDiagnoseProcessor(deps: DiagnoseProcessorDeps): (job: DiagnoseJob, token?: string, signal?: AbortSignal) => Promise<DiagnoseJobResult> {
   const run = deps.diagnose ?? diagnoseCluster;
-  return async (job, _token, _signal) => {
+  return async (job, _token, signal) => {
+    // Handed back on shutdown: the attempt's outcome belongs to whichever worker runs it next.
+    const abandoned = (): boolean => signal?.aborted === true;
     const { data } = job;
     const log = deps.logger.child({ queue: 'diagnose', jobId: job.id, cluster: data.cluster });
     try {
@@ -40,12 +42,12 @@ export function createDiagnoseProcessor(deps: DiagnoseProcessorDeps): (job: Diag
       const verdict = report.primary ? `${report.verdict} (${report.primary})` : report.verdict;
       await progress(job, deps, { phase: 'diagnosed', message: `checked ${plural(report.nodes.length, 'node')} (${answered} answered): ${verdict}`, nodes: report.nodes.length });
       await deps.audit?.record({ action: 'diagnosis.completed', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId: job.id, verdict: report.verdict, primary: report.primary } });
-      await callHook(log, 'onDiagnosisDone', deps.hooks?.onDiagnosisDone && (() => deps.hooks!.onDiagnosisDone!(data, report, String(job.id))));
+      if (!abandoned()) await callHook(log, 'onDiagnosisDone', deps.hooks?.onDiagnosisDone && (() => deps.hooks!.onDiagnosisDone!(data, report, String(job.id))));
       return report;
     } catch (err) {
       const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ error: errorMessage(err), attempt: job.attemptsMade + 1, final }, `diagnosis of ${data.cluster} failed${final ? '' : ', will retry'}: ${errorMessage(err)}`);
-      if (final) {
+      if (final && !abandoned()) {
         await deps.audit?.record({ action: 'diagnosis.failed', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId: job.id, error: errorMessage(err) } });
         await callHook(log, 'onDiagnosisFailed', deps.hooks?.onDiagnosisFailed && (() => deps.hooks!.onDiagnosisFailed!(data, errorMessage(err), String(job.id))));
       }
