@@ -11,6 +11,7 @@ import { createQueueConnection } from './jobs/connection';
 import { createJobSystem, type JobSystem, type WorkerSettings } from './jobs/system';
 import type { JobHooks } from './jobs/types';
 import type { Logger } from './logging/logger';
+import type { WorkerWiring } from './cli/worker';
 import { createSlackApp, type SlackApp } from './slack/app';
 import { createSlackNotifier } from './slack/notifier';
 import type { DiagnosisPublisher } from './slack/publisher';
@@ -118,20 +119,31 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   return { port, url: `http://127.0.0.1:${port}`, system, ...(slack ? { slack } : {}), audit, stop };
 }
 
-/** What `redis-medic worker` on another host needs to post to Slack and run the monitor. */
-export const workerWiring = {
-  createHooks(config: Config, logger: Logger): JobHooks | undefined {
-    if (!config.slack.botToken) return undefined;
-    const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-hooks-${process.pid}` });
-    return createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) });
-  },
-  createMonitorPoll(config: Config, logger: Logger): MonitorPoll | undefined {
-    if (!config.monitor.enabled) return undefined;
-    const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-monitor-${process.pid}` });
-    const audit = createAuditLog(redis, config.queue.prefix, logger);
-    if (!config.slack.botToken) return createMonitorPoll({ config, logger, redis, audit });
-    const client = createSlackWebClient(config);
-    const publisher = createSlackNotifier({ config, logger, client, redis, audit });
-    return createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } });
-  },
-};
+/**
+ * What `redis-medic worker` on another host needs to post to Slack and run the monitor. The
+ * monitor shares the job system's producer connection; the hooks (made before the job system)
+ * open one of their own, closed by close().
+ */
+export function createWorkerWiring(): WorkerWiring {
+  const opened: Redis[] = [];
+  return {
+    createHooks(config, logger) {
+      if (!config.slack.botToken) return undefined;
+      const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-hooks-${process.pid}` });
+      opened.push(redis);
+      return createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) });
+    },
+    createMonitorPoll(config, logger, system) {
+      if (!config.monitor.enabled) return undefined;
+      const redis = system.redis;
+      const audit = createAuditLog(redis, config.queue.prefix, logger);
+      if (!config.slack.botToken) return createMonitorPoll({ config, logger, redis, audit });
+      const client = createSlackWebClient(config);
+      const publisher = createSlackNotifier({ config, logger, client, redis, audit });
+      return createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } });
+    },
+    async close() {
+      await Promise.all(opened.splice(0).map((redis) => redis.quit().catch(() => redis.disconnect())));
+    },
+  };
+}

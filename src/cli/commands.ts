@@ -7,7 +7,7 @@ import { register as fix } from './fix';
 import { register as start } from './start';
 import { register as worker } from './worker';
 import { processIO } from './context';
-import { workerWiring } from '../service';
+import { createWorkerWiring } from '../service';
 
 /** Every CLI command registers itself on the program. */
 export const commands: Array<(program: Command) => void> = [
@@ -15,7 +15,7 @@ export const commands: Array<(program: Command) => void> = [
   analyze,
   fix,
   start,
-  (program) => worker(program, processIO, workerWiring),
+  (program) => worker(program, processIO, createWorkerWiring()),
   audit,
   demo,
 ];
