@@ -52,7 +52,7 @@ export default async function run(): Promise<void> {
   } finally {
     await Promise.all(workers.map((w) => w.kill()));
     await producer.close();
-    await deletePrefix(prefix, QUEUE_REDIS_URL);
+    await deletePrefix(prefix);
     await cluster.teardown();
   }
 }

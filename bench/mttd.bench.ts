@@ -14,6 +14,7 @@ import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { spawnCluster } from '../test/helpers/cluster';
 import { startFakeSlack, type FakeSlack, type RecordedCall } from '../test/helpers/fake-slack';
+import { deleteQueueKeys } from '../test/helpers/queue-redis';
 
 interface Setup {
   nodeTimeoutMs: number;
@@ -86,7 +87,7 @@ async function measure(setup: Setup, fake: FakeSlack): Promise<void> {
     await system.close();
     redis.disconnect();
     await cluster.teardown();
-    await deleteKeys(prefix);
+    await deleteQueueKeys(prefix);
   }
 }
 
@@ -102,19 +103,6 @@ async function waitNoIncident(store: { getIncident(cluster: string): Promise<unk
   }
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1, commandTimeout: 2000 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width);

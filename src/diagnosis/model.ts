@@ -4,6 +4,7 @@ import { parseClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
+import type { NodeIdentity } from './types';
 
 /** One node's own answer: how it sees the cluster. */
 export interface NodeView {
@@ -27,14 +28,7 @@ export interface SlotRun {
 }
 
 /** Everything known about one node id, merged over all views. */
-export interface ModelNode {
-  id: string;
-  addr: string;
-  host: string;
-  port: number;
-  busPort: number;
-  role: 'master' | 'replica' | 'unknown';
-  masterId: string | null;
+export interface ModelNode extends NodeIdentity {
   /** Its own view, when it answered. */
   own?: NodeView;
   probe?: NodeProbe;

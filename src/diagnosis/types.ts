@@ -52,7 +52,8 @@ export interface Finding {
   slots: SlotRange[];
 }
 
-export interface NodeReport {
+/** Who a node is and where, as the cluster announces it: shared by the model and the report. */
+export interface NodeIdentity {
   id: string;
   addr: string;
   host: string;
@@ -60,6 +61,9 @@ export interface NodeReport {
   busPort: number;
   role: 'master' | 'replica' | 'unknown';
   masterId: string | null;
+}
+
+export interface NodeReport extends NodeIdentity {
   /** Its own flags when it answered, otherwise the flags other nodes give it. */
   flags: string[];
   /** true: answered; false: asked and did not answer; null: not asked (offline analysis). */

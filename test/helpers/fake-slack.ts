@@ -158,3 +158,18 @@ function answer(method: string, params: Record<string, any>, nextTs: () => strin
       return { ok: true };
   }
 }
+
+/** The buttons of `actions` blocks in recorded messages, with what a click needs. */
+export function buttonsIn(calls: RecordedCall[]): Array<{ actionId: string; value: string; text: string; ts: string | undefined; call: RecordedCall; confirm?: any }> {
+  const out = [];
+  for (const call of calls) {
+    for (const block of (call.params.blocks ?? []) as any[]) {
+      if (block.type !== 'actions') continue;
+      for (const el of block.elements ?? []) {
+        if (el.type === 'button') out.push({ actionId: el.action_id, value: el.value, text: el.text?.text, ts: (call.params.ts ?? call.response?.ts) as string | undefined, call, confirm: el.confirm });
+      }
+    }
+  }
+  return out;
+}
+

@@ -66,19 +66,6 @@ export function monitorProcess(config: Config, fake: FakeSlack, options: Pick<Mo
   };
 }
 
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = queueRedis();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 // ---- what the fake Slack saw --------------------------------------------------------------
 
@@ -99,3 +86,5 @@ export async function moreThan(counter: () => number, n: number, what: string, t
   const start = counter();
   await eventually(() => counter() >= start + n, { what, timeoutMs });
 }
+
+export { deleteQueueKeys as deleteKeys } from '../../helpers/queue-redis';

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
+import { deleteQueueKeys } from '../../helpers/queue-redis';
 
 export const QUEUE_REDIS_URL = process.env.TEST_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,20 +21,8 @@ export function jobsConfig(prefix: string, seeds: string[], extra: Record<string
 }
 
 /** Deletes every key under the prefix (queues, markers, locks, audit stream). */
-export async function deletePrefix(prefix: string, url = QUEUE_REDIS_URL): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 5000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+export async function deletePrefix(prefix: string): Promise<void> {
+  await deleteQueueKeys(prefix);
 }
 
 /** Polls until `check` returns a value other than undefined; throws naming `what` on timeout. */

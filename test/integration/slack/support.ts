@@ -16,7 +16,8 @@ import { silentLogger } from '../../../src/logging/logger';
 import type { FixPlan } from '../../../src/repair/types';
 import { createSlackApp, SLACK_EVENTS_PATH, type SlackApp } from '../../../src/slack/app';
 import { eventually } from '../../helpers/cluster';
-import { startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
+import { deleteQueueKeys } from '../../helpers/queue-redis';
+import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const APPROVAL_SECRET = 'test-approval-secret-abcdef';
@@ -135,7 +136,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await current.slack.stop();
       await jobs.close();
-      await deleteKeys(redis, prefix);
+      await deleteQueueKeys(prefix, redis);
       redis.disconnect();
       await fake.close();
     },
@@ -143,14 +144,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return harness;
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 /** A report of a real scenario (from a captured CLUSTER NODES fixture), renamed and with fixes. */
 export function sampleReport(cluster: string, fixes: FixPlan[] = [samplePlan()]): DiagnosisReport {
@@ -181,18 +174,7 @@ export function samplePlan(overrides: Partial<FixPlan> = {}): FixPlan {
 }
 
 /** Every button in the recorded messages, newest last. */
-export function buttonsIn(calls: RecordedCall[]): Array<{ actionId: string; value: string; text: string; ts: string | undefined; call: RecordedCall; confirm?: any }> {
-  const out = [];
-  for (const call of calls) {
-    for (const block of (call.params.blocks ?? []) as any[]) {
-      if (block.type !== 'actions') continue;
-      for (const el of block.elements ?? []) {
-        if (el.type === 'button') out.push({ actionId: el.action_id, value: el.value, text: el.text?.text, ts: (call.params.ts ?? call.response?.ts) as string | undefined, call, confirm: el.confirm });
-      }
-    }
-  }
-  return out;
-}
+export { buttonsIn };
 
 /** Publishes a diagnosis with fix buttons the way a worker would, and returns the approve button. */
 export async function publishWithButtons(h: Harness, options: { requestedBy?: string | null; cluster?: string; plans?: FixPlan[] } = {}) {
