@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger, redactUrl } from '../../../src/logging/logger';
+
+function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('logger redaction', () => {
+  it('censors passwords, tokens and secrets wherever they sit in a logged object', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info' }, out.stream);
+    logger.info({
+      password: 'p1-secret',
+      cluster: { name: 'payments', password: 'p2-secret', seeds: ['10.0.0.31:6379'] },
+      clusters: [{ name: 'cache', password: 'p3-secret' }],
+      slack: { botToken: 'xoxb-123456789012-secret', signingSecret: 's-secret', appToken: 'xapp-secret' },
+      approvalSecret: 'a-secret',
+      req: { headers: { authorization: 'Bearer alert-secret', 'x-slack-signature': 'v0=abc-secret' } },
+      redisUrl: 'redis://:q-secret@10.0.0.9:6379',
+    }, 'config loaded');
+    const text = out.text();
+    for (const secret of ['p1-secret', 'p2-secret', 'p3-secret', 'xoxb-123456789012-secret', 's-secret', 'xapp-secret', 'a-secret', 'alert-secret', 'abc-secret', 'q-secret']) {
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    }
+    assert.match(text, /\[redacted\]/);
+    assert.match(text, /payments/, 'the rest stays readable');
+  });
+
+  it('redacts the password of a redis:// URL named in a message', () => {
+    assert.equal(redactUrl('redis://user:hunter2@10.0.0.9:6379/0'), 'redis://user:[redacted]@10.0.0.9:6379/0');
+    assert.equal(redactUrl('redis://:hunter2@10.0.0.9:6379'), 'redis://:[redacted]@10.0.0.9:6379');
+    assert.equal(redactUrl('redis://10.0.0.9:6379'), 'redis://10.0.0.9:6379');
+  });
+});
