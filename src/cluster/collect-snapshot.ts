@@ -46,18 +46,14 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const probes: NodeProbe[] = [];
   const asked = new Set<string>();
 
-  // Bus-port checks run in the background while the next discovery round is asked.
-  const busChecks: Array<Promise<void>> = [];
+  // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
+  const bus = busPortChecker(options);
   let pending = unique(options.seeds);
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((addr) => asked.add(comparableAddr(addr)));
-    const checkBus = options.probeBusPort !== false && options.commands !== 'light';
-    const results = await Promise.all(pending.map(async (addr) => {
-      const probe = await probeNode(addr, { ...options, probeBusPort: false });
-      if (checkBus) busChecks.push(checkBusPort(probe, options));
-      return probe;
-    }));
+    const results = await Promise.all(pending.map((addr) => probeNode(addr, { ...options, probeBusPort: false })));
     probes.push(...results);
+    for (const probe of results) bus.startListed(probe.replies?.clusterNodes);
     if (options.discover === false) break;
     for (const probe of results) {
       // A node known under another name (seed given as a hostname) is not asked twice.
@@ -69,7 +65,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
       .slice(0, Math.max(0, maxNodes - asked.size));
   }
 
-  await Promise.all(busChecks);
+  await Promise.all(probes.map((probe) => bus.attach(probe)));
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -79,12 +75,41 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   };
 }
 
-/** TCP-connect to an answering node's cluster bus port (from its own myself line). */
-async function checkBusPort(probe: NodeProbe, options: Omit<CollectOptions, 'seeds'>): Promise<void> {
-  const busPort = probe.status === 'ok' ? myBusPort(probe.replies!.clusterNodes) : undefined;
-  if (!busPort) return;
-  const { host } = parseHostPort(probe.addr);
-  probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)) };
+/**
+ * TCP connects to cluster bus ports, each (host, bus port) once. A node's result is attached to
+ * its probe only when it answered, for the bus port its own `myself` line announces.
+ */
+function busPortChecker(options: Omit<CollectOptions, 'seeds'>) {
+  const enabled = options.probeBusPort !== false && options.commands !== 'light';
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const checks = new Map<string, Promise<{ reachable: boolean; error?: string }>>();
+  const check = (host: string, port: number) => {
+    const key = `${host}@${port}`;
+    let pending = checks.get(key);
+    if (!pending) {
+      pending = tcpReachable(host, port, timeoutMs);
+      checks.set(key, pending);
+    }
+    return pending;
+  };
+  return {
+    startListed(clusterNodes: string | undefined): void {
+      if (!enabled) return;
+      for (const fields of nodeLineFields(clusterNodes)) {
+        const endpoint = endpointOf(fields[1]!);
+        if (!endpoint?.bus || fields[2]!.split(',').includes('noaddr')) continue;
+        const host = endpoint.hostPort.slice(0, endpoint.hostPort.lastIndexOf(':'));
+        if (host) void check(host, endpoint.bus);
+      }
+    },
+    async attach(probe: NodeProbe): Promise<void> {
+      if (!enabled || probe.status !== 'ok') return;
+      const busPort = myBusPort(probe.replies!.clusterNodes);
+      if (!busPort) return;
+      const { host } = parseHostPort(probe.addr);
+      probe.busPort = { port: busPort, ...(await check(host, busPort)) };
+    },
+  };
 }
 
 /** Ask one node everything a diagnosis needs, in one pipeline, within a hard deadline. */

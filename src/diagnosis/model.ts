@@ -78,8 +78,12 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
     }
   }
 
+  // A probe that answered belongs to the id in its own myself line: an old id listed at the
+  // same address (a node restarted with an empty nodes.conf) must not borrow its answer.
+  const answeredBy = new Map(views.map((v) => [v.probe, v.myself?.id]));
   for (const node of nodes.values()) {
-    node.probe ??= node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
+    const byAddr = node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
+    if (!node.probe && byAddr && (byAddr.status !== 'ok' || answeredBy.get(byAddr) === node.id)) node.probe = byAddr;
     mergeNode(node);
   }
 

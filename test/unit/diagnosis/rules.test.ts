@@ -1,0 +1,137 @@
+// Every rule on snapshots captured from real clusters (test/fixtures/cluster-nodes/repair-*.json),
+// plus small, named edits of them for states that are hard to produce on loopback.
+import assert from 'node:assert/strict';
+import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
+import { diagnose } from '../../../src/diagnosis/diagnose';
+import type { DiagnosisReport, FindingCode } from '../../../src/diagnosis/types';
+import { loadFixture } from '../repair/fixtures';
+
+function snapshotOf(scenario: string): ClusterSnapshot {
+  return structuredClone(loadFixture(scenario).snapshot);
+}
+
+function finding(report: DiagnosisReport, code: FindingCode) {
+  const found = report.findings.find((f) => f.code === code);
+  assert.ok(found, `${code} in ${report.findings.map((f) => f.code).join(', ')}`);
+  return found;
+}
+
+function okProbes(snapshot: ClusterSnapshot): NodeProbe[] {
+  return snapshot.probes.filter((p) => p.status === 'ok');
+}
+
+describe('diagnosis rules on captured snapshots', () => {
+  it('healthy: ok, no fault, risks only', () => {
+    const report = diagnose(snapshotOf('healthy-with-spare'));
+    assert.equal(report.verdict, 'ok');
+    assert.equal(report.primary, null);
+    assert.ok(report.findings.every((f) => f.category === 'risk'));
+    finding(report, 'MASTER_WITHOUT_REPLICA');
+  });
+
+  it('REPLICA_NOT_PROMOTED: master down, its live replica still a replica, quorum intact', () => {
+    const report = diagnose(snapshotOf('replica-not-promoted'));
+    assert.equal(report.primary, 'REPLICA_NOT_PROMOTED');
+    const f = finding(report, 'REPLICA_NOT_PROMOTED');
+    assert.match(f.detail, /CLUSTER FAILOVER FORCE/);
+    assert.ok(f.evidence.some((e) => /slave,nofailover|nofailover/.test(e)) || f.evidence.some((e) => /master_link_status/.test(e)), f.evidence.join('\n'));
+    assert.equal(report.verdict, 'down');
+  });
+
+  it('QUORUM_LOST outranks the missing promotions', () => {
+    const report = diagnose(snapshotOf('quorum-lost'));
+    assert.equal(report.primary, 'QUORUM_LOST');
+    assert.ok(!report.findings.some((f) => f.code === 'REPLICA_NOT_PROMOTED'));
+    assert.equal(finding(report, 'QUORUM_LOST').severity, 'critical');
+  });
+
+  it('SLOTS_UNASSIGNED when the owner dropped slots others still route to it', () => {
+    const report = diagnose(snapshotOf('slots-dropped-by-owner'));
+    assert.equal(report.primary, 'SLOTS_UNASSIGNED');
+    assert.deepEqual(report.coverage.uncovered, [[6000, 6099]]);
+    assert.deepEqual(report.coverage.unassigned, [[6000, 6099]]);
+    finding(report, 'NODES_DISAGREE');
+  });
+
+  it('NODES_DISAGREE on a split view (nodes that forgot each other)', () => {
+    const report = diagnose(snapshotOf('split-view'));
+    const f = finding(report, 'NODES_DISAGREE');
+    assert.match(f.detail, /different configurations/);
+    assert.ok(f.evidence.some((e) => /do not list/.test(e)), f.evidence.join('\n'));
+  });
+
+  it('OPEN_SLOTS names both sides of the migration', () => {
+    const report = diagnose(snapshotOf('open-slot'));
+    assert.equal(report.primary, 'OPEN_SLOTS');
+    assert.deepEqual(finding(report, 'OPEN_SLOTS').slots, [[100, 100]]);
+  });
+
+  it('GHOST_NODES for a dead slot-less master, and not NODE_UNREACHABLE again', () => {
+    const report = diagnose(snapshotOf('ghost'));
+    assert.equal(report.primary, 'GHOST_NODES');
+    assert.ok(!report.findings.some((f) => f.code === 'NODE_UNREACHABLE'));
+  });
+
+  it('GHOST_NODES for an old id at a live node\'s address (restarted with an empty nodes.conf)', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    const [first, second] = okProbes(snapshot);
+    const lines = first!.replies!.clusterNodes.trim().split('\n');
+    const addr = second!.addr;
+    const old = `${'f'.repeat(40)} ${addr}@1 master,fail - 0 0 0 disconnected`;
+    first!.replies!.clusterNodes = [...lines, old].join('\n');
+    const report = diagnose(snapshot);
+    assert.match(finding(report, 'GHOST_NODES').detail, /an old id: .* now answers as/);
+  });
+
+  it('REPLICATION_BROKEN: a replica whose link is down while its master is up', () => {
+    const snapshot = snapshotOf('quorum-lost');
+    // The replica of the surviving master: edit its INFO replication as a broken link shows it.
+    const report0 = diagnose(snapshot);
+    const survivor = report0.nodes.find((n) => n.role === 'master' && n.health === 'up')!;
+    const replica = report0.nodes.find((n) => n.role === 'replica' && n.masterId === survivor.id)!;
+    const probe = snapshot.probes.find((p) => p.addr === replica.addr)!;
+    probe.replies!.infoReplication = probe.replies!.infoReplication!.replace('master_link_status:up', 'master_link_status:down');
+    const f = finding(diagnose(snapshot), 'REPLICATION_BROKEN');
+    assert.deepEqual(f.nodes, [replica.id]);
+    assert.match(f.evidence[0]!, /master_link_status:down/);
+  });
+
+  it('BUS_PORT_UNREACHABLE when a node\'s cluster bus port refuses connections', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    const probe = okProbes(snapshot)[0]!;
+    probe.busPort = { port: 17000, reachable: false, error: 'ECONNREFUSED' };
+    const f = finding(diagnose(snapshot), 'BUS_PORT_UNREACHABLE');
+    assert.equal(f.category, 'risk');
+    assert.match(f.evidence[0]!, /bus port 17000: ECONNREFUSED/);
+  });
+
+  it('FULL_COVERAGE_SETTING warns when nodes disagree on it, and explains the current effect', () => {
+    const snapshot = snapshotOf('master-down-no-replica');
+    const down = diagnose(structuredClone(snapshot));
+    assert.match(finding(down, 'FULL_COVERAGE_SETTING').detail, /every node refuses all queries/);
+    okProbes(snapshot)[0]!.replies!.config!['cluster-require-full-coverage'] = 'no';
+    const mixed = finding(diagnose(snapshot), 'FULL_COVERAGE_SETTING');
+    assert.equal(mixed.severity, 'warning');
+    assert.match(mixed.detail, /nodes disagree/i);
+  });
+
+  it('NODE_UNREACHABLE for a silent replica the cluster still sees healthy', () => {
+    const snapshot = snapshotOf('quorum-lost');
+    const report0 = diagnose(structuredClone(snapshot));
+    const survivor = report0.nodes.find((n) => n.role === 'master' && n.health === 'up')!;
+    const replica = report0.nodes.find((n) => n.role === 'replica' && n.masterId === survivor.id)!;
+    const probe = snapshot.probes.find((p) => p.addr === replica.addr)!;
+    probe.status = 'unreachable';
+    probe.error = 'connected, but no reply within 1000 ms (frozen or overloaded?)';
+    delete probe.replies;
+    const f = finding(diagnose(snapshot), 'NODE_UNREACHABLE');
+    assert.deepEqual(f.nodes, [replica.id]);
+  });
+
+  it('a snapshot with one unparseable reply still diagnoses the rest', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    okProbes(snapshot)[0]!.replies!.clusterNodes = 'garbage that is not CLUSTER NODES';
+    const report = diagnose(snapshot);
+    assert.ok(report.nodes.length >= 2);
+  });
+});
