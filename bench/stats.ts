@@ -22,3 +22,25 @@ export function percentile(samples: number[], p: number): number {
 export function median(samples: number[]): number {
   return percentile(samples, 50);
 }
+
+/**
+ * Time two contenders alternately (a, b, a, b...) after `warmup` rounds each, so a noisy
+ * neighbour slows both alike and neither is measured cold while the other is warm.
+ */
+export async function timeInterleaved(rounds: number, warmup: number, a: () => Promise<void>, b: () => Promise<void>): Promise<[number[], number[]]> {
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
+  }
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let start = performance.now();
+    await a();
+    as.push(performance.now() - start);
+    start = performance.now();
+    await b();
+    bs.push(performance.now() - start);
+  }
+  return [as, bs];
+}
