@@ -158,7 +158,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     }
     return probe;
   } catch (err) {
-    const cause = socketError && /Connection is closed/.test(errorMessage(err)) ? socketError : err;
+    const cause = socketError && /Connection is closed|Stream isn't writeable/.test(errorMessage(err)) ? socketError : err;
     return { addr, status: 'unreachable', error: describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
