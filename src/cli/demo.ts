@@ -5,6 +5,7 @@ import type { ClusterConfig, Config } from '../config/schema';
 import { spawnCluster, type TestCluster } from '../devtools/local-cluster';
 import { redisAnswers, startThrowawayRedis, type ThrowawayRedis } from '../devtools/redis-server';
 import { formatReport } from '../diagnosis/format-text';
+import { runServeDemo } from '../devtools/serve-demo';
 import { diagnoseCluster } from '../engine';
 import { executePlan } from '../repair/executor';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
@@ -45,6 +46,7 @@ interface DemoOptions {
   scenario: string;
   fix: boolean;
   keep: boolean;
+  serve?: boolean;
 }
 
 export function register(program: Command, io: CliIO = processIO): void {
@@ -54,7 +56,12 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--scenario <name>', `what to break: ${Object.keys(DEMO_SCENARIOS).join(', ')}`, 'master-down')
     .option('--no-fix', 'diagnose only; do not run the recommended plan')
     .option('--keep', 'leave the cluster running until Ctrl-C (to try `redis-medic diagnose` on it)')
+    .option('--serve', 'run the whole product (Slack app, workers, monitor) with a local Slack printed here: incident, /redis-diagnose, approve, repaired, resolved')
     .action(async (options: DemoOptions) => {
+      if (options.serve) {
+        process.exitCode = (await runServeDemo(io, { keep: options.keep })) ? EXIT.ok : EXIT.critical;
+        return;
+      }
       process.exitCode = await runDemo(options, io);
     });
 }

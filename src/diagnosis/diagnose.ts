@@ -11,6 +11,7 @@ import { openSlots } from './rules/open-slots';
 import { quorumLost } from './rules/quorum-lost';
 import { masterWithoutReplica, masterWithoutSlots, replicaSameHost } from './rules/replica-risks';
 import { replicationBroken } from './rules/replication-broken';
+import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
 import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
 
@@ -52,6 +53,7 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...masterWithoutReplica(model),
     ...replicaSameHost(model),
     ...masterWithoutSlots(model),
+    ...seedNotInCluster(model),
     ...fullCoverageSetting(model, uncoveredSlots),
   ];
   // Unreachable nodes that a fault above already explains are not reported twice.

@@ -19,6 +19,7 @@ export type FindingCode =
   | 'MASTER_WITHOUT_REPLICA'
   | 'REPLICA_SAME_HOST'
   | 'MASTER_WITHOUT_SLOTS'
+  | 'SEED_NOT_IN_CLUSTER'
   | 'FULL_COVERAGE_SETTING';
 
 /** Order of precedence when naming the root cause: the first fault in this list wins. */
@@ -36,6 +37,7 @@ export const FINDING_PRECEDENCE: readonly FindingCode[] = [
   'MASTER_WITHOUT_REPLICA',
   'REPLICA_SAME_HOST',
   'MASTER_WITHOUT_SLOTS',
+  'SEED_NOT_IN_CLUSTER',
   'FULL_COVERAGE_SETTING',
 ];
 

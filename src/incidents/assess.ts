@@ -21,11 +21,11 @@ export interface LightAssessment {
 /**
  * The light probe's verdict. Off when any node says `cluster_state:fail` or counts pfail/fail
  * slots, when any node is flagged `fail` (or a slot-owning master `fail?`), or when a node we
- * asked did not answer. An unanswered address counts only when it is a configured seed or a
- * node some view lists for real: a `handshake` entry (a MEET in flight) or a node the cluster
- * has forgotten is not an outage.
+ * asked did not answer. An unanswered address counts only when some view lists it for real: a
+ * `handshake` entry (a MEET in flight), a node the cluster has forgotten, or a configured seed
+ * that is no longer a member is not an outage.
  */
-export function assessLightProbe(snapshot: ClusterSnapshot, configuredSeeds: readonly string[]): LightAssessment {
+export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
   const reasons: string[] = [];
   const views = parsedViews(snapshot);
   if (views.length === 0) {
@@ -53,11 +53,11 @@ export function assessLightProbe(snapshot: ClusterSnapshot, configuredSeeds: rea
     }
   }
   reasons.push(...flagged.values());
-  const seeds = new Set(configuredSeeds.map(comparableAddr));
+  // A configured seed that does not answer and that no answering node lists is no longer a
+  // member: configuration drift (reported as a risk by the full check), not an outage.
   for (const probe of snapshot.probes) {
     if (probe.status !== 'unreachable') continue;
-    const key = comparableAddr(probe.addr);
-    if (seeds.has(key) || listed.has(key)) reasons.push(`${probe.addr} does not answer: ${probe.error ?? 'no reply'}`);
+    if (listed.has(comparableAddr(probe.addr))) reasons.push(`${probe.addr} does not answer: ${probe.error ?? 'no reply'}`);
   }
   return { off: reasons.length > 0, reasons };
 }
@@ -173,18 +173,26 @@ export interface FixUsed {
 }
 
 /**
- * The repair that ended the incident, from the audit trail: the last `repair.finished` for the
- * cluster since the incident opened (a repaired one preferred over failed attempts). Null when
- * the cluster recovered without a repair by redis-medic.
+ * The repairs that ended the incident, from the audit trail: every `repair.finished` with status
+ * repaired since the incident opened, in order (giving a dead master's slots away and then
+ * forgetting its ghost are both part of the fix); else the last attempt. Null when the cluster
+ * recovered without a repair by redis-medic.
  */
 export function fixUsed(records: readonly AuditRecord[], cluster: string, openedAt: number): FixUsed | null {
   const repairs = records.filter((r) => r.action === 'repair.finished' && r.cluster === cluster && Date.parse(r.at) >= openedAt - 1000);
-  const chosen = [...repairs].reverse().find((r) => r.details?.status === 'repaired') ?? repairs[repairs.length - 1];
-  if (!chosen) return null;
-  const d = chosen.details ?? {};
-  const title = firstString(d.title, d.action, d.planId) ?? 'a repair';
-  const by = firstString(d.approvedBy, chosen.actor);
-  return { title, status: firstString(d.status) ?? 'finished', ...(by ? { by } : {}), at: chosen.at };
+  const repaired = repairs.filter((r) => r.details?.status === 'repaired');
+  const chosen = repaired.length ? repaired : repairs.slice(-1);
+  const last = chosen[chosen.length - 1];
+  if (!last) return null;
+  const titleOf = (r: AuditRecord): string => firstString(r.details?.title, r.details?.action, r.details?.planId) ?? 'a repair';
+  const approvers = [...new Set(chosen.map((r) => firstString(r.details?.approvedBy, r.actor)).filter((a): a is string => Boolean(a)))];
+  return {
+    title: chosen.map(titleOf).join(', then '),
+    status: firstString(last.details?.status) ?? 'finished',
+    // One approver is named; several are left to the audit log rather than guessed at.
+    ...(approvers.length === 1 ? { by: approvers[0]! } : {}),
+    at: last.at,
+  };
 }
 
 function firstString(...values: unknown[]): string | undefined {

@@ -104,7 +104,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const light = await collectSnapshot({
       ...collectOptionsFor(cluster, deps.config), seeds, commands: 'light', lightKeyCounts: true, probeBusPort: false,
     });
-    const assessment = assessLightProbe(light, cluster.seeds);
+    const assessment = assessLightProbe(light);
     await recordHistory(cluster.name, light, t);
     const open = await store.getIncident(cluster.name);
 

@@ -31,7 +31,10 @@ function nodeState(node: NodeReport): unknown {
     addr: node.addr,
     role: node.role,
     masterId: node.masterId,
-    flags: node.flags.filter((f) => STABLE_FLAGS.has(f)).sort(),
+    // fail? and fail both mean "down" here: the suspicion being confirmed by a majority is not a
+    // new state for a plan (its steps already differ where the difference matters, e.g. FORCE
+    // vs TAKEOVER), and approvals must not be refused as stale for it.
+    flags: [...new Set(node.flags.filter((f) => STABLE_FLAGS.has(f)).map((f) => (f === 'fail?' ? 'fail' : f)))].sort(),
     reachable: node.reachable,
     slots: node.slots,
     epoch: node.epoch,

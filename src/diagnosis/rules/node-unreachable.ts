@@ -8,20 +8,17 @@ import { evidenceLine, label, type ClusterModel, type ModelNode } from '../model
  */
 export function nodeUnreachable(model: ClusterModel, explained: Set<string>): Finding[] {
   const silent = [...model.nodes.values()].filter((n) => n.reachable === false && !explained.has(n.id));
-  const strays = model.unreachable.filter((p) => ![...model.nodes.values()].some((n) => n.probe === p));
-  if (silent.length === 0 && strays.length === 0) return [];
+  if (silent.length === 0) return [];
   const parts = silent.map((n) => `${label(n)} (${n.role}): ${n.probe?.error ?? 'no answer'}; ${clusterOpinion(n)}`);
-  parts.push(...strays.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`));
   return [{
     code: 'NODE_UNREACHABLE',
     severity: 'warning',
     category: 'fault',
-    title: `${silent.length + strays.length} node${silent.length + strays.length === 1 ? '' : 's'} did not answer`,
+    title: `${silent.length} node${silent.length === 1 ? '' : 's'} did not answer`,
     detail: parts.join('; ') + '.',
     evidence: [
       ...silent.map((n) => evidenceLine(n.probe?.addr ?? n.addr, `redis-medic: ${n.probe?.error ?? 'no answer'}`)),
       ...silent.flatMap((n) => n.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, s.line.raw))),
-      ...strays.map((p) => evidenceLine(p.addr, `redis-medic: ${p.error ?? 'no answer'}`)),
     ],
     nodes: silent.map((n) => n.id),
     slots: [],

@@ -85,4 +85,14 @@ describe('CLI: demo', function () {
     assert.match(run.stdout, /After the repair: (OK|DEGRADED); every node: .* ok, .* ok/);
     assert.match(run.stdout, /Cleaning up/);
   });
+
+  it('--serve: the whole product on a throwaway cluster, a local Slack printed: incident, diagnose, approve, repaired, resolved', async () => {
+    const run = await cli(['demo', '--serve']);
+    assert.equal(run.code, 0, run.stdout.slice(-3000) + run.stderr);
+    assert.match(run.stdout, /The monitor opened the incident thread by itself/);
+    assert.match(run.stdout, /clicks "Approve: Assign slots 10923-16383/);
+    assert.match(run.stdout, /:white_check_mark: Repaired/);
+    assert.match(run.stdout, /Resolved after \d+s/);
+    assert.match(run.stdout, /Cleaning up/);
+  });
 });

@@ -135,3 +135,16 @@ describe('diagnosis rules on captured snapshots', () => {
     assert.ok(report.nodes.length >= 2);
   });
 });
+
+describe('configured addresses that left the cluster', () => {
+  it('SEED_NOT_IN_CLUSTER (a risk) for a dead seed no member lists, not NODE_UNREACHABLE', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    snapshot.probes.push({ addr: '127.0.0.1:1', status: 'unreachable', error: 'connection refused (ECONNREFUSED): nothing listens on that port', durationMs: 1 });
+    const report = diagnose(snapshot);
+    const f = finding(report, 'SEED_NOT_IN_CLUSTER');
+    assert.equal(f.category, 'risk');
+    assert.match(f.detail, /update the seeds/);
+    assert.ok(!report.findings.some((x) => x.code === 'NODE_UNREACHABLE'));
+    assert.equal(report.verdict, 'ok');
+  });
+});

@@ -215,12 +215,21 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const before = reportOf(fixture).fixes.find((p) => p.action === 'PROMOTE_REPLICA')!;
       const dead = nodesOf(fixture).find((n) => n.flags.includes('fail?'))!;
       const epochBumped = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [...f.slice(0, 6), String(Number(f[6]) + 10), ...f.slice(7)] : f));
-      const failed = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [f[0]!, f[1]!, f[2]!.replace('fail?', 'fail'), ...f.slice(3)] : f));
-      for (const changed of [epochBumped, failed]) {
-        const after = analyseSnapshot(changed, fixture.spareNodes).report.fixes.find((p) => p.action === 'PROMOTE_REPLICA')!;
-        assert.notEqual(after.id, before.id);
-        assert.equal(after.id.split('-')[0], 'promote');
+      // Seen healthy again by its peers (the fail? flag gone): a different state.
+      const recovered = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [f[0]!, f[1]!, f[2]!.replace(',fail?', ''), ...f.slice(3)] : f));
+      for (const changed of [epochBumped, recovered]) {
+        const after = analyseSnapshot(changed, fixture.spareNodes).report.fixes.find((p) => p.action === 'PROMOTE_REPLICA');
+        assert.notEqual(after?.id, before.id);
       }
+    });
+
+    it('ids stay when a suspicion is merely confirmed (fail? -> fail): an approval is not refused as stale for it', () => {
+      const fixture = loadFixture('quorum-lost');
+      const before = reportOf(fixture).fixes.find((p) => p.action === 'PROMOTE_REPLICA')!;
+      const dead = nodesOf(fixture).find((n) => n.flags.includes('fail?'))!;
+      const confirmed = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [f[0]!, f[1]!, f[2]!.replace('fail?', 'fail'), ...f.slice(3)] : f));
+      const after = analyseSnapshot(confirmed, fixture.spareNodes).report.fixes.find((p) => p.action === 'PROMOTE_REPLICA')!;
+      assert.equal(after.id, before.id);
     });
 
     it('every step targets a node of the diagnosed cluster or a configured spare, and passes validation', () => {

@@ -1,0 +1,178 @@
+// A local stand-in for the Slack Web API: the tests record and inspect its calls, and
+// `demo --serve` prints them as the messages a channel would show.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call the app made, as Slack would have received it. */
+export interface RecordedCall {
+  method: string;
+  token: string | undefined;
+  /** Form or JSON fields; `blocks`, `attachments` and `view` are parsed from their JSON strings. */
+  params: Record<string, any>;
+  at: number;
+  /** What the fake answered (e.g. the `ts` it gave a posted message). */
+  response?: Record<string, any>;
+}
+
+export interface FakeSlack {
+  /** Base URL for WebClient's `slackApiUrl` (ends with `/api/`). */
+  apiUrl: string;
+  /** Where `response_url` posts go: `${responseUrlBase}<anything>`. */
+  responseUrlBase: string;
+  calls: RecordedCall[];
+  callsTo(method: string): RecordedCall[];
+  /** Resolves with the first call (past or future) to `method` matching `predicate`. */
+  waitFor(method: string, predicate?: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
+  /** Members returned by usergroups.users.list, per user group id. */
+  usergroups: Record<string, string[]>;
+  /** The WebSocket URL apps.connections.open hands out (Socket Mode tests). */
+  socketModeUrl?: string;
+  /** Make the next calls to `method` answer `{ok:false, error}`. */
+  failNext(method: string, error: string, times?: number): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A local stand-in for the Slack Web API that records every call. It answers the methods the
+ * app uses the way Slack does (form-encoded or JSON bodies, Bearer token) with plausible
+ * payloads, so the real WebClient and Bolt run unchanged against it.
+ */
+export async function startFakeSlack(options: { onCall?: (call: RecordedCall) => void } = {}): Promise<FakeSlack> {
+  const calls: RecordedCall[] = [];
+  const waiters: Array<{ method: string; predicate: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }> = [];
+  const failures = new Map<string, { error: string; times: number }>();
+  let tsCounter = 0;
+  const nextTs = (): string => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
+  const fake: { usergroups: Record<string, string[]>; socketModeUrl?: string } = { usergroups: {} };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = url.pathname.startsWith('/api/') ? url.pathname.slice(5) : `response_url${url.pathname}`;
+      const params = parseBody(raw, req.headers['content-type'] ?? '');
+      const auth = req.headers.authorization;
+      const call: RecordedCall = { method, token: auth?.replace(/^Bearer /, '') ?? params.token, params, at: Date.now() };
+      calls.push(call);
+      for (const waiter of [...waiters]) {
+        if (waiter.method === method && waiter.predicate(call)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(call);
+        }
+      }
+      const failure = failures.get(method);
+      let body: Record<string, unknown>;
+      if (failure && failure.times > 0) {
+        failure.times--;
+        body = { ok: false, error: failure.error };
+      } else {
+        body = method === 'apps.connections.open' && fake.socketModeUrl
+          ? { ok: true, url: fake.socketModeUrl }
+          : answer(method, params, nextTs, fake.usergroups);
+      }
+      call.response = body;
+      options.onCall?.(call);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return Object.assign(fake, {
+    apiUrl: `http://127.0.0.1:${port}/api/`,
+    responseUrlBase: `http://127.0.0.1:${port}/response/`,
+    calls,
+    callsTo: (method: string) => calls.filter((c) => c.method === method),
+    waitFor(method: string, predicate: (c: RecordedCall) => boolean = () => true, timeoutMs = 10000): Promise<RecordedCall> {
+      const past = calls.find((c) => c.method === method && predicate(c));
+      if (past) return Promise.resolve(past);
+      return new Promise<RecordedCall>((resolve, reject) => {
+        const waiter = { method, predicate, resolve: (c: RecordedCall) => { clearTimeout(timer); resolve(c); } };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          const seen = calls.map((c) => c.method).join(', ') || 'none';
+          reject(new Error(`fake Slack: no matching ${method} call within ${timeoutMs} ms (calls so far: ${seen})`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    failNext(method: string, error: string, times = 1) {
+      failures.set(method, { error, times });
+    },
+    reset() {
+      calls.length = 0;
+      failures.clear();
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  });
+}
+
+function parseBody(raw: string, contentType: string): Record<string, any> {
+  let params: Record<string, any> = {};
+  if (contentType.includes('application/json')) {
+    try {
+      params = JSON.parse(raw || '{}') as Record<string, any>;
+    } catch {
+      params = { _raw: raw };
+    }
+  } else {
+    params = Object.fromEntries(new URLSearchParams(raw));
+  }
+  for (const key of ['blocks', 'attachments', 'view', 'metadata']) {
+    if (typeof params[key] === 'string') {
+      try {
+        params[key] = JSON.parse(params[key] as string);
+      } catch {
+        /* leave as sent */
+      }
+    }
+  }
+  return params;
+}
+
+function answer(method: string, params: Record<string, any>, nextTs: () => string, usergroups: Record<string, string[]>): Record<string, unknown> {
+  switch (method) {
+    case 'auth.test':
+      return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'redis-medic', team_id: 'T0FAKE', user_id: 'U0BOT', bot_id: 'B0BOT' };
+    case 'chat.postMessage': {
+      const ts = nextTs();
+      return { ok: true, channel: params.channel, ts, message: { ts, text: params.text, blocks: params.blocks, thread_ts: params.thread_ts } };
+    }
+    case 'chat.update':
+      return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+    case 'chat.postEphemeral':
+      return { ok: true, message_ts: nextTs() };
+    case 'views.open':
+    case 'views.update':
+    case 'views.push':
+      return { ok: true, view: { id: `V${Date.now()}`, ...(typeof params.view === 'object' ? params.view : {}) } };
+    case 'usergroups.users.list':
+      return usergroups[params.usergroup] ? { ok: true, users: usergroups[params.usergroup] } : { ok: false, error: 'no_such_subteam' };
+    case 'conversations.info':
+      return { ok: true, channel: { id: params.channel, name: 'fake-channel' } };
+    default:
+      return { ok: true };
+  }
+}
+
+/** The buttons of `actions` blocks in recorded messages, with what a click needs. */
+export function buttonsIn(calls: RecordedCall[]): Array<{ actionId: string; value: string; text: string; ts: string | undefined; call: RecordedCall; confirm?: any }> {
+  const out = [];
+  for (const call of calls) {
+    for (const block of (call.params.blocks ?? []) as any[]) {
+      if (block.type !== 'actions') continue;
+      for (const el of block.elements ?? []) {
+        if (el.type === 'button') out.push({ actionId: el.action_id, value: el.value, text: el.text?.text, ts: (call.params.ts ?? call.response?.ts) as string | undefined, call, confirm: el.confirm });
+      }
+    }
+  }
+  return out;
+}
+
