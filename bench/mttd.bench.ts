@@ -48,10 +48,10 @@ async function measure(setup: Setup, fake: FakeSlack): Promise<void> {
     timeouts: { connectMs: 300, commandMs: 800 },
     queue: { prefix },
     monitor: { intervalMs: setup.intervalMs, resolveAfterPolls: 1 },
-    slack: { botToken: 'xoxb-bench', apiUrl: fake.apiUrl },
+    slack: { botToken: 'bench-bot-token', apiUrl: fake.apiUrl },
     approvalSecret: 'bench',
   });
-  const client = new WebClient('xoxb-bench', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
+  const client = new WebClient('bench-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
   const audit = createAuditLog(redis, prefix, silentLogger);
   const publisher = createSlackNotifier({ config, logger: silentLogger, client, redis, audit });
   const monitor = createClusterMonitor({ config, logger: silentLogger, redis, slack: { client, publisher }, audit });

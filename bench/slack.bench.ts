@@ -29,7 +29,7 @@ export default async function run(): Promise<void> {
   const config = parseConfig({
     clusters: [{ name: 'payments', seeds: ['127.0.0.1:7001'], channel: 'C0PAYMENTS' }],
     queue: { prefix },
-    slack: { botToken: 'xoxb-bench', signingSecret: SECRET, apiUrl },
+    slack: { botToken: 'bench-bot-token', signingSecret: SECRET, apiUrl },
     approvalSecret: 'bench-approval-secret',
   });
   const redis = new Redis(config.queue.redisUrl, { commandTimeout: 2000 });
@@ -40,7 +40,7 @@ export default async function run(): Promise<void> {
   const { port } = await slack.start(0);
   const oursUrl = `http://127.0.0.1:${port}${SLACK_EVENTS_PATH}`;
 
-  const reference = new App({ signingSecret: SECRET, token: 'xoxb-bench', logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
+  const reference = new App({ signingSecret: SECRET, token: 'bench-bot-token', logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
   reference.command('/redis-diagnose', async ({ ack }) => { await ack({ response_type: 'ephemeral', text: 'ok' }); });
   const server = (await reference.start(0)) as unknown as { address(): AddressInfo };
   const referenceUrl = `http://127.0.0.1:${server.address().port}/slack/events`;

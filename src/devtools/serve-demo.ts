@@ -35,7 +35,7 @@ export async function runServeDemo(io: ServeDemoIO, options: { keep: boolean }):
     clusters: [{ name: 'demo', seeds: cluster.seeds, channel: CHANNEL, spareNodes: cluster.spares().map((s) => s.addr) }],
     approvals: { users: [ON_CALL] },
     monitor: { intervalMs: 1000, resolveAfterPolls: 2 },
-    slack: { botToken: 'xoxb-demo-local', signingSecret, apiUrl: slack.apiUrl },
+    slack: { botToken: 'demo-local-bot-token', signingSecret, apiUrl: slack.apiUrl },
     approvalSecret: crypto.randomBytes(16).toString('hex'),
     queue: { redisUrl: queue?.url ?? queueUrl, prefix },
   });

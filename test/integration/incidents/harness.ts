@@ -32,7 +32,7 @@ export function testConfig(prefix: string, seeds: string[], fake: FakeSlack, mon
     timeouts: { connectMs: 300, commandMs: 800 },
     queue: { prefix, redisUrl: 'redis://127.0.0.1:6379' },
     monitor: { intervalMs: 500, resolveAfterPolls: 3, ...monitor },
-    slack: { botToken: 'xoxb-test', apiUrl: fake.apiUrl },
+    slack: { botToken: 'test-bot-token', apiUrl: fake.apiUrl },
     approvalSecret: 'test-approval-secret',
     ...extra,
   });
@@ -54,7 +54,7 @@ export interface MonitorProcess {
 export function monitorProcess(config: Config, fake: FakeSlack, options: Pick<MonitorDeps, 'now'> = {}): MonitorProcess {
   const logger = testLogger();
   const redis = queueRedis();
-  const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
+  const client = new WebClient('test-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
   const audit = createAuditLog(redis, config.queue.prefix, logger);
   const publisher = createSlackNotifier({ config, logger, client, redis, audit });
   const monitor = createClusterMonitor({ config, logger, redis, slack: { client, publisher }, audit, ...options });

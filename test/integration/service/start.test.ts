@@ -60,7 +60,7 @@ describe('redis-medic start (the real binary)', function () {
       env: {
         ...process.env,
         REDIS_MEDIC_CONFIG: configFile,
-        SLACK_BOT_TOKEN: 'xoxb-start-test',
+        SLACK_BOT_TOKEN: 'start-test-bot-token',
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_API_URL: fake.apiUrl,
         APPROVAL_SECRET: 'start-test-approval-secret',
@@ -106,7 +106,7 @@ describe('redis-medic start (the real binary)', function () {
     assert.equal(code, 0, output.join('').slice(-2000));
     const logs = output.join('');
     assert.match(logs, /redis-medic stopped/);
-    assert.ok(!logs.includes('xoxb-start-test'), 'the bot token never reaches the logs');
+    assert.ok(!logs.includes('start-test-bot-token'), 'the bot token never reaches the logs');
     assert.ok(!logs.includes(SIGNING_SECRET), 'the signing secret never reaches the logs');
   });
 });

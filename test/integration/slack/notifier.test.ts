@@ -91,7 +91,7 @@ describe('slack notifier', function () {
     const notifier = createSlackNotifier({ config: h.config, logger: silentLogger, redis: h.redis, audit: h.audit });
     await notifier.onDiagnosisFailed({ cluster: 'payments', origin }, 'boom', 'job-1');
     const edit = await h.fake.waitFor('chat.update');
-    assert.equal(edit.token, 'xoxb-test-token');
+    assert.equal(edit.token, 'test-bot-token');
   });
 
   it('a failed diagnosis edits the root with the error and a Re-diagnose button', async () => {

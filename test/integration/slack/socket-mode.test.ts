@@ -46,7 +46,7 @@ describe('slack app in Socket Mode', function () {
     const config = parseConfig({
       clusters: [{ name: 'payments', seeds: ['127.0.0.1:7001'] }],
       queue: { prefix },
-      slack: { botToken: 'xoxb-test', appToken: 'xapp-test', apiUrl: fake.apiUrl },
+      slack: { botToken: 'test-bot-token', appToken: 'xapp-test', apiUrl: fake.apiUrl },
       approvalSecret: 'socket-mode-secret',
     });
     slack = createSlackApp({

@@ -68,7 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clusters: options.clusters ?? DEFAULT_CLUSTERS,
     queue: { redisUrl: QUEUE_REDIS_URL, prefix },
     approvals: { users: ['U0APPROVER', 'U0ASKER', 'U0OTHER'], ...(options.approvals ?? {}) },
-    slack: { botToken: 'xoxb-test-token', signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl },
+    slack: { botToken: 'test-bot-token', signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl },
     approvalSecret: APPROVAL_SECRET,
     monitor: { enabled: false },
   });

@@ -16,13 +16,13 @@ describe('logger redaction', () => {
       password: 'p1-secret',
       cluster: { name: 'payments', password: 'p2-secret', seeds: ['10.0.0.31:6379'] },
       clusters: [{ name: 'cache', password: 'p3-secret' }],
-      slack: { botToken: 'xoxb-123456789012-secret', signingSecret: 's-secret', appToken: 'xapp-secret' },
+      slack: { botToken: 'fake-bot-token-secret', signingSecret: 's-secret', appToken: 'fake-app-token-secret' },
       approvalSecret: 'a-secret',
       req: { headers: { authorization: 'Bearer alert-secret', 'x-slack-signature': 'v0=abc-secret' } },
       redisUrl: 'redis://:q-secret@10.0.0.9:6379',
     }, 'config loaded');
     const text = out.text();
-    for (const secret of ['p1-secret', 'p2-secret', 'p3-secret', 'xoxb-123456789012-secret', 's-secret', 'xapp-secret', 'a-secret', 'alert-secret', 'abc-secret', 'q-secret']) {
+    for (const secret of ['p1-secret', 'p2-secret', 'p3-secret', 'fake-bot-token-secret', 's-secret', 'fake-app-token-secret', 'a-secret', 'alert-secret', 'abc-secret', 'q-secret']) {
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     }
     assert.match(text, /\[redacted\]/);
