@@ -4,6 +4,7 @@
 // repairs the cluster, the incident resolves, and SIGTERM ends the process with code 0.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Queue } from 'bullmq';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,36 +45,16 @@ describe('redis-medic start (the real binary)', function () {
     const c = cluster();
     await c.waitUntilFail();
     const port = await freePort();
-    const configFile = path.join(dir, 'redis-medic.yml');
-    fs.writeFileSync(configFile, [
-      'clusters:',
-      '  - name: shop',
-      `    seeds: [${c.seeds.map((s) => `"${s}"`).join(', ')}]`,
-      '    channel: C0SHOP',
-      'approvals:',
-      '  users: [U0APPROVER]',
-      'monitor:',
-      '  intervalMs: 500',
-      '  resolveAfterPolls: 2',
-    ].join('\n'));
-    child = spawn(process.execPath, [BIN, 'start'], {
-      env: {
-        ...process.env,
-        REDIS_MEDIC_CONFIG: configFile,
-        SLACK_BOT_TOKEN: 'start-test-bot-token',
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: fake.apiUrl,
-        APPROVAL_SECRET: 'start-test-approval-secret',
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        QUEUE_PREFIX: prefix,
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    trackProcess(child);
-    child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    const configFile = writeConfig(dir, c.seeds);
+    child = startBinary({
+      REDIS_MEDIC_CONFIG: configFile,
+      SLACK_BOT_TOKEN: 'start-test-bot-token',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      APPROVAL_SECRET: 'start-test-approval-secret',
+      QUEUE_PREFIX: prefix,
+      PORT: String(port),
+    }, output);
     const url = `http://127.0.0.1:${port}`;
     await waitForHealthy(`${url}/healthz`, 20_000, () => output.join(''));
 
@@ -101,8 +82,7 @@ describe('redis-medic start (the real binary)', function () {
     assert.match(text(resolved), /Resolved after/);
     assert.equal(fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident').length, 1, 'one incident thread');
 
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child!.once('exit', (exitCode) => resolve(exitCode)));
+    const code = await stop(child);
     assert.equal(code, 0, output.join('').slice(-2000));
     const logs = output.join('');
     assert.match(logs, /redis-medic stopped/);
@@ -110,6 +90,42 @@ describe('redis-medic start (the real binary)', function () {
     assert.ok(!logs.includes(SIGNING_SECRET), 'the signing secret never reaches the logs');
   });
 });
+
+function writeConfig(dir: string, seeds: string[]): string {
+  const file = path.join(dir, `redis-medic-${crypto.randomUUID()}.yml`);
+  fs.writeFileSync(file, [
+    'clusters:',
+    '  - name: shop',
+    `    seeds: [${seeds.map((s) => `"${s}"`).join(', ')}]`,
+    '    channel: C0SHOP',
+    'approvals:',
+    '  users: [U0APPROVER]',
+    'monitor:',
+    '  intervalMs: 500',
+    '  resolveAfterPolls: 2',
+  ].join('\n'));
+  return file;
+}
+
+/** `redis-medic start` as a deployment runs it: everything from the environment. */
+function startBinary(env: Record<string, string>, output: string[]): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    env: { ...process.env, REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackProcess(child);
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  return child;
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
 
 async function waitForHealthy(url: string, timeoutMs: number, logs: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -126,3 +142,63 @@ async function waitForHealthy(url: string, timeoutMs: number, logs: () => string
   }
   throw new Error(`${url} not healthy within ${timeoutMs} ms (last: ${last})\n${logs().slice(-2000)}`);
 }
+
+describe('two redis-medic start processes on one cluster (two replicas of the bot)', function () {
+  this.timeout(90_000);
+  const cluster = useCluster({ masters: 3 });
+  const prefix = `test-${crypto.randomUUID()}`;
+  const outputs: string[][] = [[], []];
+  const children: ChildProcess[] = [];
+  let fake: FakeSlack;
+  let dir: string;
+  before(async () => {
+    fake = await startFakeSlack();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-start-'));
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await fake.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    await deleteQueueKeys(prefix);
+  });
+
+  it('a master without replica dies: exactly one incident thread, whichever process polls', async () => {
+    const c = cluster();
+    const configFile = writeConfig(dir, c.seeds);
+    for (const output of outputs) {
+      const port = await freePort();
+      children.push(startBinary({
+        REDIS_MEDIC_CONFIG: configFile, SLACK_BOT_TOKEN: 'start-test-bot-token', SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: fake.apiUrl, APPROVAL_SECRET: 'start-test-approval-secret', QUEUE_PREFIX: prefix, PORT: String(port),
+      }, output));
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, 20_000, () => output.join(''));
+    }
+    await c.kill(c.masters()[2]!);
+    const root = await fake.waitFor('chat.postMessage', (m) => m.params.metadata?.event_type === 'redis_medic_incident', 20_000);
+    // Let both processes poll many more times (interval 500 ms) while the outage lasts.
+    const threadReplies = () => fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === root.response!.ts).length;
+    await waitUntil(() => threadReplies() > 0, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const roots = fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident');
+    assert.equal(roots.length, 1, 'one incident root message');
+    // Both processes took monitor jobs (BullMQ records which worker processed each one).
+    const monitorQueue = new Queue('monitor', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    try {
+      const jobs = await monitorQueue.getJobs(['completed'], 0, 200);
+      const pids = new Set(jobs.map((j) => j.processedBy?.split('-').pop()));
+      assert.deepEqual([...pids].sort(), children.map((child) => String(child.pid)).sort(), 'both processes polled');
+    } finally {
+      await monitorQueue.close();
+    }
+    for (const child of children) assert.equal(await stop(child), 0);
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
