@@ -5,6 +5,14 @@ import { EXIT } from './context';
 import { UsageError } from './diagnose';
 import { commands } from './commands';
 
+// One-shot commands exit with their code; `start` and `worker` set this and live until a signal.
+let keepAlive = false;
+
+/** Called by `start` and `worker`: the process lives until a signal. */
+export function keepProcessAlive(): void {
+  keepAlive = true;
+}
+
 export function buildProgram(): Command {
   const program = new Command()
     .name('redis-medic')
@@ -47,10 +55,4 @@ if (require.main === module || process.argv[1]?.endsWith('redis-medic')) {
     if (!keepAlive) process.exit(code);
     process.exitCode = code;
   });
-}
-
-let keepAlive = false;
-/** Called by `start` and `worker`: the process lives until a signal. */
-export function keepProcessAlive(): void {
-  keepAlive = true;
 }
