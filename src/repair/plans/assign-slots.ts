@@ -111,9 +111,11 @@ function buildPlan(ctx: PlanContext, input: PlanInput): FixPlan {
     dataLoss: dataLoss(orphans, fromDeadMasters, deadOwners),
     preconditions: preconditions(ctx, deadOwners, target, promotable),
     steps,
-    expected: restoresAll
+    expected: (restoresAll
       ? `All 16384 slots are served and every node reports cluster_state:ok (about a second after the epoch bump).`
-      : `Slots ${slotText(covered)} are served again; the slots of down masters with a replica still need PROMOTE_REPLICA.`,
+      : `Slots ${slotText(covered)} are served again; the slots of down masters with a replica still need PROMOTE_REPLICA.`) +
+      // One target keeps the emergency fix to the fewest steps; evening the load out can wait.
+      (countSlots(orphans) > 0 && target ? ` ${target.addr} then serves these slots on top of its own: rebalance (redis-cli --cluster rebalance) once the incident is over.` : ''),
     executable: true,
     ...(checks.length ? { checks } : {}),
     verify,

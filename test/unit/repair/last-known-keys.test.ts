@@ -32,3 +32,19 @@ describe('repair: plans quote the key counts the monitor last saw on a dead mast
     }
   });
 });
+
+describe('repair: the slot reassignment says what is left to do afterwards', () => {
+  it('the target serves the slots on top of its own: rebalance once the incident is over', () => {
+    const fixture = loadFixture('master-down-no-replica');
+    const report = diagnose(structuredClone(fixture.snapshot));
+    const assign = planFixes(report, fixture.snapshot, { spareNodes: [] }).find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
+    assert.match(assign.expected, /then serves these slots on top of its own: rebalance \(redis-cli --cluster rebalance\) once the incident is over/);
+  });
+
+  it('slots given back to the owner that dropped them need no rebalance', () => {
+    const fixture = loadFixture('slots-dropped-by-owner');
+    const report = diagnose(structuredClone(fixture.snapshot));
+    const assign = planFixes(report, fixture.snapshot).find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
+    assert.doesNotMatch(assign.expected, /rebalance/);
+  });
+});
