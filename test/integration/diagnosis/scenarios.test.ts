@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
-import { useCluster, type TestCluster } from '../../helpers/cluster';
+import { freePort, useCluster, type TestCluster } from '../../helpers/cluster';
 
 // Each scenario breaks a real cluster the way production breaks, then asks every node.
 async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seeds): Promise<DiagnosisReport> {
@@ -151,5 +151,22 @@ describe('diagnosis on real clusters', function () {
       assert.deepEqual(report.coverage.uncovered, []);
       assert.ok(!codes(report).includes('NODE_UNREACHABLE'), 'the ghost is not reported twice');
     });
+  });
+});
+
+describe('diagnosis on real clusters: the cluster bus port', function () {
+  this.timeout(60000);
+  const cluster = useCluster({ masters: 3 });
+  it('names BUS_PORT_UNREACHABLE for a node announcing a bus port nothing listens on', async () => {
+    const c = cluster();
+    const node = c.masters()[1]!;
+    const closed = await freePort();
+    // What a firewall in front of the bus port looks like from outside: the announced port refuses.
+    await c.client(node).call('CONFIG', 'SET', 'cluster-announce-bus-port', String(closed));
+    const report = await diagnoseLive(c);
+    const finding = report.findings.find((f) => f.code === 'BUS_PORT_UNREACHABLE');
+    assert.ok(finding, codes(report).join());
+    assert.deepEqual(finding.nodes, [node.id]);
+    assert.match(finding.evidence[0]!, new RegExp(`bus port ${closed}: ECONNREFUSED`));
   });
 });
