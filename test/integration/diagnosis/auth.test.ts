@@ -30,3 +30,29 @@ describe('diagnosis of a password-protected cluster', function () {
     assert.ok(!JSON.stringify(snapshot).includes('not-it'));
   });
 });
+
+describe('replication broken while gossip looks healthy', function () {
+  this.timeout(60000);
+  const cluster = useCluster({ masters: 3, replicasPerMaster: 1, password: 'cl-secret' });
+
+  it('names REPLICATION_BROKEN for a replica that can no longer authenticate to its master', async () => {
+    const c = cluster();
+    const replica = c.replicas()[0]!;
+    const client = c.client(replica);
+    await client.call('CONFIG', 'SET', 'masterauth', 'wrong-secret');
+    // Drop its link: it reconnects with the wrong password and stays down, while the cluster
+    // bus (which needs no password) keeps gossiping as if all were well.
+    await client.call('CLIENT', 'KILL', 'TYPE', 'master');
+    const deadline = Date.now() + 10000;
+    let report;
+    do {
+      ({ report } = await diagnoseCluster(adHocCluster(c.seeds[0]!, { password: 'cl-secret' }), { timeouts: { connectMs: 500, commandMs: 1000 } }));
+    } while (!report.findings.some((f) => f.code === 'REPLICATION_BROKEN') && Date.now() < deadline);
+    const finding = report.findings.find((f) => f.code === 'REPLICATION_BROKEN');
+    assert.ok(finding, report.findings.map((f) => f.code).join());
+    assert.deepEqual(finding.nodes, [replica.id]);
+    assert.match(finding.evidence[0]!, /master_link_status:down/);
+    assert.equal(report.verdict, 'degraded');
+    assert.ok(!JSON.stringify(report).includes('cl-secret'), 'no password in the report');
+  });
+});
