@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
@@ -168,5 +170,29 @@ describe('diagnosis on real clusters: the cluster bus port', function () {
     assert.ok(finding, codes(report).join());
     assert.deepEqual(finding.nodes, [node.id]);
     assert.match(finding.evidence[0]!, new RegExp(`bus port ${closed}: ECONNREFUSED`));
+  });
+});
+
+describe('diagnosis on real clusters: a node restarted with an empty nodes.conf', function () {
+  this.timeout(60000);
+  const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
+  it('names the old id a ghost (its peers mark it noaddr) and the new, empty node a split view', async () => {
+    const c = cluster();
+    const replica = c.replicas()[0]!;
+    await c.kill(replica);
+    fs.rmSync(path.join(replica.dir, 'nodes.conf'), { force: true });
+    await c.restart(replica);
+    // Measured on 7.0: once another id answers at its address, the peers drop the old id's
+    // address (`:0@0 slave,noaddr`) rather than flag it fail.
+    await c.waitForNodes((views) => [...views.entries()].every(([addr, lines]) =>
+      addr === replica.addr || lines.some((l) => l.id === replica.id && l.flags.includes('noaddr'))), { what: 'old id marked noaddr' });
+    const report = await diagnoseLive(c);
+    const ghost = report.findings.find((f) => f.code === 'GHOST_NODES');
+    assert.ok(ghost, codes(report).join());
+    assert.deepEqual(ghost.nodes, [replica.id]);
+    assert.match(ghost.detail, /has no address \(noaddr\)/);
+    // The restarted node is asked (it is a seed): it knows nobody, and the views disagree.
+    const disagree = report.findings.find((f) => f.code === 'NODES_DISAGREE');
+    assert.ok(disagree, codes(report).join());
   });
 });
