@@ -1,4 +1,5 @@
 import { countSlots, formatRanges } from '../cluster/slots';
+import { truncate } from '../text';
 import type { DiagnosisReport, Finding, NodeReport } from './types';
 
 /** The human report: what an on-call engineer reads first at 3 a.m., most important first. */
@@ -44,20 +45,33 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
 }
 
 function nodeTable(nodes: NodeReport[]): string[] {
+  return ['Nodes:', ...nodeTableRows(nodes).map((line) => `  ${line}`)];
+}
+
+/**
+ * The per-node table, header first, columns padded: the CLI report and the Slack thread show
+ * the same table. `slotTextMax` cuts a long slot list (Slack's code blocks are narrow).
+ */
+export function nodeTableRows(nodes: NodeReport[], options: { slotTextMax?: number } = {}): string[] {
+  const slots = (n: NodeReport): string => {
+    if (!n.slots.length) return '-';
+    const text = formatRanges(n.slots);
+    return options.slotTextMax ? truncate(text, options.slotTextMax) : text;
+  };
   const rows = nodes.map((n) => [
     n.addr || '(no address)',
     n.id.slice(0, 8),
     n.role === 'replica' ? `replica of ${nodes.find((m) => m.id === n.masterId)?.addr ?? n.masterId?.slice(0, 8) ?? '?'}` : n.role,
     n.reachable === null ? 'not asked' : n.reachable ? (n.clusterState ? `state:${n.clusterState}` : 'answers') : 'NO ANSWER',
     n.health,
-    n.slots.length ? formatRanges(n.slots) : '-',
+    slots(n),
     n.keys === null ? '-' : String(n.keys),
-    n.flags.join(','),
+    n.flags.join(',') || '-',
   ]);
   const header = ['NODE', 'ID', 'ROLE', 'ANSWER', 'HEALTH', 'SLOTS', 'KEYS', 'FLAGS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-  return ['Nodes:', line(header), ...rows.map(line)];
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
 }
 
 function findingSummary(f: Finding): string[] {

@@ -2,6 +2,7 @@
 import type { types } from '@slack/bolt';
 import { countSlots, formatRanges, type SlotRange } from '../cluster/slots';
 import type { DiagnosisReport, Finding } from '../diagnosis/types';
+import { escapeMrkdwn, truncate } from '../slack/blocks/text';
 import { causeOf, type FixUsed } from './assess';
 
 type KnownBlock = types.KnownBlock;
@@ -183,10 +184,5 @@ function context(text: string): KnownBlock {
 }
 
 /** Slack mrkdwn control characters; everything else is shown as written. */
-export function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export const escape = escapeMrkdwn;
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}

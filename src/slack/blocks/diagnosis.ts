@@ -2,6 +2,7 @@ import { countSlots, formatRanges } from '../../cluster/slots';
 import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagnosis/types';
 import type { FixPlan } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
+import { nodeTableRows } from '../../diagnosis/format-text';
 import { codeBlock, escapeMrkdwn, LIMITS, mention, truncate } from './text';
 import { ACTIONS } from '../ids';
 
@@ -133,20 +134,7 @@ export function nodeTableMessages(nodes: NodeReport[]): MessageBody[] {
 }
 
 export function nodeRows(nodes: NodeReport[]): string[] {
-  const cells = nodes.map((n) => [
-    n.addr || '(no address)',
-    n.id.slice(0, 8),
-    n.role === 'replica' ? `replica of ${nodes.find((m) => m.id === n.masterId)?.addr ?? n.masterId?.slice(0, 8) ?? '?'}` : n.role,
-    n.reachable === null ? 'not asked' : n.reachable ? (n.clusterState ? `state:${n.clusterState}` : 'answers') : 'NO ANSWER',
-    n.health,
-    n.slots.length ? truncate(formatRanges(n.slots), 40) : '-',
-    n.keys === null ? '-' : String(n.keys),
-    n.flags.join(',') || '-',
-  ]);
-  const headerCells = ['NODE', 'ID', 'ROLE', 'ANSWER', 'HEALTH', 'SLOTS', 'KEYS', 'FLAGS'];
-  const widths = headerCells.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(headerCells), ...cells.map(line)];
+  return nodeTableRows(nodes, { slotTextMax: 40 });
 }
 
 export interface FixButtonValues {

@@ -1,3 +1,5 @@
+import { truncate } from '../../text';
+
 // Slack text rules in one place: what must be escaped, and how long each field may be.
 // https://docs.slack.dev/messaging/formatting-message-text#escaping and the Block Kit reference.
 
@@ -27,11 +29,7 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Cut to `max` characters, marking the cut with an ellipsis (or a custom marker). */
-export function truncate(text: string, max: number, marker = '…'): string {
-  if (text.length <= max) return text;
-  return text.slice(0, Math.max(0, max - marker.length)) + marker;
-}
+export { truncate };
 
 /**
  * A code block of raw lines (escaped, and fenced so that a stray ``` in the data cannot end it),
