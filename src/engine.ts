@@ -1,7 +1,8 @@
 import { collectSnapshot, type CollectOptions } from './cluster/collect-snapshot';
 import type { ClusterSnapshot } from './cluster/types';
 import type { ClusterConfig, Config } from './config/schema';
-import { diagnose } from './diagnosis/diagnose';
+import { diagnoseModel } from './diagnosis/diagnose';
+import { buildModel, type ClusterModel } from './diagnosis/model';
 import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
 import { planFixes, type LastKnownKeys } from './repair/plan';
@@ -40,7 +41,7 @@ export async function diagnoseCluster(
 ): Promise<DiagnosisRun> {
   const snapshot = await collectSnapshot({ ...collectOptionsFor(cluster, config), ...overrides });
   if (!extras.lastKnown) return analyseSnapshot(snapshot, cluster.spareNodes);
-  const report = diagnoseOrThrow(snapshot);
+  const { report, model } = diagnoseOrThrow(snapshot);
   // History only matters for masters that are down: their keys cannot be counted any more.
   const down = report.nodes.filter((n) => n.health === 'down' && n.slots.length > 0).map((n) => n.id);
   let lastKnown = new Map<string, LastKnownKeys>();
@@ -51,19 +52,21 @@ export async function diagnoseCluster(
       // The history is a nicety: a diagnosis never fails for want of it.
     }
   }
-  return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown }) };
+  return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown, model }) };
 }
 
 export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] = []): DiagnosisRun {
-  return { snapshot, report: withFixes(diagnoseOrThrow(snapshot), snapshot, { spareNodes }) };
+  const { report, model } = diagnoseOrThrow(snapshot);
+  return { snapshot, report: withFixes(report, snapshot, { spareNodes, model }) };
 }
 
-function diagnoseOrThrow(snapshot: ClusterSnapshot): DiagnosisReport {
+function diagnoseOrThrow(snapshot: ClusterSnapshot): { report: DiagnosisReport; model: ClusterModel } {
   if (!snapshot.probes.some((p) => p.status === 'ok')) {
     const reasons = snapshot.probes.map((p) => `  ${p.addr}: ${p.error ?? 'no answer'}`).join('\n');
     throw new RedisMedicError(ErrorCode.NoSeedAnswered, `no node of ${snapshot.cluster} answered:\n${reasons}`);
   }
-  return diagnose(snapshot);
+  const model = buildModel(snapshot);
+  return { report: diagnoseModel(model), model };
 }
 
 /**

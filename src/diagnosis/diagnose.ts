@@ -19,7 +19,12 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
 
 /** Snapshot in, report out: pure, so fixtures and live clusters go through the same code. */
 export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
-  const model = buildModel(snapshot);
+  return diagnoseModel(buildModel(snapshot));
+}
+
+/** The same, from a model already built (the engine hands the one model to the planner too). */
+export function diagnoseModel(model: ClusterModel): DiagnosisReport {
+  const { snapshot } = model;
   const coverage = coverageOf(model);
   const findings = sortFindings(runRules(model, countSlots(coverage.uncovered)));
   const reachableStates = model.views.map((v) => v.info?.state).filter(Boolean);
@@ -41,9 +46,10 @@ export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
 }
 
 function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
+  const quorum = quorumLost(model);
   const findings = [
-    ...quorumLost(model),
-    ...masterDown(model),
+    ...quorum,
+    ...masterDown(model, quorum.length > 0),
     ...slotsUnassigned(model),
     ...nodesDisagree(model),
     ...openSlots(model),

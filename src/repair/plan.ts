@@ -1,5 +1,5 @@
 import type { ClusterSnapshot } from '../cluster/types';
-import { buildModel } from '../diagnosis/model';
+import { buildModel, type ClusterModel } from '../diagnosis/model';
 import type { DiagnosisReport } from '../diagnosis/types';
 import { addReplicaPlans } from './plans/add-replica';
 import { allowPartialCoveragePlans } from './plans/allow-partial-coverage';
@@ -20,6 +20,8 @@ export interface PlanOptions {
    * gives away a dead node's slots can then say how many keys go with them.
    */
   lastKnown?: ReadonlyMap<string, LastKnownKeys>;
+  /** The model the report was diagnosed from, when the caller has it (built once, not twice). */
+  model?: ClusterModel;
 }
 
 export interface LastKnownKeys {
@@ -51,7 +53,7 @@ export const OFFLINE_NOTE =
  */
 export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: PlanOptions = {}): FixPlan[] {
   if (report.findings.length === 0) return [];
-  const ctx: PlanContext = { report, model: buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
+  const ctx: PlanContext = { report, model: options.model ?? buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
   const plans = PLANNERS.flatMap((planner) => planner(ctx));
   const seen = new Set<string>();
   const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id));

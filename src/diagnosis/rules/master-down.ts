@@ -1,14 +1,13 @@
 import type { Finding } from '../types';
 import { countSlots, formatRanges } from '../../cluster/slots';
 import { evidenceLine, label, lineEvidence, probeEvidence, replicasOf, slotOwningMasters, stateEvidence, type ClusterModel, type ModelNode } from '../model';
-import { quorumLost } from './quorum-lost';
 
 /**
  * A slot-owning master that is down: without a replica its slots are simply gone; with one, the
- * replica should have been promoted (unless quorum is lost, which `quorumLost` reports).
+ * replica should have been promoted (unless quorum is lost, which `quorumLost` reports: the
+ * caller says so).
  */
-export function masterDown(model: ClusterModel): Finding[] {
-  const lostQuorum = quorumLost(model).length > 0;
+export function masterDown(model: ClusterModel, lostQuorum: boolean): Finding[] {
   const findings: Finding[] = [];
   for (const master of slotOwningMasters(model)) {
     if (master.health !== 'down' && master.health !== 'suspect') continue;
