@@ -14,6 +14,7 @@ import { replicationBroken } from './rules/replication-broken';
 import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
 import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
+import { plural } from '../text';
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
@@ -162,7 +163,7 @@ function offlineLimitations(model: ClusterModel): string[] {
   const views = model.views.length;
   const listed = model.nodes.size;
   const notes = [
-    `Analysed ${views} pasted view${views === 1 ? '' : 's'} of ${listed} listed nodes; nobody was asked live.`,
+    `Analysed ${plural(views, 'pasted view')} of ${listed} listed nodes; nobody was asked live.`,
     'The other nodes\' own cluster_state, their views, open slots on them, replication links and key counts are unknown.',
     'A node this view flags fail? or fail may be reachable from elsewhere (a partition), and one it shows healthy may be down since.',
   ];

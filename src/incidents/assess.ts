@@ -10,6 +10,7 @@ import type { AuditRecord } from '../audit/audit-log';
 import { diagnose } from '../diagnosis/diagnose';
 import type { DiagnosisReport, Finding } from '../diagnosis/types';
 import { errorMessage } from '../errors';
+import { plural } from '../text';
 
 export interface LightAssessment {
   /** Anything off: the monitor then runs a full diagnosis. */
@@ -155,7 +156,7 @@ export function noAnswerReport(snapshot: ClusterSnapshot): DiagnosisReport {
     severity: 'critical',
     category: 'fault',
     title: `No node of ${snapshot.cluster} answered`,
-    detail: `redis-medic asked ${asked.length} node${asked.length === 1 ? '' : 's'} and none answered: ${asked.join('; ')}. ` +
+    detail: `redis-medic asked ${plural(asked.length, 'node')} and none answered: ${asked.join('; ')}. ` +
       'Either every node is down, or redis-medic cannot reach them (network, firewall, credentials).',
     evidence: snapshot.probes.map((p) => `[${p.addr}] redis-medic: ${p.error ?? 'no answer'}`),
     nodes: [],

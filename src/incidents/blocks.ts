@@ -4,6 +4,7 @@ import { countSlots, formatRanges, type SlotRange } from '../cluster/slots';
 import type { DiagnosisReport, Finding } from '../diagnosis/types';
 import { escapeMrkdwn, truncate } from '../slack/blocks/text';
 import { causeOf, type FixUsed } from './assess';
+import { plural } from '../text';
 
 type KnownBlock = types.KnownBlock;
 
@@ -27,7 +28,7 @@ export function incidentHeadline(cluster: string, report: DiagnosisReport): stri
   const cause = causeOf(report)?.title ?? 'cause not identified';
   if (report.verdict === 'down') {
     const uncovered = countSlots(report.coverage.uncovered);
-    const slots = uncovered > 0 ? ` — ${uncovered} slot${uncovered === 1 ? '' : 's'} not served (${shortRanges(report.coverage.uncovered)})` : '';
+    const slots = uncovered > 0 ? ` — ${plural(uncovered, 'slot')} not served (${shortRanges(report.coverage.uncovered)})` : '';
     return `:red_circle: ${cluster} is DOWN — ${cause}${slots}`;
   }
   return `:large_orange_circle: ${cluster} is DEGRADED — ${cause}`;
@@ -129,7 +130,7 @@ export interface RiskInput {
 /** Risks are not outages: one message, repeated at most once per digest interval. */
 export function riskMessage(input: RiskInput): SlackMessage {
   const n = input.risks.length;
-  const headline = `:warning: ${input.cluster}: ${n} risk${n === 1 ? '' : 's'} to address (not an outage)`;
+  const headline = `:warning: ${input.cluster}: ${plural(n, 'risk')} to address (not an outage)`;
   const shown = input.risks.slice(0, MAX_RISKS_SHOWN);
   return {
     text: `${headline}: ${input.risks.map((r) => r.title).join('; ')}`,

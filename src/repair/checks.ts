@@ -2,6 +2,7 @@ import { parseInfoFields } from '../cluster/parse-info';
 import { errorMessage } from '../errors';
 import type { NodeLinks } from './node-links';
 import type { PlanCheck } from './types';
+import { plural } from '../text';
 
 /**
  * Read-only checks before the first step. Returns what failed (empty when all passed). A node
@@ -31,7 +32,7 @@ async function runCheck(check: PlanCheck, links: NodeLinks, timeoutMs: number): 
   const out: string[] = [];
   for (const slot of check.slots) {
     const count = Number(await links.call(check.node, ['CLUSTER', 'COUNTKEYSINSLOT', String(slot)], timeoutMs));
-    if (count !== 0) out.push(`${check.node} holds ${count} key${count === 1 ? '' : 's'} in slot ${slot}`);
+    if (count !== 0) out.push(`${check.node} holds ${plural(count, 'key')} in slot ${slot}`);
   }
   return out;
 }

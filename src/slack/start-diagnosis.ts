@@ -5,6 +5,7 @@ import { refusalMessage } from './blocks/repair';
 import { escapeMrkdwn } from './blocks/text';
 import type { SlackContext } from './context';
 import { respondEphemeral } from './http-client';
+import { plural } from '../text';
 
 export interface DiagnosisAsk {
   cluster: ClusterConfig;
@@ -33,7 +34,7 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
   let ts: string;
   try {
     const seeds = cluster.seeds.length;
-    const note = ask.kind === 'audit' ? `prevention checks, asking ${seeds} seed node${seeds === 1 ? '' : 's'}…` : `asking ${seeds} seed node${seeds === 1 ? '' : 's'}…`;
+    const note = ask.kind === 'audit' ? `prevention checks, asking ${plural(seeds, 'seed node')}…` : `asking ${plural(seeds, 'seed node')}…`;
     const message = diagnosingMessage(cluster.name, note);
     const result = await ctx.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
     if (!result.ts) throw new Error('chat.postMessage returned no ts');

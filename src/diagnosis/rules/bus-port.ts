@@ -1,5 +1,6 @@
 import type { Finding } from '../types';
 import { evidenceLine, label, type ClusterModel } from '../model';
+import { plural } from '../../text';
 
 /** A node whose cluster bus port cannot be reached: gossip and failover will fail across it. */
 export function busPortUnreachable(model: ClusterModel): Finding[] {
@@ -9,7 +10,7 @@ export function busPortUnreachable(model: ClusterModel): Finding[] {
     code: 'BUS_PORT_UNREACHABLE',
     severity: 'warning',
     category: 'risk',
-    title: `Cluster bus port unreachable on ${closed.length} node${closed.length === 1 ? '' : 's'}`,
+    title: `Cluster bus port unreachable on ${plural(closed.length, 'node')}`,
     detail:
       closed.map((n) => `${label(n)} bus port ${n.probe!.busPort!.port}: ${n.probe!.busPort!.error ?? 'closed'}`).join('; ') +
       '. Nodes talk on the bus port (by default data port + 10000); when it is closed by a firewall they flag each other failing.',

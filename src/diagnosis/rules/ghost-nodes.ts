@@ -1,5 +1,6 @@
 import type { Finding } from '../types';
 import { evidenceLine, type ClusterModel, type ModelNode } from '../model';
+import { plural } from '../../text';
 
 /**
  * Nodes that linger in the tables without serving anything: stuck handshakes, nodes with no
@@ -25,7 +26,7 @@ export function ghostNodes(model: ClusterModel): Finding[] {
     code: 'GHOST_NODES',
     severity: 'warning',
     category: 'fault',
-    title: `${ghosts.length} ghost node${ghosts.length === 1 ? '' : 's'} in the cluster tables`,
+    title: `${plural(ghosts.length, 'ghost node')} in the cluster tables`,
     detail:
       ghosts.map(({ node, why }) => `${node.addr || 'no address'} (${node.id.slice(0, 8)}) ${why}`).join('; ') +
       '. If they will not come back, CLUSTER FORGET them on every live node within 60 s, or gossip brings them back.',

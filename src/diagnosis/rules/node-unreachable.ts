@@ -1,5 +1,6 @@
 import type { Finding } from '../types';
 import { evidenceLine, label, type ClusterModel, type ModelNode } from '../model';
+import { plural } from '../../text';
 
 /**
  * Nodes redis-medic could not get an answer from, that no other rule already explains
@@ -14,7 +15,7 @@ export function nodeUnreachable(model: ClusterModel, explained: Set<string>): Fi
     code: 'NODE_UNREACHABLE',
     severity: 'warning',
     category: 'fault',
-    title: `${silent.length} node${silent.length === 1 ? '' : 's'} did not answer`,
+    title: `${plural(silent.length, 'node')} did not answer`,
     detail: parts.join('; ') + '.',
     evidence: [
       ...silent.map((n) => evidenceLine(n.probe?.addr ?? n.addr, `redis-medic: ${n.probe?.error ?? 'no answer'}`)),

@@ -1,6 +1,7 @@
 import type { Finding } from '../types';
 import { toRanges } from '../../cluster/slots';
 import { evidenceLine, type ClusterModel } from '../model';
+import { plural } from '../../text';
 
 /** Slots left MIGRATING or IMPORTING: a resharding that was interrupted. */
 export function openSlots(model: ClusterModel): Finding[] {
@@ -31,7 +32,7 @@ export function openSlots(model: ClusterModel): Finding[] {
     code: 'OPEN_SLOTS',
     severity: 'warning',
     category: 'fault',
-    title: `${unique.length} open slot${unique.length === 1 ? '' : 's'} (migration interrupted)`,
+    title: `${plural(unique.length, 'open slot')} (migration interrupted)`,
     detail:
       `${parts.join('; ')}. Clients get ASK redirects and multi-key commands get TRYAGAIN until the slot is closed; ` +
       'redis-cli --cluster check fails. Close it towards the node that holds its keys (CLUSTER COUNTKEYSINSLOT), then SETSLOT NODE / STABLE.',

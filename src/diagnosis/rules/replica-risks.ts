@@ -1,6 +1,7 @@
 import type { Finding } from '../types';
 import { countSlots } from '../../cluster/slots';
 import { label, lineEvidence, replicasOf, slotOwningMasters, type ClusterModel } from '../model';
+import { plural } from '../../text';
 
 /** Live masters with slots and no live replica: the next crash of one loses its slots. */
 export function masterWithoutReplica(model: ClusterModel): Finding[] {
@@ -12,7 +13,7 @@ export function masterWithoutReplica(model: ClusterModel): Finding[] {
     code: 'MASTER_WITHOUT_REPLICA',
     severity: 'warning',
     category: 'risk',
-    title: `${alone.length} master${alone.length === 1 ? '' : 's'} without a replica`,
+    title: `${plural(alone.length, 'master')} without a replica`,
     detail:
       alone.map((m) => `${label(m)} (${countSlots(m.slots)} slots)`).join(', ') +
       ': if one fails, its slots go down with it and the cluster stops (with full coverage required). Add a replica (CLUSTER REPLICATE on a spare node).',
@@ -32,7 +33,7 @@ export function replicaSameHost(model: ClusterModel): Finding[] {
     code: 'REPLICA_SAME_HOST',
     severity: 'warning',
     category: 'risk',
-    title: `${pairs.length} replica${pairs.length === 1 ? '' : 's'} on the same host as ${pairs.length === 1 ? 'its' : 'their'} master`,
+    title: `${plural(pairs.length, 'replica')} on the same host as ${pairs.length === 1 ? 'its' : 'their'} master`,
     detail:
       pairs.map(({ m, r }) => `${r.addr} replicates ${m.addr} on host ${m.host}`).join('; ') +
       ': losing that host loses both copies of those slots. Place replicas in another failure domain.',
@@ -50,7 +51,7 @@ export function masterWithoutSlots(model: ClusterModel): Finding[] {
     code: 'MASTER_WITHOUT_SLOTS',
     severity: 'info',
     category: 'risk',
-    title: `${empty.length} master${empty.length === 1 ? '' : 's'} own no slots`,
+    title: `${plural(empty.length, 'master')} own no slots`,
     detail: `${empty.map(label).join(', ')} own no slots and serve nothing: spares ready to take slots or to become replicas.`,
     evidence: empty.flatMap((n) => lineEvidence(n, 0)),
     nodes: empty.map((n) => n.id),

@@ -1,5 +1,6 @@
 import type { Finding } from '../types';
 import { evidenceLine, label, type ClusterModel } from '../model';
+import { plural } from '../../text';
 
 /** Replicas whose link to a live master is down: gossip can look healthy while replication is not. */
 export function replicationBroken(model: ClusterModel): Finding[] {
@@ -13,7 +14,7 @@ export function replicationBroken(model: ClusterModel): Finding[] {
     code: 'REPLICATION_BROKEN',
     severity: 'warning',
     category: 'fault',
-    title: `${broken.length} replica${broken.length === 1 ? '' : 's'} not replicating from a live master`,
+    title: `${plural(broken.length, 'replica')} not replicating from a live master`,
     detail:
       broken.map((r) => `${label(r)} reports master_link_status:down towards ${model.nodes.get(r.masterId!)?.addr ?? r.masterId}`).join('; ') +
       '. A failover now would promote stale data. Check masterauth, the network and the master\'s log.',

@@ -7,6 +7,7 @@ import { ErrorCode, errorMessage, isRedisMedicError } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import type { DiagnoseJobData, DiagnoseJobResult, DiagnoseProgress, JobHooks } from '../types';
 import { actorOf, callHook } from './safe-hook';
+import { plural } from '../../text';
 
 export interface DiagnoseProcessorDeps {
   config: Pick<Config, 'clusters' | 'timeouts'>;
@@ -71,6 +72,3 @@ async function progress(job: DiagnoseJob, deps: DiagnoseProcessorDeps, update: D
   await callHook(deps.logger, 'onDiagnoseProgress', deps.hooks?.onDiagnoseProgress && (() => deps.hooks!.onDiagnoseProgress!(job.data, update.message)));
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -2,6 +2,7 @@ import { comparableAddr } from '../../cluster/address';
 import { countSlots, formatRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
 import type { ClusterModel, ModelNode } from '../../diagnosis/model';
 import type { DiagnosisReport, Finding, FindingCode, NodeReport } from '../../diagnosis/types';
+import { plural } from '../../text';
 
 /** Everything a planner may look at: the report, the model it came from, the configured spares. */
 export interface PlanContext {
@@ -89,7 +90,7 @@ export function rangeArgs(ranges: SlotRange[]): string[] {
 
 export function slotText(ranges: SlotRange[]): string {
   const n = countSlots(ranges);
-  return `${formatRanges(ranges)} (${n} slot${n === 1 ? '' : 's'})`;
+  return `${formatRanges(ranges)} (${plural(n, 'slot')})`;
 }
 
 export function name(node: Pick<ModelNode, 'addr' | 'id'>): string {

@@ -5,6 +5,7 @@ import { COMMAND, PASTE_BLOCK, PASTE_INPUT, VIEWS } from '../ids';
 import { VERDICT_ICON } from './diagnosis';
 import { section, type MessageBody, type ModalView } from './kit';
 import { escapeMrkdwn, LIMITS, truncate } from './text';
+import { plural } from '../../text';
 
 export function helpMessage(config: Config): MessageBody {
   const names = config.clusters.map((c) => `\`${escapeMrkdwn(c.name)}\``).join(', ') || '_none configured_';
@@ -35,7 +36,7 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
   }
   const lines = config.clusters.map((cluster) => {
     const state = states.get(cluster.name);
-    const name = `*${escapeMrkdwn(cluster.name)}* (${cluster.seeds.length} seed${cluster.seeds.length === 1 ? '' : 's'}${cluster.channel ? `, <#${cluster.channel}>` : ''})`;
+    const name = `*${escapeMrkdwn(cluster.name)}* (${plural(cluster.seeds.length, 'seed')}${cluster.channel ? `, <#${cluster.channel}>` : ''})`;
     if (!state) return `• ${name}: never diagnosed`;
     const uncovered = countSlots(state.uncovered);
     const detail = [

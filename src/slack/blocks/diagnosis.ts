@@ -5,6 +5,7 @@ import { context, header, section, type ActionsBlock, type Block, type Button, t
 import { nodeTableRows } from '../../diagnosis/format-text';
 import { codeBlock, escapeMrkdwn, LIMITS, mention, truncate } from './text';
 import { ACTIONS } from '../ids';
+import { plural } from '../../text';
 
 export const VERDICT_ICON: Record<Verdict, string> = { ok: ':large_green_circle:', degraded: ':large_orange_circle:', down: ':red_circle:' };
 
@@ -44,7 +45,7 @@ export function rootMessage(report: DiagnosisReport, options: RootOptions): Mess
     const risks = report.findings.filter((f) => f.category === 'risk');
     blocks.push(header(truncate(`Prevention checks: ${report.cluster}`, LIMITS.headerText)));
     blocks.push(section(risks.length
-      ? `*${risks.length} risk${risks.length === 1 ? '' : 's'} found* on *${cluster}*: ${escapeMrkdwn(risks.map((r) => r.title).join('; '))}`.slice(0, LIMITS.sectionText)
+      ? `*${plural(risks.length, 'risk')} found* on *${cluster}*: ${escapeMrkdwn(risks.map((r) => r.title).join('; '))}`.slice(0, LIMITS.sectionText)
       : `No risk found on *${cluster}*: every master has a replica on another host, the bus ports answer, and the coverage setting is what it should be.`));
     blocks.push(section(`Current state: ${VERDICT_ICON[report.verdict]} *${verdict}*${report.primary ? ` (\`${report.primary}\`: run \`/redis-diagnose ${cluster}\`)` : ''}`));
   } else {
@@ -191,7 +192,7 @@ export function planSummary(plan: FixPlan, index: number): string {
     `*${index + 1}. ${escapeMrkdwn(plan.title)}*  risk *${plan.risk}*${plan.executable ? '' : '  _(advice: redis-medic cannot do this itself)_'}`,
     `*Data loss:* ${escapeMrkdwn(plan.dataLoss.text)}`,
     `*Expected:* ${escapeMrkdwn(plan.expected)}`,
-    `${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} on ${new Set(plan.steps.map((s) => s.node)).size} node(s).`,
+    `${plural(plan.steps.length, 'step')} on ${new Set(plan.steps.map((s) => s.node)).size} node(s).`,
   ];
   return lines.join('\n');
 }

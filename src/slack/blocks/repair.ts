@@ -4,6 +4,7 @@ import type { FixPlan, RepairResult } from '../../repair/types';
 import { coverageText, rediagnoseButton, stepLine, VERDICT_ICON } from './diagnosis';
 import { context, header, section, type Block, type MessageBody } from './kit';
 import { codeBlock, escapeMrkdwn, LIMITS, mention, truncate } from './text';
+import { plural } from '../../text';
 
 /** One line per step as it runs: edited in place, so the thread does not fill with updates. */
 export interface StepLine {
@@ -80,7 +81,7 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
 
 /** What replaces the buttons once a repair has finished: a one-line summary. */
 export function approvedSummaryMessage(input: { cluster: string; plan: Pick<FixPlan, 'title'>; approvedBy: string; result: RepairResult }): MessageBody {
-  const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${mention(input.approvedBy)} (${input.result.steps.length} step${input.result.steps.length === 1 ? '' : 's'}, ${input.result.durationMs} ms). Details below.`;
+  const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${mention(input.approvedBy)} (${plural(input.result.steps.length, 'step')}, ${input.result.durationMs} ms). Details below.`;
   return { text: `${input.result.status}: ${input.plan.title}`, blocks: [section(truncate(text, LIMITS.sectionText))] };
 }
 

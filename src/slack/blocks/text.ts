@@ -1,4 +1,4 @@
-import { truncate } from '../../text';
+import { plural, truncate } from '../../text';
 
 // Slack text rules in one place: what must be escaped, and how long each field may be.
 // https://docs.slack.dev/messaging/formatting-message-text#escaping and the Block Kit reference.
@@ -44,13 +44,13 @@ export function codeBlock(lines: readonly string[], max: number = LIMITS.section
   for (let i = 0; i < safe.length; i++) {
     const line = safe[i]!;
     const left = safe.length - i;
-    const note = `(${left} more line${left === 1 ? '' : 's'} not shown)`;
+    const note = `(${plural(left, 'more line')} not shown)`;
     const cost = line.length + 1;
     // Reserve room for the "more lines" note unless this is the last line.
     if (used + cost > budget - (i === safe.length - 1 ? 0 : note.length + 1)) {
       if (kept.length === 0) kept.push(truncate(line, budget - note.length - 1));
       const remaining = safe.length - kept.length;
-      if (remaining > 0) kept.push(`(${remaining} more line${remaining === 1 ? '' : 's'} not shown)`);
+      if (remaining > 0) kept.push(`(${plural(remaining, 'more line')} not shown)`);
       break;
     }
     kept.push(line);
