@@ -3,7 +3,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
 import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
-import type { ClusterSnapshot, NodeProbe, NodeReplies } from './types';
+import type { ClusterSnapshot, NodeProbe, NodeReplies, ProbeFailure } from './types';
 
 export interface RedisAuth {
   username?: string;
@@ -147,7 +147,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms (frozen or overloaded?)`)), deadlineMs);
+    timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${deadlineMs} ms (frozen or overloaded?)`)), deadlineMs);
   });
   try {
     const replies = await Promise.race([askNode(redis, options.commands ?? 'full', options.lightKeyCounts === true), deadline]);
@@ -159,7 +159,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     return probe;
   } catch (err) {
     const cause = socketError && /Connection is closed|Stream isn't writeable/.test(errorMessage(err)) ? socketError : err;
-    return { addr, status: 'unreachable', error: describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
+    return { addr, status: 'unreachable', ...describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
     redis.disconnect();
@@ -214,19 +214,23 @@ class ConnectFailure extends Error {
   }
 }
 
-function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutMs: number): string {
+class DeadlineExceeded extends Error {}
+
+function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutMs: number): { failure: ProbeFailure; error: string } {
   const original = err instanceof ConnectFailure ? err.original : err;
   const code = (original as { code?: string } | undefined)?.code;
   const message = errorMessage(original);
-  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): nothing listens on that port';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable (${code})`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host name does not resolve (${code})`;
-  if (/ETIMEDOUT|connect timeout/i.test(message) || code === 'ETIMEDOUT') return `connect timed out after ${connectTimeoutMs} ms`;
-  if (/Command timed out/i.test(message)) return `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)`;
-  if (/NOAUTH/.test(message)) return 'authentication required (NOAUTH): configure the cluster password';
-  if (/WRONGPASS|invalid password|invalid username/i.test(message)) return 'authentication failed (WRONGPASS): check the username and password';
-  if (/cluster support disabled/i.test(message)) return 'answered, but cluster mode is disabled on this node';
-  return message;
+  if (original instanceof DeadlineExceeded) return { failure: 'no-reply', error: message };
+  if (code === 'ECONNREFUSED') return { failure: 'refused', error: 'connection refused (ECONNREFUSED): nothing listens on that port' };
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { failure: 'host-unreachable', error: `host unreachable (${code})` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { failure: 'unresolved', error: `host name does not resolve (${code})` };
+  // ioredis reports these only as messages: the classification happens here, once.
+  if (/ETIMEDOUT|connect timeout/i.test(message) || code === 'ETIMEDOUT') return { failure: 'connect-timeout', error: `connect timed out after ${connectTimeoutMs} ms` };
+  if (/Command timed out/i.test(message)) return { failure: 'no-reply', error: `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)` };
+  if (/NOAUTH/.test(message)) return { failure: 'auth-required', error: 'authentication required (NOAUTH): configure the cluster password' };
+  if (/WRONGPASS|invalid password|invalid username/i.test(message)) return { failure: 'auth-failed', error: 'authentication failed (WRONGPASS): check the username and password' };
+  if (/cluster support disabled/i.test(message)) return { failure: 'not-cluster', error: 'answered, but cluster mode is disabled on this node' };
+  return { failure: 'other', error: message };
 }
 
 function tcpReachable(host: string, port: number, timeoutMs: number): Promise<{ reachable: boolean; error?: string }> {

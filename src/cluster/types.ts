@@ -56,6 +56,19 @@ export interface NodeReplies {
   dbsize?: number;
 }
 
+/**
+ * Why a node gave no answer, as a code: rules branch on it (a refused connection means the
+ * process is gone; a timeout means it may be frozen), never on the message text.
+ */
+export type ProbeFailure =
+  | 'refused' | 'host-unreachable' | 'unresolved' | 'connect-timeout' | 'no-reply'
+  | 'auth-required' | 'auth-failed' | 'not-cluster' | 'other';
+
+/** A node that did not refuse: it timed out connecting or replying (frozen, overloaded, filtered). */
+export function isSilent(probe: Pick<NodeProbe, 'failure'> | undefined): boolean {
+  return probe?.failure === 'no-reply' || probe?.failure === 'connect-timeout';
+}
+
 /** What asking one node produced. */
 export interface NodeProbe {
   /** The address we asked (`host:port`). */
@@ -65,7 +78,9 @@ export interface NodeProbe {
    * not-asked: known only from another node's view (offline analysis of one paste).
    */
   status: 'ok' | 'unreachable' | 'not-asked';
+  /** The reason in words, for people; `failure` is the same as a code. */
   error?: string;
+  failure?: ProbeFailure;
   durationMs: number;
   replies?: NodeReplies;
   /** Result of a plain TCP connect to the cluster bus port, when probed. */

@@ -1,3 +1,4 @@
+import { isSilent } from '../../cluster/types';
 import type { Finding } from '../types';
 import { evidenceLine, type ClusterModel, type ModelNode } from '../model';
 import { plural } from '../../text';
@@ -19,7 +20,8 @@ export function ghostNodes(model: ClusterModel): Finding[] {
     if (flags.includes('handshake')) ghosts.push({ node, why: 'stuck in handshake' });
     else if (flags.includes('noaddr')) ghosts.push({ node, why: 'has no address (noaddr)' });
     else if (replacement && replacement.id !== node.id) ghosts.push({ node, why: `an old id: ${node.addr} now answers as ${replacement.id.slice(0, 8)} (restarted with an empty nodes.conf?)` });
-    else if (node.health === 'down' && !isAliveButSilent(node)) ghosts.push({ node, why: `failed and owns no slots (${node.role})` });
+    // A process that accepts connections but does not reply (frozen, overloaded) is not a ghost.
+    else if (node.health === 'down' && !isSilent(node.probe)) ghosts.push({ node, why: `failed and owns no slots (${node.role})` });
   }
   if (ghosts.length === 0) return [];
   return [{
@@ -36,7 +38,3 @@ export function ghostNodes(model: ClusterModel): Finding[] {
   }];
 }
 
-/** A process that accepts connections but does not reply (frozen, overloaded) is not a ghost. */
-function isAliveButSilent(node: ModelNode): boolean {
-  return /no reply|no answer|timed out/.test(node.probe?.error ?? '');
-}

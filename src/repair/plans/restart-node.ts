@@ -1,3 +1,4 @@
+import { isSilent } from '../../cluster/types';
 import { planId } from '../fingerprint';
 import type { FixPlan } from '../types';
 import { downMasters, name, slotText, type PlanContext } from './context';
@@ -13,8 +14,8 @@ export function restartNodePlans(ctx: PlanContext): FixPlan[] {
   for (const master of downMasters(ctx)) {
     if (master.reachable !== false) continue;
     const error = master.probe?.error ?? '';
-    const refused = /connection refused|ECONNREFUSED/i.test(error);
-    const hung = /no reply|no answer|timed out/i.test(error);
+    const refused = master.probe?.failure === 'refused';
+    const hung = isSilent(master.probe);
     if (!refused && !hung) continue;
     const fixes = ctx.report.findings.filter((f) => f.nodes.includes(master.id) && f.category === 'fault').map((f) => f.code);
     const title = refused

@@ -27,6 +27,7 @@ describe('diagnosis of a password-protected cluster', function () {
   it('with a wrong one: WRONGPASS, said plainly, and the password never appears in the snapshot', async () => {
     const snapshot = await collectSnapshot({ seeds: [cluster().seeds[0]!], password: 'not-it' });
     assert.match(snapshot.probes[0]!.error!, /authentication failed \(WRONGPASS\)/);
+    assert.equal(snapshot.probes[0]!.failure, 'auth-failed');
     assert.ok(!JSON.stringify(snapshot).includes('not-it'));
   });
 });

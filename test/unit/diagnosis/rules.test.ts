@@ -123,6 +123,7 @@ describe('diagnosis rules on captured snapshots', () => {
     const probe = snapshot.probes.find((p) => p.addr === replica.addr)!;
     probe.status = 'unreachable';
     probe.error = 'connected, but no reply within 1000 ms (frozen or overloaded?)';
+    probe.failure = 'no-reply';
     delete probe.replies;
     const f = finding(diagnose(snapshot), 'NODE_UNREACHABLE');
     assert.deepEqual(f.nodes, [replica.id]);
@@ -139,7 +140,7 @@ describe('diagnosis rules on captured snapshots', () => {
 describe('configured addresses that left the cluster', () => {
   it('SEED_NOT_IN_CLUSTER (a risk) for a dead seed no member lists, not NODE_UNREACHABLE', () => {
     const snapshot = snapshotOf('healthy-with-spare');
-    snapshot.probes.push({ addr: '127.0.0.1:1', status: 'unreachable', error: 'connection refused (ECONNREFUSED): nothing listens on that port', durationMs: 1 });
+    snapshot.probes.push({ addr: '127.0.0.1:1', status: 'unreachable', error: 'connection refused (ECONNREFUSED): nothing listens on that port', failure: 'refused', durationMs: 1 });
     const report = diagnose(snapshot);
     const f = finding(report, 'SEED_NOT_IN_CLUSTER');
     assert.equal(f.category, 'risk');

@@ -37,7 +37,7 @@ function ok(addr: string, clusterNodes: string, clusterInfo: string, dbsize?: nu
 }
 
 function down(addr: string, error = 'connection refused (ECONNREFUSED): nothing listens on that port'): NodeProbe {
-  return { addr, status: 'unreachable', error, durationMs: 1 };
+  return { addr, status: 'unreachable', error, failure: /ECONNREFUSED/.test(error) ? 'refused' : 'connect-timeout', durationMs: 1 };
 }
 
 function snapshot(probes: NodeProbe[]): ClusterSnapshot {
