@@ -50,5 +50,13 @@ export function forgetGhostsPlans(ctx: PlanContext): FixPlan[] {
     concurrent: true,
     verify: { clusterOk: fullyCovered(ctx), forgotten: ghosts },
   };
-  return [{ id: planId({ ...plan, involved: [...ghosts, ...live.map((n) => n.id)], nodes: ctx.report.nodes }), ...plan }];
+  // The plan depends on which ids are ghosts (unreachable, owning nothing) and which live nodes
+  // list them (the steps name those). Not on the ghosts' flags, which Redis flips between none,
+  // fail? and fail while they stay dead, nor on the live nodes' epochs and slots, which move
+  // while the cluster settles after another repair: neither may make an approval stale.
+  const ghostStates = ghosts.map((id) => {
+    const node = ctx.report.nodes.find((n) => n.id === id);
+    return { id, addr: node?.addr ?? null, reachable: node?.reachable ?? null, slots: node?.slots ?? [] };
+  });
+  return [{ id: planId({ ...plan, involved: [], nodes: ctx.report.nodes, extra: ghostStates }), ...plan }];
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import { planFixes } from '../../../src/repair/plan';
-import { loadFixture } from './fixtures';
+import { analyseSnapshot } from '../../../src/engine';
+import { editLines, loadFixture, nodesOf } from './fixtures';
 
 describe('repair: plans quote the key counts the monitor last saw on a dead master', () => {
   const fixture = loadFixture('master-down-no-replica');
@@ -46,5 +47,39 @@ describe('repair: the slot reassignment says what is left to do afterwards', () 
     const report = diagnose(structuredClone(fixture.snapshot));
     const assign = planFixes(report, fixture.snapshot).find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
     assert.doesNotMatch(assign.expected, /rebalance/);
+  });
+});
+
+describe('repair: the ghost-forgetting plan id depends on the ghosts, not on the live nodes\' epochs', () => {
+  const fixture = loadFixture('ghost');
+  const idOf = (snapshot: typeof fixture.snapshot): string => {
+    const id = analyseSnapshot(snapshot, fixture.spareNodes).report.fixes.find((p) => p.action === 'FORGET_GHOST_NODES')?.id;
+    assert.ok(id, 'a forget plan');
+    return id;
+  };
+  const ghost = () => nodesOf(fixture).find((n) => n.flags.includes('fail') && n.slots.length === 0)!;
+
+  it('stays when a live master bumps its epoch (the cluster settling after another repair)', () => {
+    const live = nodesOf(fixture).find((n) => n.slots.length > 0)!;
+    const bumped = editLines(fixture.snapshot, (f) => (f[0] === live.id ? [...f.slice(0, 6), String(Number(f[6]) + 10), ...f.slice(7)] : f));
+    assert.equal(idOf(bumped), idOf(structuredClone(fixture.snapshot)));
+  });
+
+  it('stays while Redis flips the dead ghost\'s flags (fail, none, fail?)', () => {
+    const id = ghost().id;
+    const base = idOf(structuredClone(fixture.snapshot));
+    for (const flags of ['master', 'master,fail?']) {
+      const flipped = editLines(fixture.snapshot, (f) => (f[0] === id ? [f[0]!, f[1]!, flags, ...f.slice(3)] : f));
+      assert.equal(idOf(flipped), base, flags);
+    }
+  });
+
+  it('changes when a live node no longer lists the ghost (the steps change)', () => {
+    const id = ghost().id;
+    const first = fixture.snapshot.probes.find((p) => p.status === 'ok')!;
+    const edited = structuredClone(fixture.snapshot);
+    const probe = edited.probes.find((p) => p.addr === first.addr)!;
+    probe.replies!.clusterNodes = probe.replies!.clusterNodes.split('\n').filter((l) => !l.startsWith(id)).join('\n');
+    assert.notEqual(idOf(edited), idOf(structuredClone(fixture.snapshot)));
   });
 });
