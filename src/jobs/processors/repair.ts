@@ -8,7 +8,7 @@ import type { Logger } from '../../logging/logger';
 import type { ExecuteOptions } from '../../repair/executor';
 import type { RepairResult } from '../../repair/types';
 import { medicKey } from '../queues';
-import type { JobHooks, RepairJobData, RepairJobResult, RepairProgress } from '../types';
+import type { JobHooks, RepairJobData, RepairJobResult } from '../types';
 import { actorOf, callHook } from './safe-hook';
 
 /** src/repair/executor.ts `executePlan`, or a stand-in with its contract. */

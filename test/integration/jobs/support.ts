@@ -1,6 +1,5 @@
 // Shared by the job pipeline tests: unique queue prefixes on the real queue Redis, and their cleanup.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { deleteQueueKeys } from '../../helpers/queue-redis';

@@ -15,7 +15,7 @@ describe('repair: executePlan on real clusters', function () {
   this.timeout(60_000);
   const queue = useQueueRedis();
 
-  function options(c: TestCluster, cluster: ReturnType<typeof clusterConfigOf>, planId: string, extra: Partial<ExecuteOptions> = {}): ExecuteOptions {
+  function options(cluster: ReturnType<typeof clusterConfigOf>, planId: string, extra: Partial<ExecuteOptions> = {}): ExecuteOptions {
     return { cluster, config, planId, lockRedis: queue.redis(), lockPrefix: queue.prefix, actor: 'U0TEST', ...extra };
   }
 
@@ -37,13 +37,13 @@ describe('repair: executePlan on real clusters', function () {
 
       assert.equal(report.fixes[0]?.action, 'RESTART_NODE', 'restart advice comes first when the data may survive');
       assert.equal(report.fixes[0]?.executable, false);
-      const advice = await executePlan(options(c, target, report.fixes[0]!.id));
+      const advice = await executePlan(options(target, report.fixes[0]!.id));
       assert.equal(advice.status, 'refused');
       assert.match(advice.reason ?? '', /advice/);
 
       const spare = c.spares()[0]!;
       const plan = planOf(report, 'ASSIGN_UNCOVERED_SLOTS', (p) => p.steps.some((s) => s.node === spare.addr));
-      const result = await executePlan(options(c, target, plan.id));
+      const result = await executePlan(options(target, plan.id));
       assertRepaired(result);
       await assertOkEverywhere(c);
       const spareView = parseClusterNodes(await c.client(spare).call('CLUSTER', 'NODES') as string);
@@ -67,7 +67,7 @@ describe('repair: executePlan on real clusters', function () {
       const replicas = victims.flatMap((v) => c.replicasOf(v).map((r) => r.addr)).sort();
       assert.deepEqual(plan.steps.map((s) => s.node).sort(), replicas);
 
-      assertRepaired(await executePlan(options(c, target, plan.id)));
+      assertRepaired(await executePlan(options(target, plan.id)));
       await assertOkEverywhere(c);
     });
   });
@@ -85,7 +85,7 @@ describe('repair: executePlan on real clusters', function () {
       const key = repairLockKey(queue.prefix, target.name);
       await queue.redis().set(key, JSON.stringify({ token: 'x', actor: 'U0OTHER', planId: 'assign-000000000000', since: new Date().toISOString() }), 'PX', 10_000);
       try {
-        const result = await executePlan(options(c, target, plan.id));
+        const result = await executePlan(options(target, plan.id));
         assert.equal(result.status, 'refused');
         assert.match(result.reason ?? '', new RegExp(`another repair of ${target.name} is running .*U0OTHER`));
         assert.deepEqual(result.steps, []);
@@ -100,7 +100,7 @@ describe('repair: executePlan on real clusters', function () {
       const target = clusterConfigOf(c);
       const stale = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
       await c.delSlotsRange(c.masters()[0]!, 0, 9); // the owner drops slots: another state, another plan
-      const result = await executePlan(options(c, target, stale.id));
+      const result = await executePlan(options(target, stale.id));
       assert.equal(result.status, 'refused');
       assert.match(result.reason ?? '', /^cluster changed: /);
       assert.deepEqual(result.steps, []);
@@ -117,7 +117,7 @@ describe('repair: executePlan on real clusters', function () {
       const events: Array<{ run: string; seq: number; p: RepairProgress }> = [];
       let seq = 0;
       const audit = createAuditLog(queue.redis(), queue.prefix, silentLogger);
-      const start = (run: string): Promise<RepairResult> => executePlan(options(c, target, plan.id, {
+      const start = (run: string): Promise<RepairResult> => executePlan(options(target, plan.id, {
         lockWait: { timeoutMs: 30_000 },
         audit,
         actor: `U0${run}`,
@@ -155,12 +155,12 @@ describe('repair: executePlan on real clusters', function () {
       const report = await diagnosisOf(target);
 
       const finish = planOf(report, 'CLOSE_OPEN_SLOTS', (p) => /Finish/.test(p.title));
-      const refused = await executePlan(options(c, target, finish.id));
+      const refused = await executePlan(options(target, finish.id));
       assert.equal(refused.status, 'refused');
       assert.match(refused.reason ?? '', /precondition failed.*holds 1 key in slot 100/);
 
       const undo = planOf(report, 'CLOSE_OPEN_SLOTS', (p) => /Undo/.test(p.title));
-      assertRepaired(await executePlan(options(c, target, undo.id)));
+      assertRepaired(await executePlan(options(target, undo.id)));
       for (const node of c.masters()) {
         const me = (await c.clusterNodes(node)).find((l) => l.flags.includes('myself'))!;
         assert.ok(!me.slots.some((s) => s.startsWith('[')), `${node.addr} still has an open slot: ${me.raw}`);
@@ -181,7 +181,7 @@ describe('repair: executePlan on real clusters', function () {
       const target = clusterConfigOf(c);
       const plan = planOf(await diagnosisOf(target), 'FORGET_GHOST_NODES');
       assert.equal(plan.steps.length, c.masters().length);
-      assertRepaired(await executePlan(options(c, target, plan.id)));
+      assertRepaired(await executePlan(options(target, plan.id)));
 
       // Why this is enough without waiting a minute: Redis bans a forgotten id for 60 s, and only
       // a node that still knows the ghost can gossip it back once the ban expires. So the risk is
