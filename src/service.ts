@@ -11,7 +11,6 @@ import { createQueueConnection } from './jobs/connection';
 import { createJobSystem, type JobSystem, type WorkerSettings } from './jobs/system';
 import type { JobHooks } from './jobs/types';
 import type { Logger } from './logging/logger';
-import type { WorkerWiring } from './cli/worker';
 import { createSlackApp, type SlackApp } from './slack/app';
 import { createSlackNotifier } from './slack/notifier';
 import type { DiagnosisPublisher } from './slack/publisher';
@@ -124,6 +123,22 @@ export async function startService(config: Config, options: ServiceOptions): Pro
  * monitor shares the job system's producer connection; the hooks (made before the job system)
  * open one of their own, closed by close().
  */
+/**
+ * What a worker process needs beyond the job system, supplied by whoever wires the app: hooks
+ * that post to Slack (when Slack is configured) and the incident monitor's poll. Without them
+ * a worker still diagnoses and repairs; results stay readable by job id.
+ */
+export interface WorkerWiring {
+  createHooks?: (config: Config, logger: Logger) => JobHooks | undefined | Promise<JobHooks | undefined>;
+  createMonitorPoll?: (config: Config, logger: Logger, system: JobSystem) => MonitorPoll | undefined | Promise<MonitorPoll | undefined>;
+  /**
+   * Closes whatever the factories opened (connections, clients), after the workers have stopped.
+   * Without it, a connection they opened keeps the process alive after SIGTERM (until the 5 s
+   * safety exit). Factories may also use system.redis, which the job system closes itself.
+   */
+  close?: () => Promise<void> | void;
+}
+
 export function createWorkerWiring(): WorkerWiring {
   const opened: Redis[] = [];
   return {

@@ -4,8 +4,7 @@ import { createAuditLog, type AuditRecord } from '../audit/audit-log';
 import type { Config } from '../config/schema';
 import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import { redactUrl } from '../logging/logger';
-import { cliLogger, configFrom, EXIT, processIO, type CliIO } from './context';
-import { UsageError } from './diagnose';
+import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 
 export interface AuditCliOptions {
   count?: string;

@@ -3,6 +3,21 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLogger, type Logger } from '../logging/logger';
 
+/** A mistake in how the command was called: exit code 2, the message says what to change. */
+export class UsageError extends Error {}
+
+// One-shot commands exit with their code; `start` and `worker` set this and live until a signal.
+let keepAlive = false;
+
+/** Called by `start` and `worker`: the process lives until a signal. */
+export function keepProcessAlive(): void {
+  keepAlive = true;
+}
+
+export function isKeptAlive(): boolean {
+  return keepAlive;
+}
+
 /** Exit codes: 0 nothing critical, 1 a critical finding (or a failed repair), 2 bad usage / nothing reachable. */
 export const EXIT = { ok: 0, critical: 1, usage: 2 } as const;
 

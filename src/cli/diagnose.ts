@@ -4,7 +4,7 @@ import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
 import { adHocCluster, diagnoseCluster } from '../engine';
-import { configFrom, EXIT, processIO, type CliIO } from './context';
+import { configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 
 export interface DiagnoseOptions {
   json?: boolean;
@@ -68,4 +68,3 @@ export function timeoutsFrom(options: Pick<DiagnoseOptions, 'timeout'>, config: 
   return { commandMs: ms, connectMs: Math.max(100, Math.round(ms / 2)) };
 }
 
-export class UsageError extends Error {}

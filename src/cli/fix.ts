@@ -9,8 +9,8 @@ import { errorMessage } from '../errors';
 import { redactUrl, type Logger } from '../logging/logger';
 import { executePlan } from '../repair/executor';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
-import { cliLogger, configFrom, EXIT, processIO, type CliIO } from './context';
-import { targetCluster, timeoutsFrom, UsageError, type DiagnoseOptions } from './diagnose';
+import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
+import { targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
 
 export interface FixOptions extends DiagnoseOptions {
   plan?: string;

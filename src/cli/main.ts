@@ -1,17 +1,8 @@
 import 'dotenv/config';
 import { Command, CommanderError } from 'commander';
 import { errorMessage, ErrorCode, isRedisMedicError } from '../errors';
-import { EXIT } from './context';
-import { UsageError } from './diagnose';
+import { EXIT, isKeptAlive, UsageError } from './context';
 import { commands } from './commands';
-
-// One-shot commands exit with their code; `start` and `worker` set this and live until a signal.
-let keepAlive = false;
-
-/** Called by `start` and `worker`: the process lives until a signal. */
-export function keepProcessAlive(): void {
-  keepAlive = true;
-}
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -52,7 +43,7 @@ function exitCodeFor(err: unknown): number {
 if (require.main === module || process.argv[1]?.endsWith('redis-medic')) {
   void main(process.argv).then((code) => {
     // Long-running commands (start, worker) keep the process alive themselves; one-shot ones exit.
-    if (!keepAlive) process.exit(code);
+    if (!isKeptAlive()) process.exit(code);
     process.exitCode = code;
   });
 }

@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { createLogger } from '../logging/logger';
 import { startService, type RunningService } from '../service';
-import { configFrom } from './context';
-import { UsageError } from './diagnose';
-import { keepProcessAlive } from './main';
+import { configFrom, keepProcessAlive, UsageError } from './context';
 
 interface StartOptions {
   port?: string;

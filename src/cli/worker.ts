@@ -1,33 +1,16 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
+import type { WorkerWiring } from '../service';
 import { errorMessage } from '../errors';
 import { healthRoutes, startRouteServer, type RouteServer } from '../http/health';
-import type { MonitorPoll } from '../incidents/monitor';
 import { parseQueueNames, type QueueName } from '../jobs/queues';
 import { createJobSystem, type JobSystem, type WorkerSettings } from '../jobs/system';
 import type { JobHooks } from '../jobs/types';
 import { createLogger, type Logger } from '../logging/logger';
-import { UsageError } from './diagnose';
-import { configFrom, EXIT, processIO, type CliIO } from './context';
-import { keepProcessAlive } from './main';
+import { configFrom, EXIT, keepProcessAlive, processIO, UsageError, type CliIO } from './context';
 
-/**
- * What a worker process needs beyond the job system, supplied by whoever wires the app: hooks
- * that post to Slack (when Slack is configured) and the incident monitor's poll. Without them
- * a worker still diagnoses and repairs; results stay readable by job id.
- */
 const LEAK_EXIT_MS = 10_000;
 
-export interface WorkerWiring {
-  createHooks?: (config: Config, logger: Logger) => JobHooks | undefined | Promise<JobHooks | undefined>;
-  createMonitorPoll?: (config: Config, logger: Logger, system: JobSystem) => MonitorPoll | undefined | Promise<MonitorPoll | undefined>;
-  /**
-   * Closes whatever the factories opened (connections, clients), after the workers have stopped.
-   * Without it, a connection they opened keeps the process alive after SIGTERM (until the 5 s
-   * safety exit). Factories may also use system.redis, which the job system closes itself.
-   */
-  close?: () => Promise<void> | void;
-}
 
 export interface WorkerCliOptions {
   queues?: string;

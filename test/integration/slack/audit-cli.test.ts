@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createAuditLog } from '../../../src/audit/audit-log';
 import { runAudit } from '../../../src/cli/audit';
-import { UsageError } from '../../../src/cli/diagnose';
+import { UsageError } from '../../../src/cli/context';
 import { parseConfig } from '../../../src/config/load';
 import { silentLogger } from '../../../src/logging/logger';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { UsageError } from '../../../src/cli/diagnose';
+import { UsageError } from '../../../src/cli/context';
 import { workerSettings } from '../../../src/cli/worker';
 import { parseConfig } from '../../../src/config/load';
 
