@@ -2,7 +2,7 @@
 import type { types } from '@slack/bolt';
 import { countSlots, formatRanges, type SlotRange } from '../cluster/slots';
 import type { DiagnosisReport, Finding } from '../diagnosis/types';
-import { escapeMrkdwn, truncate } from '../slack/blocks/text';
+import { escapeMrkdwn, fallbackText, truncate } from '../slack/blocks/text';
 import { causeOf, type FixUsed } from './assess';
 import { plural } from '../text';
 
@@ -53,7 +53,7 @@ export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
     `*Findings:* ${input.report.findings.filter((f) => f.category === 'fault').length} fault(s), details and fix buttons in the thread`,
   ].filter(Boolean);
   return {
-    text: headline,
+    text: fallbackText(headline),
     blocks: [
       section(`*${escape(headline)}*`),
       section(facts.join('\n')),
@@ -76,7 +76,7 @@ export interface RecoveringInput {
 export function recoveringIncidentMessage(input: RecoveringInput): SlackMessage {
   const headline = `:large_yellow_circle: ${input.cluster} looks healthy again — resolving after ${input.resolveAfterPolls} healthy polls in a row`;
   return {
-    text: headline,
+    text: fallbackText(headline),
     blocks: [
       section(`*${escape(headline)}*`),
       section(`*Cause:* ${escape(input.cause ?? 'not identified')}`),
@@ -101,7 +101,7 @@ export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
   const duration = formatDuration(input.resolvedAt - input.openedAt);
   const headline = `:large_green_circle: ${input.cluster}: Resolved after ${duration}`;
   return {
-    text: `${headline}. Cause: ${input.cause ?? 'not identified'}. Fix: ${fixText(input.fix, false)}`,
+    text: fallbackText(`${headline}. Cause: ${input.cause ?? 'not identified'}. Fix: ${fixText(input.fix, false)}`),
     blocks: [
       section(`*${escape(headline)}*`),
       section(`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`),
@@ -115,7 +115,7 @@ export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
 export function resolvedThreadReply(input: ResolvedInput): { text: string; blocks: KnownBlock[] } {
   const text = `:large_green_circle: Resolved after ${formatDuration(input.resolvedAt - input.openedAt)}: every node has said cluster_state:ok for ${input.resolveAfterPolls} polls in a row.`;
   return {
-    text,
+    text: fallbackText(text),
     blocks: [section(`${escape(text)}\n*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`)],
   };
 }
@@ -133,7 +133,7 @@ export function riskMessage(input: RiskInput): SlackMessage {
   const headline = `:warning: ${input.cluster}: ${plural(n, 'risk')} to address (not an outage)`;
   const shown = input.risks.slice(0, MAX_RISKS_SHOWN);
   return {
-    text: `${headline}: ${input.risks.map((r) => r.title).join('; ')}`,
+    text: fallbackText(`${headline}: ${input.risks.map((r) => r.title).join('; ')}`),
     blocks: [
       section(`*${escape(headline)}*`),
       ...shown.map((r) => section(`*${escape(r.title)}*\n${escape(r.detail)}`)),

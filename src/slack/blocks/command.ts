@@ -4,7 +4,7 @@ import type { LastState } from '../cluster-states';
 import { COMMAND, PASTE_BLOCK, PASTE_INPUT, VIEWS } from '../ids';
 import { VERDICT_ICON } from './diagnosis';
 import { section, type MessageBody, type ModalView } from './kit';
-import { escapeMrkdwn, LIMITS, truncate } from './text';
+import { escapeMrkdwn, fallbackText, LIMITS, truncate } from './text';
 import { plural } from '../../text';
 
 export function helpMessage(config: Config): MessageBody {
@@ -23,11 +23,11 @@ export function helpMessage(config: Config): MessageBody {
 
 export function usageMessage(message: string, config: Config): MessageBody {
   const help = helpMessage(config);
-  return { text: message, blocks: [section(truncate(`:warning: ${escapeMrkdwn(message)}`, LIMITS.sectionText)), ...help.blocks] };
+  return { text: fallbackText(message), blocks: [section(truncate(`:warning: ${escapeMrkdwn(message)}`, LIMITS.sectionText)), ...help.blocks] };
 }
 
 export function refusedClusterMessage(message: string): MessageBody {
-  return { text: message, blocks: [section(truncate(`:no_entry: ${escapeMrkdwn(message)}`, LIMITS.sectionText))] };
+  return { text: fallbackText(message), blocks: [section(truncate(`:no_entry: ${escapeMrkdwn(message)}`, LIMITS.sectionText))] };
 }
 
 export function listMessage(config: Config, states: Map<string, LastState>, now: number): MessageBody {

@@ -3,7 +3,7 @@ import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagno
 import type { FixPlan } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
 import { nodeTableRows } from '../../diagnosis/format-text';
-import { codeBlock, escapeMrkdwn, LIMITS, mention, truncate } from './text';
+import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
 import { ACTIONS } from '../ids';
 import { plural } from '../../text';
 
@@ -12,12 +12,12 @@ export const VERDICT_ICON: Record<Verdict, string> = { ok: ':large_green_circle:
 /** The root message while the diagnosis runs; edited in place with each progress note. */
 export function diagnosingMessage(cluster: string, note: string): MessageBody {
   const text = `Diagnosing *${escapeMrkdwn(cluster)}*: ${escapeMrkdwn(note)}`;
-  return { text: truncate(`Diagnosing ${cluster}: ${note}`, LIMITS.fallbackText), blocks: [section(truncate(`:mag: ${text}`, LIMITS.sectionText))] };
+  return { text: fallbackText(`Diagnosing ${cluster}: ${note}`), blocks: [section(truncate(`:mag: ${text}`, LIMITS.sectionText))] };
 }
 
 export function diagnosisFailedMessage(cluster: string, error: string, rediagnoseValue: string): MessageBody {
   return {
-    text: `Could not diagnose ${cluster}`,
+    text: fallbackText(`Could not diagnose ${cluster}`),
     blocks: [
       section(`:warning: *Could not diagnose ${escapeMrkdwn(cluster)}*`),
       section(codeBlock(error.split('\n'))),
@@ -62,7 +62,7 @@ export function rootMessage(report: DiagnosisReport, options: RootOptions): Mess
   const asked = options.requestedBy ? ` · asked by ${mention(options.requestedBy)}` : '';
   blocks.push(context(truncate(`Checked ${escapeMrkdwn(report.checkedAt)} in ${report.durationMs} ms${asked} · evidence, nodes and fixes in the thread${options.note ? ` · ${options.note}` : ''}`, LIMITS.contextText)));
   const text = options.kind === 'audit' ? `Prevention checks for ${report.cluster}` : `${report.cluster}: ${verdict}${report.primary ? ` (${report.primary})` : ''}`;
-  return { text, blocks };
+  return { text: fallbackText(text), blocks };
 }
 
 export function coverageText(report: DiagnosisReport): string {
@@ -171,7 +171,7 @@ export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' |
     blocks.push(actions);
   });
   if (report.fixes.length > MAX_PLANS) blocks.push(context(`${report.fixes.length - MAX_PLANS} more plans are not shown; run \`redis-medic diagnose ${escapeMrkdwn(report.cluster)}\` for all of them.`));
-  return { text: `${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`, blocks };
+  return { text: fallbackText(`${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`), blocks };
 }
 
 /** A paste is not a connected cluster: the plans are shown as commands to run by hand, no buttons. */

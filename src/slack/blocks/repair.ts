@@ -3,7 +3,7 @@ import type { RepairProgress } from '../../jobs/types';
 import type { FixPlan, RepairResult } from '../../repair/types';
 import { coverageText, rediagnoseButton, stepLine, VERDICT_ICON } from './diagnosis';
 import { context, header, section, type Block, type MessageBody } from './kit';
-import { codeBlock, escapeMrkdwn, LIMITS, mention, truncate } from './text';
+import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
 import { plural } from '../../text';
 
 /** One line per step as it runs: edited in place, so the thread does not fill with updates. */
@@ -49,7 +49,7 @@ export function runningMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
     : input.plan.steps.map((s) => `  ${stepLine(s)}`);
   blocks.push(section(codeBlock(lines)));
   if (input.phase) blocks.push(context(truncate(escapeMrkdwn(input.phase), LIMITS.contextText)));
-  return { text: `Approved by ${input.approvedBy}: running ${input.plan.title}`, blocks };
+  return { text: fallbackText(`Approved by ${input.approvedBy}: running ${input.plan.title}`), blocks };
 }
 
 const OUTCOME_HEAD = {
@@ -76,13 +76,13 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
     blocks.push(section(next));
     blocks.push({ type: 'actions', elements: [rediagnoseButton(input.rediagnoseValue)] });
   }
-  return { text: `${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title} on ${input.cluster}`, blocks };
+  return { text: fallbackText(`${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title} on ${input.cluster}`), blocks };
 }
 
 /** What replaces the buttons once a repair has finished: a one-line summary. */
 export function approvedSummaryMessage(input: { cluster: string; plan: Pick<FixPlan, 'title'>; approvedBy: string; result: RepairResult }): MessageBody {
   const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${mention(input.approvedBy)} (${plural(input.result.steps.length, 'step')}, ${input.result.durationMs} ms). Details below.`;
-  return { text: `${input.result.status}: ${input.plan.title}`, blocks: [section(truncate(text, LIMITS.sectionText))] };
+  return { text: fallbackText(`${input.result.status}: ${input.plan.title}`), blocks: [section(truncate(text, LIMITS.sectionText))] };
 }
 
 export function finalCheckText(report: DiagnosisReport): string {
@@ -115,7 +115,7 @@ export function dryRunMessage(cluster: string, plan: FixPlan): MessageBody {
   if (plan.preconditions.length) {
     blocks.push(section(truncate(`*Checked again just before running:*\n${plan.preconditions.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`, LIMITS.sectionText)));
   }
-  return { text: `Dry run: ${plan.title}`, blocks };
+  return { text: fallbackText(`Dry run: ${plan.title}`), blocks };
 }
 
 /** Ephemeral refusal of a click. `message` is mrkdwn: whoever builds it escapes what it quotes. */

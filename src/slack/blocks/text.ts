@@ -32,6 +32,16 @@ export function escapeMrkdwn(text: string): string {
 export { truncate };
 
 /**
+ * The top-level `text` of a message (notifications, screen readers, clients without blocks).
+ * Slack parses it like mrkdwn, so `<!channel>` in a node's announced address would ping the
+ * channel: escaped like every other string that carries data, then cut to the fallback limit.
+ */
+export function fallbackText(text: string): string {
+  // Cut before escaping is measured, but never inside an entity such as &amp;.
+  return truncate(escapeMrkdwn(text), LIMITS.fallbackText).replace(/&[a-z]{0,3}…$/, '…');
+}
+
+/**
  * A code block of raw lines (escaped, and fenced so that a stray ``` in the data cannot end it),
  * cut to `max` characters on a line boundary with a note saying how many lines were left out.
  */
