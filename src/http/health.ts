@@ -15,9 +15,12 @@ export interface HealthSource {
 /** The health body in its HTTP form: status first, so a probe or a human reads it at a glance. */
 export async function healthBody(source: HealthSource): Promise<{ code: number; body: Record<string, unknown> }> {
   const health = await source.health();
+  const detail = { ...health.detail };
+  // Error texts may quote REDIS_URL (a refusal at start-up does): never echo it, even redacted.
+  if (detail.error) detail.error = withoutUrls(detail.error);
   return {
     code: health.ok ? 200 : 503,
-    body: { status: health.ok ? 'ok' : 'unhealthy', queueRedis: health.queueRedis, ...health.detail },
+    body: { status: health.ok ? 'ok' : 'unhealthy', queueRedis: health.queueRedis, ...detail },
   };
 }
 
@@ -37,7 +40,7 @@ export function healthRoutes(source: HealthSource, logger: Logger = silentLogger
           ({ code, body }) => sendJson(res, code, body),
           (err: unknown) => {
             logger.error({ error: errorMessage(err) }, 'health check failed');
-            sendJson(res, 503, { status: 'unhealthy', error: errorMessage(err) });
+            sendJson(res, 503, { status: 'unhealthy', error: withoutUrls(errorMessage(err)) });
           },
         );
       },
@@ -112,6 +115,11 @@ export async function startRouteServer(routes: CustomRoute[], options: { port: n
       return closing;
     },
   };
+}
+
+/** /healthz names no URL at all: the host and user of the queue Redis are nobody's business. */
+function withoutUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, '(URL not shown)');
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {

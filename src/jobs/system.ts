@@ -61,8 +61,8 @@ export type WorkerState = 'waiting-for-queue-redis' | 'running' | 'closed';
 export interface JobSystemHealth {
   ok: boolean;
   queueRedis: 'up' | 'down';
+  /** No URL here: /healthz is served to anyone who can reach the port (issue 11 §4). */
   detail: {
-    url: string;
     error?: string;
     downForSeconds?: number;
     reconnectAttempts?: number;
@@ -361,7 +361,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     async health() {
       const workerStates: Partial<Record<QueueName, WorkerState>> = {};
       for (const [name, worker] of workers) workerStates[name] = worker.closing ? 'closed' : worker.isRunning() ? 'running' : 'waiting-for-queue-redis';
-      const detail: JobSystemHealth['detail'] = { url: target.display, workers: workerStates };
+      const detail: JobSystemHealth['detail'] = { workers: workerStates };
       if (schedulersWanted) detail.schedulers = { ...schedulerState };
       if (closing) detail.shuttingDown = true;
       let up = false;

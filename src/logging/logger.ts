@@ -26,7 +26,29 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
 /** A logger that writes nothing: for tests and for library callers that pass none. */
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-/** Replace a password in a redis:// URL, for messages that must name the URL. */
+/** Query parameters that carry credentials (ioredis reads `?password=` as the password). */
+const SECRET_PARAM = /pass|pwd|secret|token|auth|key/i;
+
+/**
+ * A URL with its credentials replaced, for messages that must name it. Parsed with the URL
+ * parser, not a pattern: a password may contain `@` or `:`, and `?password=` is a password too.
+ * Anything that does not parse as a URL is not shown at all (it may be a password typed
+ * in the wrong field).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, (_m, user: string) => `//${user}:[redacted]@`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '[unparseable URL, not shown]';
+  }
+  const userinfo = parsed.username || parsed.password ? `${parsed.username}${parsed.password ? ':[redacted]' : ''}@` : '';
+  const params = [...parsed.searchParams.entries()].map(([k, v]) => `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? '[redacted]' : encodeURIComponent(v)}`);
+  const path = parsed.pathname === '/' && !url.endsWith('/') ? '' : parsed.pathname;
+  return `${parsed.protocol}//${userinfo}${parsed.host}${path}${params.length ? `?${params.join('&')}` : ''}`;
+}
+
+/** Every URL in a text replaced by its redacted form (error messages may quote one). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (m) => redactUrl(m));
 }

@@ -34,4 +34,14 @@ describe('logger redaction', () => {
     assert.equal(redactUrl('redis://:hunter2@10.0.0.9:6379'), 'redis://:[redacted]@10.0.0.9:6379');
     assert.equal(redactUrl('redis://10.0.0.9:6379'), 'redis://10.0.0.9:6379');
   });
+
+  it('redacts with a URL parser: a password with @ in it, ?password=, and text that is no URL (issue 11 §4)', () => {
+    assert.equal(redactUrl('redis://user:p@ss@10.0.0.9:6379/0'), 'redis://user:[redacted]@10.0.0.9:6379/0');
+    assert.equal(redactUrl('rediss://10.0.0.9:6380/0?password=hunter2&db=1'), 'rediss://10.0.0.9:6380/0?password=[redacted]&db=1');
+    assert.equal(redactUrl('redis://u:x@[::1]:6379?pass=1'), 'redis://u:[redacted]@[::1]:6379?pass=[redacted]');
+    assert.equal(redactUrl('hunter2@10.0.0.9'), '[unparseable URL, not shown]');
+    for (const url of ['redis://user:p@ss@10.0.0.9:6379/0', 'rediss://10.0.0.9:6380/0?password=hunter2']) {
+      assert.doesNotMatch(redactUrl(url), /ss@10|hunter2/);
+    }
+  });
 });
