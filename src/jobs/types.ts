@@ -1,5 +1,5 @@
 import type { DiagnosisReport } from '../diagnosis/types';
-import type { RepairResult } from '../repair/types';
+import type { RepairProgress, RepairResult } from '../repair/types';
 
 /** Who asked for a job and where its answer goes. */
 export type Origin =
@@ -29,10 +29,8 @@ export interface MonitorJobData {
   alert?: { source: string; status: 'firing' | 'resolved'; summary?: string };
 }
 
-/** Progress a repair reports while it runs (also the BullMQ job progress payload). */
-export type RepairProgress =
-  | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
-  | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };
+/** Progress a repair reports while it runs, defined by the repair core (also the BullMQ job progress payload). */
+export type { RepairProgress } from '../repair/types';
 
 /** Progress a diagnosis reports (the BullMQ job progress payload of diagnose jobs). */
 export interface DiagnoseProgress {

@@ -4,13 +4,12 @@ import type { ClusterConfig, Config } from '../config/schema';
 import type { DiagnosisReport } from '../diagnosis/types';
 import { diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage } from '../errors';
-import type { RepairProgress } from '../jobs/types';
 import { silentLogger, type Logger } from '../logging/logger';
 import { runChecks } from './checks';
 import { isPlanId } from './fingerprint';
 import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
 import { NodeLinks, replyText } from './node-links';
-import type { FixPlan, PlanStep, RepairResult, StepResult } from './types';
+import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult } from './types';
 import { validatePlan } from './validate';
 import { verifyPlan, waitForJoin, type VerifyTarget } from './verify';
 

@@ -114,3 +114,8 @@ export interface RepairResult {
   verification?: string;
   finalReport?: DiagnosisReport;
 }
+
+/** Progress a repair reports while it runs (the queue layer passes it on as job progress). */
+export type RepairProgress =
+  | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
+  | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };
