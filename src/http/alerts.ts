@@ -2,8 +2,8 @@
 // the monitor looks now instead of at its next tick. Only configured clusters are ever polled:
 // the payload names a cluster, never an address to connect to.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { buildReceiverRoutes, type CustomRoute } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CustomRoute } from '@slack/bolt';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log';
 import type { Config } from '../config/schema';
@@ -40,7 +40,7 @@ export type ParseResult =
 /**
  * `POST /alerts/alertmanager` (Alertmanager webhook, version 4) and `POST /alerts` (`{"cluster":
  * "payments"}` from anything else), both behind `Authorization: Bearer <ALERT_WEBHOOK_TOKEN>`.
- * Mount them on the Bolt receiver (`customRoutes`) or on a plain server with `serveRoutes`.
+ * Mount them on the Bolt receiver (`customRoutes`) or on a plain server with `startRouteServer`.
  */
 export function alertRoutes(deps: AlertRoutesDeps): CustomRoute[] {
   const log = deps.logger.child({ module: 'alerts' });
@@ -269,24 +269,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     ...headers,
   });
   res.end(text);
-}
-
-/**
- * A request listener for a plain `http.createServer` serving these routes (Bolt does the same
- * for its `customRoutes`): 404 for unknown paths, 405 for a known path with another method.
- */
-export function serveRoutes(routes: CustomRoute[]): RequestListener {
-  const table = buildReceiverRoutes(routes);
-  return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const byMethod = table[path];
-    const handler = byMethod?.[(req.method ?? 'GET').toUpperCase()];
-    if (handler) {
-      handler(Object.assign(req, { params: {} }), res);
-      return;
-    }
-    send(res, byMethod ? 405 : 404, { error: byMethod ? `use ${Object.keys(byMethod).join(', ')}` : 'not found' }, byMethod ? { allow: Object.keys(byMethod).join(', ') } : {});
-  };
 }
 
 function formatIssues(error: z.ZodError): string {

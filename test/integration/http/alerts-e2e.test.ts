@@ -1,9 +1,8 @@
 // End to end: an Alertmanager webhook over HTTP -> the real job system's monitor queue -> the
 // incident monitor on a real broken cluster -> an incident thread in the fake Slack.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { alertRoutes, serveRoutes } from '../../../src/http/alerts';
+import { alertRoutes } from '../../../src/http/alerts';
+import { startRouteServer, type RouteServer } from '../../../src/http/health';
 import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
 import type { PollOutcome } from '../../../src/incidents/monitor';
 import { useCluster } from '../../helpers/cluster';
@@ -19,7 +18,7 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
   let prefix: string;
   let system: JobSystem;
   let proc: MonitorProcess;
-  let server: http.Server;
+  let server: RouteServer;
   let base: string;
 
   before(async () => {
@@ -34,15 +33,14 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     });
     await system.whenReady(10_000);
     await system.startWorkers({ queues: ['monitor'] }); // no schedulers: only alerts trigger polls here
-    server = http.createServer(serveRoutes(alertRoutes({ config, logger: testLogger(), enqueuer: system.enqueuer, audit: proc.audit })));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The production router (src/http/health.ts), as `start` runs it without Slack.
+    server = await startRouteServer(alertRoutes({ config, logger: testLogger(), enqueuer: system.enqueuer, audit: proc.audit }), { port: 0, host: '127.0.0.1' });
+    base = server.url;
   });
 
   after(async function () {
     this.timeout(30_000);
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await server?.close();
     await system?.close();
     await proc?.close();
     await fake?.close();

@@ -2,12 +2,12 @@
 // with a recording Enqueuer and the real audit stream on the queue Redis.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createAuditLog, type AuditLog } from '../../../src/audit/audit-log';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
-import { alertRoutes, serveRoutes } from '../../../src/http/alerts';
+import { alertRoutes } from '../../../src/http/alerts';
+import { startRouteServer, type RouteServer } from '../../../src/http/health';
 import type { MonitorJobData } from '../../../src/jobs/types';
 import { silentLogger } from '../../../src/logging/logger';
 import { deleteKeys, testPrefix } from '../incidents/harness';
@@ -21,7 +21,7 @@ interface Reply {
 }
 
 describe('http/alerts over real HTTP', () => {
-  let server: http.Server;
+  let server: RouteServer;
   let base: string;
   let enqueued: MonitorJobData[];
   let failEnqueue: boolean;
@@ -41,9 +41,9 @@ describe('http/alerts over real HTTP', () => {
         return `job-${enqueued.length}`;
       },
     };
-    server = http.createServer(serveRoutes(alertRoutes({ config, logger: silentLogger, enqueuer, audit })));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The production router (src/http/health.ts), as `start` runs it without Slack.
+    server = await startRouteServer(alertRoutes({ config, logger: silentLogger, enqueuer, audit }), { port: 0, host: '127.0.0.1' });
+    base = server.url;
   }
 
   beforeEach(() => {
@@ -55,8 +55,7 @@ describe('http/alerts over real HTTP', () => {
   });
 
   afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     redis.disconnect();
     await deleteKeys(prefix);
   });
