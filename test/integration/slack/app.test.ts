@@ -52,7 +52,8 @@ describe('slack app over HTTP', function () {
     it('refuses a request dated in the future', async () => {
       const res = await send(command('payments', {}, { timestamp: Math.floor(Date.now() / 1000) + 10 * 60 }));
       assert.equal(res.status, 401);
-      await waitForAudit(h, 'request.rejected', (r) => String(r.details?.reason).includes('future'));
+      // Refused from its headers, before its body is read: nothing says Slack sent it, so it is
+      // logged, not audited.
       assert.equal(h.enqueuer.diagnoses.length, 0);
       assert.equal(h.fake.calls.filter((c) => c.method !== 'auth.test').length, 0);
     });
