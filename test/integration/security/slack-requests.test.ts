@@ -62,7 +62,7 @@ describe('slack requests: replays, oversized bodies (issue 11 §3)', function ()
 
   it('a 4 MB body is refused with 413 from its headers, before it is read', async () => {
     const body = 'x'.repeat(10);
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...slackSignature(SIGNING_SECRET, body) };
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...slackSignature(SIGNING_SECRET, body) };
     // 16 KB of 4 MB sent: the answer must come without the rest.
     assert.deepEqual(await partialPost(h.url, headers, 4 * 1024 * 1024, 16 * 1024), { status: 413 });
     // Without a length, reading stops at the limit.
