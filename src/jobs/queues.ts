@@ -3,6 +3,7 @@ import { Queue, type DefaultJobOptions, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { findCluster } from '../config/clusters';
 import type { Config } from '../config/schema';
+import { withDeadline } from '../deadline';
 import { ErrorCode, errorMessage, isRedisMedicError, RedisMedicError } from '../errors';
 import type {
   DiagnoseJobData, DiagnoseJobResult, Enqueuer, MonitorJobData, RepairJobData, RepairJobResult,
@@ -205,9 +206,5 @@ export function jobStatus<R>(job: Job<unknown, R>, state: JobState | 'unknown'):
 }
 
 export function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: the queue Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(work, timeoutMs, () => new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: the queue Redis did not answer within ${timeoutMs} ms`));
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { withDeadline } from '../deadline';
 
 /** What the lock's value says about its holder, so a refused caller can tell who is repairing. */
 export interface LockHolder {
@@ -52,7 +53,7 @@ export async function acquireRepairLock(redis: Redis, key: string, options: Acqu
   const value = JSON.stringify(holder);
   const wait = options.wait ?? 'refuse';
   const deadline = wait === 'refuse' ? now() : now() + wait.timeoutMs;
-  const bound = <T>(p: Promise<T>, what: string): Promise<T> => withTimeout(p, options.opTimeoutMs ?? 2000, what);
+  const bound = <T>(p: Promise<T>, what: string): Promise<T> => queueDeadline(p, options.opTimeoutMs ?? 2000, what);
   for (;;) {
     const set = await bound(redis.set(key, value, 'PX', options.ttlMs, 'NX'), 'SET NX of the repair lock');
     if (set === 'OK') return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now, options.opTimeoutMs ?? 2000) };
@@ -69,7 +70,7 @@ function startRenewing(redis: Redis, key: string, value: string, holder: LockHol
   const timer = setInterval(() => {
     // Not renewed for a whole TTL (Redis down or hung): the key may have expired and been taken.
     if (now() - lastRenewed >= ttlMs) lost = true;
-    void withTimeout(redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>, Math.min(opTimeoutMs, ttlMs), 'lock renewal').then(
+    void queueDeadline(redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>, Math.min(opTimeoutMs, ttlMs), 'lock renewal').then(
       (ok) => {
         if (ok === 1) {
           renewals++;
@@ -90,7 +91,7 @@ function startRenewing(redis: Redis, key: string, value: string, holder: LockHol
     release() {
       released ??= (async () => {
         clearInterval(timer);
-        await withTimeout(redis.eval(RELEASE, 1, key, value), opTimeoutMs, 'release of the repair lock');
+        await queueDeadline(redis.eval(RELEASE, 1, key, value), opTimeoutMs, 'release of the repair lock');
       })();
       return released;
     },
@@ -106,12 +107,9 @@ function parseHolder(value: string | null): LockHolder | null {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no reply from the queue Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+
+function queueDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(promise, ms, () => new Error(`${what}: no reply from the queue Redis within ${ms} ms`));
 }
 
 function sleep(ms: number): Promise<void> {

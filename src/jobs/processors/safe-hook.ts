@@ -1,3 +1,4 @@
+import { withDeadline } from '../../deadline';
 import { errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
 
@@ -7,18 +8,10 @@ import type { Logger } from '../../logging/logger';
  */
 export async function callHook(logger: Logger, name: string, call: (() => Promise<void>) | undefined, timeoutMs = 10_000): Promise<void> {
   if (!call) return;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      call(),
-      new Promise<void>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hook ${name} did not finish within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withDeadline(call(), timeoutMs, () => new Error(`hook ${name} did not finish within ${timeoutMs} ms`));
   } catch (err) {
     logger.warn({ hook: name, error: errorMessage(err) }, `job hook ${name} failed: ${errorMessage(err)}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
