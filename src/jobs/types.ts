@@ -1,5 +1,5 @@
 import type { DiagnosisReport } from '../diagnosis/types';
-import type { RepairProgress, RepairResult } from '../repair/types';
+import type { FixPlan, RepairProgress, RepairResult } from '../repair/types';
 
 /** Who asked for a job and where its answer goes. */
 export type Origin =
@@ -20,6 +20,11 @@ export interface RepairJobData {
   approvalId: string;
   approvedBy: string;
   origin: Origin;
+  /**
+   * The plan as the approver saw it (its title, steps and basis). Only used to explain a refusal
+   * ("which precondition no longer holds"): the steps that run always come from a fresh diagnosis.
+   */
+  approvedPlan?: FixPlan;
 }
 
 export interface MonitorJobData {

@@ -5,6 +5,7 @@ import type { DiagnosisReport } from '../diagnosis/types';
 import { diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
+import { basisChanges, stepChanges } from './changes';
 import { runChecks } from './checks';
 import { isPlanId } from './fingerprint';
 import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
@@ -23,6 +24,12 @@ export interface ExecuteOptions {
   lockPrefix: string;
   /** Who approved: a Slack user id, or `cli:<user>`. */
   actor: string;
+  /**
+   * The plan as the approver saw it, when the caller has it. Never run (the steps that run are
+   * always those of the fresh diagnosis): when the fresh diagnosis no longer offers the plan, its
+   * basis says which precondition stopped holding.
+   */
+  approved?: FixPlan;
   onProgress?: (p: RepairProgress) => void | Promise<void>;
   audit?: AuditLog;
   logger?: Logger;
@@ -82,6 +89,18 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
   }
 }
 
+/** Why an approved plan is not offered any more: which of its preconditions failed, by name when known. */
+function changedReason(options: ExecuteOptions, report: DiagnosisReport): string {
+  const offered = report.fixes.length ? `the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `the current diagnosis (${report.verdict}) offers no fix`;
+  const approved = options.approved?.id === options.planId ? options.approved : undefined;
+  if (!approved?.basis) {
+    return `cluster changed: plan ${options.planId} no longer matches ${options.cluster.name} (the state it was made for is gone); ${offered}`;
+  }
+  const changes = basisChanges(approved, report);
+  const why = changes.length ? changes : stepChanges(approved, report.fixes);
+  return `cluster changed since plan ${options.planId} was made: ${why.join('; ')}. Nothing was run; ${offered}`;
+}
+
 class Run {
   readonly timings = { lockMs: 0, rediagnoseMs: 0, stepsMs: 0, verifyMs: 0 };
   private plan: FixPlan | undefined;
@@ -108,10 +127,7 @@ class Run {
     }
 
     const plan = report.fixes.find((p) => p.id === options.planId);
-    if (!plan) {
-      const offered = report.fixes.length ? `; the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `; the current diagnosis (${report.verdict}) offers no fix`;
-      return this.refuse(ErrorCode.ClusterChanged, `cluster changed: plan ${options.planId} no longer matches ${options.cluster.name} (the state it was made for is gone)${offered}`, report);
-    }
+    if (!plan) return this.refuse(ErrorCode.ClusterChanged, changedReason(options, report), report);
     this.plan = plan;
     if (!plan.executable) {
       return this.refuse(ErrorCode.NotAllowed, `plan ${plan.id} is advice that redis-medic cannot carry out: ${plan.title}`, report);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NodeReport } from '../diagnosis/types';
-import type { FixAction, PlanCheck, PlanStep, PlanVerification } from './types';
+import type { FixAction, NodeBasis, NodePresence, PlanBasis, PlanCheck, PlanStep, PlanVerification, Risk } from './types';
 
 /** Short tags that start plan ids, so a person can tell plans apart at a glance. */
 export const ACTION_TAGS: Record<FixAction, string> = {
@@ -21,23 +21,23 @@ export function isPlanId(text: string): boolean {
   return match !== null && Object.values(ACTION_TAGS).includes(match[1]!);
 }
 
-// Only what a plan depends on: identity, role, failure flags, slots and epochs. Ping/pong
-// times, replication offsets and key counts move all the time and must not change the id.
-const STABLE_FLAGS = new Set(['master', 'slave', 'fail', 'fail?', 'handshake', 'noaddr', 'nofailover']);
+export function presenceOf(node: NodeReport): NodePresence {
+  const flagged = node.flags.includes('fail') || node.flags.includes('fail?');
+  if (node.reachable === true) return node.health === 'up' ? 'up' : 'suspect';
+  if (node.reachable === false) return node.link === 'connected' && !flagged ? 'cut-off' : 'down';
+  // Not asked (a paste): what the views say.
+  if (node.health === 'down' || node.health === 'suspect') return 'down';
+  return node.health === 'up' ? 'up' : 'unknown';
+}
 
-function nodeState(node: NodeReport): unknown {
+export function nodeBasis(node: NodeReport): NodeBasis {
   return {
     id: node.id,
     addr: node.addr,
     role: node.role,
     masterId: node.masterId,
-    // fail? and fail both mean "down" here: the suspicion being confirmed by a majority is not a
-    // new state for a plan (its steps already differ where the difference matters, e.g. FORCE
-    // vs TAKEOVER), and approvals must not be refused as stale for it.
-    flags: [...new Set(node.flags.filter((f) => STABLE_FLAGS.has(f)).map((f) => (f === 'fail?' ? 'fail' : f)))].sort(),
-    reachable: node.reachable,
+    presence: presenceOf(node),
     slots: node.slots,
-    epoch: node.epoch,
     migrating: node.migrating,
     importing: node.importing,
   };
@@ -48,6 +48,7 @@ export interface FingerprintInput {
   steps: PlanStep[];
   checks?: PlanCheck[];
   verify?: PlanVerification;
+  risk?: Risk;
   /** The nodes whose state the plan was made for (ids). */
   involved: string[];
   nodes: NodeReport[];
@@ -56,24 +57,35 @@ export interface FingerprintInput {
 }
 
 /**
- * A plan's id: its action tag and the first 12 hex digits of a sha256 over the plan's steps and
- * the relevant state of the nodes it involves. Same state, same id; any relevant change (a node
- * failed over, an epoch bumped, a slot moved) gives another id, so a stale plan is never found.
+ * A plan's identity: its id and the basis it was made on. The id is the action tag and the first
+ * 12 hex digits of a sha256 over what the plan does (steps, checks, verification, risk) and what
+ * makes it safe (the basis). Same plan on the same basis, same id: config epochs, link states,
+ * ping times and how far the failure flags have spread do not count. Any change that matters (a
+ * node answers again, failed over, moved slots; another target) gives another id.
  */
-export function planId(input: FingerprintInput): string {
+export function identify(input: FingerprintInput): { id: string; basis: PlanBasis } {
   const involved = [...new Set(input.involved)].sort();
-  const states = involved.map((id) => {
-    const node = input.nodes.find((n) => n.id === id);
-    return node ? nodeState(node) : { id, unknown: true };
-  });
+  const basis: PlanBasis = {
+    nodes: involved.map((id) => {
+      const node = input.nodes.find((n) => n.id === id);
+      return node ? nodeBasis(node) : { id, addr: '', role: 'unknown', masterId: null, presence: 'unknown', slots: [], migrating: [], importing: [] };
+    }),
+    extra: input.extra ?? null,
+  };
   const canonical = JSON.stringify({
     action: input.action,
-    steps: input.steps.map((s) => ({ node: s.node, command: s.command, waitFor: s.waitFor ?? null })),
+    // A join wait's epoch is read again when the plan runs: it is how long to wait, not what to do.
+    steps: input.steps.map((s) => ({ node: s.node, command: s.command, waitFor: s.waitFor ? { node: s.waitFor.node, knowsIds: [...s.waitFor.knowsIds].sort() } : null })),
     checks: input.checks ?? [],
     verify: input.verify ?? null,
-    states,
-    extra: input.extra ?? null,
+    risk: input.risk ?? null,
+    basis,
   });
   const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
-  return `${ACTION_TAGS[input.action]}-${hash}`;
+  return { id: `${ACTION_TAGS[input.action]}-${hash}`, basis };
+}
+
+/** The id alone (see identify). */
+export function planId(input: FingerprintInput): string {
+  return identify(input).id;
 }

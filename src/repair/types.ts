@@ -65,6 +65,40 @@ export interface PlanVerification {
   extraNodes?: string[];
 }
 
+/**
+ * Whether a node is there for a plan: `up` (answers, nobody flags it), `suspect` (answers, but a
+ * peer flags it failing: a partition between nodes), `down` (does not answer and no peer talks
+ * to it, or the cluster flags it failing), `cut-off` (does not answer us while a peer still
+ * talks to it, unflagged: it may be alive on the other side of a partition), `unknown`.
+ * Deliberately not the flags themselves: Redis lists a killed master as plain `master ...
+ * disconnected`, then `fail?`, then `fail` as gossip converges, and none of that changes what a
+ * plan does or whether it is safe.
+ */
+export type NodePresence = 'up' | 'suspect' | 'down' | 'cut-off' | 'unknown';
+
+
+/** What a plan rests on for one node it involves: who and where it is, what it serves, whether it is there. */
+export interface NodeBasis {
+  id: string;
+  addr: string;
+  role: 'master' | 'replica' | 'unknown';
+  masterId: string | null;
+  presence: NodePresence;
+  slots: SlotRange[];
+  migrating: Array<{ slot: number; to: string }>;
+  importing: Array<{ slot: number; from: string }>;
+}
+
+/**
+ * A plan's preconditions as data: the state of each node it involves, and whatever else it
+ * depends on (the slot ranges it answers, the ghosts it forgets). Hashed into the plan id, and
+ * kept on the plan, so the executor can say which of them no longer holds.
+ */
+export interface PlanBasis {
+  nodes: NodeBasis[];
+  extra: unknown;
+}
+
 /** A fix: exact commands on exact nodes, made for one cluster state (its id is a fingerprint of it). */
 export interface FixPlan {
   id: string;
@@ -88,6 +122,8 @@ export interface FixPlan {
    * Redis's 60 s ban window): the executor sends them all at once.
    */
   concurrent?: boolean;
+  /** What the plan was made on (src/repair/fingerprint.ts): the executor names what changed when it no longer holds. */
+  basis?: PlanBasis;
 }
 
 export interface StepResult {

@@ -88,6 +88,7 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         // The same lock as `redis-medic fix` takes: one repair per cluster, whoever starts it.
         lockPrefix: deps.config.queue.prefix,
         actor: data.approvedBy,
+        ...(data.approvedPlan ? { approved: data.approvedPlan } : {}),
         lockWait: 'refuse',
         logger: log,
         ...(deps.audit ? { audit: deps.audit } : {}),

@@ -1,4 +1,4 @@
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
 import { byAddr, findingsOf, name, slotText, spareCandidates, type PlanContext } from './context';
 
@@ -48,7 +48,7 @@ export function addReplicaPlans(ctx: PlanContext): FixPlan[] {
       // newcomer says ok too (it does once it learnt every slot's owner).
       verify: { clusterOk: ctx.report.verdict !== 'down', replicaOf: [{ node: spare.addr, masterId: master.id }], ...(spare.member ? {} : { extraNodes: [spare.addr] }) },
     };
-    plans.push({ id: planId({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }), ...plan });
+    plans.push({ ...identify({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }), ...plan });
   });
   return plans;
 }

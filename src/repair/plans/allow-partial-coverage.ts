@@ -1,5 +1,5 @@
 import { countSlots, SLOT_COUNT } from '../../cluster/slots';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan } from '../types';
 import { findingsOf, liveNodes, reportNode, slotText, type PlanContext } from './context';
 
@@ -36,5 +36,5 @@ export function allowPartialCoveragePlans(ctx: PlanContext): FixPlan[] {
     executable: true,
     verify: { clusterOk: false, config: { parameter: 'cluster-require-full-coverage', value: 'no' } },
   };
-  return [{ id: planId({ ...plan, involved: live.map((n) => n.id), nodes: ctx.report.nodes, extra: { uncovered } }), ...plan }];
+  return [{ ...identify({ ...plan, involved: live.map((n) => n.id), nodes: ctx.report.nodes, extra: { uncovered } }), ...plan }];
 }

@@ -1,6 +1,6 @@
 import { countSlots, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
 import { inRanges, type ModelNode } from '../../diagnosis/model';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanCheck, PlanStep, PlanVerification, Risk } from '../types';
 import {
   byAddr, downMasters, findingsOf, liveMasters, liveNodes, liveReplicasOf, maxEpoch, name, ownedInViewOf,
@@ -120,7 +120,7 @@ function buildPlan(ctx: PlanContext, input: PlanInput): FixPlan {
     ...(checks.length ? { checks } : {}),
     verify,
   };
-  return { id: planId({ ...plan, involved, nodes: ctx.report.nodes, extra: { orphans, dropped: [...dropped.entries()].sort() } }), ...plan };
+  return { ...identify({ ...plan, involved, nodes: ctx.report.nodes, extra: { orphans, dropped: [...dropped.entries()].sort() } }), ...plan };
 }
 
 /** Slots an owner no longer claims in its own view while the others still route them to it. */

@@ -1,6 +1,6 @@
 import { toRanges } from '../../cluster/slots';
 import type { ModelNode } from '../../diagnosis/model';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanCheck, PlanStep } from '../types';
 import { fullyCovered, liveMasters, name, type PlanContext } from './context';
 
@@ -85,7 +85,7 @@ function undoPlan(ctx: PlanContext, open: OpenSlot[]): FixPlan {
     ...(checks.length ? { checks } : {}),
     verify: { clusterOk: fullyCovered(ctx), noOpenSlots: true },
   };
-  return { id: planId({ ...plan, involved: involvedIds(open), nodes: ctx.report.nodes, extra: { slots } }), ...plan };
+  return { ...identify({ ...plan, involved: involvedIds(open), nodes: ctx.report.nodes, extra: { slots } }), ...plan };
 }
 
 function finishPlan(ctx: PlanContext, open: OpenSlot[]): FixPlan {
@@ -128,7 +128,7 @@ function finishPlan(ctx: PlanContext, open: OpenSlot[]): FixPlan {
     checks,
     verify: { clusterOk: fullyCovered(ctx), noOpenSlots: true },
   };
-  return { id: planId({ ...plan, involved: [...involvedIds(open), ...masters.map((m) => m.id)], nodes: ctx.report.nodes }), ...plan };
+  return { ...identify({ ...plan, involved: [...involvedIds(open), ...masters.map((m) => m.id)], nodes: ctx.report.nodes }), ...plan };
 }
 
 function describe(ctx: PlanContext, o: OpenSlot): string {

@@ -1,4 +1,4 @@
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
 import { findingsOf, fullyCovered, liveNodes, name, type PlanContext } from './context';
 
@@ -58,5 +58,5 @@ export function forgetGhostsPlans(ctx: PlanContext): FixPlan[] {
     const node = ctx.report.nodes.find((n) => n.id === id);
     return { id, addr: node?.addr ?? null, reachable: node?.reachable ?? null, slots: node?.slots ?? [] };
   });
-  return [{ id: planId({ ...plan, involved: [], nodes: ctx.report.nodes, extra: ghostStates }), ...plan }];
+  return [{ ...identify({ ...plan, involved: [], nodes: ctx.report.nodes, extra: ghostStates }), ...plan }];
 }

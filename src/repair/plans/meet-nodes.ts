@@ -1,5 +1,5 @@
 import type { ModelNode } from '../../diagnosis/model';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
 import { findingsOf, fullyCovered, liveNodes, type PlanContext } from './context';
 
@@ -43,7 +43,7 @@ export function meetNodesPlans(ctx: PlanContext): FixPlan[] {
     executable: true,
     verify: { clusterOk: fullyCovered(ctx), meshed: true },
   };
-  return [{ id: planId({ ...plan, involved, nodes: ctx.report.nodes }), ...plan }];
+  return [{ ...identify({ ...plan, involved, nodes: ctx.report.nodes }), ...plan }];
 }
 
 function pairKey(a: ModelNode, b: ModelNode): string {

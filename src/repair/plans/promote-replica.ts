@@ -1,6 +1,6 @@
 import { slotsOf, toRanges } from '../../cluster/slots';
 import type { ModelNode } from '../../diagnosis/model';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
 import { byAddr, downMasters, findingsOf, liveReplicasOf, name, reportNode, slotText, subtract, type PlanContext } from './context';
 
@@ -55,7 +55,7 @@ export function promoteReplicaPlans(ctx: PlanContext): FixPlan[] {
     verify: restoresAll ? { clusterOk: true } : { clusterOk: false, slotsServed: slots },
   };
   const involved = pairs.flatMap(({ master, replica }) => [master.id, replica.id]);
-  return [{ id: planId({ ...plan, involved, nodes: ctx.report.nodes }), ...plan }];
+  return [{ ...identify({ ...plan, involved, nodes: ctx.report.nodes }), ...plan }];
 }
 
 /** The replica with the most data: highest replication offset, a live link first, then address. */

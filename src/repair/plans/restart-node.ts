@@ -1,5 +1,5 @@
 import { isSilent } from '../../cluster/types';
-import { planId } from '../fingerprint';
+import { identify } from '../fingerprint';
 import type { FixPlan } from '../types';
 import { downMasters, name, slotText, type PlanContext } from './context';
 
@@ -42,7 +42,7 @@ export function restartNodePlans(ctx: PlanContext): FixPlan[] {
       expected: 'It rejoins with its id and slots, and the cluster returns to cluster_state:ok by itself within a few node timeouts.',
       executable: false,
     };
-    plans.push({ id: planId({ ...plan, involved: [master.id], nodes: ctx.report.nodes }), ...plan });
+    plans.push({ ...identify({ ...plan, involved: [master.id], nodes: ctx.report.nodes }), ...plan });
   }
   return plans;
 }

@@ -52,6 +52,25 @@ describe('repair: executePlan on real clusters', function () {
     });
   });
 
+  describe('a killed master comes back after its slots were offered to another', () => {
+    const cluster = useCluster({ masters: 3 });
+
+    it('refuses the approved plan, naming the precondition that no longer holds', async () => {
+      const c = cluster();
+      const victim = c.masters()[2]!;
+      await c.kill(victim);
+      const target = clusterConfigOf(c);
+      const approved = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
+      await c.restart(victim);
+      await c.waitUntilOk();
+      const result = await executePlan(options(target, approved.id, { approved }));
+      assert.equal(result.status, 'refused');
+      assert.equal(result.code, 'cluster_changed');
+      assert.match(result.reason ?? '', new RegExp(`^cluster changed since plan ${approved.id} was made: ${victim.addr} \\(${victim.id.slice(0, 8)}\\) answers again \\(it was down when the plan was made\\)\\. Nothing was run`));
+      assert.deepEqual(result.steps, []);
+    });
+  });
+
   describe('two of three masters are killed (3 masters + 3 replicas): quorum lost', () => {
     const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
 
@@ -100,9 +119,9 @@ describe('repair: executePlan on real clusters', function () {
       const target = clusterConfigOf(c);
       const stale = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
       await c.delSlotsRange(c.masters()[0]!, 0, 9); // the owner drops slots: another state, another plan
-      const result = await executePlan(options(target, stale.id));
+      const result = await executePlan(options(target, stale.id, { approved: stale }));
       assert.equal(result.status, 'refused');
-      assert.match(result.reason ?? '', /^cluster changed: /);
+      assert.match(result.reason ?? '', /^cluster changed since plan assign-\w+ was made: its steps differ now \(now `[\d.:]+> CLUSTER ADDSLOTSRANGE 0 9`/);
       assert.deepEqual(result.steps, []);
       assert.ok(result.finalReport, 'a refusal after re-diagnosis carries the new report');
       assert.ok(!result.finalReport.fixes.some((p) => p.id === stale.id));

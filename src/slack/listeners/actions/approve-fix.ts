@@ -66,6 +66,7 @@ export function approveFixAction(ctx: SlackContext) {
         planId: plan.id,
         approvalId: record.id,
         approvedBy: click.user,
+        approvedPlan: plan,
         origin: {
           kind: 'slack',
           channel: click.channel ?? record.channel,
