@@ -2,8 +2,21 @@
 // register themselves for a last-chance teardown here.
 import { killAllSpawned } from '../../src/devtools/processes';
 
+// Mocha runs without `exit: true`, so a test that leaves a socket, server or timer open keeps the
+// process alive. Rather than hang CI for its full budget, say what is still open and fail.
+const LEAK_GRACE_MS = 15_000;
+
 export const mochaHooks = {
   async afterAll(): Promise<void> {
     await killAllSpawned();
+    setTimeout(() => {
+      const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
+      process.stderr.write(`\nmocha: the process is still alive ${LEAK_GRACE_MS / 1000} s after the last test; a test leaked: ${open.join(', ')}\n`);
+      // Mocha sets the exit code in its own 'exit' listener; this one runs after it.
+      process.on('exit', () => {
+        process.exitCode = 1;
+      });
+      process.exit(1);
+    }, LEAK_GRACE_MS).unref();
   },
 };
