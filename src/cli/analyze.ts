@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parsePaste } from '../cluster/parse-paste';
 import { formatReport } from '../diagnosis/format-text';
-import { analyseSnapshot } from '../engine';
 import { EXIT, processIO, type CliIO } from './context';
 
 export function register(program: Command, io: CliIO = processIO): void {
@@ -18,6 +17,8 @@ export function register(program: Command, io: CliIO = processIO): void {
 }
 
 export function runAnalyze(text: string, options: { json?: boolean }, io: CliIO): number {
+  // Required here so `--help` does not load the engine (and ioredis with it).
+  const { analyseSnapshot } = require('../engine') as typeof import('../engine');
   const snapshot = parsePaste(text);
   const { report } = analyseSnapshot(snapshot);
   io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report));

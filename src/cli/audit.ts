@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { createAuditLog, type AuditRecord } from '../audit/audit-log';
+import type { AuditRecord } from '../audit/audit-log';
 import type { Config } from '../config/schema';
 import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
-import { redactUrl } from '../logging/logger';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 
 export interface AuditCliOptions {
@@ -29,6 +27,10 @@ const COMMAND_TIMEOUT_MS = 5000;
 export async function runAudit(cluster: string | undefined, options: AuditCliOptions, config: Config, io: CliIO): Promise<number> {
   const count = Number(options.count ?? '50');
   if (!Number.isInteger(count) || count <= 0 || count > 100_000) throw new UsageError(`--count must be a whole number from 1 to 100000, got "${options.count}"`);
+  // Loaded here, not when the CLI starts.
+  const { Redis } = require('ioredis') as typeof import('ioredis');
+  const { createAuditLog } = require('../audit/audit-log') as typeof import('../audit/audit-log');
+  const { redactUrl } = require('../logging/logger') as typeof import('../logging/logger');
   const redis = new Redis(config.queue.redisUrl, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,

@@ -1,7 +1,6 @@
-import { Command } from 'commander';
-import { loadConfig } from '../config/load';
+import type { Command } from 'commander';
 import type { Config } from '../config/schema';
-import { createLogger, type Logger } from '../logging/logger';
+import type { Logger } from '../logging/logger';
 
 /** A mistake in how the command was called: exit code 2, the message says what to change. */
 export class UsageError extends Error {}
@@ -18,8 +17,12 @@ export function isKeptAlive(): boolean {
   return keepAlive;
 }
 
-/** Exit codes: 0 nothing critical, 1 a critical finding (or a failed repair), 2 bad usage / nothing reachable. */
-export const EXIT = { ok: 0, critical: 1, usage: 2 } as const;
+/**
+ * Exit codes (documented in `redis-medic --help` and docs/cli.md): 0 nothing critical, 1 a
+ * critical finding (or a failed or refused repair), 2 bad usage (flags, arguments, config file),
+ * 3 no node of the cluster answered.
+ */
+export const EXIT = { ok: 0, critical: 1, usage: 2, unreachable: 3 } as const;
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -33,10 +36,13 @@ export const processIO: CliIO = {
 
 export function configFrom(command: Command): Config {
   const opts = command.optsWithGlobals<{ config?: string }>();
+  // yaml and zod load with the first command that reads the config, not for --help.
+  const { loadConfig } = require('../config/load') as typeof import('../config/load');
   return loadConfig(opts.config ? { file: opts.config } : {});
 }
 
 /** CLI commands log to stderr, so stdout stays the report (and --json stays parseable). */
 export function cliLogger(): Logger {
+  const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
   return createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }, process.stderr as never);
 }

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { parseConfig } from '../config/load';
 import type { ClusterConfig, Config } from '../config/schema';
-import { spawnCluster, type TestCluster } from '../devtools/local-cluster';
-import { redisAnswers, startThrowawayRedis, type ThrowawayRedis } from '../devtools/redis-server';
+import type { TestCluster } from '../devtools/local-cluster';
+import type { ThrowawayRedis } from '../devtools/redis-server';
 import { formatReport } from '../diagnosis/format-text';
-import { runServeDemo } from '../devtools/serve-demo';
-import { diagnoseCluster } from '../engine';
-import { executePlan } from '../repair/executor';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { EXIT, processIO, type CliIO } from './context';
 
@@ -59,6 +54,7 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--serve', 'run the whole product (Slack app, workers, monitor) with a local Slack printed here: incident, /redis-diagnose, approve, repaired, resolved')
     .action(async (options: DemoOptions) => {
       if (options.serve) {
+        const { runServeDemo } = require('../devtools/serve-demo') as typeof import('../devtools/serve-demo');
         process.exitCode = (await runServeDemo(io, { keep: options.keep })) ? EXIT.ok : EXIT.critical;
         return;
       }
@@ -72,6 +68,13 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
     io.stderr(`unknown scenario "${options.scenario}"; choose one of: ${Object.keys(DEMO_SCENARIOS).join(', ')}`);
     return EXIT.usage;
   }
+  // The spawner, the engine and the executor load here, not when the CLI starts.
+  const { spawnCluster } = require('../devtools/local-cluster') as typeof import('../devtools/local-cluster');
+  const { redisAnswers, startThrowawayRedis } = require('../devtools/redis-server') as typeof import('../devtools/redis-server');
+  const { diagnoseCluster } = require('../engine') as typeof import('../engine');
+  const { executePlan } = require('../repair/executor') as typeof import('../repair/executor');
+  const { Redis } = require('ioredis') as typeof import('ioredis');
+  const { parseConfig } = require('../config/load') as typeof import('../config/load');
   io.stdout(`redis-medic demo: ${options.scenario}: ${scenario.about}\n`);
   io.stdout('Starting a throwaway Redis Cluster on loopback (redis-server from PATH, temp dir)...');
   const cluster = await spawnCluster({ ...scenario.spawn, nodeTimeoutMs: 1000 });

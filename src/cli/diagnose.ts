@@ -3,7 +3,6 @@ import { parseHostPort } from '../cluster/address';
 import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
-import { adHocCluster, diagnoseCluster } from '../engine';
 import { configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 
 export interface DiagnoseOptions {
@@ -32,6 +31,8 @@ export function register(program: Command, io: CliIO = processIO): void {
 export async function runDiagnose(target: string, options: DiagnoseOptions, config: Config, io: CliIO): Promise<number> {
   const cluster = targetCluster(target, options, config);
   const timeouts = timeoutsFrom(options, config);
+  // Loaded when needed, so `--help` and `analyze` never load the network code.
+  const { diagnoseCluster } = require('../engine') as typeof import('../engine');
   const { report } = await diagnoseCluster(cluster, { timeouts });
   io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.findings.some((f) => f.severity === 'critical') ? EXIT.critical : EXIT.ok;
@@ -40,6 +41,8 @@ export async function runDiagnose(target: string, options: DiagnoseOptions, conf
 /** A configured name, or ad-hoc seeds (the CLI user is the operator: typed addresses are fine here). */
 export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls'>, config: Config): ClusterConfig {
   const configured = config.clusters.find((c) => c.name === target);
+  // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
+  const { adHocCluster } = require('../engine') as typeof import('../engine');
   const base = configured ?? (looksLikeAddresses(target) ? adHocCluster(target) : findCluster(config, target));
   const password = options.password ?? base.password ?? process.env.REDIS_PASSWORD;
   return {

@@ -1,13 +1,10 @@
 import os from 'node:os';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { createAuditLog } from '../audit/audit-log';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
-import { diagnoseCluster } from '../engine';
 import { errorMessage } from '../errors';
-import { redactUrl, type Logger } from '../logging/logger';
-import { executePlan } from '../repair/executor';
+import type { Logger } from '../logging/logger';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 import { targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
@@ -74,6 +71,11 @@ export async function runFix(target: string, options: FixOptions, config: Config
   const cluster = targetCluster(target, options, config);
   const timeouts = timeoutsFrom(options, config);
   const say = (text: string): void => (options.json ? io.stderr(text) : io.stdout(text));
+  // The engine and the executor load ioredis: loaded here, not when the CLI starts.
+  const { diagnoseCluster } = require('../engine') as typeof import('../engine');
+  const { executePlan } = require('../repair/executor') as typeof import('../repair/executor');
+  const { createAuditLog } = require('../audit/audit-log') as typeof import('../audit/audit-log');
+  const { redactUrl } = require('../logging/logger') as typeof import('../logging/logger');
 
   const { report } = await diagnoseCluster(cluster, { timeouts });
   const plan = report.fixes.find((p) => p.id === planId);
@@ -133,6 +135,7 @@ export async function runFix(target: string, options: FixOptions, config: Config
 
 /** The queue Redis, connected and answering within the timeouts, or why not. */
 async function connectQueue(config: Config, timeouts: Config['timeouts']): Promise<Redis | string> {
+  const { Redis } = require('ioredis') as typeof import('ioredis');
   const redis = new Redis(config.queue.redisUrl, {
     lazyConnect: true,
     connectTimeout: timeouts.connectMs,

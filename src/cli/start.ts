@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
-import { createLogger } from '../logging/logger';
-import { startService, type RunningService } from '../service';
+import type { RunningService } from '../service';
 import { configFrom, keepProcessAlive, UsageError } from './context';
 
 interface StartOptions {
@@ -25,6 +24,9 @@ export function register(program: Command): void {
 export async function runStart(options: StartOptions, config: Config): Promise<RunningService> {
   const port = options.port === undefined ? undefined : Number(options.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be 0-65535, got "${options.port}"`);
+  // Bolt and BullMQ load here, not when the CLI starts.
+  const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
+  const { startService } = require('../service') as typeof import('../service');
   const logger = createLogger().child({ process: 'start' });
   const service = await startService(config, { logger, withWorkers: options.workers, ...(port !== undefined ? { port } : {}) });
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import type { WorkerWiring } from '../service';
 import { errorMessage } from '../errors';
-import { healthRoutes, startRouteServer, type RouteServer } from '../http/health';
-import { parseQueueNames, type QueueName } from '../jobs/queues';
-import { createJobSystem, type JobSystem, type WorkerSettings } from '../jobs/system';
+import type { RouteServer } from '../http/health';
+import type { QueueName } from '../jobs/queues';
+import type { JobSystem, WorkerSettings } from '../jobs/system';
 import type { JobHooks } from '../jobs/types';
-import { createLogger, type Logger } from '../logging/logger';
+import type { Logger } from '../logging/logger';
 import { configFrom, EXIT, keepProcessAlive, processIO, UsageError, type CliIO } from './context';
 
 const LEAK_EXIT_MS = 10_000;
@@ -52,6 +52,10 @@ export interface RunningWorker {
  */
 export async function runWorker(options: WorkerCliOptions, config: Config, wiring: WorkerWiring = {}, io: CliIO = processIO): Promise<RunningWorker> {
   const settings = workerSettings(options, config);
+  // pino, the HTTP routes and BullMQ load here, not when the CLI starts.
+  const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
+  const { healthRoutes, startRouteServer } = require('../http/health') as typeof import('../http/health');
+  const { createJobSystem } = require('../jobs/system') as typeof import('../jobs/system');
   const logger = createLogger().child({ process: 'worker' });
   let stopping: Promise<void> | undefined;
   let refusedQueueRedis = false;
@@ -141,6 +145,8 @@ export function workerSettings(options: WorkerCliOptions, config: Config): Parse
   let queues: QueueName[] | undefined;
   if (options.queues !== undefined) {
     try {
+      // The queue module loads BullMQ: required only when --queues is given.
+      const { parseQueueNames } = require('../jobs/queues') as typeof import('../jobs/queues');
       queues = parseQueueNames(options.queues);
     } catch (err) {
       throw new UsageError(`--queues: ${errorMessage(err)}`);

@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, RedisMedicError } from '../errors';
 import { configSchema, type Config } from './schema';
+import { describeUnknownKey, findUnknownKeys } from './unknown-keys';
 
 export interface LoadOptions {
   /** Path of a YAML or JSON file; defaults to $REDIS_MEDIC_CONFIG. */
@@ -28,14 +29,24 @@ export function loadConfig(options: LoadOptions = {}): Config {
     } catch (err) {
       throw new RedisMedicError(ErrorCode.ConfigError, `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
-    raw = parseConfigText(expandEnv(text, env, file), file);
+    // Expanded after parsing, in string values only: a `${VAR}` in a comment is left alone, and a
+    // secret containing `#` or `: ` cannot change the YAML around it.
+    raw = expandEnvIn(parseConfigText(text, file), env, file) as Record<string, unknown>;
   }
   return parseConfig(deepMerge(deepMerge(raw, fromEnv(env)), options.overrides ?? {}));
 }
 
+/**
+ * Validate a whole configuration. Unknown keys are errors too (with the nearest known key as a
+ * suggestion): a misspelt setting must not silently fall back to its default.
+ */
 export function parseConfig(raw: unknown): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n${formatIssues(result.error)}`);
+  const problems = [
+    ...findUnknownKeys(configSchema, raw).map((u) => `- ${describeUnknownKey(u)}`),
+    ...(result.success ? [] : [formatIssues(result.error)]),
+  ];
+  if (!result.success || problems.length > 0) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n${problems.join('\n')}`);
   const names = result.data.clusters.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n- clusters: the name "${duplicate}" is used twice`);
@@ -53,7 +64,14 @@ function parseConfigText(text: string, file: string): Record<string, unknown> {
   }
 }
 
-/** `${NAME}` in the file is replaced by the environment variable, so secrets stay out of files. */
+/** `${NAME}` in a string value is replaced by the environment variable, so secrets stay out of files. */
+function expandEnvIn(value: unknown, env: NodeJS.ProcessEnv, file: string): unknown {
+  if (typeof value === 'string') return expandEnv(value, env, file);
+  if (Array.isArray(value)) return value.map((v) => expandEnvIn(v, env, file));
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnvIn(v, env, file)]));
+  return value;
+}
+
 function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const value = env[name];

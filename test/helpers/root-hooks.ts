@@ -2,6 +2,13 @@
 // register themselves for a last-chance teardown here.
 import { killAllSpawned } from '../../src/devtools/processes';
 
+// Tests run the real bin/redis-medic, which runs dist/: rebuilt first when src/ is newer.
+const { buildIfStale } = require('../../scripts/build.js') as { buildIfStale: () => boolean };
+
+export function mochaGlobalSetup(): void {
+  buildIfStale();
+}
+
 // Mocha runs without `exit: true`, so a test that leaves a socket, server or timer open keeps the
 // process alive. Rather than hang CI for its full budget, say what is still open and fail.
 const LEAK_GRACE_MS = 15_000;

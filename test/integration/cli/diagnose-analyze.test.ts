@@ -39,10 +39,10 @@ describe('CLI: diagnose and analyze', function () {
     assert.deepEqual(report.coverage.uncovered, []);
   });
 
-  it('diagnose with no node answering: exit 2, says which address failed and how', async () => {
+  it('diagnose with no node answering: exit 3, says which address failed and how', async () => {
     const port = await freePort();
     const run = await cli(['diagnose', `127.0.0.1:${port}`]);
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 3);
     assert.match(run.stderr, new RegExp(`127\\.0\\.0\\.1:${port}: connection refused`));
   });
 
