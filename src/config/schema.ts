@@ -66,6 +66,11 @@ export const configSchema = z.object({
     apiUrl: z.string().url().optional(),
     /** Where diagnoses of clusters without a channel of their own are posted by the monitor. */
     defaultChannel: z.string().optional(),
+    /** Requests (commands, clicks, submissions) one user may make per window; more get a polite refusal. */
+    rateLimit: z.object({
+      perUser: z.number().int().positive().default(20),
+      windowMs: z.number().int().positive().default(60_000),
+    }).prefault({}),
   }).prefault({}),
   http: z.object({ port: z.number().int().min(0).max(65535).default(3000) }).prefault({}),
   alerts: z.object({

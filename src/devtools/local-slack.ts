@@ -147,6 +147,8 @@ function answer(method: string, params: Record<string, any>, nextTs: () => strin
     }
     case 'chat.update':
       return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+    case 'chat.getPermalink':
+      return { ok: true, channel: params.channel, permalink: `https://fake.slack.test/archives/${params.channel}/p${String(params.message_ts).replace('.', '')}` };
     case 'chat.postEphemeral':
       return { ok: true, message_ts: nextTs() };
     case 'views.open':

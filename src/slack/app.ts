@@ -11,13 +11,17 @@ import { createApprovalStore } from './approvals';
 import { createApproverChecker } from './approvers';
 import { boltLogger } from './bolt-logger';
 import { buttonKey, createButtonSigner } from './button-value';
+import { rateLimitedMessage } from './blocks/command';
 import { createClusterStates } from './cluster-states';
 import type { SlackContext } from './context';
-import { slackClientOptions } from './http-client';
+import { respondEphemeral, slackClientOptions } from './http-client';
+import { PASTE_BLOCK } from './ids';
+import { createInflightDiagnoses } from './inflight-diagnoses';
 import { register as registerActions } from './listeners/actions';
 import { register as registerCommands } from './listeners/commands';
 import { register as registerViews } from './listeners/views';
 import { createSlackNotifier, type SlackNotifier } from './notifier';
+import { createRateLimiter, rateLimitMiddleware } from './rate-limit';
 import { createRequestGuard } from './request-guard';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -88,11 +92,22 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     client: app.client,
     approvals: createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs),
     states: createClusterStates(deps.redis, config.queue.prefix),
+    inflight: createInflightDiagnoses(deps.redis, config.queue.prefix),
     signer,
     isApprover: createApproverChecker({ client: app.client, logger: deps.logger, now }),
     notifier,
     now,
   };
+  // Before every listener: a person (or a script with their token) gets a fair share, no more.
+  const rateLimit = config.slack.rateLimit;
+  app.use(rateLimitMiddleware({
+    limiter: createRateLimiter(deps.redis, config.queue.prefix, rateLimit, now),
+    policy: rateLimit,
+    message: (retryAfterMs) => rateLimitedMessage(rateLimit, retryAfterMs),
+    viewErrorBlock: PASTE_BLOCK,
+    respond: (url, message) => respondEphemeral(url, message as Parameters<typeof respondEphemeral>[1], logger),
+    onRefused: (user, kind) => logger.warn({ user, kind, limit: rateLimit }, 'slack request refused: per-user rate limit'),
+  }) as unknown as Parameters<App['use']>[0]);
   registerCommands(app, ctx);
   registerActions(app, ctx);
   registerViews(app, ctx);

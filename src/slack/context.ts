@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { ApprovalStore, ApproverCheck } from './approvals';
 import type { ButtonSigner } from './button-value';
 import type { ClusterStates } from './cluster-states';
+import type { InflightDiagnoses } from './inflight-diagnoses';
 import type { SlackNotifier } from './notifier';
 
 /** What every listener needs, built once by createSlackApp. */
@@ -17,6 +18,8 @@ export interface SlackContext {
   client: WebClient;
   approvals: ApprovalStore;
   states: ClusterStates;
+  /** One diagnosis per cluster in flight. */
+  inflight: InflightDiagnoses;
   signer: ButtonSigner;
   isApprover: (user: string, approvers: Approvers) => Promise<ApproverCheck>;
   /** Publishes paste analyses (same message layout as the workers' diagnoses). */

@@ -14,6 +14,7 @@ import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, 
 import { escapeMrkdwn, mention } from './blocks/text';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
+import { createInflightDiagnoses } from './inflight-diagnoses';
 import { createSlackWebClient } from './web-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
 
@@ -55,6 +56,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   const signer = deps.signer ?? createButtonSigner(buttonKey(config, log));
   const approvals: ApprovalStore = createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const states: ClusterStates = createClusterStates(deps.redis, config.queue.prefix);
+  const inflight = createInflightDiagnoses(deps.redis, config.queue.prefix);
   const progressIntervalMs = deps.progressIntervalMs ?? 1000;
   const lastProgressEdit = new Map<string, number>();
   const running = new Map<string, RunningRepair>();
@@ -142,18 +144,31 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     const origin = slackOrigin(data.origin);
     if (!origin) return; // the monitor and alerts publish through publishDiagnosis themselves
     if (origin.messageTs) lastProgressEdit.delete(`${origin.channel}:${origin.messageTs}`);
-    await publishDiagnosis({
-      report,
-      target: { channel: origin.channel, ...(origin.messageTs ? { messageTs: origin.messageTs } : {}), ...(origin.threadTs ? { threadTs: origin.threadTs } : {}) },
-      requestedBy: origin.user,
-      mode: 'full',
-    });
+    try {
+      await publishDiagnosis({
+        report,
+        target: { channel: origin.channel, ...(origin.messageTs ? { messageTs: origin.messageTs } : {}), ...(origin.threadTs ? { threadTs: origin.threadTs } : {}) },
+        requestedBy: origin.user,
+        mode: 'full',
+      });
+    } finally {
+      await answered(data.cluster, origin);
+    }
+  }
+
+  /** The diagnosis is over: the next ask of this cluster starts a new one. */
+  async function answered(cluster: string, origin: SlackOrigin): Promise<void> {
+    if (!origin.messageTs) return;
+    const by = { channel: origin.channel, ts: origin.messageTs };
+    await Promise.all([inflight.release(cluster, 'diagnose', by), inflight.release(cluster, 'audit', by)])
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not release the in-flight diagnosis'));
   }
 
   async function onDiagnosisFailed(data: DiagnoseJobData, error: string): Promise<void> {
     const origin = slackOrigin(data.origin);
     if (!origin) return;
     const message = diagnosisFailedMessage(data.cluster, error, rediagnoseValue(data.cluster));
+    await answered(data.cluster, origin);
     if (origin.messageTs) {
       lastProgressEdit.delete(`${origin.channel}:${origin.messageTs}`);
       await update(origin.channel, origin.messageTs, message);

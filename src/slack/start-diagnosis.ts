@@ -1,5 +1,7 @@
 import type { ClusterConfig } from '../config/schema';
 import { errorMessage } from '../errors';
+import type { MessageBody } from './blocks/kit';
+import { alreadyRunningMessage } from './blocks/command';
 import { diagnosingMessage } from './blocks/diagnosis';
 import { refusalMessage } from './blocks/repair';
 import { escapeMrkdwn } from './blocks/text';
@@ -14,6 +16,26 @@ export interface DiagnosisAsk {
   invokedChannel: string;
   responseUrl?: string;
   kind: 'diagnose' | 'audit';
+  /** The in-flight claim from claimDiagnosis, given back if nothing gets started. */
+  claimToken?: string;
+}
+
+/**
+ * One diagnosis per cluster in flight (issue 11 §3): `start` with a claim token, or the answer
+ * for this asker pointing at the diagnosis already running. If the queue Redis cannot say, the
+ * ask goes ahead unclaimed (the replay guard before this has just used the same Redis, so this
+ * is rare, and refusing would leave someone at 3 a.m. without a diagnosis).
+ */
+export async function claimDiagnosis(ctx: SlackContext, ask: Pick<DiagnosisAsk, 'cluster' | 'user' | 'kind'>): Promise<{ start: true; claimToken?: string } | { start: false; answer: MessageBody }> {
+  try {
+    const claim = await ctx.inflight.claim({ cluster: ask.cluster.name, kind: ask.kind, askedBy: ask.user, since: ctx.now() });
+    if (claim.claimed) return { start: true, claimToken: claim.token };
+    ctx.logger.info({ component: 'slack', cluster: ask.cluster.name, user: ask.user, runningSince: claim.current.since }, 'diagnosis already running: pointed the asker at it');
+    return { start: false, answer: alreadyRunningMessage(claim.current, ctx.now()) };
+  } catch (err) {
+    ctx.logger.warn({ component: 'slack', err: errorMessage(err) }, 'could not check for a diagnosis in flight; starting one');
+    return { start: true };
+  }
 }
 
 /** Where a diagnosis of this cluster is posted. */
@@ -41,6 +63,7 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     ts = result.ts;
   } catch (err) {
     log.warn({ err: errorMessage(err), channel }, 'could not post the diagnosis root message');
+    await releaseClaim(ctx, ask);
     await respondEphemeral(ask.responseUrl, refusalMessage(
       `I could not post in <#${channel}> (${escapeMrkdwn(slackError(err))}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`,
     ), log);
@@ -49,6 +72,7 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
 
   await ctx.states.saveRequest(channel, ts, { kind: ask.kind, requestedBy: user })
     .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the request record'));
+  if (ask.claimToken) await attachThread(ctx, ask, channel, ts);
   try {
     const jobId = await ctx.enqueuer.enqueueDiagnosis({
       cluster: cluster.name,
@@ -57,12 +81,25 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     return { ts, jobId };
   } catch (err) {
     log.error({ err: errorMessage(err) }, 'could not queue the diagnosis');
+    await releaseClaim(ctx, ask);
     await ctx.audit.record({ action: 'diagnosis.failed', cluster: cluster.name, actor: user, details: { reason: 'queue unavailable' } });
     const message = diagnosingMessage(cluster.name, `could not queue the diagnosis (${errorMessage(err)}). Nothing ran; try again in a minute.`);
     await ctx.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks })
       .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not edit the root message'));
     return null;
   }
+}
+
+/** Later askers are pointed at this root message: one permalink per diagnosis, not per asker. */
+async function attachThread(ctx: SlackContext, ask: DiagnosisAsk, channel: string, ts: string): Promise<void> {
+  const permalink = await ctx.client.chat.getPermalink({ channel, message_ts: ts }).then((r) => r.permalink, () => undefined);
+  await ctx.inflight.attach(ask.cluster.name, ask.kind, ask.claimToken!, { channel, ts, ...(permalink ? { permalink } : {}) })
+    .catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not record where the diagnosis answers'));
+}
+
+async function releaseClaim(ctx: SlackContext, ask: DiagnosisAsk): Promise<void> {
+  if (!ask.claimToken) return;
+  await ctx.inflight.release(ask.cluster.name, ask.kind, { token: ask.claimToken }).catch(() => undefined);
 }
 
 export function slackError(err: unknown): string {

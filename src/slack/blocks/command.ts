@@ -4,7 +4,7 @@ import type { LastState } from '../cluster-states';
 import { COMMAND, PASTE_BLOCK, PASTE_INPUT, VIEWS } from '../ids';
 import { VERDICT_ICON } from './diagnosis';
 import { section, type MessageBody, type ModalView } from './kit';
-import { escapeMrkdwn, fallbackText, LIMITS, truncate } from './text';
+import { escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
 import { plural } from '../../text';
 
 export function helpMessage(config: Config): MessageBody {
@@ -58,6 +58,23 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
   }
   chunks.push(current);
   return { text: `${config.clusters.length} clusters`, blocks: chunks.slice(0, LIMITS.blocksPerMessage).map((c) => section(c)) };
+}
+
+/** What a later asker gets while a diagnosis of the same cluster is running: a pointer to it. */
+export function alreadyRunningMessage(running: { cluster: string; kind: 'diagnose' | 'audit'; askedBy: string; since: number; channel?: string; permalink?: string }, now: number): MessageBody {
+  const what = running.kind === 'audit' ? 'Prevention checks of' : 'A diagnosis of';
+  // Only a link Slack gave us (chat.getPermalink) is shown as a link.
+  const link = running.permalink && /^https:\/\/[^\s<>|]+$/.test(running.permalink) ? `<${running.permalink}|in this thread>` : null;
+  const where = link ?? (running.channel ? `in <#${running.channel}>` : 'in its channel, in a moment');
+  const text = `${what} *${escapeMrkdwn(running.cluster)}* is already running (asked by ${mention(running.askedBy)} ${ago(now - running.since)}). Its answer will be ${where}; nothing more was started.`;
+  return { text: fallbackText(`${what} ${running.cluster} is already running; its answer will be in its thread`), blocks: [section(truncate(`:hourglass_flowing_sand: ${text}`, LIMITS.sectionText))] };
+}
+
+/** The answer to a user over the per-user request limit. */
+export function rateLimitedMessage(policy: { perUser: number; windowMs: number }, retryAfterMs: number): MessageBody {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const text = `Too many requests: at most ${policy.perUser} per ${Math.round(policy.windowMs / 1000)} s per person. Nothing was done; try again in ${seconds} s. A diagnosis you already asked for still answers in its thread.`;
+  return { text: fallbackText(text), blocks: [section(`:no_entry: ${escapeMrkdwn(text)}`)] };
 }
 
 export function ago(ms: number): string {

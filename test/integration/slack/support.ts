@@ -37,6 +37,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** Run the job system's workers in this process, with the Slack notifier as hooks. */
   workers?: boolean;
+  /** More configuration, merged over the harness's (e.g. `{ slack: { rateLimit: ... } }`). */
+  config?: Record<string, unknown>;
 }
 
 export interface Harness {
@@ -64,11 +66,13 @@ export const DEFAULT_CLUSTERS = [
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const prefix = `test-${crypto.randomUUID()}`;
   const fake = await startFakeSlack();
+  const extra = options.config ?? {};
   const config = parseConfig({
+    ...extra,
     clusters: options.clusters ?? DEFAULT_CLUSTERS,
     queue: { redisUrl: QUEUE_REDIS_URL, prefix },
     approvals: { users: ['U0APPROVER', 'U0ASKER', 'U0OTHER'], ...(options.approvals ?? {}) },
-    slack: { botToken: 'test-bot-token', signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl },
+    slack: { botToken: 'test-bot-token', signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl, ...(extra.slack as object | undefined) },
     approvalSecret: APPROVAL_SECRET,
     monitor: { enabled: false },
   });

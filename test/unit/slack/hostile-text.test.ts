@@ -128,6 +128,12 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     refusedClusterMessage: () => commandBlocks.refusedClusterMessage(`unknown cluster ${HOSTILE_ALL}`),
     listMessage: () => commandBlocks.listMessage(config, new Map([['payments', { verdict: 'down' as const, primary: 'MASTER_DOWN_NO_REPLICA' as const, checkedAt: new Date().toISOString(), uncovered: [[1, 2]] as Array<[number, number]> }]]), Date.now()),
     pasteModal: () => commandBlocks.pasteModal(HOSTILE_ALL),
+    alreadyRunningMessage: () => [
+      commandBlocks.alreadyRunningMessage({ cluster: HOSTILE_ALL, kind: 'diagnose', askedBy: HOSTILE, since: 0, channel: 'C0PAY' }, 1000),
+      // A permalink is shown as a link only when it looks like one Slack made.
+      commandBlocks.alreadyRunningMessage({ cluster: 'payments', kind: 'audit', askedBy: 'U0ASKER', since: 0, permalink: `https://x|${HOSTILE}` }, 1000),
+    ],
+    rateLimitedMessage: () => commandBlocks.rateLimitedMessage({ perUser: 20, windowMs: 60_000 }, 1000),
   },
   'incidents/blocks': {
     incidentHeadline: () => incidentBlocks.incidentHeadline('payments', report),

@@ -3,7 +3,7 @@ import { refusalMessage } from '../../blocks/repair';
 import { escapeMrkdwn } from '../../blocks/text';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
-import { startDiagnosis } from '../../start-diagnosis';
+import { claimDiagnosis, startDiagnosis } from '../../start-diagnosis';
 import { afterAck, clickOf, type ButtonArgs } from './click';
 
 /** "Re-diagnose": a fresh diagnosis of the button's cluster, asked by whoever clicked. */
@@ -26,6 +26,11 @@ export function rediagnoseAction(ctx: SlackContext) {
       await respondEphemeral(click.responseUrl, refusalMessage(`Cluster ${escapeMrkdwn(clusterName)} is no longer configured.`), log);
       return;
     }
-    await startDiagnosis(ctx, { cluster, user: click.user, invokedChannel: click.channel, ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}), kind: 'diagnose' });
+    const claim = await claimDiagnosis(ctx, { cluster, user: click.user, kind: 'diagnose' });
+    if (!claim.start) {
+      await respondEphemeral(click.responseUrl, claim.answer, log);
+      return;
+    }
+    await startDiagnosis(ctx, { cluster, user: click.user, invokedChannel: click.channel, ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}), kind: 'diagnose', ...(claim.claimToken ? { claimToken: claim.claimToken } : {}) });
   });
 }

@@ -6,7 +6,7 @@ import { section } from '../../blocks/kit';
 import { defaultRequest, parseCommandText, resolveTypedCluster } from '../../command-grammar';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
-import { answerChannel, startDiagnosis } from '../../start-diagnosis';
+import { answerChannel, claimDiagnosis, startDiagnosis } from '../../start-diagnosis';
 
 export type CommandArgs = AllMiddlewareArgs & SlackCommandMiddlewareArgs;
 
@@ -60,8 +60,14 @@ export function redisDiagnoseCommand(ctx: SlackContext) {
         const where = channel === command.channel_id ? '' : ` The answer goes to <#${channel}>.`;
         const via = resolution.viaAddress ? ` (${escapeMrkdwn(request.ref)} is a node of ${escapeMrkdwn(cluster.name)})` : '';
         const what = request.kind === 'audit' ? 'Running prevention checks on' : 'Diagnosing';
+        const claim = await claimDiagnosis(ctx, { cluster, user: command.user_id, kind: request.kind });
+        if (!claim.start) {
+          // Answered in the ack: a flood of asks costs no Slack call and starts nothing.
+          await ack({ response_type: 'ephemeral', ...claim.answer });
+          return;
+        }
         await ack({ response_type: 'ephemeral', text: `${what} ${cluster.name}…`, blocks: [section(`${what} *${escapeMrkdwn(cluster.name)}*…${via}${where}`)] });
-        await startDiagnosis(ctx, { cluster, user: command.user_id, invokedChannel: command.channel_id, responseUrl: command.response_url, kind: request.kind });
+        await startDiagnosis(ctx, { cluster, user: command.user_id, invokedChannel: command.channel_id, responseUrl: command.response_url, kind: request.kind, ...(claim.claimToken ? { claimToken: claim.claimToken } : {}) });
         return;
       }
     }
