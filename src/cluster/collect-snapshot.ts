@@ -189,13 +189,17 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     .call('CONFIG', 'GET', 'cluster-node-timeout')
     .call('INFO', 'replication')
     .call('DBSIZE')
+    // Whether a replica promotes itself: its data must be younger than
+    // node-timeout x validity-factor + ping period (one parameter per call: Redis < 7 takes one).
+    .call('CONFIG', 'GET', 'cluster-replica-validity-factor')
+    .call('CONFIG', 'GET', 'repl-ping-replica-period')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
-  const [nodes, info, coverage, timeout, replication, dbsize] = results;
+  const [nodes, info, coverage, timeout, replication, dbsize, validity, pingPeriod] = results;
   // CLUSTER NODES is essential; the rest is best effort (CONFIG may be renamed or denied by ACL).
   if (nodes?.[0]) throw nodes[0];
   const config: Record<string, string> = {};
-  for (const entry of [coverage, timeout]) {
+  for (const entry of [coverage, timeout, validity, pingPeriod]) {
     const pairs = entry && !entry[0] && Array.isArray(entry[1]) ? (entry[1] as string[]) : [];
     for (let i = 0; i + 1 < pairs.length; i += 2) config[pairs[i]!] = pairs[i + 1]!;
   }

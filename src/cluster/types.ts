@@ -50,7 +50,7 @@ export interface ClusterInfo {
 export interface NodeReplies {
   clusterNodes: string;
   clusterInfo?: string;
-  /** `CONFIG GET cluster-require-full-coverage cluster-node-timeout` as a flat map. */
+  /** `CONFIG GET` of cluster-require-full-coverage, cluster-node-timeout, cluster-replica-validity-factor and repl-ping-replica-period, as a flat map. */
   config?: Record<string, string>;
   infoReplication?: string;
   dbsize?: number;

@@ -22,6 +22,12 @@ export interface SpawnClusterOptions {
   slots?: Array<[number, number]>; // default: all 16384 slots split evenly (redis-cli style)
   requireFullCoverage?: boolean;   // default true
   password?: string;               // requirepass + masterauth when given
+  /**
+   * default 'none' (nothing on disk but nodes.conf: a restarted node comes back empty).
+   * 'aof': append-only file, fsync always, so a node killed with SIGKILL and restarted comes
+   * back with every write it had acknowledged or replicated (a shard restarted with its data).
+   */
+  persistence?: 'none' | 'aof';
 }
 
 export interface TestNode {
@@ -197,6 +203,7 @@ interface ClusterConfig {
   nodeTimeoutMs: number;
   requireFullCoverage: boolean;
   password: string | undefined;
+  persistence: 'none' | 'aof';
   slotPlan: SlotRange[][]; // per master, in master order
   expectOk: boolean;       // whether the built cluster can reach cluster_state:ok
 }
@@ -213,6 +220,7 @@ function normalizeOptions(opts: SpawnClusterOptions): ClusterConfig {
     nodeTimeoutMs: requireCount('nodeTimeoutMs', opts.nodeTimeoutMs ?? 1000, 1),
     requireFullCoverage,
     password: opts.password,
+    persistence: opts.persistence ?? 'none',
     slotPlan,
     // With unassigned slots a full-coverage cluster can only ever say fail.
     expectOk: assigned === TOTAL_SLOTS || !requireFullCoverage,
@@ -331,6 +339,7 @@ interface NodeSettings {
   nodeTimeoutMs: number;
   requireFullCoverage: boolean;
   password: string | undefined;
+  persistence: 'none' | 'aof';
 }
 
 function redisArgs(settings: NodeSettings, port: number, busPort: number, dir: string): string[] {
@@ -345,7 +354,8 @@ function redisArgs(settings: NodeSettings, port: number, busPort: number, dir: s
     '--bind', HOST,
     '--protected-mode', 'no',
     '--save', '',
-    '--appendonly', 'no',
+    // fsync always: SIGKILL must not cost the writes a test made sure had reached this node.
+    ...(settings.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     '--daemonize', 'no',
     '--logfile', path.join(dir, 'redis.log'),
     // Redis 7 defaults to diskless sync with a 5 s delay (to batch replicas); that alone
@@ -692,7 +702,7 @@ class LocalCluster implements TestCluster {
     node.frozen = false;
   }
 
-  /** Kills the node first if it is still running. Same port, dir and nodes.conf, so same id. */
+  /** Kills the node first if it is still running. Same port, dir and nodes.conf, so same id (and its keys, with persistence aof). */
   async restart(node: TestNode): Promise<void> {
     const old = this.procOf(node);
     if (!old.hasExited) await this.kill(node);
