@@ -5,14 +5,17 @@ import { busPortUnreachable } from './rules/bus-port';
 import { fullCoverageSetting } from './rules/full-coverage';
 import { ghostNodes } from './rules/ghost-nodes';
 import { masterDown } from './rules/master-down';
+import { nodeKeepsJoining } from './rules/node-keeps-joining';
 import { nodeUnreachable } from './rules/node-unreachable';
 import { nodesDisagree } from './rules/nodes-disagree';
 import { openSlots } from './rules/open-slots';
 import { quorumLost } from './rules/quorum-lost';
 import { masterWithoutReplica, masterWithoutSlots, replicaSameHost } from './rules/replica-risks';
+import { replicaDown } from './rules/replica-down';
 import { replicationBroken } from './rules/replication-broken';
 import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
+import { splitBrain } from './rules/split-brain';
 import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
 import { plural } from '../text';
 
@@ -51,10 +54,13 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
   const findings = [
     ...quorum,
     ...masterDown(model, quorum.length > 0),
+    ...splitBrain(model),
     ...slotsUnassigned(model),
+    ...nodeKeepsJoining(model),
     ...nodesDisagree(model),
     ...openSlots(model),
     ...ghostNodes(model),
+    ...replicaDown(model),
     ...replicationBroken(model),
     ...busPortUnreachable(model),
     ...masterWithoutReplica(model),

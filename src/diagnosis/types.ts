@@ -7,12 +7,16 @@ export type FindingCategory = 'fault' | 'risk';
 
 export type FindingCode =
   | 'QUORUM_LOST'
+  | 'SHARD_ALL_COPIES_DOWN'
   | 'MASTER_DOWN_NO_REPLICA'
   | 'REPLICA_NOT_PROMOTED'
+  | 'SPLIT_BRAIN'
   | 'SLOTS_UNASSIGNED'
+  | 'NODE_KEEPS_JOINING'
   | 'NODES_DISAGREE'
   | 'OPEN_SLOTS'
   | 'GHOST_NODES'
+  | 'REPLICA_DOWN'
   | 'NODE_UNREACHABLE'
   | 'REPLICATION_BROKEN'
   | 'BUS_PORT_UNREACHABLE'
@@ -25,12 +29,17 @@ export type FindingCode =
 /** Order of precedence when naming the root cause: the first fault in this list wins. */
 export const FINDING_PRECEDENCE: readonly FindingCode[] = [
   'QUORUM_LOST',
+  'SHARD_ALL_COPIES_DOWN',
   'MASTER_DOWN_NO_REPLICA',
   'REPLICA_NOT_PROMOTED',
+  'SPLIT_BRAIN',
   'SLOTS_UNASSIGNED',
+  // An instance that keeps trying to join explains the disagreement its own view causes.
+  'NODE_KEEPS_JOINING',
   'NODES_DISAGREE',
   'OPEN_SLOTS',
   'GHOST_NODES',
+  'REPLICA_DOWN',
   'NODE_UNREACHABLE',
   'REPLICATION_BROKEN',
   'BUS_PORT_UNREACHABLE',

@@ -9,7 +9,7 @@ import type { PlanContext } from './plans/context';
 import { forgetGhostsPlans } from './plans/forget-ghosts';
 import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
-import { restartNodePlans } from './plans/restart-node';
+import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
 import type { FixPlan } from './types';
 
 export interface PlanOptions {
@@ -39,6 +39,7 @@ const PLANNERS: Array<(ctx: PlanContext) => FixPlan[]> = [
   assignSlotsPlans,
   meetNodesPlans,
   closeOpenSlotsPlans,
+  restartReplicaPlans,
   forgetGhostsPlans,
   allowPartialCoveragePlans,
   addReplicaPlans,

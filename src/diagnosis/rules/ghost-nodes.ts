@@ -1,28 +1,16 @@
-import { isSilent } from '../../cluster/types';
 import type { Finding } from '../types';
-import { evidenceLine, type ClusterModel, type ModelNode } from '../model';
+import { evidenceLine, type ClusterModel } from '../model';
 import { plural } from '../../text';
+import { lingeringOfKind } from './lingering';
 
 /**
- * Nodes that linger in the tables without serving anything: stuck handshakes, nodes with no
- * address, and failed nodes that own no slots (including an old id whose address a restarted,
- * emptied node now uses). Gossip keeps them alive until every live node forgets them.
+ * Stale entries that linger in the tables without serving or holding anything: `noaddr`
+ * leftovers, old ids of nodes restarted with an empty nodes.conf, failed slot-less masters.
+ * Gossip keeps them alive until every live node forgets them. Failed replicas, handshakes and
+ * masters in an epoch conflict are not ghosts (see lingering.ts).
  */
 export function ghostNodes(model: ClusterModel): Finding[] {
-  const ghosts: Array<{ node: ModelNode; why: string }> = [];
-  const liveByAddr = new Map<string, ModelNode>();
-  for (const node of model.nodes.values()) if (node.reachable === true && node.addr) liveByAddr.set(node.addr, node);
-
-  for (const node of model.nodes.values()) {
-    if (node.reachable === true || node.slots.length > 0) continue;
-    const flags = node.seenBy.flatMap((s) => s.line.flags);
-    const replacement = liveByAddr.get(node.addr);
-    if (flags.includes('handshake')) ghosts.push({ node, why: 'stuck in handshake' });
-    else if (flags.includes('noaddr')) ghosts.push({ node, why: 'has no address (noaddr)' });
-    else if (replacement && replacement.id !== node.id) ghosts.push({ node, why: `an old id: ${node.addr} now answers as ${replacement.id.slice(0, 8)} (restarted with an empty nodes.conf?)` });
-    // A process that accepts connections but does not reply (frozen, overloaded) is not a ghost.
-    else if (node.health === 'down' && !isSilent(node.probe)) ghosts.push({ node, why: `failed and owns no slots (${node.role})` });
-  }
+  const ghosts = lingeringOfKind(model, 'ghost');
   if (ghosts.length === 0) return [];
   return [{
     code: 'GHOST_NODES',
@@ -37,4 +25,3 @@ export function ghostNodes(model: ClusterModel): Finding[] {
     slots: [],
   }];
 }
-

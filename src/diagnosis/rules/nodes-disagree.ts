@@ -1,6 +1,7 @@
 import type { Finding } from '../types';
 import { formatRanges } from '../../cluster/slots';
 import { evidenceLine, type ClusterModel, type NodeView } from '../model';
+import { joinerIds } from './node-keeps-joining';
 
 /**
  * Nodes whose views differ: a partition, a split configuration, or nodes that forgot each
@@ -8,7 +9,10 @@ import { evidenceLine, type ClusterModel, type NodeView } from '../model';
  * own cluster_state and whom it flags as failing.
  */
 export function nodesDisagree(model: ClusterModel): Finding[] {
-  const views = model.views.filter((v) => v.lines.length > 0);
+  // An instance that keeps trying to join is no member: its view is not a configuration of this
+  // cluster (NODE_KEEPS_JOINING names it).
+  const joiners = joinerIds(model);
+  const views = model.views.filter((v) => v.lines.length > 0 && !(v.myself && joiners.has(v.myself.id)));
   if (views.length < 2) return [];
   const groups = groupBy(views, signature);
   const states = groupBy(views.filter((v) => v.info), (v) => v.info!.state);
@@ -53,7 +57,9 @@ function viewer(view: NodeView): string {
 }
 
 function signature(view: NodeView): string {
+  // Handshake entries are transient (a MEET in flight, random ids): not configuration.
   return view.lines
+    .filter((l) => !l.flags.includes('handshake'))
     .map((l) => `${l.id}:${l.flags.includes('master') ? formatRanges(l.slots) : ''}`)
     .sort()
     .join('|');
@@ -64,6 +70,7 @@ function differingLines(views: NodeView[]): string[] {
   const byId = new Map<string, Map<string, string[]>>();
   for (const view of views) {
     for (const line of view.lines) {
+      if (line.flags.includes('handshake')) continue;
       const key = line.flags.includes('master') ? formatRanges(line.slots) : 'replica';
       const variants = byId.get(line.id) ?? new Map<string, string[]>();
       variants.set(key, [...(variants.get(key) ?? []), evidenceLine(viewer(view), line.raw)]);

@@ -2,6 +2,7 @@ import type { Finding } from '../types';
 import { countSlots } from '../../cluster/slots';
 import { label, lineEvidence, replicasOf, slotOwningMasters, type ClusterModel } from '../model';
 import { plural } from '../../text';
+import { joinerIds } from './node-keeps-joining';
 
 /** Live masters with slots and no live replica: the next crash of one loses its slots. */
 export function masterWithoutReplica(model: ClusterModel): Finding[] {
@@ -45,7 +46,9 @@ export function replicaSameHost(model: ClusterModel): Finding[] {
 
 /** Live masters that own no slots: spares, or leftovers of a failed resharding. */
 export function masterWithoutSlots(model: ClusterModel): Finding[] {
-  const empty = [...model.nodes.values()].filter((n) => n.role === 'master' && n.health === 'up' && n.reachable === true && n.slots.length === 0);
+  // An instance that keeps trying to join is no spare of this cluster (NODE_KEEPS_JOINING).
+  const joiners = joinerIds(model);
+  const empty = [...model.nodes.values()].filter((n) => n.role === 'master' && n.health === 'up' && n.reachable === true && n.slots.length === 0 && !joiners.has(n.id));
   if (empty.length === 0) return [];
   return [{
     code: 'MASTER_WITHOUT_SLOTS',

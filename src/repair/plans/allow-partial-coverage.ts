@@ -20,7 +20,7 @@ export function allowPartialCoveragePlans(ctx: PlanContext): FixPlan[] {
   const plan: Omit<FixPlan, 'id'> = {
     action: 'ALLOW_PARTIAL_COVERAGE',
     title: `Temporarily serve the ${served} covered slots: cluster-require-full-coverage no on every live node (partial availability)`,
-    fixes: (['SLOTS_UNASSIGNED', 'MASTER_DOWN_NO_REPLICA', 'REPLICA_NOT_PROMOTED', 'FULL_COVERAGE_SETTING'] as const).filter((c) => findingsOf(ctx, c).length > 0),
+    fixes: (['SLOTS_UNASSIGNED', 'SHARD_ALL_COPIES_DOWN', 'MASTER_DOWN_NO_REPLICA', 'REPLICA_NOT_PROMOTED', 'FULL_COVERAGE_SETTING'] as const).filter((c) => findingsOf(ctx, c).length > 0),
     risk: 'high',
     dataLoss: {
       slots: [],

@@ -108,7 +108,7 @@ function buildPlan(ctx: PlanContext, input: PlanInput): FixPlan {
     title,
     fixes: fixedCodes(ctx),
     risk,
-    dataLoss: dataLoss(orphans, fromDeadMasters, deadOwners),
+    dataLoss: dataLoss(orphans, fromDeadMasters, deadOwners, deadOwners.flatMap((m) => liveOrDeadReplicas(ctx, m))),
     preconditions: preconditions(ctx, deadOwners, target, promotable),
     steps,
     expected: (restoresAll
@@ -150,7 +150,7 @@ function targetsFor(ctx: PlanContext): Target[] {
   return targets;
 }
 
-function dataLoss(orphans: SlotRange[], fromDead: SlotRange[], deadOwners: ModelNode[]): FixPlan['dataLoss'] {
+function dataLoss(orphans: SlotRange[], fromDead: SlotRange[], deadOwners: ModelNode[], deadCopies: ModelNode[]): FixPlan['dataLoss'] {
   if (countSlots(fromDead) === 0) {
     return {
       slots: [],
@@ -160,12 +160,12 @@ function dataLoss(orphans: SlotRange[], fromDead: SlotRange[], deadOwners: Model
         : 'None: the owner still holds the keys of the slots it dropped.',
     };
   }
-  const owners = deadOwners.map(name).join(', ');
+  const owners = deadOwners.map(name).join(', ') + (deadCopies.length ? ` and ${deadCopies.length === 1 ? 'its replica' : 'their replicas'} ${deadCopies.map(name).join(', ')}` : '');
   return {
     slots: fromDead,
     lastKnownKeys: null,
     text:
-      `The keys of slots ${slotText(fromDead)} lived on ${owners}, which is down: they are gone, and the new owner starts them empty. ` +
+      `The keys of slots ${slotText(fromDead)} lived on ${owners}, which ${deadOwners.length + deadCopies.length === 1 ? 'is' : 'are'} down: they are gone, and the new owner starts them empty. ` +
       `If ${deadOwners.length === 1 ? 'that node comes' : 'those nodes come'} back with the old data, the higher epoch wins and the old keys of these slots become unreachable. ` +
       'Restart the node with its data dir instead, if it survived.',
   };
@@ -173,7 +173,13 @@ function dataLoss(orphans: SlotRange[], fromDead: SlotRange[], deadOwners: Model
 
 function preconditions(ctx: PlanContext, deadOwners: ModelNode[], target: Target | undefined, promotable: SlotRange[]): string[] {
   const out: string[] = [];
-  for (const dead of deadOwners) out.push(`${name(dead)} will not come back with its data (otherwise restart it: see the restart plan).`);
+  for (const dead of deadOwners) {
+    // A shard with every copy down: its replicas hold the data too (SHARD_ALL_COPIES_DOWN).
+    const copies = liveOrDeadReplicas(ctx, dead);
+    out.push(copies.length
+      ? `Neither ${name(dead)} nor its ${copies.length === 1 ? 'replica' : 'replicas'} ${copies.map(name).join(', ')} will come back with their data (otherwise restart one: see the restart plans, which keep the keys).`
+      : `${name(dead)} will not come back with its data (otherwise restart it: see the restart plan).`);
+  }
   if (target?.spare && !target.node) out.push(`${target.addr} is a blank cluster-enabled redis-server (no keys, no slots, knows no other node): checked before the first step.`);
   if (promotable.length) out.push(`Slots ${slotText(promotable)} belong to down masters with a replica and are left to PROMOTE_REPLICA.`);
   if (ctx.report.findings.some((f) => f.code === 'NODES_DISAGREE' && f.severity === 'critical')) {
@@ -182,8 +188,14 @@ function preconditions(ctx: PlanContext, deadOwners: ModelNode[], target: Target
   return out;
 }
 
+/** Down replicas of a down master: copies of its slots' keys, named before those slots are given away. */
+function liveOrDeadReplicas(ctx: PlanContext, master: ModelNode): ModelNode[] {
+  const shard = findingsOf(ctx, 'SHARD_ALL_COPIES_DOWN').find((f) => f.nodes[0] === master.id);
+  return (shard?.nodes.slice(1) ?? []).map((id) => ctx.model.nodes.get(id)).filter((n): n is ModelNode => n !== undefined);
+}
+
 function fixedCodes(ctx: PlanContext): string[] {
-  const codes = ['MASTER_DOWN_NO_REPLICA', 'SLOTS_UNASSIGNED', 'QUORUM_LOST'] as const;
+  const codes = ['SHARD_ALL_COPIES_DOWN', 'MASTER_DOWN_NO_REPLICA', 'SLOTS_UNASSIGNED', 'QUORUM_LOST'] as const;
   return codes.filter((c) => findingsOf(ctx, c).length > 0);
 }
 

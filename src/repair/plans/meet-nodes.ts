@@ -9,7 +9,9 @@ import { findingsOf, fullyCovered, liveNodes, type PlanContext } from './context
  */
 export function meetNodesPlans(ctx: PlanContext): FixPlan[] {
   if (findingsOf(ctx, 'NODES_DISAGREE').length === 0) return [];
-  const live = liveNodes(ctx);
+  // Never meet an instance that keeps trying to join: stopping it is the fix (NODE_KEEPS_JOINING).
+  const joiners = new Set(findingsOf(ctx, 'NODE_KEEPS_JOINING').flatMap((f) => f.nodes));
+  const live = liveNodes(ctx).filter((n) => !joiners.has(n.id));
   const knows = (a: ModelNode, b: ModelNode): boolean =>
     a.own!.lines.some((l) => l.id === b.id && !l.flags.includes('handshake') && !l.flags.includes('noaddr'));
   const steps: PlanStep[] = [];

@@ -1,5 +1,6 @@
 import { slotsOf, toRanges } from '../../cluster/slots';
 import type { ModelNode } from '../../diagnosis/model';
+import { restartedWithoutMaster } from '../../diagnosis/promotion';
 import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
 import { byAddr, downMasters, findingsOf, liveReplicasOf, name, reportNode, slotText, subtract, type PlanContext } from './context';
@@ -67,6 +68,8 @@ function bestReplica(ctx: PlanContext, master: ModelNode): ModelNode | undefined
 }
 
 function offsetText(ctx: PlanContext, replica: ModelNode): string {
+  // Restarted without its master, a replica reports offset 0 whatever its RDB/AOF holds.
+  if (restartedWithoutMaster(replica)) return ' (unknown: it was restarted after its master died; it has the keys its RDB/AOF kept)';
   const offset = reportNode(ctx, replica.id)?.replication?.offset;
   return offset === undefined ? '' : ` (${offset})`;
 }
