@@ -65,7 +65,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
       .slice(0, Math.max(0, maxNodes - asked.size));
   }
 
-  await Promise.all(probes.map((probe) => bus.attach(probe)));
+  await Promise.all([...probes.map((probe) => bus.attach(probe)), countOpenSlotKeys(probes, options)]);
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -124,21 +124,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   } catch (err) {
     return { addr, status: 'unreachable', error: errorMessage(err), durationMs: 0 };
   }
-  const redis = new Redis({
-    host,
-    port,
-    ...(options.username ? { username: options.username } : {}),
-    ...(options.password ? { password: options.password } : {}),
-    ...(options.tls ? { tls: options.tls === true ? {} : options.tls } : {}),
-    lazyConnect: true,
-    connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    autoResubscribe: false,
-  });
+  const redis = connectionTo(host, port, options);
   // Failures are reported through the probe result. With retries off, ioredis rejects
   // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
   let socketError: unknown;
@@ -164,6 +150,25 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     clearTimeout(timer);
     redis.disconnect();
   }
+}
+
+/** One short-lived connection: no retries, no offline queue, every command bounded. */
+function connectionTo(host: string, port: number, options: Omit<CollectOptions, 'seeds'>): Redis {
+  return new Redis({
+    host,
+    port,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    ...(options.tls ? { tls: options.tls === true ? {} : options.tls } : {}),
+    lazyConnect: true,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    autoResubscribe: false,
+  });
 }
 
 async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts = false): Promise<NodeReplies> {
@@ -210,6 +215,71 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     ...(replication && !replication[0] ? { infoReplication: String(replication[1]) } : {}),
     ...(dbsize && !dbsize[0] ? { dbsize: Number(dbsize[1]) } : {}),
   };
+}
+
+// A resharding opens one slot at a time; this bounds the work if a node reports many.
+const MAX_OPEN_SLOTS_COUNTED = 256;
+
+/**
+ * For slots left MIGRATING or IMPORTING, how many keys each end holds (CLUSTER COUNTKEYSINSLOT),
+ * asked of the nodes that already answered: whether an interrupted migration can be undone,
+ * finished, or needs its keys moved depends on it. Both ends are counted even when only one says
+ * the slot is open. Best effort: a count that fails is left out (plans then say it is unknown).
+ */
+async function countOpenSlotKeys(probes: NodeProbe[], options: Omit<CollectOptions, 'seeds'>): Promise<void> {
+  if (options.commands === 'light') return;
+  const byId = new Map<string, NodeProbe>();
+  const slotsOf = new Map<NodeProbe, Set<number>>();
+  const ends: Array<{ slot: number; ids: string[] }> = [];
+  for (const probe of probes) {
+    if (probe.status !== 'ok' || !probe.replies) continue;
+    const mine = nodeLineFields(probe.replies.clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
+    if (!mine) continue;
+    byId.set(mine[0]!, probe);
+    for (const field of mine.slice(8)) {
+      const open = /^\[(\d+)-[<>]-([0-9a-f]{40})\]$/.exec(field);
+      if (open) ends.push({ slot: Number(open[1]), ids: [mine[0]!, open[2]!] });
+    }
+  }
+  for (const { slot, ids } of ends) {
+    for (const id of ids) {
+      const probe = byId.get(id);
+      if (!probe) continue;
+      const slots = slotsOf.get(probe) ?? new Set<number>();
+      if (slots.size < MAX_OPEN_SLOTS_COUNTED) slots.add(slot);
+      slotsOf.set(probe, slots);
+    }
+  }
+  await Promise.all([...slotsOf].map(async ([probe, slots]) => {
+    const counts = await countKeysInSlots(probe.addr, [...slots].sort((a, b) => a - b), options).catch(() => undefined);
+    if (counts && Object.keys(counts).length > 0) probe.replies!.openSlotKeys = counts;
+  }));
+}
+
+async function countKeysInSlots(addr: string, slots: number[], options: Omit<CollectOptions, 'seeds'>): Promise<Record<string, number>> {
+  const { host, port } = parseHostPort(addr);
+  const redis = connectionTo(host, port, options);
+  redis.on('error', () => undefined);
+  const deadlineMs = (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + (options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) + 250;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${deadlineMs} ms`)), deadlineMs);
+  });
+  try {
+    const ask = async (): Promise<Record<string, number>> => {
+      await redis.connect();
+      const pipeline = redis.pipeline();
+      for (const slot of slots) pipeline.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot));
+      const results = (await pipeline.exec()) ?? [];
+      const counts: Record<string, number> = {};
+      results.forEach(([err, count], i) => { if (!err) counts[String(slots[i])] = Number(count); });
+      return counts;
+    };
+    return await Promise.race([ask(), deadline]);
+  } finally {
+    clearTimeout(timer);
+    redis.disconnect();
+  }
 }
 
 class ConnectFailure extends Error {

@@ -54,6 +54,12 @@ export interface NodeReplies {
   config?: Record<string, string>;
   infoReplication?: string;
   dbsize?: number;
+  /**
+   * `CLUSTER COUNTKEYSINSLOT` for every open slot this node is an end of (it says MIGRATING or
+   * IMPORTING, or another node names it as the other end), by slot. Only open slots are counted:
+   * this is what decides which way an interrupted migration can be closed without losing a key.
+   */
+  openSlotKeys?: Record<string, number>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { commandText } from '../repair/step-text';
 import { countSlots, formatRanges } from '../cluster/slots';
 import { truncate } from '../text';
 import type { DiagnosisReport, Finding, NodeReport } from './types';
@@ -88,7 +89,7 @@ function nextSteps(report: DiagnosisReport): string[] {
   for (const plan of report.fixes) {
     out.push(`  ${plan.id}  ${plan.title}  (risk ${plan.risk}${plan.executable ? '' : ', manual'})`);
     out.push(`      data loss: ${plan.dataLoss.text}`);
-    for (const step of plan.steps) out.push(`      ${step.node}> ${step.command.join(' ')}`);
+    for (const step of plan.steps) out.push(`      ${step.node}> ${commandText(step)}`);
   }
   if (executable.length === 0) out.push('  (none of these can be run by redis-medic itself)');
   return out;

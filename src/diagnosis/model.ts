@@ -306,6 +306,12 @@ export function probeEvidence(node: ModelNode): string[] {
   return [];
 }
 
+/** Keys `node` holds in an open slot, as counted during collection; undefined when not counted. */
+export function openSlotKeys(node: Pick<ModelNode, 'own'> | undefined, slot: number): number | undefined {
+  const count = node?.own?.probe.replies?.openSlotKeys?.[String(slot)];
+  return typeof count === 'number' && Number.isFinite(count) ? count : undefined;
+}
+
 export function slotOwningMasters(model: ClusterModel): ModelNode[] {
   // node.slots comes from the owner table, so a non-empty one means the cluster routes slots to it.
   return [...model.nodes.values()].filter((n) => n.slots.length > 0 && n.role === 'master');

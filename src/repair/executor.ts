@@ -9,6 +9,7 @@ import { basisChanges, stepChanges } from './changes';
 import { runChecks } from './checks';
 import { isPlanId } from './fingerprint';
 import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
+import { moveSlotKeys } from './move-keys';
 import { NodeLinks, replyText } from './node-links';
 import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult } from './types';
 import { validatePlan } from './validate';
@@ -104,6 +105,7 @@ function changedReason(options: ExecuteOptions, report: DiagnosisReport): string
 class Run {
   readonly timings = { lockMs: 0, rediagnoseMs: 0, stepsMs: 0, verifyMs: 0 };
   private plan: FixPlan | undefined;
+  private lock: RepairLock | undefined;
 
   constructor(
     private readonly options: ExecuteOptions,
@@ -114,6 +116,7 @@ class Run {
 
   async underLock(lock: RepairLock, links: NodeLinks): Promise<RepairResult> {
     const { options } = this;
+    this.lock = lock;
     const { repair, timeouts } = options.config;
     await this.progress({ phase: 'rediagnosing', message: `re-diagnosing ${options.cluster.name} before touching it` });
     const t0 = this.now();
@@ -204,11 +207,15 @@ class Run {
     const t0 = this.now();
     let reply: string;
     let ok = true;
-    try {
-      reply = replyText(await links.call(step.node, step.command, repair.stepTimeoutMs));
-    } catch (err) {
-      reply = errorMessage(err);
-      ok = false;
+    if (step.moveKeys) {
+      ({ ok, reply } = await this.moveKeys(step, base, links));
+    } else {
+      try {
+        reply = replyText(await links.call(step.node, step.command, repair.stepTimeoutMs));
+      } catch (err) {
+        reply = errorMessage(err);
+        ok = false;
+      }
     }
     if (ok && step.waitFor) {
       const joined = await waitForJoin(step.waitFor, { links, timeoutMs: repair.verifyTimeoutMs, commandTimeoutMs: timeouts.commandMs, pollMs: VERIFY_POLL_MS, now: this.now });
@@ -219,6 +226,25 @@ class Run {
     await this.progress({ ...base, status: ok ? 'ok' : 'failed', reply, ms: result.ms, message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}` });
     await this.audit('repair.step', { planId: this.options.planId, index, node: step.node, command: step.command.join(' '), ok, reply, ms: result.ms });
     return result;
+  }
+
+  /** A key move: batches of MIGRATE, with progress at most once a second (Slack edits are rate limited). */
+  private async moveKeys(step: PlanStep, base: { phase: 'step'; index: number; total: number; node: string; command: string[] }, links: NodeLinks): Promise<{ ok: boolean; reply: string }> {
+    const { cluster, config } = this.options;
+    let lastReport = this.now();
+    const lock = this.lock;
+    return moveSlotKeys(step, {
+      links,
+      auth: { ...(cluster.username ? { username: cluster.username } : {}), ...(cluster.password ? { password: cluster.password } : {}) },
+      commandTimeoutMs: config.repair.stepTimeoutMs,
+      stopped: () => lock?.lost === true,
+      now: this.now,
+      onBatch: async (moved, batches) => {
+        if (this.now() - lastReport < 1000) return;
+        lastReport = this.now();
+        await this.progress({ ...base, status: 'running', message: `step ${base.index + 1}/${base.total}: moved ${moved} keys of slot ${step.moveKeys!.slot} in ${batches} batches so far` });
+      },
+    });
   }
 
   async refuse(code: ErrorCode, reason: string, finalReport?: DiagnosisReport): Promise<RepairResult> {

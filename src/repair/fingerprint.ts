@@ -75,7 +75,10 @@ export function identify(input: FingerprintInput): { id: string; basis: PlanBasi
   const canonical = JSON.stringify({
     action: input.action,
     // A join wait's epoch is read again when the plan runs: it is how long to wait, not what to do.
-    steps: input.steps.map((s) => ({ node: s.node, command: s.command, waitFor: s.waitFor ? { node: s.waitFor.node, knowsIds: [...s.waitFor.knowsIds].sort() } : null })),
+    steps: input.steps.map((s) => ({
+      node: s.node, command: s.command, waitFor: s.waitFor ? { node: s.waitFor.node, knowsIds: [...s.waitFor.knowsIds].sort() } : null,
+      ...(s.moveKeys ? { moveKeys: s.moveKeys } : {}),
+    })),
     checks: input.checks ?? [],
     verify: input.verify ?? null,
     risk: input.risk ?? null,

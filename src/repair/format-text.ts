@@ -1,3 +1,4 @@
+import { commandText } from './step-text';
 import type { FixPlan, RepairResult } from './types';
 
 /** A plan as a person reviews it before saying yes: what, how risky, what is lost, each command. */
@@ -17,7 +18,7 @@ export function formatPlan(plan: FixPlan, cluster: string): string {
   if (plan.steps.length) {
     out.push(`  steps${plan.concurrent ? ' (sent at once)' : ' (in order, stopping at the first failure)'}:`);
     plan.steps.forEach((s, i) => {
-      out.push(`    ${i + 1}. ${s.node}> ${s.command.join(' ')}${s.why ? `    # ${s.why}` : ''}`);
+      out.push(`    ${i + 1}. ${s.node}> ${commandText(s)}${s.why ? `    # ${s.why}` : ''}`);
       if (s.waitFor) out.push(`       then wait until ${s.waitFor.node} knows ${s.waitFor.knowsIds.length} node(s)${s.waitFor.currentEpochAtLeast !== undefined ? ` and epoch >= ${s.waitFor.currentEpochAtLeast}` : ''}`);
     });
   }
@@ -29,7 +30,7 @@ export function formatRepairResult(result: RepairResult): string {
   const out = [`Repair ${result.status.toUpperCase()}: plan ${result.planId} (${result.durationMs} ms)`];
   if (result.reason) out.push(`  ${result.reason}`);
   for (const [i, s] of result.steps.entries()) {
-    out.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${i + 1}. ${s.node}> ${s.command.join(' ')} -> ${oneLine(s.reply)} (${s.ms} ms)`);
+    out.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${i + 1}. ${s.node}> ${commandText(s)} -> ${oneLine(s.reply)} (${s.ms} ms)`);
   }
   if (result.plan && result.steps.length < result.plan.steps.length && result.status === 'failed') {
     out.push(`  not run: ${result.plan.steps.length - result.steps.length} step(s) after the failure`);

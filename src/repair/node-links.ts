@@ -20,6 +20,15 @@ export class NodeLinks {
   constructor(private readonly auth: RedisAuth, private readonly connectTimeoutMs: number) {}
 
   async call(addr: string, args: string[], timeoutMs: number): Promise<unknown> {
+    return this.send(addr, args, timeoutMs, false);
+  }
+
+  /** The same, binary-safe: arguments may be Buffers and bulk replies come back as Buffers (key names). */
+  async callBuffer(addr: string, args: Array<string | Buffer>, timeoutMs: number): Promise<unknown> {
+    return this.send(addr, args, timeoutMs, true);
+  }
+
+  private async send(addr: string, args: Array<string | Buffer>, timeoutMs: number, buffers: boolean): Promise<unknown> {
     const link = this.link(addr);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -28,7 +37,8 @@ export class NodeLinks {
     try {
       await Promise.race([link.ready, deadline]);
       const [name, ...rest] = args;
-      return await Promise.race([link.redis.call(name!, ...rest), deadline]);
+      const reply = buffers ? link.redis.callBuffer(String(name), ...rest) : link.redis.call(String(name), ...rest);
+      return await Promise.race([reply, deadline]);
     } catch (err) {
       this.drop(addr, link);
       const cause = link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err;

@@ -27,6 +27,20 @@ export interface PlanStep {
    * know it before it may claim slots or replicate a master.
    */
   waitFor?: JoinWait;
+  /**
+   * Set on the one MIGRATE shape a plan may contain: move every key of `slot` from `node` to the
+   * node in `command` (MIGRATE host port "" 0 <timeout> [REPLACE] KEYS), `batch` keys at a time.
+   * The keys are not in the plan: the executor asks `CLUSTER GETKEYSINSLOT slot batch` on `node`
+   * and appends them, batch after batch, until the slot is empty there.
+   */
+  moveKeys?: KeyMove;
+}
+
+export interface KeyMove {
+  slot: number;
+  /** Id of the node receiving the keys (the host and port in the command are its address). */
+  to: string;
+  batch: number;
 }
 
 export interface JoinWait {
@@ -53,6 +67,10 @@ export interface PlanVerification {
   forgotten?: string[];
   /** No node reports a MIGRATING or IMPORTING slot. */
   noOpenSlots?: boolean;
+  /** No node reports these slots MIGRATING or IMPORTING (other open slots are another plan's). */
+  closedSlots?: number[];
+  /** Every node routes each of these slots to this node id. */
+  slotOwners?: Array<{ slot: number; owner: string }>;
   /** `node` (host:port) must be a replica of `masterId` with master_link_status:up. */
   replicaOf?: Array<{ node: string; masterId: string }>;
   /** Every live node lists every other live node, without handshake. */

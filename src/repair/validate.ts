@@ -1,7 +1,7 @@
 import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
 import { isSlot } from '../cluster/slots';
-import type { FixPlan } from './types';
+import type { FixPlan, PlanStep } from './types';
 
 export interface PlanScope {
   /** host:port of every node of the diagnosed cluster, plus the configured spares. */
@@ -26,7 +26,7 @@ export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
   for (const [i, step] of plan.steps.entries()) {
     const where = `step ${i + 1} (${step.node}> ${step.command.join(' ')})`;
     if (!nodeOk(step.node)) problems.push(`${where}: ${step.node} is not a node of this cluster nor a configured spare`);
-    const why = commandProblem(step.command, ids, nodeOk);
+    const why = step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE' ? keyMoveProblem(step, ids, nodeOk) : commandProblem(step.command, ids, nodeOk);
     if (why) problems.push(`${where}: ${why}`);
     if (step.waitFor && !nodeOk(step.waitFor.node)) problems.push(`${where}: waits on ${step.waitFor.node}, which is not a node of this cluster`);
   }
@@ -34,6 +34,33 @@ export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
     if (!nodeOk(check.node)) problems.push(`check on ${check.node}: not a node of this cluster nor a configured spare`);
   }
   return problems;
+}
+
+/**
+ * MIGRATE deletes keys on the node it runs on once the receiver has them, so it is forbidden in
+ * every other shape: only as the key move of an open slot (close-open-slots.ts), exactly
+ * `MIGRATE <host> <port> "" 0 <timeout> [REPLACE] KEYS` on a node of this cluster, towards another
+ * node of this cluster, with the slot, the receiver's id and the batch size declared in
+ * `moveKeys`. The plan carries no key names and no password: the executor appends the keys it
+ * reads with CLUSTER GETKEYSINSLOT for that slot on that node, and the AUTH from the config.
+ */
+function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeOk: (addr: string) => boolean): string | null {
+  const move = step.moveKeys;
+  if (!move) return 'MIGRATE is never allowed except as the key move of an open slot';
+  const [name = '', host = '', port = '', key, db, timeout, ...rest] = step.command.map(String);
+  if (name.toUpperCase() !== 'MIGRATE') return 'a key move must be a MIGRATE';
+  if (!isSlot(move.slot)) return 'a key move needs a slot 0-16383';
+  if (!isNodeId(move.to) || !ids.has(move.to)) return 'a key move needs the id of a node of this cluster to receive the keys';
+  if (!Number.isInteger(move.batch) || move.batch < 1 || move.batch > 1000) return 'a key move batch is 1-1000 keys';
+  if (key !== '' || db !== '0') return 'a key move is MIGRATE host port "" 0 <timeout> [REPLACE] KEYS (database 0, keys appended at run time)';
+  if (!/^\d+$/.test(timeout ?? '') || Number(timeout) < 1 || Number(timeout) > 60_000) return 'a key move timeout is 1-60000 ms';
+  const tail = rest.map((r) => r.toUpperCase()).join(' ');
+  if (tail !== 'KEYS' && tail !== 'REPLACE KEYS') return 'a key move ends with [REPLACE] KEYS: no key, AUTH or other option in the plan';
+  if (!/^\d+$/.test(port) || !host) return 'a key move needs the receiving host and port';
+  const to = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  if (!nodeOk(to)) return `MIGRATE to ${to}: not a node of this cluster`;
+  if (comparableAddr(to) === comparableAddr(step.node)) return 'a key move goes to another node';
+  return null;
 }
 
 function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: string) => boolean): string | null {
@@ -61,8 +88,8 @@ function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: stri
       const [slot, mode, id] = args;
       if (slot === undefined || !/^\d+$/.test(slot) || !isSlot(Number(slot))) return 'SETSLOT needs a slot 0-16383';
       if (mode?.toUpperCase() === 'STABLE' && args.length === 2) return null;
-      if (mode?.toUpperCase() === 'NODE' && args.length === 3 && knownId(id)) return null;
-      return 'only SETSLOT <slot> STABLE or SETSLOT <slot> NODE <id of a node of this cluster>';
+      if (['NODE', 'IMPORTING'].includes(mode?.toUpperCase() ?? '') && args.length === 3 && knownId(id)) return null;
+      return 'only SETSLOT <slot> STABLE, or SETSLOT <slot> NODE|IMPORTING <id of a node of this cluster>';
     }
     case 'FORGET':
     case 'REPLICATE':

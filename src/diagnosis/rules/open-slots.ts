@@ -1,6 +1,6 @@
 import type { Finding } from '../types';
 import { toRanges } from '../../cluster/slots';
-import { evidenceLine, type ClusterModel } from '../model';
+import { evidenceLine, openSlotKeys, type ClusterModel } from '../model';
 import { plural } from '../../text';
 
 /** Slots left MIGRATING or IMPORTING: a resharding that was interrupted. */
@@ -10,6 +10,14 @@ export function openSlots(model: ClusterModel): Finding[] {
   const slots: number[] = [];
   const nodes = new Set<string>();
   const name = (id: string): string => model.nodes.get(id)?.addr || id.slice(0, 8);
+  // Key counts on both ends (collected for open slots only): they decide which way it can close.
+  const keys = (slot: number, ...ids: string[]): string => {
+    const parts = ids.map((id) => {
+      const count = openSlotKeys(model.nodes.get(id), slot);
+      return count === undefined ? null : `${plural(count, 'key')} on ${name(id)}`;
+    }).filter(Boolean);
+    return parts.length ? ` (${parts.join(', ')})` : '';
+  };
   for (const view of model.views) {
     const me = view.myself;
     if (!me || (me.migrating.length === 0 && me.importing.length === 0)) continue;
@@ -18,12 +26,12 @@ export function openSlots(model: ClusterModel): Finding[] {
     for (const { slot, to } of me.migrating) {
       slots.push(slot);
       nodes.add(to);
-      parts.push(`slot ${slot} is MIGRATING from ${me.addr} to ${name(to)}`);
+      parts.push(`slot ${slot} is MIGRATING from ${me.addr} to ${name(to)}${keys(slot, me.id, to)}`);
     }
     for (const { slot, from } of me.importing) {
       slots.push(slot);
       nodes.add(from);
-      parts.push(`slot ${slot} is IMPORTING into ${me.addr} from ${name(from)}`);
+      parts.push(`slot ${slot} is IMPORTING into ${me.addr} from ${name(from)}${keys(slot, me.id, from)}`);
     }
   }
   if (parts.length === 0) return [];
@@ -35,7 +43,7 @@ export function openSlots(model: ClusterModel): Finding[] {
     title: `${plural(unique.length, 'open slot')} (migration interrupted)`,
     detail:
       `${parts.join('; ')}. Clients get ASK redirects and multi-key commands get TRYAGAIN until the slot is closed; ` +
-      'redis-cli --cluster check fails. Close it towards the node that holds its keys (CLUSTER COUNTKEYSINSLOT), then SETSLOT NODE / STABLE.',
+      'redis-cli --cluster check fails. Close it towards the node that holds its keys: move what is left (MIGRATE), then SETSLOT NODE / STABLE.',
     evidence,
     nodes: [...nodes],
     slots: toRanges(unique),

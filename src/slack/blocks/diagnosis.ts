@@ -1,6 +1,7 @@
 import { countSlots, formatRanges } from '../../cluster/slots';
 import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagnosis/types';
-import type { FixPlan } from '../../repair/types';
+import { commandText } from '../../repair/step-text';
+import type { FixPlan, KeyMove } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
 import { nodeTableRows } from '../../diagnosis/format-text';
 import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
@@ -197,8 +198,8 @@ export function planSummary(plan: FixPlan, index: number): string {
   return lines.join('\n');
 }
 
-export function stepLine(step: { node: string; command: string[] }): string {
-  return `${step.node}> ${step.command.join(' ')}`;
+export function stepLine(step: { node: string; command: string[]; moveKeys?: KeyMove }): string {
+  return `${step.node}> ${commandText(step)}`;
 }
 
 export function approveButton(cluster: string, plan: FixPlan, index: number, value: string): Button {

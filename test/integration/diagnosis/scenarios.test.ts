@@ -2,13 +2,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
-import { diagnose } from '../../../src/diagnosis/diagnose';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
+import { analyseSnapshot } from '../../../src/engine';
 import { freePort, useCluster, type TestCluster } from '../../helpers/cluster';
+import { offeredPlanProblems } from '../../helpers/offered-plans';
+import { hashTagOf } from '../../helpers/slot-keys';
 
-// Each scenario breaks a real cluster the way production breaks, then asks every node.
+// Each scenario breaks a real cluster the way production breaks, then asks every node. Across
+// the whole suite, no plan the diagnosis offers may fail its own precondition on that cluster.
 async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seeds): Promise<DiagnosisReport> {
-  return diagnose(await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 }));
+  const snapshot = await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 });
+  const spareNodes = cluster.spares().map((s) => s.addr);
+  const { report } = analyseSnapshot(snapshot, spareNodes);
+  assert.deepEqual(await offeredPlanProblems(report, { spareNodes }), [], 'an offered plan fails its own precondition');
+  return report;
 }
 
 function codes(report: DiagnosisReport): string[] {
@@ -122,6 +129,23 @@ describe('diagnosis on real clusters', function () {
     });
   });
 
+  describe('an open slot with keys on both ends', () => {
+    const cluster = useCluster({ masters: 3 });
+    it('counts the keys on each end and offers only the key move', async () => {
+      const c = cluster();
+      const source = c.masters().find((m) => m.slots.some(([a, b]) => 42 >= a && 42 <= b))!;
+      const target = c.masters().find((m) => m !== source)!;
+      const tag = await hashTagOf(c.client(source), 42);
+      const keys = [1, 2, 3].map((i) => `{${tag}}:${i}`);
+      for (const k of keys) await c.client(source).set(k, k);
+      await c.openSlot(42, source, target);
+      assert.equal(await c.client(source).call('MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', keys[0]!), 'OK');
+      const report = await diagnoseLive(c);
+      assert.match(report.findings[0]!.detail, new RegExp(`MIGRATING from ${source.addr} to ${target.addr} \\(2 keys on ${source.addr}, 1 key on ${target.addr}\\)`));
+      assert.deepEqual(report.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS').map((p) => p.title.split(':')[0]), ['Finish the interrupted migration of slot 42']);
+    });
+  });
+
   describe('one node frozen with SIGSTOP', () => {
     const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
     it('finishes within the timeouts and names the silent node', async () => {
@@ -196,3 +220,4 @@ describe('diagnosis on real clusters: a node restarted with an empty nodes.conf'
     assert.ok(disagree, codes(report).join());
   });
 });
+

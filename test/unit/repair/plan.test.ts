@@ -132,7 +132,7 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const plan = reportOf(fixture).fixes[0]!;
       assert.deepEqual(commands(plan), [`${source.addr}> CLUSTER SETSLOT 100 STABLE`, `${target.addr}> CLUSTER SETSLOT 100 STABLE`]);
       assert.deepEqual(plan.checks, [{ kind: 'no-keys-in-slots', node: target.addr, slots: [100] }]);
-      assert.deepEqual(plan.verify, { clusterOk: true, noOpenSlots: true });
+      assert.deepEqual(plan.verify, { clusterOk: true, closedSlots: [100], slotOwners: [{ slot: 100, owner: source.id }] });
     });
 
     it('finish: SETSLOT NODE on the target, then the source, then the rest; guarded by the source\'s key count', () => {

@@ -50,3 +50,36 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0']]), scope).length, 1);
   });
 });
+
+describe('repair: validatePlan and MIGRATE (only as the key move of an open slot)', () => {
+  const move = { slot: 100, to: B, batch: 100 };
+  const step = (command: string[], moveKeys: typeof move | null = move): FixPlan => ({
+    ...plan(), steps: [{ node: '10.0.0.1:6379', command, ...(moveKeys ? { moveKeys } : {}) }],
+  });
+
+  it('accepts MIGRATE host port "" 0 <timeout> [REPLACE] KEYS towards another node of the cluster, and SETSLOT IMPORTING', () => {
+    assert.deepEqual(validatePlan(step(['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'KEYS']), scope), []);
+    assert.deepEqual(validatePlan(step(['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'REPLACE', 'KEYS']), scope), []);
+    assert.deepEqual(validatePlan(plan(['10.0.0.2:6379', ['CLUSTER', 'SETSLOT', '100', 'IMPORTING', A]]), scope), []);
+  });
+
+  const refused: Array<[string, string[], typeof move | null]> = [
+    ['without a declared key move', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'KEYS'], null],
+    ['with key names in the plan', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'KEYS', 'k1'], move],
+    ['with a single key', ['MIGRATE', '10.0.0.2', '6379', 'k1', '0', '5000'], move],
+    ['with COPY (keys would stay on both nodes)', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'COPY', 'KEYS'], move],
+    ['with AUTH in the plan', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'AUTH', 'secret', 'KEYS'], move],
+    ['to another database', ['MIGRATE', '10.0.0.2', '6379', '', '3', '5000', 'KEYS'], move],
+    ['to a host outside the cluster', ['MIGRATE', '10.9.9.9', '6379', '', '0', '5000', 'KEYS'], move],
+    ['to itself', ['MIGRATE', '10.0.0.1', '6379', '', '0', '5000', 'KEYS'], move],
+    ['with an unknown receiver id', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'KEYS'], { ...move, to: 'c'.repeat(40) }],
+    ['with a huge batch', ['MIGRATE', '10.0.0.2', '6379', '', '0', '5000', 'KEYS'], { ...move, batch: 100_000 }],
+    ['with no timeout', ['MIGRATE', '10.0.0.2', '6379', '', '0', '0', 'KEYS'], move],
+    ['as another command under a key move', ['FLUSHALL'], move],
+  ];
+  for (const [what, command, moveKeys] of refused) {
+    it(`refuses a MIGRATE ${what}`, () => {
+      assert.equal(validatePlan(step(command, moveKeys), scope).length, 1, command.join(' '));
+    });
+  }
+});
