@@ -1,6 +1,6 @@
 import { comparableAddr } from '../../cluster/address';
 import type { Finding } from '../types';
-import { evidenceLine, label, type ClusterModel, type ModelNode, type NodeView } from '../model';
+import { evidenceLine, type ClusterModel, type ModelNode, type NodeView } from '../model';
 import { plural } from '../../text';
 
 /** Handshake entries at one address that no member owns, and the instance behind them if it answered. */
@@ -77,7 +77,7 @@ function describe(attempt: JoinAttempt): string {
   if (joiner) {
     const known = knownMembers(joiner).length;
     parts.push(
-      `The instance answering at ${attempt.addr} is ${label(joiner)}, which no member lists` +
+      `The instance answering at ${attempt.addr} has id ${joiner.id.slice(0, 8)}, which no member lists` +
       (known > 0 ? `, while it knows ${plural(known, 'node')} of this cluster` : '') +
       (sendsMeet(joiner) ? ', and its own view shows it meeting members again (handshake entries towards their addresses)' : '') +
       '.',
