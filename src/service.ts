@@ -24,11 +24,15 @@ export interface ServiceOptions {
   /** Start the workers and the monitor's schedulers in this process (default true). */
   withWorkers?: boolean;
   now?: () => number;
+  /** Port for /livez, /readyz, /healthz and /metrics apart from the main one (default config.http.internalPort). */
+  internalPort?: number;
 }
 
 export interface RunningService {
   port: number;
   url: string;
+  /** Where the probes and /metrics are: the internal server when there is one, else `url`. */
+  internalUrl: string;
   system: JobSystem;
   slack?: SlackApp;
   audit: AuditLog;
@@ -73,8 +77,18 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     },
   });
 
+  // Probes and metrics go on the internal port when one is set (never exposed with the Slack
+  // port), else on the main port beside Slack and /alerts.
+  let stopping: Promise<void> | undefined;
+  const probeRoutes = healthRoutes(system, logger, { stopping: () => stopping !== undefined });
+  const internalPort = options.internalPort ?? config.http.internalPort;
+  let internalServer: RouteServer | undefined;
+  if (internalPort !== undefined) {
+    internalServer = await startRouteServer(probeRoutes, { port: internalPort, logger });
+    logger.info({ port: internalServer.port }, `probes and metrics on port ${internalServer.port} (/livez, /readyz, /healthz, /metrics)`);
+  }
   const routes: CustomRoute[] = [
-    ...healthRoutes(system, logger),
+    ...(internalServer ? [] : probeRoutes),
     ...alertRoutes({ config, logger, enqueuer: system.enqueuer, audit }),
   ];
   let slack: SlackApp | undefined;
@@ -102,7 +116,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   }
   logger.info({ clusters: config.clusters.map((c) => c.name), queue: system.target.display, workers: withWorkers, monitor: withWorkers && config.monitor.enabled }, 'redis-medic started');
 
-  let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, `redis-medic stopping (${reason})`);
@@ -110,12 +123,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       await slack?.stop();
       await plainServer?.close();
       await system.close();
+      await internalServer?.close();
       await redis.quit().catch(() => redis.disconnect());
       logger.info('redis-medic stopped');
     })();
     return stopping;
   };
-  return { port, url: `http://127.0.0.1:${port}`, system, ...(slack ? { slack } : {}), audit, stop };
+  const url = `http://127.0.0.1:${port}`;
+  return { port, url, internalUrl: internalServer?.url ?? url, system, ...(slack ? { slack } : {}), audit, stop };
 }
 
 /**

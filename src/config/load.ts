@@ -92,6 +92,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   set('slack', 'apiUrl', env.SLACK_API_URL);
   set('slack', 'defaultChannel', env.SLACK_DEFAULT_CHANNEL);
   set('http', 'port', numberFromEnv(env, 'PORT'));
+  set('http', 'internalPort', numberFromEnv(env, 'INTERNAL_PORT'));
   set('queue', 'redisUrl', env.REDIS_URL);
   set('queue', 'prefix', env.QUEUE_PREFIX);
   set('monitor', 'intervalMs', numberFromEnv(env, 'MONITOR_INTERVAL_MS'));

@@ -72,7 +72,14 @@ export const configSchema = z.object({
       windowMs: z.number().int().positive().default(60_000),
     }).prefault({}),
   }).prefault({}),
-  http: z.object({ port: z.number().int().min(0).max(65535).default(3000) }).prefault({}),
+  http: z.object({
+    port: z.number().int().min(0).max(65535).default(3000),
+    /**
+     * When set, /livez, /readyz, /healthz and /metrics are served on this port only (keep it
+     * cluster-internal), and the main port serves Slack and /alerts.
+     */
+    internalPort: z.number().int().min(0).max(65535).optional(),
+  }).prefault({}),
   alerts: z.object({
     webhookToken: z.string().optional(),
     /** The Alertmanager label that names the cluster. */

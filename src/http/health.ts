@@ -30,8 +30,27 @@ export async function healthBody(source: HealthSource): Promise<{ code: number; 
  * Bolt custom routes (`new App({ customRoutes: healthRoutes(system) })`); the worker process
  * serves the same routes with startRouteServer.
  */
-export function healthRoutes(source: HealthSource, logger: Logger = silentLogger): CustomRoute[] {
+export function healthRoutes(source: HealthSource, logger: Logger = silentLogger, options: { stopping?: () => boolean } = {}): CustomRoute[] {
+  const stopping = options.stopping ?? (() => false);
   return [
+    // Liveness: the process answers HTTP. A queue Redis outage is not a reason to restart it.
+    {
+      path: '/livez',
+      method: ['GET'],
+      handler: (_req, res) => sendJson(res, 200, { status: 'alive' }),
+    },
+    // Readiness: take traffic only while the queue Redis answers and the process is not stopping.
+    {
+      path: '/readyz',
+      method: ['GET'],
+      handler: (_req, res) => {
+        if (stopping()) return sendJson(res, 503, { status: 'stopping' });
+        healthBody(source).then(
+          ({ code, body }) => sendJson(res, code, { ...body, status: code === 200 ? 'ready' : 'not ready' }),
+          (err: unknown) => sendJson(res, 503, { status: 'not ready', error: errorMessage(err) }),
+        );
+      },
+    },
     {
       path: '/healthz',
       method: ['GET'],
