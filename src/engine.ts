@@ -1,4 +1,5 @@
 import { collectSnapshot, type CollectOptions } from './cluster/collect-snapshot';
+import { clusterScope, type AddressScope } from './cluster/scope';
 import type { ClusterSnapshot } from './cluster/types';
 import type { ClusterConfig, Config } from './config/schema';
 import { diagnoseModel } from './diagnosis/diagnose';
@@ -19,11 +20,20 @@ export interface DiagnosisRun {
   report: DiagnosisReport;
 }
 
-/** Connection options for a configured cluster (seeds, auth, TLS, timeouts). */
-export function collectOptionsFor(cluster: ClusterConfig, config: Pick<Config, 'timeouts'>): CollectOptions {
+/** What a diagnosis needs of the global config: timeouts, and the read caps (defaults when absent). */
+export type CollectConfig = Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>;
+
+/**
+ * Connection options for a configured cluster (seeds, auth, TLS, timeouts), with its scope from
+ * the config: the seeds, spares and allowedNetworks decide where collection may go, never what
+ * the cluster lists.
+ */
+export function collectOptionsFor(cluster: ClusterConfig, config: CollectConfig): CollectOptions {
   return {
     cluster: cluster.name,
     seeds: cluster.seeds,
+    scope: clusterScope(cluster),
+    ...(config.collection ? { limits: config.collection } : {}),
     ...(cluster.username ? { username: cluster.username } : {}),
     ...(cluster.password ? { password: cluster.password } : {}),
     ...(cluster.tls ? { tls: true } : {}),
@@ -37,10 +47,12 @@ export function collectOptionsFor(cluster: ClusterConfig, config: Pick<Config, '
  * NoSeedAnswered (with each address's reason) when not one node answered.
  */
 export async function diagnoseCluster(
-  cluster: ClusterConfig, config: Pick<Config, 'timeouts'>, overrides: Partial<CollectOptions> = {}, extras: DiagnoseExtras = {},
+  cluster: ClusterConfig, config: CollectConfig, overrides: Partial<CollectOptions> = {}, extras: DiagnoseExtras = {},
 ): Promise<DiagnosisRun> {
-  const snapshot = await collectSnapshot({ ...collectOptionsFor(cluster, config), ...overrides });
-  if (!extras.lastKnown) return analyseSnapshot(snapshot, cluster.spareNodes);
+  const options = { ...collectOptionsFor(cluster, config), ...overrides };
+  const scope = (options.scope ??= clusterScope(cluster));
+  const snapshot = await collectSnapshot(options);
+  if (!extras.lastKnown) return analyseSnapshot(snapshot, cluster.spareNodes, scope);
   const { report, model } = diagnoseOrThrow(snapshot);
   // History only matters for masters that are down: their keys cannot be counted any more.
   const down = report.nodes.filter((n) => n.health === 'down' && n.slots.length > 0).map((n) => n.id);
@@ -52,12 +64,12 @@ export async function diagnoseCluster(
       // The history is a nicety: a diagnosis never fails for want of it.
     }
   }
-  return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown, model }) };
+  return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown, model, scope }) };
 }
 
-export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] = []): DiagnosisRun {
+export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] = [], scope?: AddressScope): DiagnosisRun {
   const { report, model } = diagnoseOrThrow(snapshot);
-  return { snapshot, report: withFixes(report, snapshot, { spareNodes, model }) };
+  return { snapshot, report: withFixes(report, snapshot, { spareNodes, model, ...(scope ? { scope } : {}) }) };
 }
 
 function diagnoseOrThrow(snapshot: ClusterSnapshot): { report: DiagnosisReport; model: ClusterModel } {

@@ -33,7 +33,7 @@ export async function runDiagnose(target: string, options: DiagnoseOptions, conf
   const timeouts = timeoutsFrom(options, config);
   // Loaded when needed, so `--help` and `analyze` never load the network code.
   const { diagnoseCluster } = require('../engine') as typeof import('../engine');
-  const { report } = await diagnoseCluster(cluster, { timeouts });
+  const { report } = await diagnoseCluster(cluster, { timeouts, collection: config.collection });
   io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.findings.some((f) => f.severity === 'critical') ? EXIT.critical : EXIT.ok;
 }

@@ -77,7 +77,7 @@ export async function runFix(target: string, options: FixOptions, config: Config
   const { createAuditLog } = require('../audit/audit-log') as typeof import('../audit/audit-log');
   const { redactUrl } = require('../logging/logger') as typeof import('../logging/logger');
 
-  const { report } = await diagnoseCluster(cluster, { timeouts });
+  const { report } = await diagnoseCluster(cluster, { timeouts, collection: config.collection });
   const plan = report.fixes.find((p) => p.id === planId);
   if (!plan) {
     const reason = `plan ${planId} not found in the current diagnosis of ${cluster.name}: the cluster changed since it was made, or the id is wrong`;
@@ -117,7 +117,7 @@ export async function runFix(target: string, options: FixOptions, config: Config
   try {
     const result = await executePlan({
       cluster,
-      config: { timeouts, repair: config.repair },
+      config: { timeouts, repair: config.repair, collection: config.collection },
       planId: plan.id,
       lockRedis,
       lockPrefix: config.queue.prefix,

@@ -3,7 +3,9 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
 import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
-import type { ClusterSnapshot, NodeProbe, NodeReplies, ProbeFailure } from './types';
+import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
+import { clusterScope, type AddressScope } from './scope';
+import type { ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure } from './types';
 
 export interface RedisAuth {
   username?: string;
@@ -15,12 +17,17 @@ export interface RedisAuth {
 export interface CollectOptions extends RedisAuth {
   cluster?: string;
   seeds: string[];
+  /**
+   * The only addresses that may be asked (and so get the credentials). Default: the seeds' own
+   * networks, as for a configured cluster without allowedNetworks (src/cluster/scope.ts).
+   */
+  scope?: AddressScope;
+  /** Caps on what is read (src/cluster/limits.ts); each missing one takes its default. */
+  limits?: Partial<CollectionLimits>;
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
   /** TCP-connect to each answering node's cluster bus port (default true). */
   probeBusPort?: boolean;
-  /** Stop discovering past this many nodes: a guard against a runaway topology. */
-  maxNodes?: number;
   /** Only ask nodes; do not follow the addresses they list (the monitor's light probe). */
   discover?: boolean;
   /** Which commands to send (default: all). The monitor's light probe sends fewer. */
@@ -33,36 +40,71 @@ export interface CollectOptions extends RedisAuth {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 const MAX_DISCOVERY_ROUNDS = 4;
+const NOT_ASKED_SHOWN = 20;
 
 /**
  * The only place that talks to a monitored cluster for a diagnosis: ask the seeds, then every
  * node they list, concurrently, each bounded by connect and command timeouts. A node that is
  * down or frozen is recorded as unreachable and never stalls the others, so this always ends.
+ *
+ * What the nodes list is data, not a place to go: only addresses inside the scope are asked;
+ * the others are recorded with the line that named them. What is read is capped (bytes and
+ * lines per node, nodes per collection), and a cap that bites is recorded, never silent.
  */
 export async function collectSnapshot(options: CollectOptions): Promise<ClusterSnapshot> {
   const now = options.now ?? Date.now;
   const started = now();
-  const maxNodes = options.maxNodes ?? 1000;
+  const scope = options.scope ?? clusterScope({ seeds: options.seeds });
+  const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
+  const probeOptions = { ...options, scope, limits, probeBusPort: false };
   const probes: NodeProbe[] = [];
   const asked = new Set<string>();
+  const outOfScope = new Map<string, OutOfScopeAddress>();
+  const capsHit: CollectionCapHit[] = [];
+  const withinNodeCap = (addrs: string[]): string[] => {
+    const room = Math.max(0, limits.maxNodes - probes.length);
+    if (addrs.length <= room) return addrs;
+    const notAsked = addrs.slice(room);
+    capsHit.push({
+      cap: 'maxNodes', limit: limits.maxNodes, notAsked: notAsked.slice(0, NOT_ASKED_SHOWN),
+      detail: `${notAsked.length} listed address${notAsked.length === 1 ? ' was' : 'es were'} not asked: ${limits.maxNodes} nodes is the most one diagnosis asks (collection.maxNodes)`,
+    });
+    return addrs.slice(0, room);
+  };
 
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
-  const bus = busPortChecker(options);
-  let pending = unique(options.seeds);
+  const bus = busPortChecker(options, scope);
+  // A seed outside the scope (the monitor's remembered nodes, after the config was narrowed) is
+  // skipped without a word: if the cluster still lists it, its listing is reported below.
+  let pending = withinNodeCap(unique(options.seeds).filter((addr) => scope.allows(addr)));
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((addr) => asked.add(comparableAddr(addr)));
-    const results = await Promise.all(pending.map((addr) => probeNode(addr, { ...options, probeBusPort: false })));
+    const results = await Promise.all(pending.map((addr) => probeNode(addr, probeOptions)));
     probes.push(...results);
-    for (const probe of results) bus.startListed(probe.replies?.clusterNodes);
-    if (options.discover === false) break;
     for (const probe of results) {
+      if (probe.status === 'discarded') capsHit.push(capHitOf(probe, limits));
+      bus.startListed(probe.replies?.clusterNodes);
       // A node known under another name (seed given as a hostname) is not asked twice.
       const announced = announcedAddr(probe.replies?.clusterNodes);
       if (announced) asked.add(comparableAddr(announced));
     }
-    pending = unique(results.flatMap((p) => listedAddrs(p.replies?.clusterNodes)))
-      .filter((addr) => !asked.has(comparableAddr(addr)))
-      .slice(0, Math.max(0, maxNodes - asked.size));
+    if (options.discover === false) break;
+    const next: string[] = [];
+    const queued = new Set<string>();
+    for (const probe of results) {
+      for (const { addr, raw, myself } of listedNodes(probe.replies?.clusterNodes)) {
+        if (myself) continue;
+        const key = comparableAddr(addr);
+        if (asked.has(key) || queued.has(key) || outOfScope.has(key)) continue;
+        if (!scope.allows(addr)) {
+          outOfScope.set(key, { addr, namedBy: probe.addr, line: raw });
+          continue;
+        }
+        queued.add(key);
+        next.push(addr);
+      }
+    }
+    pending = withinNodeCap(next);
   }
 
   await Promise.all([...probes.map((probe) => bus.attach(probe)), countOpenSlotKeys(probes, options)]);
@@ -72,14 +114,22 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     takenAt: new Date(started).toISOString(),
     durationMs: now() - started,
     probes,
+    scope: scope.description,
+    ...(outOfScope.size ? { outOfScope: [...outOfScope.values()] } : {}),
+    ...(capsHit.length ? { capsHit } : {}),
   };
+}
+
+function capHitOf(probe: NodeProbe, limits: CollectionLimits): CollectionCapHit {
+  const cap = probe.failure === 'too-many-lines' ? 'maxClusterNodesLines' : 'maxReplyBytes';
+  return { cap, limit: limits[cap], addr: probe.addr, detail: probe.error ?? 'answer dropped' };
 }
 
 /**
  * TCP connects to cluster bus ports, each (host, bus port) once. A node's result is attached to
  * its probe only when it answered, for the bus port its own `myself` line announces.
  */
-function busPortChecker(options: Omit<CollectOptions, 'seeds'>) {
+function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressScope) {
   const enabled = options.probeBusPort !== false && options.commands !== 'light';
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const checks = new Map<string, Promise<{ reachable: boolean; error?: string }>>();
@@ -95,11 +145,11 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>) {
   return {
     startListed(clusterNodes: string | undefined): void {
       if (!enabled) return;
-      for (const fields of nodeLineFields(clusterNodes)) {
-        const endpoint = endpointOf(fields[1]!);
-        if (!endpoint?.bus || fields[2]!.split(',').includes('noaddr')) continue;
-        const host = endpoint.hostPort.slice(0, endpoint.hostPort.lastIndexOf(':'));
-        if (host) void check(host, endpoint.bus);
+      for (const { addr, bus: busPort } of listedNodes(clusterNodes)) {
+        // The bus port of a node we may ask, on the same host: nothing else is connected to.
+        if (!busPort || !scope.allows(addr)) continue;
+        const host = addr.slice(0, addr.lastIndexOf(':'));
+        if (host) void check(host, busPort);
       }
     },
     async attach(probe: NodeProbe): Promise<void> {
@@ -124,11 +174,17 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   } catch (err) {
     return { addr, status: 'unreachable', error: errorMessage(err), durationMs: 0 };
   }
+  // collectSnapshot never gets here with such an address; a direct caller must not either.
+  if (options.scope && !options.scope.allows(addr)) {
+    return { addr, status: 'not-asked', error: `outside the addresses allowed for this cluster: ${options.scope.description}`, durationMs: 0 };
+  }
+  const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const redis = connectionTo(host, port, options);
   // Failures are reported through the probe result. With retries off, ioredis rejects
   // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
   let socketError: unknown;
   redis.on('error', (err) => { socketError ??= err; });
+  const bytes = capReplyBytes(redis, limits.maxReplyBytes);
   // ioredis bounds connect and each command; this deadline bounds AUTH and anything between.
   const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
   let timer: NodeJS.Timeout | undefined;
@@ -137,6 +193,14 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   });
   try {
     const replies = await Promise.race([askNode(redis, options.commands ?? 'full', options.lightKeyCounts === true), deadline]);
+    if (bytes.exceeded) return tooLarge(addr, bytes.received, limits, started);
+    const lines = lineCount(replies.clusterNodes);
+    if (lines > limits.maxClusterNodesLines) {
+      return {
+        addr, status: 'discarded', failure: 'too-many-lines', durationMs: Date.now() - started,
+        error: `answered, but its CLUSTER NODES has ${lines.toLocaleString('en-US')} lines, over the cap of ${limits.maxClusterNodesLines.toLocaleString('en-US')} (collection.maxClusterNodesLines): its answer is not used`,
+      };
+    }
     const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
     if (options.probeBusPort !== false && options.commands !== 'light') {
       const busPort = myBusPort(replies.clusterNodes);
@@ -144,6 +208,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     }
     return probe;
   } catch (err) {
+    if (bytes.exceeded) return tooLarge(addr, bytes.received, limits, started);
     const cause = socketError && /Connection is closed|Stream isn't writeable/.test(errorMessage(err)) ? socketError : err;
     return { addr, status: 'unreachable', ...describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
@@ -169,6 +234,46 @@ function connectionTo(host: string, port: number, options: Omit<CollectOptions, 
     enableReadyCheck: false,
     autoResubscribe: false,
   });
+}
+
+/**
+ * Bound the bytes one node can make us read and hold. ioredis (through redis-parser) buffers a
+ * bulk reply until it is complete, and offers no size limit: a node answering CLUSTER NODES with
+ * 50 MB would cost 50 MB of buffers, then as much again as a string, per node, in the process
+ * that also acks Slack. So every chunk read from this connection is counted as it arrives, and
+ * past the cap the socket is destroyed: nothing more is read, the parser holds at most the cap
+ * plus one chunk (64 KiB), and the pending commands fail (the probe says why). Counting the raw
+ * stream, rather than parsing CLUSTER NODES ourselves on a socket of our own, keeps AUTH, ACL
+ * users, TLS and the pipeline in ioredis, where they already work, and covers every reply,
+ * unsolicited bytes included. The listener goes in front of ioredis's own (it is added on the
+ * 'connect' event, which ioredis emits a tick after attaching its parser, before any data).
+ */
+function capReplyBytes(redis: Redis, maxBytes: number): { exceeded: boolean; received: number } {
+  const state = { exceeded: false, received: 0 };
+  redis.once('connect', () => {
+    const stream = redis.stream;
+    stream.prependListener('data', (chunk: Buffer) => {
+      state.received += chunk.length;
+      if (state.received > maxBytes && !state.exceeded) {
+        state.exceeded = true;
+        stream.destroy();
+      }
+    });
+  });
+  return state;
+}
+
+function tooLarge(addr: string, received: number, limits: CollectionLimits, started: number): NodeProbe {
+  return {
+    addr, status: 'discarded', failure: 'reply-too-large', durationMs: Date.now() - started,
+    error: `answered more than ${limits.maxReplyBytes.toLocaleString('en-US')} bytes (collection.maxReplyBytes; stopped reading at ${received.toLocaleString('en-US')}): its answer is not used`,
+  };
+}
+
+function lineCount(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++;
+  return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines;
 }
 
 async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts = false): Promise<NodeReplies> {
@@ -233,7 +338,7 @@ async function countOpenSlotKeys(probes: NodeProbe[], options: Omit<CollectOptio
   const ends: Array<{ slot: number; ids: string[] }> = [];
   for (const probe of probes) {
     if (probe.status !== 'ok' || !probe.replies) continue;
-    const mine = nodeLineFields(probe.replies.clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
+    const mine = myselfFields(probe.replies.clusterNodes);
     if (!mine) continue;
     byId.set(mine[0]!, probe);
     for (const field of mine.slice(8)) {
@@ -320,10 +425,33 @@ function tcpReachable(host: string, port: number, timeoutMs: number): Promise<{ 
   });
 }
 
-// Cheap field extraction (no full parse): discovery must not fail on one odd line.
-function nodeLineFields(clusterNodes: string | undefined): string[][] {
+interface ListedNode {
+  /** `host:port` as listed (the data port). */
+  addr: string;
+  bus?: number;
+  myself: boolean;
+  /** The whole line, trimmed: evidence when the address is not followed. */
+  raw: string;
+}
+
+/**
+ * Cheap field extraction (no full parse): discovery must not fail on one odd line. Lines without
+ * an address (noaddr, `:0`) are left out. One pass over the reply.
+ */
+function listedNodes(clusterNodes: string | undefined): ListedNode[] {
   if (!clusterNodes) return [];
-  return clusterNodes.split(/\r?\n/).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8);
+  const out: ListedNode[] = [];
+  for (const line of clusterNodes.split('\n')) {
+    const raw = line.trim();
+    const fields = raw.split(/\s+/);
+    if (fields.length < 8) continue;
+    const flags = fields[2]!.split(',');
+    if (flags.includes('noaddr')) continue;
+    const endpoint = endpointOf(fields[1]!);
+    if (!endpoint) continue;
+    out.push({ addr: endpoint.hostPort, ...(endpoint.bus ? { bus: endpoint.bus } : {}), myself: flags.includes('myself'), raw });
+  }
+  return out;
 }
 
 function endpointOf(address: string): { hostPort: string; bus?: number } | undefined {
@@ -333,24 +461,23 @@ function endpointOf(address: string): { hostPort: string; bus?: number } | undef
   return { hostPort, ...(bus ? { bus: Number(bus) } : {}) };
 }
 
-function listedAddrs(clusterNodes: string | undefined): string[] {
-  return nodeLineFields(clusterNodes)
-    .filter((f) => !f[2]!.split(',').includes('noaddr'))
-    .map((f) => endpointOf(f[1]!)?.hostPort)
-    .filter((a): a is string => Boolean(a));
+/** The fields of the `myself` line, whatever its address (`:0` included). */
+function myselfFields(clusterNodes: string): string[] | undefined {
+  for (const line of clusterNodes.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 8 && fields[2]!.split(',').includes('myself')) return fields;
+  }
+  return undefined;
 }
 
 function announcedAddr(clusterNodes: string | undefined): string | undefined {
-  const mine = nodeLineFields(clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
-  return mine ? endpointOf(mine[1]!)?.hostPort : undefined;
+  return listedNodes(clusterNodes).find((n) => n.myself)?.addr;
 }
 
 function myBusPort(clusterNodes: string): number | undefined {
-  const mine = nodeLineFields(clusterNodes).find((f) => f[2]!.split(',').includes('myself'));
-  const bus = mine ? endpointOf(mine[1]!)?.bus : undefined;
+  const bus = listedNodes(clusterNodes).find((n) => n.myself)?.bus;
   return bus && bus > 0 ? bus : undefined;
 }
-
 
 function unique(addrs: string[]): string[] {
   const seen = new Set<string>();

@@ -68,7 +68,9 @@ export interface NodeReplies {
  */
 export type ProbeFailure =
   | 'refused' | 'host-unreachable' | 'unresolved' | 'connect-timeout' | 'no-reply'
-  | 'auth-required' | 'auth-failed' | 'not-cluster' | 'other';
+  | 'auth-required' | 'auth-failed' | 'not-cluster' | 'other'
+  // It answered, but more than a read cap allows: its answer was dropped (status 'discarded').
+  | 'reply-too-large' | 'too-many-lines';
 
 /** A node that did not refuse: it timed out connecting or replying (frozen, overloaded, filtered). */
 export function isSilent(probe: Pick<NodeProbe, 'failure'> | undefined): boolean {
@@ -81,9 +83,11 @@ export interface NodeProbe {
   addr: string;
   /**
    * ok: it answered; unreachable: connect failed or a command timed out;
-   * not-asked: known only from another node's view (offline analysis of one paste).
+   * not-asked: known only from another node's view (offline analysis of one paste);
+   * discarded: it answered past a read cap (src/cluster/limits.ts), so its answer is not used:
+   * as unknown as a node nobody asked, never "down".
    */
-  status: 'ok' | 'unreachable' | 'not-asked';
+  status: 'ok' | 'unreachable' | 'not-asked' | 'discarded';
   /** The reason in words, for people; `failure` is the same as a code. */
   error?: string;
   failure?: ProbeFailure;
@@ -93,6 +97,26 @@ export interface NodeProbe {
   busPort?: { port: number; reachable: boolean; error?: string };
 }
 
+/** An address a node listed that lies outside the cluster's scope: never asked. */
+export interface OutOfScopeAddress {
+  addr: string;
+  /** The node that listed it (the address we asked). */
+  namedBy: string;
+  /** Its raw CLUSTER NODES line, as evidence. */
+  line: string;
+}
+
+/** A read cap that collection hit (src/cluster/limits.ts). */
+export interface CollectionCapHit {
+  cap: 'maxReplyBytes' | 'maxClusterNodesLines' | 'maxNodes';
+  limit: number;
+  /** The node whose answer was dropped (reply caps). */
+  addr?: string;
+  /** maxNodes: listed addresses that were not asked. */
+  notAsked?: string[];
+  detail: string;
+}
+
 /** Raw material for a diagnosis: every node's replies, nothing interpreted yet. */
 export interface ClusterSnapshot {
   cluster: string;
@@ -100,6 +124,11 @@ export interface ClusterSnapshot {
   takenAt: string;
   durationMs: number;
   probes: NodeProbe[];
+  /** The addresses collection was allowed to ask, in words (src/cluster/scope.ts). */
+  scope?: string;
+  /** Listed addresses outside that scope (each once, with the first line that named it). */
+  outOfScope?: OutOfScopeAddress[];
+  capsHit?: CollectionCapHit[];
   /** True when built from a paste: one view, nothing asked live. */
   offline?: boolean;
 }

@@ -1,6 +1,15 @@
 import { z } from 'zod';
+import { parseNetworkEntry } from '../cluster/scope';
+import { DEFAULT_COLLECTION_LIMITS } from '../cluster/limits';
 
 const hostPort = z.string().regex(/^(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+):\d{1,5}$/, 'must be host:port, e.g. 10.0.0.31:6379');
+const networkEntry = z.string().superRefine((text, ctx) => {
+  try {
+    parseNetworkEntry(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 const slackId = z.string().regex(/^[A-Z0-9]+$/, 'must be a Slack id such as U012ABCDEF or S012ABCDEF');
 
 export const approversSchema = z.object({
@@ -20,6 +29,13 @@ export const clusterSchema = z.object({
   channel: z.string().optional(),
   /** Nodes outside the cluster that repairs may bring in (to take slots, or as new replicas). */
   spareNodes: z.array(hostPort).default([]),
+  /**
+   * Where the cluster's other nodes may live, besides the seeds and spares: CIDRs, addresses or
+   * host names (`*.suffix` allowed), each optionally with `:port` or `:from-to`. redis-medic
+   * connects to nothing else for this cluster, whatever its nodes list. Unset: the seeds' own
+   * networks (src/cluster/scope.ts, docs/configuration.md); `[]`: the seeds and spares only.
+   */
+  allowedNetworks: z.array(networkEntry).optional(),
   /** Overrides the global approvers for this cluster. */
   approvers: approversSchema.optional(),
 });
@@ -29,6 +45,15 @@ export const configSchema = z.object({
   timeouts: z.object({
     connectMs: z.number().int().positive().default(500),
     commandMs: z.number().int().positive().default(1000),
+  }).prefault({}),
+  /** Caps on what is read from any node (a node's answers are data, and can be hostile). */
+  collection: z.object({
+    /** Bytes read from one node per probe, all replies together; past it the node's answer is dropped. */
+    maxReplyBytes: z.number().int().min(64 * 1024).default(DEFAULT_COLLECTION_LIMITS.maxReplyBytes),
+    /** Lines of one node's CLUSTER NODES; past it that answer is dropped. */
+    maxClusterNodesLines: z.number().int().min(16).default(DEFAULT_COLLECTION_LIMITS.maxClusterNodesLines),
+    /** Nodes asked per diagnosis (seeds included); addresses listed beyond it are not followed. */
+    maxNodes: z.number().int().min(1).default(DEFAULT_COLLECTION_LIMITS.maxNodes),
   }).prefault({}),
   queue: z.object({
     redisUrl: z.string().default('redis://127.0.0.1:6379'),

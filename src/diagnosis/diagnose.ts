@@ -16,6 +16,7 @@ import { replicationBroken } from './rules/replication-broken';
 import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
 import { splitBrain } from './rules/split-brain';
+import { nodeIdMismatch, nodeOutOfScope, readCapHit } from './rules/trust';
 import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
 import { plural } from '../text';
 
@@ -67,6 +68,9 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...replicaSameHost(model),
     ...masterWithoutSlots(model),
     ...seedNotInCluster(model),
+    ...nodeIdMismatch(model),
+    ...readCapHit(model),
+    ...nodeOutOfScope(model),
     ...fullCoverageSetting(model, uncoveredSlots),
   ];
   // Unreachable nodes that a fault above already explains are not reported twice.

@@ -4,6 +4,7 @@ import { parseClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
+import { splitImpostors, type Impostor } from './identity';
 import type { NodeIdentity } from './types';
 
 /** One node's own answer: how it sees the cluster. */
@@ -57,10 +58,12 @@ export interface ClusterModel {
   owner: Array<string | null>;
   /** Probes that answered but whose node is not in any view (should not happen) or failed. */
   unreachable: NodeProbe[];
+  /** Answers from an address where the cluster lists another node: not used as views. */
+  impostors: Impostor[];
 }
 
 export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
-  const views = snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map(toView);
+  const { trusted: views, impostors } = splitImpostors(snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map(toView));
   const nodes = new Map<string, ModelNode>();
   const probeByAddr = new Map<string, NodeProbe>();
   for (const probe of snapshot.probes) probeByAddr.set(comparableAddr(probe.addr), probe);
@@ -99,7 +102,7 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   const unreachable = snapshot.probes.filter((p) => p.status === 'unreachable');
   const owner = new Array<string | null>(SLOT_COUNT).fill(null);
   for (const run of slotRuns) if (run.owner) owner.fill(run.owner.id, run.from, run.to + 1);
-  return { snapshot, views, nodes, slotRuns, owner, unreachable };
+  return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors };
 }
 
 /** Compress the owner table into runs, split further where the owner itself dropped slots. */

@@ -24,7 +24,10 @@ export type FindingCode =
   | 'REPLICA_SAME_HOST'
   | 'MASTER_WITHOUT_SLOTS'
   | 'SEED_NOT_IN_CLUSTER'
-  | 'FULL_COVERAGE_SETTING';
+  | 'FULL_COVERAGE_SETTING'
+  | 'NODE_ID_MISMATCH'
+  | 'READ_CAP_HIT'
+  | 'NODE_OUT_OF_SCOPE';
 
 /** Order of precedence when naming the root cause: the first fault in this list wins. */
 export const FINDING_PRECEDENCE: readonly FindingCode[] = [
@@ -41,12 +44,15 @@ export const FINDING_PRECEDENCE: readonly FindingCode[] = [
   'GHOST_NODES',
   'REPLICA_DOWN',
   'NODE_UNREACHABLE',
+  'NODE_ID_MISMATCH',
+  'READ_CAP_HIT',
   'REPLICATION_BROKEN',
   'BUS_PORT_UNREACHABLE',
   'MASTER_WITHOUT_REPLICA',
   'REPLICA_SAME_HOST',
   'MASTER_WITHOUT_SLOTS',
   'SEED_NOT_IN_CLUSTER',
+  'NODE_OUT_OF_SCOPE',
   'FULL_COVERAGE_SETTING',
 ];
 

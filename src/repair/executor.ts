@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
+import { clusterScope } from '../cluster/scope';
 import type { ClusterConfig, Config } from '../config/schema';
 import type { DiagnosisReport } from '../diagnosis/types';
 import { diagnoseCluster } from '../engine';
@@ -17,7 +18,7 @@ import { verifyPlan, waitForJoin, type VerifyTarget } from './verify';
 
 export interface ExecuteOptions {
   cluster: ClusterConfig;
-  config: Pick<Config, 'timeouts' | 'repair'>;
+  config: Pick<Config, 'timeouts' | 'repair'> & Partial<Pick<Config, 'collection'>>;
   planId: string;
   /** ioredis connection to the queue Redis, where the per-cluster repair lock lives. */
   lockRedis: Redis;
@@ -81,6 +82,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
   const links = new NodeLinks(
     { ...(options.cluster.username ? { username: options.cluster.username } : {}), ...(options.cluster.password ? { password: options.cluster.password } : {}), ...(options.cluster.tls ? { tls: true } : {}) },
     options.config.timeouts.connectMs,
+    clusterScope(options.cluster),
   );
   try {
     return await run.underLock(lock, links);
@@ -92,7 +94,11 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
 
 /** Why an approved plan is not offered any more: which of its preconditions failed, by name when known. */
 function changedReason(options: ExecuteOptions, report: DiagnosisReport): string {
-  const offered = report.fixes.length ? `the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `the current diagnosis (${report.verdict}) offers no fix`;
+  // The plan may touch a node the configured scope excludes (a listing the re-diagnosis did not
+  // follow): say so, since then what changed may be only where we are allowed to go.
+  const outside = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
+  const scopeNote = outside ? `; note: ${outside.title} (a plan that touches them is never offered: ${outside.evidence.slice(0, 3).join(' | ')})` : '';
+  const offered = (report.fixes.length ? `the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `the current diagnosis (${report.verdict}) offers no fix`) + scopeNote;
   const approved = options.approved?.id === options.planId ? options.approved : undefined;
   if (!approved?.basis) {
     return `cluster changed: plan ${options.planId} no longer matches ${options.cluster.name} (the state it was made for is gone); ${offered}`;
@@ -136,6 +142,8 @@ class Run {
       return this.refuse(ErrorCode.NotAllowed, `plan ${plan.id} is advice that redis-medic cannot carry out: ${plan.title}`, report);
     }
     const scope = {
+      // The configured scope is the boundary; the diagnosis can only narrow it further.
+      allowed: clusterScope(options.cluster),
       nodes: [...report.nodes.map((n) => n.addr).filter(Boolean), ...options.cluster.spareNodes],
       ids: report.nodes.map((n) => n.id),
     };

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { parseHostPort } from '../cluster/address';
 import type { RedisAuth } from '../cluster/collect-snapshot';
+import type { AddressScope } from '../cluster/scope';
 import { errorMessage } from '../errors';
 
 interface Link {
@@ -17,7 +18,8 @@ interface Link {
 export class NodeLinks {
   private readonly links = new Map<string, Link>();
 
-  constructor(private readonly auth: RedisAuth, private readonly connectTimeoutMs: number) {}
+  /** `scope`: the cluster's configured scope; an address outside it is never connected to. */
+  constructor(private readonly auth: RedisAuth, private readonly connectTimeoutMs: number, private readonly scope: AddressScope) {}
 
   async call(addr: string, args: string[], timeoutMs: number): Promise<unknown> {
     return this.send(addr, args, timeoutMs, false);
@@ -29,6 +31,8 @@ export class NodeLinks {
   }
 
   private async send(addr: string, args: Array<string | Buffer>, timeoutMs: number, buffers: boolean): Promise<unknown> {
+    // validatePlan refuses such steps first; this holds for checks and verification polls too.
+    if (!this.scope.allows(addr)) throw new Error(`${addr} is outside the addresses allowed for this cluster (${this.scope.description}); not connected`);
     const link = this.link(addr);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

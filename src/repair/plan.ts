@@ -1,3 +1,4 @@
+import type { AddressScope } from '../cluster/scope';
 import type { ClusterSnapshot } from '../cluster/types';
 import { buildModel, type ClusterModel } from '../diagnosis/model';
 import type { DiagnosisReport } from '../diagnosis/types';
@@ -11,6 +12,7 @@ import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
 import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
 import type { FixPlan } from './types';
+import { planAddresses } from './validate';
 
 export interface PlanOptions {
   /** Configured spare nodes (host:port) that a plan may bring into the cluster. */
@@ -22,6 +24,11 @@ export interface PlanOptions {
   lastKnown?: ReadonlyMap<string, LastKnownKeys>;
   /** The model the report was diagnosed from, when the caller has it (built once, not twice). */
   model?: ClusterModel;
+  /**
+   * The cluster's configured scope: a plan that would touch or introduce an address outside it
+   * is never offered. Collection only asks nodes inside it, so none should; this makes it a rule.
+   */
+  scope?: AddressScope;
 }
 
 export interface LastKnownKeys {
@@ -57,7 +64,8 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   const ctx: PlanContext = { report, model: options.model ?? buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
   const plans = PLANNERS.flatMap((planner) => planner(ctx));
   const seen = new Set<string>();
-  const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id));
+  const scope = options.scope;
+  const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id) && (!scope || planAddresses(p).every((a) => scope.allows(a))));
   // From a paste only the pasted views are known: "every live node" means those few.
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
   if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);

@@ -1,9 +1,15 @@
 import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
+import type { AddressScope } from '../cluster/scope';
 import { isSlot } from '../cluster/slots';
 import type { FixPlan, PlanStep } from './types';
 
 export interface PlanScope {
+  /**
+   * Where the cluster may live, from the configuration (seeds, spares, allowedNetworks): the
+   * hard boundary. What the diagnosis discovered never widens it.
+   */
+  allowed: AddressScope;
   /** host:port of every node of the diagnosed cluster, plus the configured spares. */
   nodes: string[];
   /** Ids of every node the diagnosis knows (FORGET, REPLICATE and SETSLOT name only those). */
@@ -15,23 +21,32 @@ const FORBIDDEN = new Set(['FLUSHALL', 'FLUSHDB', 'SHUTDOWN', 'DEBUG', 'DEL', 'U
 
 /**
  * Belt and braces before anything runs: every step must be one of the few command shapes the
- * planners produce, on a node of this cluster or a configured spare. An allow-list, so a plan
- * from a buggy or tampered source cannot smuggle anything else in. Returns the problems found.
+ * planners produce, on a node inside the configured scope that is also a node of this cluster
+ * or a configured spare; a MEET may only introduce such a node. An allow-list, so a plan from a
+ * buggy or tampered source cannot smuggle anything else in. Returns the problems found.
  */
 export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
   const problems: string[] = [];
   const nodes = new Set(scope.nodes.map(comparableAddr));
   const ids = new Set(scope.ids);
-  const nodeOk = (addr: string): boolean => nodes.has(comparableAddr(addr));
+  // The configured scope first: it names the problem an operator must act on.
+  const nodeProblem = (addr: string): string | null => {
+    if (!scope.allowed.allows(addr)) return `${addr} is outside the addresses allowed for this cluster (${scope.allowed.description})`;
+    if (!nodes.has(comparableAddr(addr))) return `${addr} is not a node of this cluster nor a configured spare`;
+    return null;
+  };
   for (const [i, step] of plan.steps.entries()) {
     const where = `step ${i + 1} (${step.node}> ${step.command.join(' ')})`;
-    if (!nodeOk(step.node)) problems.push(`${where}: ${step.node} is not a node of this cluster nor a configured spare`);
-    const why = step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE' ? keyMoveProblem(step, ids, nodeOk) : commandProblem(step.command, ids, nodeOk);
+    const target = nodeProblem(step.node);
+    if (target) problems.push(`${where}: ${target}`);
+    const why = step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE' ? keyMoveProblem(step, ids, nodeProblem) : commandProblem(step.command, ids, nodeProblem);
     if (why) problems.push(`${where}: ${why}`);
-    if (step.waitFor && !nodeOk(step.waitFor.node)) problems.push(`${where}: waits on ${step.waitFor.node}, which is not a node of this cluster`);
+    const waited = step.waitFor ? nodeProblem(step.waitFor.node) : null;
+    if (waited) problems.push(`${where}: waits on ${waited}`);
   }
   for (const check of plan.checks ?? []) {
-    if (!nodeOk(check.node)) problems.push(`check on ${check.node}: not a node of this cluster nor a configured spare`);
+    const checked = nodeProblem(check.node);
+    if (checked) problems.push(`check on ${checked}`);
   }
   return problems;
 }
@@ -44,7 +59,7 @@ export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
  * `moveKeys`. The plan carries no key names and no password: the executor appends the keys it
  * reads with CLUSTER GETKEYSINSLOT for that slot on that node, and the AUTH from the config.
  */
-function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeOk: (addr: string) => boolean): string | null {
+function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeProblem: (addr: string) => string | null): string | null {
   const move = step.moveKeys;
   if (!move) return 'MIGRATE is never allowed except as the key move of an open slot';
   const [name = '', host = '', port = '', key, db, timeout, ...rest] = step.command.map(String);
@@ -58,12 +73,38 @@ function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeOk: (addr: string)
   if (tail !== 'KEYS' && tail !== 'REPLACE KEYS') return 'a key move ends with [REPLACE] KEYS: no key, AUTH or other option in the plan';
   if (!/^\d+$/.test(port) || !host) return 'a key move needs the receiving host and port';
   const to = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  if (!nodeOk(to)) return `MIGRATE to ${to}: not a node of this cluster`;
+  const receiver = nodeProblem(to);
+  if (receiver) return `MIGRATE to ${receiver}`;
   if (comparableAddr(to) === comparableAddr(step.node)) return 'a key move goes to another node';
   return null;
 }
 
-function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: string) => boolean): string | null {
+/** Every address a plan would connect to or introduce (steps, waits, checks, MEET targets). */
+export function planAddresses(plan: FixPlan): string[] {
+  const out: string[] = [];
+  for (const step of plan.steps) {
+    out.push(step.node);
+    if (step.waitFor) out.push(step.waitFor.node);
+    const target = meetTarget(step.command) ?? migrateTarget(step.command);
+    if (target) out.push(target);
+  }
+  for (const check of plan.checks ?? []) out.push(check.node);
+  return out;
+}
+
+function meetTarget(command: string[]): string | null {
+  const [name = '', sub = '', host, port] = command.map(String);
+  if (name.toUpperCase() !== 'CLUSTER' || sub.toUpperCase() !== 'MEET' || !host || !port) return null;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function migrateTarget(command: string[]): string | null {
+  const [name = '', host, port] = command.map(String);
+  if (name.toUpperCase() !== 'MIGRATE' || !host || !port) return null;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr: string) => string | null): string | null {
   const [name = '', sub = '', ...args] = command.map(String);
   const upper = name.toUpperCase();
   const subUpper = sub.toUpperCase();
@@ -97,8 +138,9 @@ function commandProblem(command: string[], ids: Set<string>, nodeOk: (addr: stri
     case 'MEET': {
       const [host, port, bus] = args;
       if (!host || !port || !/^\d+$/.test(port) || (bus !== undefined && !/^\d+$/.test(bus)) || args.length > 3) return 'MEET needs host port [bus-port]';
-      const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      return nodeOk(addr) ? null : `MEET ${addr}: not a node of this cluster nor a configured spare`;
+      const addr = meetTarget(command)!;
+      const problem = nodeProblem(addr);
+      return problem ? `MEET ${problem}` : null;
     }
     default:
       return `CLUSTER ${subUpper} is not a repair command (RESET, FLUSHSLOTS and the like are never run)`;

@@ -15,7 +15,7 @@ export interface DiagnoseProcessorDeps {
   hooks?: JobHooks;
   audit?: AuditLog;
   /** The diagnosis itself (default: the real pipeline, collectSnapshot → diagnose → plan). */
-  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'>) => Promise<DiagnosisRun>;
+  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>) => Promise<DiagnosisRun>;
 }
 
 export type DiagnoseJob = Job<DiagnoseJobData, DiagnoseJobResult>;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
 import { diagnose } from '../../../src/diagnosis/diagnose';
+import { analyseSnapshot } from '../../../src/engine';
 import type { DiagnosisReport, FindingCode } from '../../../src/diagnosis/types';
 import { loadFixture } from '../repair/fixtures';
 
@@ -147,5 +148,55 @@ describe('configured addresses that left the cluster', () => {
     assert.match(f.detail, /update the seeds/);
     assert.ok(!report.findings.some((x) => x.code === 'NODE_UNREACHABLE'));
     assert.equal(report.verdict, 'ok');
+  });
+});
+
+// Issue 11: what a node says is data. An answer from the wrong node is not that node's view.
+describe('answers that cannot be trusted', () => {
+  it('NODE_ID_MISMATCH: another node answering at a listed address is not that node, and its view makes no plan', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    const listed = okProbes(snapshot)[2]!;
+    const listedId = listed.replies!.clusterNodes.split('\n').find((l) => l.includes('myself'))!.split(' ')[0]!;
+    // What the announce trick produced live: the address the others list for one node is
+    // answered by an unrelated single-node cluster that owns all 16384 slots and knows nobody.
+    const unrelated = 'e'.repeat(40);
+    listed.replies = { ...listed.replies!, clusterNodes: `${unrelated} ${listed.addr}@1 myself,master - 0 0 1 connected 0-16383\n` };
+    const { report } = analyseSnapshot(snapshot);
+    const f = finding(report, 'NODE_ID_MISMATCH');
+    assert.deepEqual(f.nodes, [listedId]);
+    assert.match(f.detail, new RegExp(`at ${listed.addr} the cluster lists ${listed.addr} \\(${listedId.slice(0, 8)}\\), but eeeeeeee answers there`));
+    assert.ok(f.evidence.some((e) => e.startsWith(`[${listed.addr}] ${unrelated}`)), f.evidence.join('\n'));
+    assert.ok(!report.nodes.some((n) => n.id === unrelated), 'the unrelated node is not a node of this cluster');
+    assert.ok(!report.findings.some((x) => x.code === 'NODES_DISAGREE'), report.findings.map((x) => x.code).join());
+    assert.deepEqual(report.fixes.filter((p) => p.steps.some((s) => s.command.includes('MEET'))), []);
+    assert.equal(report.nodes.find((n) => n.id === listedId)!.reachable, null, 'the listed node is unknown, not down');
+  });
+
+  it('a node restarted with an empty nodes.conf is trusted once its peers drop the old id\'s address (noaddr)', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    const probe = okProbes(snapshot)[2]!;
+    const oldId = probe.replies!.clusterNodes.split('\n').find((l) => l.includes('myself'))!.split(' ')[0]!;
+    probe.replies = { ...probe.replies!, clusterNodes: `${'f'.repeat(40)} ${probe.addr}@1 myself,master - 0 0 0 connected\n` };
+    for (const other of okProbes(snapshot).slice(0, 2)) {
+      other.replies!.clusterNodes = other.replies!.clusterNodes.split('\n')
+        .map((l) => (l.startsWith(oldId) ? l.replace(/ \S+ master /, ' :0@0 master,noaddr ') : l)).join('\n');
+    }
+    const report = diagnose(snapshot);
+    assert.ok(!report.findings.some((f) => f.code === 'NODE_ID_MISMATCH'));
+    assert.ok(report.nodes.some((n) => n.id === 'f'.repeat(40) && n.reachable === true));
+  });
+
+  it('NODE_OUT_OF_SCOPE quotes the line that named each address; READ_CAP_HIT names the dropped answer', () => {
+    const snapshot = snapshotOf('healthy-with-spare');
+    const line = `${'a'.repeat(40)} 10.9.9.9:6379@16379 master - 0 0 9 connected`;
+    snapshot.outOfScope = [{ addr: '10.9.9.9:6379', namedBy: snapshot.probes[0]!.addr, line }];
+    snapshot.scope = '127.0.0.1 (the default: the seeds\' own networks; set allowedNetworks to change it)';
+    snapshot.capsHit = [{ cap: 'maxReplyBytes', limit: 65536, addr: '127.0.0.1:9', detail: 'answered more than 65,536 bytes' }];
+    const report = diagnose(snapshot);
+    const out = finding(report, 'NODE_OUT_OF_SCOPE');
+    assert.deepEqual(out.evidence, [`[${snapshot.probes[0]!.addr}] ${line}`]);
+    assert.match(out.detail, /never connects to \(nor sends the password to\).*127\.0\.0\.1 \(the default/);
+    const cap = finding(report, 'READ_CAP_HIT');
+    assert.match(cap.evidence[0]!, /^\[127\.0\.0\.1:9\] redis-medic: answered more than 65,536 bytes/);
   });
 });

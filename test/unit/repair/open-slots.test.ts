@@ -2,6 +2,7 @@
 // cluster (slot 100 MIGRATING from master 0 to master 1, IMPORTING there), edited into each case:
 // which ends say the slot is open, and how many keys each end holds (counted during collection).
 import assert from 'node:assert/strict';
+import { clusterScope } from '../../../src/cluster/scope';
 import type { ClusterSnapshot } from '../../../src/cluster/types';
 import { analyseSnapshot } from '../../../src/engine';
 import { commandText } from '../../../src/repair/step-text';
@@ -151,7 +152,7 @@ describe('repair: open slots, every case, slot by slot', () => {
   });
 
   it('every plan passes the executor\'s allow-list (MIGRATE only in the key-move shape)', () => {
-    const scope = { nodes: nodes.map((n) => n.addr), ids: nodes.map((n) => n.id) };
+    const scope = { allowed: clusterScope({ seeds: nodes.map((n) => n.addr) }), nodes: nodes.map((n) => n.addr), ids: nodes.map((n) => n.id) };
     for (const edit of [{ sourceKeys: 250, targetKeys: 40 }, { sourceKeys: 3, targetKeys: 9, targetOpen: false }, { sourceKeys: 3, targetKeys: 12, sourceOpen: false }, { sourceKeys: 4, targetKeys: 10, targetOpen: false, targetOwns: true }]) {
       for (const plan of plansFor(edit)) assert.deepEqual(validatePlan(plan, scope), [], plan.title);
     }

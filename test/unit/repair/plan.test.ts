@@ -6,6 +6,7 @@ import { analyseSnapshot } from '../../../src/engine';
 import { isPlanId } from '../../../src/repair/fingerprint';
 import { OFFLINE_NOTE, planFixes } from '../../../src/repair/plan';
 import type { FixAction, FixPlan } from '../../../src/repair/types';
+import { clusterScope } from '../../../src/cluster/scope';
 import { validatePlan } from '../../../src/repair/validate';
 import { allFixtures, editLines, loadFixture, nodesOf, reportOf } from './fixtures';
 
@@ -254,7 +255,9 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
     it('every step targets a node of the diagnosed cluster or a configured spare, and passes validation', () => {
       for (const fixture of fixtures) {
         const report = reportOf(fixture);
-        const scope = { nodes: [...report.nodes.map((n) => n.addr), ...fixture.spareNodes], ids: report.nodes.map((n) => n.id) };
+        // The default scope of the fixture's seeds (a loopback cluster: 127.0.0.1, any port).
+        const allowed = clusterScope({ seeds: fixture.snapshot.seeds, spareNodes: fixture.spareNodes });
+        const scope = { allowed, nodes: [...report.nodes.map((n) => n.addr), ...fixture.spareNodes], ids: report.nodes.map((n) => n.id) };
         for (const plan of report.fixes) assert.deepEqual(validatePlan(plan, scope), [], `${fixture.scenario} ${plan.id}`);
       }
     });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { clusterScope } from '../../../src/cluster/scope';
 import { validatePlan } from '../../../src/repair/validate';
 import type { FixPlan } from '../../../src/repair/types';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
-const scope = { nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], ids: [A, B] };
+// The configured scope of a cluster seeded at 10.0.0.1: its default is 10.0.0.0/24, any port.
+const allowed = clusterScope({ seeds: ['10.0.0.1:6379'] });
+const scope = { allowed, nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], ids: [A, B] };
 
 function plan(...steps: Array<[string, string[]]>): FixPlan {
   return {
@@ -29,7 +32,7 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
       ['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379', '16379']],
       ['localhost:6379', ['CONFIG', 'SET', 'cluster-require-full-coverage', 'no']],
     );
-    assert.deepEqual(validatePlan(ok, { ...scope, nodes: [...scope.nodes, '127.0.0.1:6379'] }), []);
+    assert.deepEqual(validatePlan(ok, { ...scope, allowed: clusterScope({ seeds: ['10.0.0.1:6379', 'localhost:6379'] }), nodes: [...scope.nodes, '127.0.0.1:6379'] }), []);
   });
 
   for (const command of [['FLUSHALL'], ['flushdb', 'ASYNC'], ['CLUSTER', 'RESET', 'HARD'], ['SHUTDOWN', 'NOSAVE'], ['DEBUG', 'SEGFAULT'], ['CONFIG', 'SET', 'requirepass', 'x'], ['CLUSTER', 'FLUSHSLOTS'], ['CLUSTER', 'FAILOVER'], ['DEL', 'k']]) {
@@ -40,14 +43,31 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
   }
 
   it('refuses a node outside the diagnosed cluster, and a MEET towards one', () => {
-    assert.match(validatePlan(plan(['10.9.9.9:6379', ['CLUSTER', 'BUMPEPOCH']]), scope)[0]!, /not a node of this cluster/);
-    assert.match(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.9.9.9', '6379']]), scope)[0]!, /MEET 10.9.9.9:6379/);
+    assert.match(validatePlan(plan(['10.0.0.9:6379', ['CLUSTER', 'BUMPEPOCH']]), scope)[0]!, /10.0.0.9:6379 is not a node of this cluster/);
+    assert.match(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.9', '6379']]), scope)[0]!, /MEET 10.0.0.9:6379 is not a node/);
   });
 
   it('refuses ids the diagnosis does not know, and slots out of range', () => {
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'FORGET', 'c'.repeat(40)]]), scope).length, 1);
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0', '16384']]), scope).length, 1);
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0']]), scope).length, 1);
+  });
+
+  // Issue 11: the executor's scope came from the diagnosis, so a node the cluster merely listed
+  // (an unrelated Redis at an announced address) could be MEETed. The config now decides.
+  it('refuses a step, a MEET, a wait or a check outside the configured scope, even when the diagnosis lists that node', () => {
+    const listed = { ...scope, nodes: [...scope.nodes, '192.168.5.5:6379'], allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24'] }) };
+    const meet = validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '192.168.5.5', '6379', '16379']]), listed);
+    assert.equal(meet.length, 1, meet.join('\n'));
+    assert.match(meet[0]!, /MEET 192\.168\.5\.5:6379 is outside the addresses allowed for this cluster \(the seeds and spare nodes plus allowedNetworks 10\.0\.0\.0\/24\)/);
+    assert.match(validatePlan(plan(['192.168.5.5:6379', ['CLUSTER', 'BUMPEPOCH']]), listed)[0]!, /192\.168\.5\.5:6379 is outside the addresses allowed/);
+    const waits: FixPlan = { ...plan(['10.0.0.1:6379', ['CLUSTER', 'BUMPEPOCH']]), checks: [{ kind: 'blank-node', node: '192.168.5.5:6379' }] };
+    waits.steps[0]!.waitFor = { node: '192.168.5.5:6379', knowsIds: [A] };
+    assert.equal(validatePlan(waits, listed).length, 2);
+    // A port range narrows a host the diagnosis knows: 10.0.0.2:6380 is refused, 6379 is fine.
+    const ported = { ...scope, nodes: [...scope.nodes, '10.0.0.2:6380'], allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24:6379'] }) };
+    assert.deepEqual(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379']]), ported), []);
+    assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6380']]), ported).length, 1);
   });
 });
 

@@ -1,0 +1,54 @@
+import { comparableAddr } from '../cluster/address';
+import type { ClusterNodeLine } from '../cluster/types';
+import type { NodeView } from './model';
+
+/** An answer from an address where the cluster lists another node: not that node's view. */
+export interface Impostor {
+  view: NodeView;
+  /** The address we asked. */
+  addr: string;
+  /** Who the cluster lists there instead: one line per id, with the view that lists it. */
+  listed: Array<{ viewer: string; line: ClusterNodeLine }>;
+}
+
+/**
+ * Split the answers into views to trust and impostors. An answer at address A whose own id is
+ * N is an impostor when another view lists a different node at A and no other view lists N
+ * at A: whatever answers there is not the node the cluster routes to A (a node announcing
+ * someone else's address, an address reused by another Redis). Its view is not used, so
+ * neither its slots nor its "I know nobody" can turn into a plan (a MEET towards it).
+ *
+ * `noaddr` and `handshake` lines do not count: they name nobody at that address for sure.
+ * A node restarted with an empty nodes.conf is trusted again once its peers drop the old id's
+ * address (`noaddr`), which Redis does as soon as the new id answers there. One pass over
+ * every line: linear in the size of the answers.
+ */
+export function splitImpostors(views: NodeView[]): { trusted: NodeView[]; impostors: Impostor[] } {
+  // address -> id -> the first view (index) and line listing that id there
+  const listedAt = new Map<string, Map<string, { index: number; viewer: string; line: ClusterNodeLine; byOthersToo: boolean }>>();
+  views.forEach((view, index) => {
+    const viewer = view.myself?.addr || view.probe.addr;
+    for (const line of view.lines) {
+      if (line.flags.includes('myself') || !line.addr || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
+      const key = comparableAddr(line.addr);
+      let ids = listedAt.get(key);
+      if (!ids) listedAt.set(key, (ids = new Map()));
+      const seen = ids.get(line.id);
+      if (!seen) ids.set(line.id, { index, viewer, line, byOthersToo: false });
+      else if (seen.index !== index) seen.byOthersToo = true;
+    }
+  });
+  const trusted: NodeView[] = [];
+  const impostors: Impostor[] = [];
+  views.forEach((view, index) => {
+    const id = view.myself?.id;
+    const ids = id ? listedAt.get(comparableAddr(view.probe.addr)) : undefined;
+    const others = ids ? [...ids.entries()].filter(([listedId, at]) => listedId !== id && (at.index !== index || at.byOthersToo)) : [];
+    if (!ids || others.length === 0 || ids.has(id!)) {
+      trusted.push(view);
+      return;
+    }
+    impostors.push({ view, addr: view.probe.addr, listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line })) });
+  });
+  return { trusted, impostors };
+}
