@@ -1,10 +1,16 @@
 import { comparableAddr } from '../cluster/address';
 import type { ClusterNodeLine } from '../cluster/types';
-import type { NodeView } from './model';
+
+/** What this needs of a view (the model's NodeView), kept structural so the model imports this, not the reverse. */
+export interface AnsweredView {
+  probe: { addr: string };
+  myself?: ClusterNodeLine;
+  lines: ClusterNodeLine[];
+}
 
 /** An answer from an address where the cluster lists another node: not that node's view. */
-export interface Impostor {
-  view: NodeView;
+export interface Impostor<V extends AnsweredView = AnsweredView> {
+  view: V;
   /** The address we asked. */
   addr: string;
   /** Who the cluster lists there instead: one line per id, with the view that lists it. */
@@ -23,7 +29,7 @@ export interface Impostor {
  * address (`noaddr`), which Redis does as soon as the new id answers there. One pass over
  * every line: linear in the size of the answers.
  */
-export function splitImpostors(views: NodeView[]): { trusted: NodeView[]; impostors: Impostor[] } {
+export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V[]; impostors: Array<Impostor<V>> } {
   // address -> id -> the first view (index) and line listing that id there
   const listedAt = new Map<string, Map<string, { index: number; viewer: string; line: ClusterNodeLine; byOthersToo: boolean }>>();
   views.forEach((view, index) => {
@@ -38,8 +44,8 @@ export function splitImpostors(views: NodeView[]): { trusted: NodeView[]; impost
       else if (seen.index !== index) seen.byOthersToo = true;
     }
   });
-  const trusted: NodeView[] = [];
-  const impostors: Impostor[] = [];
+  const trusted: V[] = [];
+  const impostors: Array<Impostor<V>> = [];
   views.forEach((view, index) => {
     const id = view.myself?.id;
     const ids = id ? listedAt.get(comparableAddr(view.probe.addr)) : undefined;

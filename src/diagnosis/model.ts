@@ -59,7 +59,7 @@ export interface ClusterModel {
   /** Probes that answered but whose node is not in any view (should not happen) or failed. */
   unreachable: NodeProbe[];
   /** Answers from an address where the cluster lists another node: not used as views. */
-  impostors: Impostor[];
+  impostors: Array<Impostor<NodeView>>;
 }
 
 export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
