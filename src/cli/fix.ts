@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import os from 'node:os';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -5,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
+import { approvalClaimKey, approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalCheck } from '../repair/approval';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 import { targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
@@ -23,6 +25,9 @@ export interface FixDeps {
   user: string;
   logger: Logger;
 }
+
+/** A claim stays readable a day past the approval expiry, as the Slack app's claims do. */
+const CLAIM_KEPT_MS = 24 * 3600 * 1000;
 
 export const REFUSE_WITHOUT_CONFIRMATION = 'refusing to run without confirmation: pass --yes or run on a terminal';
 
@@ -115,14 +120,25 @@ export async function runFix(target: string, options: FixOptions, config: Config
     return EXIT.critical;
   }
   try {
+    const actor = `cli:${deps.user}`;
+    const audit = createAuditLog(lockRedis, config.queue.prefix, deps.logger);
+    // The same rule as the workers (issue 11 §2): a repair runs on a signed approval whose claim
+    // is in the approval store. Here the person at the terminal approves, for themselves.
+    const approved = await approveForCli(lockRedis, config, { cluster: cluster.name, planId: plan.id, actor });
+    if (!approved.ok) {
+      io.stderr(`redis-medic: refusing to repair, nothing was changed: ${approved.reason}`);
+      await audit.record({ action: 'repair.refused', cluster: cluster.name, actor, details: { planId: plan.id, reason: approved.code, message: approved.reason, via: 'cli' } });
+      return EXIT.critical;
+    }
+    await audit.record({ action: 'repair.approved', cluster: cluster.name, actor, details: { planId: plan.id, approvalId: approved.approval.id, title: plan.title, via: 'cli', signed: true } });
     const result = await executePlan({
       cluster,
       config: { timeouts, repair: config.repair, collection: config.collection },
       planId: plan.id,
       lockRedis,
       lockPrefix: config.queue.prefix,
-      actor: `cli:${deps.user}`,
-      audit: createAuditLog(lockRedis, config.queue.prefix, deps.logger),
+      actor,
+      audit,
       logger: deps.logger,
       onProgress: (p) => { if (p.phase !== 'step' || p.status !== 'running') io.stderr(`  ${p.message}`); },
     });
@@ -131,6 +147,28 @@ export async function runFix(target: string, options: FixOptions, config: Config
   } finally {
     lockRedis.disconnect();
   }
+}
+
+/**
+ * Claim a fresh approval in the approval store, sign it, and check it as a worker would. The
+ * key is APPROVAL_SECRET's when configured; without one, a key made for this run only (the
+ * approval is checked in this process, and no worker can be handed it).
+ */
+async function approveForCli(redis: Redis, config: Config, input: { cluster: string; planId: string; actor: string }): Promise<ApprovalCheck> {
+  const signer = createApprovalSigner(approvalSigningSecret(config) ?? crypto.randomBytes(32));
+  const id = `cli-${crypto.randomBytes(12).toString('base64url')}`;
+  const claim = { user: input.actor, planId: input.planId, at: Date.now() };
+  const stored = await redis.set(approvalClaimKey(config.queue.prefix, id), JSON.stringify(claim), 'PX', config.approvals.expiryMs + CLAIM_KEPT_MS, 'NX');
+  if (stored !== 'OK') return { ok: false, code: 'no_claim', reason: 'could not claim the approval in the queue Redis' };
+  const approval = signer.sign({ id, cluster: input.cluster, planId: input.planId, approvers: [input.actor], claimedAt: claim.at });
+  return checkApproval({
+    approval,
+    job: { approvalId: id, cluster: input.cluster, planId: input.planId },
+    signer,
+    readClaim: (approvalId) => readApprovalClaim(redis, config.queue.prefix, approvalId),
+    now: Date.now(),
+    maxAgeMs: config.approvals.expiryMs,
+  });
 }
 
 /** The queue Redis, connected and answering within the timeouts, or why not. */

@@ -32,6 +32,27 @@ export function parseQueueRedisUrl(url: string): QueueRedisTarget {
 }
 
 /**
+ * What makes this queue Redis unsafe to rely on (issue 11 §2): whoever can write to it can
+ * queue jobs and read plan ids and approvals, so off this host it needs a password or an ACL
+ * user, and TLS. Empty for loopback, where only this host can reach it.
+ */
+export function queueRedisExposure(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (host === '' || host === 'localhost' || host === '::1' || /^127\./.test(host)) return [];
+  const problems: string[] = [];
+  const credentials = Boolean(parsed.password) || [...parsed.searchParams.keys()].some((k) => /^pass(word)?$/i.test(k));
+  if (!credentials) problems.push('no password or ACL user');
+  if (parsed.protocol !== 'rediss:') problems.push('no TLS (rediss://)');
+  return problems;
+}
+
+/**
  * Delay before reconnect attempt `attempt` (1-based): doubles from 100 ms up to the cap, so a
  * blip reconnects at once and a long outage costs one attempt every few seconds.
  */

@@ -9,7 +9,7 @@ import type { MonitorPoll } from '../incidents/monitor';
 import type { Logger } from '../logging/logger';
 import { executePlan } from '../repair/executor';
 import {
-  assertQueueRedisAddressIsNotMonitored, assertQueueRedisIsNotMonitored, createOutageTracker, createQueueConnection,
+  assertQueueRedisAddressIsNotMonitored, assertQueueRedisIsNotMonitored, createOutageTracker, createQueueConnection, queueRedisExposure,
   type QueueRedisTarget,
 } from './connection';
 import { createJobMetrics } from './metrics';
@@ -121,6 +121,12 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   const settings = deps.workers ?? {};
   const workerName = settings.name ?? `${os.hostname()}-${process.pid}`;
   const tracker = createOutageTracker(target, logger);
+  const exposure = queueRedisExposure(config.queue.redisUrl);
+  if (exposure.length) {
+    logger.warn({ queueRedis: target.display, problems: exposure },
+      `the queue Redis ${target.display} has ${exposure.join(' and ')}: anyone who can reach it can read plan ids and queue jobs. ` +
+        'Repair jobs are signed, but give it a password or an ACL user and TLS in production (docs/security.md).');
+  }
   const connectionOptions = { tracker, ...(deps.reconnectCapMs ? { reconnectCapMs: deps.reconnectCapMs } : {}) };
 
   const ownsProducer = !deps.connection;

@@ -1,5 +1,6 @@
 import type { DiagnosisReport } from '../diagnosis/types';
 import type { FixPlan, RepairProgress, RepairResult } from '../repair/types';
+import type { SignedApproval } from '../repair/approval';
 
 /** Who asked for a job and where its answer goes. */
 export type Origin =
@@ -19,6 +20,8 @@ export interface RepairJobData {
   /** One approval = one run: the job id is derived from plan id + approval id. */
   approvalId: string;
   approvedBy: string;
+  /** Signed by whoever took the approval; the worker runs nothing without it (src/repair/approval.ts). */
+  approval?: SignedApproval;
   origin: Origin;
   /**
    * The plan as the approver saw it (its title, steps and basis). Only used to explain a refusal

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { Enqueuer } from '../jobs/types';
 import type { Logger } from '../logging/logger';
+import { approvalSigningSecret, createApprovalSigner } from '../repair/approval';
 import { createApprovalStore } from './approvals';
 import { createApproverChecker } from './approvers';
 import { boltLogger } from './bolt-logger';
@@ -83,6 +84,8 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   });
 
   const signer = createButtonSigner(buttonKey(config, logger));
+  // buttonKey has just required one of the two secrets, so there is a key.
+  const approvalSigner = createApprovalSigner(approvalSigningSecret(config)!);
   const notifier = createSlackNotifier({ config, logger: deps.logger, client: app.client, redis: deps.redis, audit: deps.audit, now, signer });
   const ctx: SlackContext = {
     config,
@@ -94,6 +97,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     states: createClusterStates(deps.redis, config.queue.prefix),
     inflight: createInflightDiagnoses(deps.redis, config.queue.prefix),
     signer,
+    approvalSigner,
     isApprover: createApproverChecker({ client: app.client, logger: deps.logger, now }),
     notifier,
     now,

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Approvers, ClusterConfig, Config } from '../config/schema';
 import type { Verdict } from '../diagnosis/types';
+import { approvalClaimKey, type ApprovalClaim } from '../repair/approval';
 import type { FixPlan } from '../repair/types';
 import { escapeMrkdwn } from './blocks/text';
 import type { ButtonPayload } from './button-value';
@@ -26,11 +27,7 @@ export interface ApprovalRecord {
   createdAt: number;
 }
 
-export interface ApprovalClaim {
-  user: string;
-  planId: string;
-  at: number;
-}
+export type { ApprovalClaim };
 
 export interface ApprovalStore {
   save(record: ApprovalRecord): Promise<void>;
@@ -48,7 +45,7 @@ const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return re
 
 export function createApprovalStore(redis: Redis, prefix: string, expiryMs: number): ApprovalStore {
   const key = (id: string): string => `${prefix}:slack:approval:${id}`;
-  const claimKey = (id: string): string => `${key(id)}:claim`;
+  const claimKey = (id: string): string => approvalClaimKey(prefix, id);
   const ttlMs = expiryMs + KEEP_AFTER_EXPIRY_MS;
   return {
     async save(record) {

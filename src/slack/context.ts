@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Approvers, Config } from '../config/schema';
 import type { Enqueuer } from '../jobs/types';
 import type { Logger } from '../logging/logger';
+import type { ApprovalSigner } from '../repair/approval';
 import type { ApprovalStore, ApproverCheck } from './approvals';
 import type { ButtonSigner } from './button-value';
 import type { ClusterStates } from './cluster-states';
@@ -21,6 +22,8 @@ export interface SlackContext {
   /** One diagnosis per cluster in flight. */
   inflight: InflightDiagnoses;
   signer: ButtonSigner;
+  /** Signs each approval for the repair worker, which runs nothing unsigned. */
+  approvalSigner: ApprovalSigner;
   isApprover: (user: string, approvers: Approvers) => Promise<ApproverCheck>;
   /** Publishes paste analyses (same message layout as the workers' diagnoses). */
   notifier: SlackNotifier;

@@ -5,9 +5,10 @@ import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
 import { errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
+import { approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalSigner } from '../../repair/approval';
 import type { ExecuteOptions } from '../../repair/executor';
 import type { RepairResult } from '../../repair/types';
-import { medicKey } from '../queues';
+import { medicKey, repairJobId } from '../queues';
 import type { JobHooks, RepairJobData, RepairJobResult } from '../types';
 import { actorOf, callHook } from './safe-hook';
 
@@ -16,9 +17,11 @@ export type ExecutePlanOptions = ExecuteOptions;
 export type ExecutePlan = (options: ExecutePlanOptions) => Promise<RepairResult>;
 
 export interface RepairProcessorDeps {
-  config: Pick<Config, 'clusters' | 'timeouts' | 'repair' | 'queue'>;
+  config: Pick<Config, 'clusters' | 'timeouts' | 'repair' | 'queue' | 'approvals' | 'approvalSecret' | 'slack'>;
   logger: Logger;
   executePlan: ExecutePlan;
+  /** Checks the approval every job carries (default: keyed from APPROVAL_SECRET in the config). */
+  approvalSigner?: ApprovalSigner;
   /** Queue Redis: repair locks and the started-markers live there, shared by every worker. */
   redis: Redis;
   hooks?: JobHooks;
@@ -46,14 +49,17 @@ export const ALREADY_RAN_REASON = 'this approval was already used for a run; not
  */
 export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJob, token?: string, signal?: AbortSignal) => Promise<RepairJobResult> {
   const now = deps.now ?? Date.now;
+  const secret = deps.approvalSigner ? undefined : approvalSigningSecret(deps.config);
+  const signer = deps.approvalSigner ?? (secret ? createApprovalSigner(secret) : undefined);
+  if (!signer) deps.logger.error('repair worker: neither APPROVAL_SECRET nor SLACK_SIGNING_SECRET is configured, so no approval can be verified: every repair job will be refused');
   return async (job, _token, _signal) => {
     const { data } = job;
     const jobId = String(job.id);
     const log = deps.logger.child({ queue: 'repair', jobId, cluster: data.cluster, planId: data.planId });
     const started = now();
-    const finish = async (result: RepairResult): Promise<RepairResult> => {
+    const finish = async (result: RepairResult, reportAs: RepairJobData = data): Promise<RepairResult> => {
       log.info({ status: result.status, reason: result.reason, steps: result.steps.length }, `repair ${data.planId} of ${data.cluster}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`);
-      await callHook(log, 'onRepairDone', deps.hooks?.onRepairDone && (() => deps.hooks!.onRepairDone!(data, result, jobId)));
+      await callHook(log, 'onRepairDone', deps.hooks?.onRepairDone && (() => deps.hooks!.onRepairDone!(reportAs, result, jobId)));
       return result;
     };
     const stopped = (status: RepairResult['status'], reason: string): RepairResult =>
@@ -66,10 +72,37 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
       return finish(stopped('refused', errorMessage(err)));
     }
 
+    // Only what an approver signed runs (issue 11 §2): checked before the marker and the lock,
+    // so a forged job neither runs nor uses up the real approval it may name.
+    const check = await checkApproval({
+      approval: data.approval,
+      job: data,
+      signer,
+      readClaim: (id) => readApprovalClaim(deps.redis, deps.config.queue.prefix, id),
+      now: now(),
+      maxAgeMs: deps.config.approvals.expiryMs,
+    }).catch((err: unknown) => ({ ok: false as const, code: 'no_claim' as const, reason: `could not read the approval store (${errorMessage(err)})` }));
+    if (!check.ok) {
+      const claimed = typeof data.approvedBy === 'string' ? data.approvedBy.slice(0, 100) : 'unknown';
+      log.error({ code: check.code, approvalId: data.approvalId, claimedActor: claimed }, `repair job refused, nothing was run: ${check.reason}`);
+      await deps.audit?.record({
+        action: 'repair.refused', cluster: data.cluster, actor: `unverified:${claimed}`,
+        details: { jobId, planId: data.planId, approvalId: data.approvalId, reason: check.code, message: check.reason, verified: false, claimedActor: claimed },
+      });
+      // Told in the approval's own thread (the notifier finds it by approval id in our store),
+      // never where the job's unverified origin points, and without mentioning the claimed actor.
+      return finish(stopped('refused', `the repair job's approval was refused (${check.reason}); nothing was run`), {
+        cluster: data.cluster, planId: data.planId, approvalId: data.approvalId, approvedBy: `unverified:${claimed}`, origin: { kind: 'cli', user: 'unverified' },
+      });
+    }
+    const approvers = check.approval.approvers.join('+');
+
     let firstRun: boolean;
     try {
       const marker = JSON.stringify({ worker: deps.workerName ?? `pid-${process.pid}`, at: new Date(now()).toISOString(), attempt: job.attemptsStarted });
-      firstRun = (await deps.redis.set(medicKey(deps.config.queue.prefix, 'repair-started', jobId), marker, 'EX', STARTED_MARKER_TTL_SECONDS, 'NX')) === 'OK';
+      // Keyed on the approval, not the job id: a copy of a signed job under another id is a second run.
+      const runKey = repairJobId(data.planId, data.approvalId);
+      firstRun = (await deps.redis.set(medicKey(deps.config.queue.prefix, 'repair-started', runKey), marker, 'EX', STARTED_MARKER_TTL_SECONDS, 'NX')) === 'OK';
     } catch (err) {
       return finish(stopped('refused', `could not record the start of the repair in the queue Redis (${errorMessage(err)}); nothing was run`));
     }
@@ -87,7 +120,7 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         lockRedis: deps.redis,
         // The same lock as `redis-medic fix` takes: one repair per cluster, whoever starts it.
         lockPrefix: deps.config.queue.prefix,
-        actor: data.approvedBy,
+        actor: approvers,
         ...(data.approvedPlan ? { approved: data.approvedPlan } : {}),
         lockWait: 'refuse',
         logger: log,

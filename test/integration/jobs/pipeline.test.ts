@@ -17,7 +17,7 @@ import type { JobHooks, RepairJobData } from '../../../src/jobs/types';
 import { silentLogger } from '../../../src/logging/logger';
 import type { RepairResult } from '../../../src/repair/types';
 import { freePort, useCluster } from '../../helpers/cluster';
-import { deletePrefix, jobsConfig, pollFor, testPrefix } from './support';
+import { approvedRepair, deletePrefix, jobsConfig, pollFor, testPrefix } from './support';
 
 describe('job system (in-process, real queue Redis and cluster)', function () {
   this.timeout(30_000);
@@ -141,7 +141,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
   });
 
   describe('repair jobs', () => {
-    const repairData = (approvalId: string): RepairJobData => ({
+    const repairData = (approvalId: string): Promise<RepairJobData> => approvedRepair(config(), {
       cluster: 'test', planId: 'plan-abc', approvalId, approvedBy: 'U0APPROVER', origin: { kind: 'slack', channel: 'C1', user: 'U0ASKER' },
     });
     const repaired = (options: ExecutePlanOptions): RepairResult => ({ status: 'repaired', planId: options.planId, steps: [], durationMs: 1 });
@@ -162,7 +162,8 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       await system.startWorkers({ queues: ['repair'] });
       await system.whenReady();
 
-      const [first, second] = await Promise.all([system.enqueuer.enqueueRepair(repairData('A1')), system.enqueuer.enqueueRepair(repairData('A1'))]);
+      const a1 = await repairData('A1');
+      const [first, second] = await Promise.all([system.enqueuer.enqueueRepair(a1), system.enqueuer.enqueueRepair(a1)]);
       assert.equal(first.jobId, second.jobId);
       assert.deepEqual([first.created, second.created].sort(), [false, true]);
       assert.doesNotMatch(first.jobId, /:/);
@@ -170,11 +171,11 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       assert.equal(status.state, 'completed');
       assert.equal(status.result?.status, 'repaired');
 
-      assert.deepEqual(await system.enqueuer.enqueueRepair(repairData('A1')), { jobId: first.jobId, created: false });
+      assert.deepEqual(await system.enqueuer.enqueueRepair(await repairData('A1')), { jobId: first.jobId, created: false });
       await (await system.queues.repair.getJob(first.jobId))!.remove();
-      assert.deepEqual(await system.enqueuer.enqueueRepair(repairData('A1')), { jobId: first.jobId, created: false });
+      assert.deepEqual(await system.enqueuer.enqueueRepair(await repairData('A1')), { jobId: first.jobId, created: false });
 
-      const other = await system.enqueuer.enqueueRepair(repairData('A2'));
+      const other = await system.enqueuer.enqueueRepair(await repairData('A2'));
       assert.equal(other.created, true);
       assert.notEqual(other.jobId, first.jobId);
       await system.waitForJob('repair', other.jobId, 15_000);
@@ -201,7 +202,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       });
       await a.startWorkers({ queues: ['repair'] });
       await a.whenReady();
-      const { jobId } = await a.enqueuer.enqueueRepair(repairData('A3'));
+      const { jobId } = await a.enqueuer.enqueueRepair(await repairData('A3'));
       await pollFor('the repair to start on worker A', () => (startedOnA > 0 ? true : undefined));
       // Worker A hangs with the repair half-done and loses its lock, as a dead or frozen
       // process does: the stalled-job check of worker B takes the job over.
@@ -240,12 +241,12 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
         config: config(), logger: silentLogger, redis,
         executePlan: async () => { throw new Error('ECONNRESET while sending CLUSTER FAILOVER'); },
       });
-      const job = await queue.add('repair', repairData('A4'), { jobId: 'repair-crash-test' });
+      const job = await queue.add('repair', await repairData('A4'), { jobId: 'repair-crash-test' });
       const crashed = await processor(job);
       assert.equal(crashed.status, 'failed');
       assert.match(crashed.reason ?? '', /ECONNRESET while sending CLUSTER FAILOVER.*Re-diagnose/);
 
-      const unknown = await queue.add('repair', { ...repairData('A5'), cluster: 'elsewhere' }, { jobId: 'repair-unknown-test' });
+      const unknown = await queue.add('repair', { ...(await repairData('A5')), cluster: 'elsewhere' }, { jobId: 'repair-unknown-test' });
       const refused = await processor(unknown);
       assert.equal(refused.status, 'refused');
       assert.match(refused.reason ?? '', /unknown cluster "elsewhere"/);
@@ -268,7 +269,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const diagnosis = await system.waitForJob<DiagnosisReport>('diagnose', await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } }), 15_000);
       const plan = diagnosis.result?.fixes.find((f) => f.action === 'ASSIGN_UNCOVERED_SLOTS' && f.executable);
       assert.ok(plan, `an executable plan, got ${JSON.stringify(diagnosis.result?.fixes.map((f) => [f.action, f.executable]))}`);
-      const data: RepairJobData = { cluster: 'test', planId: plan.id, approvalId: 'approval-1', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'tester' } };
+      const data = await approvedRepair(jobsConfig(prefix, [c.seeds[0]!]), { cluster: 'test', planId: plan.id, approvalId: 'approval-1', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'tester' } });
       const queued = await Promise.all([system.enqueuer.enqueueRepair(data), system.enqueuer.enqueueRepair(data)]);
       assert.deepEqual(queued.map((q) => q.created).sort(), [false, true]);
       const status = await system.waitForJob<RepairResult>('repair', queued[0]!.jobId, 30_000);

@@ -1,7 +1,10 @@
 // Shared by the job pipeline tests: unique queue prefixes on the real queue Redis, and their cleanup.
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../../src/config/load';
+import { Redis } from 'ioredis';
 import type { Config } from '../../../src/config/schema';
+import type { RepairJobData } from '../../../src/jobs/types';
+import { approvalClaimKey, approvalSigningSecret, createApprovalSigner } from '../../../src/repair/approval';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
 
 export const QUEUE_REDIS_URL = process.env.TEST_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -10,8 +13,12 @@ export function testPrefix(): string {
   return `test-${randomUUID()}`;
 }
 
+/** The workers verify every repair job's approval with a key derived from this. */
+export const TEST_APPROVAL_SECRET = 'test-approval-secret-for-jobs';
+
 export function jobsConfig(prefix: string, seeds: string[], extra: Record<string, unknown> = {}, redisUrl = QUEUE_REDIS_URL): Config {
   return parseConfig({
+    approvalSecret: TEST_APPROVAL_SECRET,
     clusters: [{ name: 'test', seeds }],
     timeouts: { connectMs: 500, commandMs: 1000 },
     queue: { redisUrl, prefix },
@@ -38,4 +45,19 @@ export async function pollFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A repair job the way the Slack app makes one: the approval claimed in the approval store, then
+ * signed with the configured secret (issue 11 §2: workers run nothing else).
+ */
+export async function approvedRepair(config: Config, data: Omit<RepairJobData, 'approval'>, at = Date.now()): Promise<RepairJobData> {
+  const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.set(approvalClaimKey(config.queue.prefix, data.approvalId), JSON.stringify({ user: data.approvedBy, planId: data.planId, at }), 'PX', 3_600_000);
+  } finally {
+    redis.disconnect();
+  }
+  const signer = createApprovalSigner(approvalSigningSecret(config)!);
+  return { ...data, approval: signer.sign({ id: data.approvalId, cluster: data.cluster, planId: data.planId, approvers: [data.approvedBy], claimedAt: at }) };
 }

@@ -101,5 +101,15 @@ describe('repair: the fix command', function () {
     await assertOkEverywhere(cluster());
     const audit = await queue.redis().xrange(`${queue.prefix}:audit`, '-', '+');
     assert.ok(audit.some(([, fields]) => fields.includes('cli:tester')), 'the repair is audited with its actor');
+    // The fix command signs its own approval and claims it in the approval store, as the Slack
+    // app does, so the same check holds everywhere (issue 11 §2).
+    const approved = audit.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]])))).find((e) => e.action === 'repair.approved');
+    assert.ok(approved, 'the approval is audited');
+    assert.equal(approved.actor, 'cli:tester');
+    const details = JSON.parse(approved.details ?? '{}') as { approvalId: string; signed: boolean; via: string };
+    assert.match(details.approvalId, /^cli-/);
+    assert.deepEqual([details.signed, details.via], [true, 'cli']);
+    const claim = JSON.parse((await queue.redis().get(`${queue.prefix}:slack:approval:${details.approvalId}:claim`))!) as { user: string };
+    assert.equal(claim.user, 'cli:tester');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/load';
 import { ErrorCode, type RedisMedicError } from '../../../src/errors';
 import {
-  assertQueueRedisAddressIsNotMonitored, parseQueueRedisUrl, queueConnectionOptions, reconnectDelayMs,
+  assertQueueRedisAddressIsNotMonitored, parseQueueRedisUrl, queueConnectionOptions, queueRedisExposure, reconnectDelayMs,
 } from '../../../src/jobs/connection';
 
 describe('queue Redis connection settings', () => {
@@ -32,6 +32,17 @@ describe('queue Redis connection settings', () => {
     assert.equal(parseQueueRedisUrl('rediss://q').port, 6379);
     assert.throws(() => parseQueueRedisUrl('http://user:pw@x:1'), (err: RedisMedicError) => err.code === ErrorCode.ConfigError && !err.message.includes('pw') && /redis:\/\//.test(err.message));
     assert.throws(() => parseQueueRedisUrl('not a url'), (err: RedisMedicError) => err.code === ErrorCode.ConfigError);
+  });
+});
+
+describe('queueRedisExposure (issue 11 §2)', () => {
+  it('off this host, a queue Redis needs credentials and TLS; loopback needs neither', () => {
+    assert.deepEqual(queueRedisExposure('redis://10.0.0.9:6379'), ['no password or ACL user', 'no TLS (rediss://)']);
+    assert.deepEqual(queueRedisExposure('redis://queue.internal'), ['no password or ACL user', 'no TLS (rediss://)']);
+    assert.deepEqual(queueRedisExposure('redis://medic:pw@queue.internal:6379'), ['no TLS (rediss://)']);
+    assert.deepEqual(queueRedisExposure('rediss://queue.internal:6380?password=pw'), []);
+    assert.deepEqual(queueRedisExposure('rediss://queue.internal:6380'), ['no password or ACL user']);
+    for (const url of ['redis://127.0.0.1:6379', 'redis://localhost', 'redis://[::1]:6379', 'redis://127.0.0.5']) assert.deepEqual(queueRedisExposure(url), [], url);
   });
 });
 

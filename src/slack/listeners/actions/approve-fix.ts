@@ -66,6 +66,7 @@ export function approveFixAction(ctx: SlackContext) {
         planId: plan.id,
         approvalId: record.id,
         approvedBy: click.user,
+        approval: ctx.approvalSigner.sign({ id: record.id, cluster: record.cluster, planId: plan.id, approvers: [click.user], claimedAt: claim.at }),
         approvedPlan: plan,
         origin: {
           kind: 'slack',
