@@ -90,6 +90,12 @@ function describe(attempt: JoinAttempt): string {
 }
 
 function findAttempts(model: ClusterModel): JoinAttempt[] {
+  // One pass to find handshake lines; the rest only runs when there is one (rare).
+  const handshakes: Array<{ view: NodeView; line: NodeView['lines'][number] }> = [];
+  for (const view of model.views) {
+    for (const line of view.lines) if (line.flags.includes('handshake') && line.addr) handshakes.push({ view, line });
+  }
+  if (handshakes.length === 0) return [];
   const listedByOthers = new Set<string>();
   for (const view of model.views) {
     for (const line of view.lines) {
@@ -115,24 +121,21 @@ function findAttempts(model: ClusterModel): JoinAttempt[] {
     }
     return attempt;
   };
-  for (const view of model.views) {
+  for (const { view, line } of handshakes) {
     const viewer = view.myself?.addr || view.probe.addr;
-    for (const line of view.lines) {
-      if (!line.flags.includes('handshake') || !line.addr) continue;
-      const member = memberAt.get(comparableAddr(line.addr));
-      if (member && member.id !== line.id) {
-        // Meeting a known member again: only worth a word when the one doing it is no member.
-        if (outsider(view)) {
-          const attempt = attemptAt(viewer);
-          attempt.evidence.push(evidenceLine(viewer, line.raw));
-        }
-        continue;
+    const member = memberAt.get(comparableAddr(line.addr));
+    if (member && member.id !== line.id) {
+      // Meeting a known member again: only worth a word when the one doing it is no member.
+      if (outsider(view)) {
+        const attempt = attemptAt(viewer);
+        attempt.evidence.push(evidenceLine(viewer, line.raw));
       }
-      const attempt = attemptAt(line.addr);
-      if (!attempt.handshakeIds.includes(line.id)) attempt.handshakeIds.push(line.id);
-      if (!attempt.viewers.includes(viewer)) attempt.viewers.push(viewer);
-      attempt.evidence.push(evidenceLine(viewer, line.raw));
+      continue;
     }
+    const attempt = attemptAt(line.addr);
+    if (!attempt.handshakeIds.includes(line.id)) attempt.handshakeIds.push(line.id);
+    if (!attempt.viewers.includes(viewer)) attempt.viewers.push(viewer);
+    attempt.evidence.push(evidenceLine(viewer, line.raw));
   }
   for (const [key, attempt] of groups) {
     const joiner = [...model.nodes.values()].find((n) => n.own && !attempt.handshakeIds.includes(n.id) &&

@@ -1,5 +1,5 @@
 import type { Finding } from '../types';
-import { formatRanges, mergeRanges, type SlotRange } from '../../cluster/slots';
+import { formatRanges, mergeRanges, SLOT_COUNT, toRanges, type SlotRange } from '../../cluster/slots';
 import { label, lineEvidence, probeEvidence, type ClusterModel, type ModelNode } from '../model';
 import { lingeringOfKind } from './lingering';
 
@@ -72,21 +72,37 @@ function tieWinner(a: ModelNode, b: ModelNode): ModelNode {
   return a.id < b.id ? a : b;
 }
 
-/** Pairs of masters whose own `myself` lines claim overlapping slots. */
+/**
+ * Pairs of masters whose own `myself` lines claim overlapping slots: one pass over the slots
+ * each claims (16384 at most in a sane cluster), not a comparison of every pair.
+ */
 function ownClaimConflicts(model: ClusterModel): Array<[ModelNode, ModelNode, SlotRange[]]> {
   const claimants = [...model.nodes.values()]
     .filter((n) => n.own?.myself?.flags.includes('master') && n.ownSlots && n.ownSlots.length > 0)
     .sort((x, y) => x.id.localeCompare(y.id));
-  const out: Array<[ModelNode, ModelNode, SlotRange[]]> = [];
-  for (let i = 0; i < claimants.length; i++) {
-    for (let j = i + 1; j < claimants.length; j++) {
-      const a = claimants[i]!;
-      const b = claimants[j]!;
-      const overlap = intersect(a.ownSlots!, b.ownSlots!);
-      // Different epochs between nodes that see each other settle within one gossip round (an
-      // old master rejoining as a replica): only a tie, or a cut between them, lasts.
-      if (overlap.length > 0 && (a.epoch === b.epoch || !seesHealthy(a, b) || !seesHealthy(b, a))) out.push([a, b, overlap]);
+  const claimedBy = new Int32Array(SLOT_COUNT).fill(-1);
+  const contested = new Map<string, { a: number; b: number; slots: number[] }>();
+  claimants.forEach((node, index) => {
+    for (const [from, to] of node.ownSlots!) {
+      for (let slot = from; slot <= to && slot < SLOT_COUNT; slot++) {
+        const other = claimedBy[slot]!;
+        if (other === -1) claimedBy[slot] = index;
+        else if (other !== index) {
+          const key = `${other}|${index}`;
+          const entry = contested.get(key) ?? { a: other, b: index, slots: [] };
+          entry.slots.push(slot);
+          contested.set(key, entry);
+        }
+      }
     }
+  });
+  const out: Array<[ModelNode, ModelNode, SlotRange[]]> = [];
+  for (const { a: i, b: j, slots } of contested.values()) {
+    const a = claimants[i]!;
+    const b = claimants[j]!;
+    // Different epochs between nodes that see each other settle within one gossip round (an
+    // old master rejoining as a replica): only a tie, or a cut between them, lasts.
+    if (a.epoch === b.epoch || !seesHealthy(a, b) || !seesHealthy(b, a)) out.push([a, b, toRanges(slots)]);
   }
   return out;
 }
@@ -94,16 +110,4 @@ function ownClaimConflicts(model: ClusterModel): Array<[ModelNode, ModelNode, Sl
 function seesHealthy(viewer: ModelNode, other: ModelNode): boolean {
   const line = viewer.own?.lines.find((l) => l.id === other.id);
   return line !== undefined && !line.flags.includes('fail') && !line.flags.includes('fail?') && !line.flags.includes('handshake');
-}
-
-function intersect(a: SlotRange[], b: SlotRange[]): SlotRange[] {
-  const out: SlotRange[] = [];
-  for (const [a0, a1] of a) {
-    for (const [b0, b1] of b) {
-      const lo = Math.max(a0, b0);
-      const hi = Math.min(a1, b1);
-      if (lo <= hi) out.push([lo, hi]);
-    }
-  }
-  return mergeRanges(out);
 }
