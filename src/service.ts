@@ -15,6 +15,9 @@ import { createSlackApp, type SlackApp } from './slack/app';
 import { createSlackNotifier } from './slack/notifier';
 import type { DiagnosisPublisher } from './slack/publisher';
 import { createSlackWebClient } from './slack/web-client';
+import { onSlackApiError } from './slack/http-client';
+import { countingHooks, createDomainMetrics, type DomainMetrics } from './metrics/domain';
+import { observePolls } from './incidents/poll-observers';
 
 export interface ServiceOptions {
   logger: Logger;
@@ -56,13 +59,15 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   // job system's enqueuer: the hooks forward to whatever notifier is current.
   let hooks: JobHooks = {};
   let publisher: DiagnosisPublisher | undefined;
-  const forwardingHooks: JobHooks = {
+  const metrics = createDomainMetrics({ config, redis });
+  const stopCountingSlackErrors = onSlackApiError((method, error) => metrics.onSlackApiError(method, error));
+  const forwardingHooks: JobHooks = countingHooks({
     onDiagnoseProgress: (...a) => hooks.onDiagnoseProgress?.(...a) ?? Promise.resolve(),
     onDiagnosisDone: (...a) => hooks.onDiagnosisDone?.(...a) ?? Promise.resolve(),
     onDiagnosisFailed: (...a) => hooks.onDiagnosisFailed?.(...a) ?? Promise.resolve(),
     onRepairProgress: (...a) => hooks.onRepairProgress?.(...a) ?? Promise.resolve(),
     onRepairDone: (...a) => hooks.onRepairDone?.(...a) ?? Promise.resolve(),
-  };
+  }, () => metrics);
   const system = createJobSystem(config, {
     logger,
     audit,
@@ -77,6 +82,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     },
   });
 
+  metrics.attach(system.metrics);
   // Probes and metrics go on the internal port when one is set (never exposed with the Slack
   // port), else on the main port beside Slack and /alerts.
   let stopping: Promise<void> | undefined;
@@ -109,7 +115,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 
   if (withWorkers) {
     const monitorPoll: MonitorPoll | undefined = config.monitor.enabled
-      ? createMonitorPoll({ config, logger, redis, audit, ...(slack && publisher ? { slack: { client: slack.app.client, publisher } } : {}), ...(options.now ? { now: options.now } : {}) })
+      ? observePolls(
+        createMonitorPoll({ config, logger, redis, audit, ...(slack && publisher ? { slack: { client: slack.app.client, publisher } } : {}), ...(options.now ? { now: options.now } : {}) }),
+        [metrics.onPoll], logger, options.now,
+      )
       : undefined;
     await system.startWorkers(monitorPoll ? { monitorPoll } : {});
     if (monitorPoll && config.clusters.length > 0) await system.startSchedulers();
@@ -124,6 +133,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       await plainServer?.close();
       await system.close();
       await internalServer?.close();
+      stopCountingSlackErrors();
       await redis.quit().catch(() => redis.disconnect());
       logger.info('redis-medic stopped');
     })();
@@ -156,23 +166,31 @@ export interface WorkerWiring {
 
 export function createWorkerWiring(): WorkerWiring {
   const opened: Redis[] = [];
+  // Made with the job system (createMonitorPoll gets it); the hooks, made before, count through it.
+  let metrics: DomainMetrics | undefined;
+  let stopCountingSlackErrors: (() => void) | undefined;
   return {
     createHooks(config, logger) {
-      if (!config.slack.botToken) return undefined;
+      if (!config.slack.botToken) return countingHooks(undefined, () => metrics);
       const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-hooks-${process.pid}` });
       opened.push(redis);
-      return createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) });
+      return countingHooks(createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) }), () => metrics);
     },
     createMonitorPoll(config, logger, system) {
-      if (!config.monitor.enabled) return undefined;
       const redis = system.redis;
+      const domain = createDomainMetrics({ config, redis });
+      metrics = domain;
+      domain.attach(system.metrics);
+      stopCountingSlackErrors = onSlackApiError((method, error) => domain.onSlackApiError(method, error));
+      if (!config.monitor.enabled) return undefined;
       const audit = createAuditLog(redis, config.queue.prefix, logger);
-      if (!config.slack.botToken) return createMonitorPoll({ config, logger, redis, audit });
+      if (!config.slack.botToken) return observePolls(createMonitorPoll({ config, logger, redis, audit }), [domain.onPoll], logger);
       const client = createSlackWebClient(config);
       const publisher = createSlackNotifier({ config, logger, client, redis, audit });
-      return createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } });
+      return observePolls(createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } }), [domain.onPoll], logger);
     },
     async close() {
+      stopCountingSlackErrors?.();
       await Promise.all(opened.splice(0).map((redis) => redis.quit().catch(() => redis.disconnect())));
     },
   };

@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
 import { collectSnapshot } from '../cluster/collect-snapshot';
+import { countSlots } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
@@ -55,6 +56,8 @@ export interface PollOutcome {
   reasons: string[];
   /** The full diagnosis's verdict, when one ran. */
   verdict: Verdict | null;
+  /** Slots no healthy master serves, when a full diagnosis ran (for the metrics). */
+  uncoveredSlots?: number;
   incident: { id: string; action: IncidentAction } | null;
   risk?: 'posted' | 'not-due' | 'none';
 }
@@ -116,6 +119,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const healthy = !assessment.off && !faulty;
     const outcome: PollOutcome = {
       cluster: cluster.name, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: report?.verdict ?? null, incident: null,
+      ...(report ? { uncoveredSlots: countSlots(report.coverage.uncovered) } : {}),
     };
     log.debug({ cluster: cluster.name, jobId, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: outcome.verdict }, 'monitor poll');
 

@@ -10,8 +10,45 @@ export const SLACK_CALL_TIMEOUT_MS = 10_000;
  * fetch with a deadline unless the caller set one. Given to the WebClient and Bolt (whose
  * `respond()` has no timeout of its own), so no call to Slack can hang a handler.
  */
-export const fetchWithTimeout: typeof fetch = (input, init = {}) =>
-  fetch(input, { ...init, signal: init.signal ?? AbortSignal.timeout(SLACK_CALL_TIMEOUT_MS) });
+export const fetchWithTimeout: typeof fetch = async (input, init = {}) => {
+  const method = slackMethodOf(input);
+  let res: Response;
+  try {
+    res = await fetch(input, { ...init, signal: init.signal ?? AbortSignal.timeout(SLACK_CALL_TIMEOUT_MS) });
+  } catch (err) {
+    reportSlackError(method, (err as Error).name === 'TimeoutError' ? 'timeout' : 'network');
+    throw err;
+  }
+  if (!res.ok) reportSlackError(method, `http_${res.status}`);
+  else if (slackApiErrorListeners.size > 0 && (res.headers.get('content-type') ?? '').includes('json')) {
+    // The Web API answers 200 with {"ok":false,"error":"..."}: read a copy, the caller reads the original.
+    void (res.clone().json() as Promise<{ ok?: boolean; error?: string } | null>).then((body) => {
+      if (body && body.ok === false) reportSlackError(method, String(body.error ?? 'unknown'));
+    }, () => undefined);
+  }
+  return res;
+};
+
+/** Told about every failed Slack call of this process (for redis_medic_slack_api_errors_total). */
+export type SlackApiErrorListener = (method: string, error: string) => void;
+const slackApiErrorListeners = new Set<SlackApiErrorListener>();
+
+/** Subscribe to failed Slack calls; returns the unsubscribe function. */
+export function onSlackApiError(listener: SlackApiErrorListener): () => void {
+  slackApiErrorListeners.add(listener);
+  return () => slackApiErrorListeners.delete(listener);
+}
+
+function reportSlackError(method: string, error: string): void {
+  for (const listener of slackApiErrorListeners) listener(method, error);
+}
+
+/** `https://slack.com/api/chat.postMessage` → `chat.postMessage`; a response_url → `response_url`. */
+function slackMethodOf(input: Parameters<typeof fetch>[0]): string {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  const last = url.split('?')[0]!.split('/').filter(Boolean).pop() ?? '';
+  return /^[a-z]+(\.[a-zA-Z]+)+$/.test(last) ? last : 'response_url';
+}
 
 /**
  * An ephemeral answer through a request's response_url: it works in channels the bot is not a
