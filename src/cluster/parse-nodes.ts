@@ -74,7 +74,8 @@ function parseAddress(
   if (colon === -1) fail(`address must be ip:port@cport, got "${address}"`);
   const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(hostPort.slice(colon + 1));
-  const busPort = at === -1 ? port + 10000 : Number(endpoint.slice(at + 1));
+  // `:0` (a node that has not learnt its address yet, older Redis) has no bus port either.
+  const busPort = at === -1 ? (port ? port + 10000 : 0) : Number(endpoint.slice(at + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad port in address "${address}"`);
   if (!Number.isInteger(busPort) || busPort < 0 || busPort > 65535) fail(`bad bus port in address "${address}"`);
   return { host, port, busPort, ...(hostname && !hostname.includes('=') ? { hostname } : {}) };

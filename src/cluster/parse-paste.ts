@@ -1,4 +1,5 @@
 import { ParseError } from '../errors';
+import { formatHostPort, parseHostPort } from './address';
 import { isNodeId, parseClusterNodesLine } from './parse-nodes';
 import type { ClusterSnapshot, NodeProbe } from './types';
 
@@ -6,12 +7,15 @@ import type { ClusterSnapshot, NodeProbe } from './types';
 // a line of redis-cli chatter that carries no data.
 const PROMPT = /^(\S*:\d+(\[\d+\])?>|[$#]\s|redis-cli\b)/;
 const NOISE = /^(\(error\)|\(nil\)|\(integer\)|OK$|Warning:|Could not connect)/i;
-const INFO_LINE = /^[a-z][a-z0-9_]*:\S*$/;
+// Keys may carry dashes: after failover votes CLUSTER INFO prints `cluster_stats_messages_auth-ack_sent:2`.
+const INFO_LINE = /^[a-z][a-z0-9_-]*:\S*$/;
 
 interface PastedView {
   nodeLines: string[];
   infoLines: string[];
   otherInfoLines: string[];
+  /** The address the prompt above it names (`10.0.0.5:6379> cluster nodes`, `redis-cli -h 10.0.0.5 -p 6379`). */
+  promptAddr?: string;
 }
 
 /**
@@ -22,8 +26,8 @@ interface PastedView {
 export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
   const views: PastedView[] = [];
   let current: PastedView | undefined;
-  const startView = (): PastedView => {
-    current = { nodeLines: [], infoLines: [], otherInfoLines: [] };
+  const startView = (promptAddr?: string): PastedView => {
+    current = { nodeLines: [], infoLines: [], otherInfoLines: [], ...(promptAddr ? { promptAddr } : {}) };
     views.push(current);
     return current;
   };
@@ -34,7 +38,9 @@ export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
     if (line === '') return;
     if (PROMPT.test(line)) {
       // A new prompt starts the next node's output, unless nothing was pasted yet under this one.
-      if (!current || current.nodeLines.length > 0 || current.infoLines.length > 0) startView();
+      const promptAddr = addressInPrompt(line);
+      if (!current || current.nodeLines.length > 0 || current.infoLines.length > 0) startView(promptAddr);
+      else if (promptAddr) current.promptAddr = promptAddr;
       return;
     }
     if (NOISE.test(line)) return;
@@ -73,7 +79,10 @@ export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
   withNodes.forEach((view, index) => {
     const lines = view.nodeLines.map((l) => parseClusterNodesLine(l));
     const myself = lines.find((l) => l.flags.includes('myself'));
-    const addr = myself?.addr || `pasted-view-${index + 1}`;
+    // A node that never learnt its own IP prints `:0` (or `:port`) as its address: the prompt it
+    // was pasted under may still name it. Otherwise the view gets a label that is plainly not
+    // an address, and the model never turns that label into a node's address.
+    const addr = myself?.addr || view.promptAddr || `pasted-view-${index + 1}`;
     seen.add(addr);
     probes.push({
       addr,
@@ -101,6 +110,27 @@ export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
     probes,
     offline: true,
   };
+}
+
+/** `10.0.0.5:6379> ...` or `redis-cli -h 10.0.0.5 -p 6379 ...`: the node the output came from, when it is said. */
+function addressInPrompt(line: string): string | undefined {
+  const prompt = /^(\S+):(\d+)(?:\[\d+\])?>/.exec(line);
+  if (prompt) return validAddr(`${prompt[1]}:${prompt[2]}`);
+  const cli = /\bredis-cli\b(.*)$/.exec(line)?.[1];
+  // Only an explicit -h / -p: with -u, -s or --cluster the defaults would name the wrong node.
+  if (!cli || /\s(-u|-s|--cluster)\s/.test(`${cli} `)) return undefined;
+  const host = /\s-h\s+(\S+)/.exec(cli)?.[1];
+  const port = /\s-p\s+(\d+)/.exec(cli)?.[1];
+  if (!host && !port) return undefined;
+  return validAddr(`${host ?? '127.0.0.1'}:${port ?? '6379'}`);
+}
+
+function validAddr(text: string): string | undefined {
+  try {
+    return formatHostPort(parseHostPort(text));
+  } catch {
+    return undefined;
+  }
 }
 
 function isMyselfLine(line: string): boolean {

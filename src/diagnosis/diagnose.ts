@@ -178,5 +178,16 @@ function offlineLimitations(model: ClusterModel): string[] {
     'A node this view flags fail? or fail may be reachable from elsewhere (a partition), and one it shows healthy may be down since.',
   ];
   if (!model.views.some((v) => v.info)) notes.push('No CLUSTER INFO was pasted: cluster_state is inferred from the slots, not read.');
+  for (const view of model.views) {
+    const myself = view.myself;
+    if (!myself || myself.addr) continue;
+    const known = model.nodes.get(myself.id)?.addr;
+    notes.push(
+      `The pasted view of ${myself.id.slice(0, 8)} does not name its own address (it prints \`${myself.raw.split(/\s+/)[1] ?? ':0'}\`: it has not learnt its IP yet)` +
+      (known
+        ? `; the other views list it at ${known}, and commands for it name that address.`
+        : ': no command can be addressed to it, so no plan sends it one. Paste its output under its redis-cli prompt (`10.0.0.5:6379> cluster nodes`) to name it.'),
+    );
+  }
   return notes;
 }

@@ -1,4 +1,4 @@
-import { comparableAddr } from '../cluster/address';
+import { comparableAddr, formatHostPort, parseHostPort, type HostPort } from '../cluster/address';
 import { parseClusterInfo, parseReplicationInfo } from '../cluster/parse-info';
 import { parseClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
@@ -145,9 +145,12 @@ function toView(probe: NodeProbe): NodeView {
   try {
     view.lines = parseClusterNodes(replies.clusterNodes);
     view.myself = view.lines.find((l) => l.flags.includes('myself'));
-    if (view.myself && !view.myself.addr) {
-      // A node that never learnt its own IP prints `:port`; we know where we reached it.
-      view.myself = { ...view.myself, addr: probe.addr, host: probe.addr.replace(/:\d+$/, '') };
+    const reachedAt = view.myself && !view.myself.addr ? hostPortOf(probe.addr) : undefined;
+    if (view.myself && reachedAt) {
+      // A node that never learnt its own IP prints `:0` or `:port`; we know where we reached it.
+      // A paste without a prompt gives only a label (`pasted-view-1`): that is no address, and
+      // the node stays without one rather than becoming a target named after the label.
+      view.myself = { ...view.myself, addr: formatHostPort(reachedAt), host: reachedAt.host, port: reachedAt.port, ...(view.myself.busPort ? {} : { busPort: reachedAt.port + 10000 }) };
       view.lines = view.lines.map((l) => (l.flags.includes('myself') ? view.myself! : l));
     }
   } catch (err) {
@@ -160,6 +163,14 @@ function toView(probe: NodeProbe): NodeView {
   }
   if (replies.infoReplication) view.replication = parseReplicationInfo(replies.infoReplication);
   return view;
+}
+
+function hostPortOf(text: string): HostPort | undefined {
+  try {
+    return parseHostPort(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function newNode(line: ClusterNodeLine): ModelNode {
@@ -189,11 +200,13 @@ function mergeNode(node: ModelNode): void {
     node.role = roleOf(reference);
     node.masterId = reference.masterId;
     node.epoch = Math.max(reference.configEpoch, ...node.seenBy.map((s) => s.line.configEpoch));
-    if (reference.addr) {
-      node.addr = reference.addr;
-      node.host = reference.host;
-      node.port = reference.port;
-      node.busPort = reference.busPort;
+    // A node that does not know its own address (`:0`) may still be listed at one by the others.
+    const located = reference.addr ? reference : mostCommon(node.seenBy.map((s) => s.line).filter((l) => l.addr), (l) => l.addr);
+    if (located) {
+      node.addr = located.addr;
+      node.host = located.host;
+      node.port = located.port;
+      node.busPort = located.busPort;
     }
   }
   node.ownSlots = own ? own.slots : null;

@@ -55,4 +55,49 @@ describe('parsePaste', () => {
     assert.ok(report.limitations!.some((l) => /nobody was asked live/.test(l)));
     assert.equal(report.nodes.find((n) => n.addr === '127.0.0.1:31001')!.reachable, null);
   });
+
+  it('reads CLUSTER INFO keys with a dash (printed after failover votes, exactly when people paste)', () => {
+    const info = 'cluster_state:ok\ncluster_slots_assigned:16384\ncluster_stats_messages_auth-req_received:1\ncluster_stats_messages_auth-ack_sent:2\n';
+    const snapshot = parsePaste(`127.0.0.1:31000> cluster nodes\n${fixture('master-fail-no-replica.txt')}127.0.0.1:31000> cluster info\n${info}`);
+    const view = snapshot.probes.find((p) => p.status === 'ok')!;
+    assert.match(view.replies!.clusterInfo!, /auth-ack_sent:2/);
+    assert.equal(analyseSnapshot(snapshot).report.nodes.length, 3);
+  });
+
+  describe('a myself line whose address is `:0` (a node that has not learnt its IP yet)', () => {
+    const noaddr = fixture('myself-noaddr.txt');
+
+    it('without a prompt: no node is named after the paste, no command targets it, and the report says which node it is', () => {
+      const { report } = analyseSnapshot(parsePaste(noaddr));
+      const self = report.nodes.find((n) => n.id.startsWith('e7d1eecc'))!;
+      assert.equal(self.addr, '', 'a label is not an address');
+      assert.ok(!report.nodes.some((n) => /pasted/.test(n.addr)));
+      assert.equal(report.planningError, undefined);
+      for (const plan of report.fixes) {
+        for (const step of plan.steps) assert.match(step.node, /^\d+\.\d+\.\d+\.\d+:\d+$/, `${plan.title}: ${step.node}> ${step.command.join(' ')}`);
+      }
+      assert.ok(report.limitations!.some((l) => /e7d1eecc does not name its own address .*:0.*no command can be addressed to it/.test(l)), report.limitations!.join('\n'));
+    });
+
+    it('under its redis-cli prompt: commands name the prompt\'s address', () => {
+      for (const prompt of ['10.0.0.2:7000> cluster nodes', '$ redis-cli -h 10.0.0.2 -p 7000 cluster nodes']) {
+        const { report } = analyseSnapshot(parsePaste(`${prompt}\n${noaddr}`));
+        assert.equal(report.nodes.find((n) => n.id.startsWith('e7d1eecc'))!.addr, '10.0.0.2:7000', prompt);
+        const assign = report.fixes.find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
+        assert.deepEqual(assign.steps.map((s) => `${s.node}> ${s.command.join(' ')}`), [
+          '10.0.0.2:7000> CLUSTER DELSLOTSRANGE 0 5460',
+          '10.0.0.2:7000> CLUSTER ADDSLOTSRANGE 0 5460',
+          '10.0.0.2:7000> CLUSTER BUMPEPOCH',
+        ], prompt);
+      }
+    });
+
+    it('takes the address the other views list it at', () => {
+      const other = '127.0.0.1:7001> cluster nodes\n' + noaddr
+        .replace(':0 myself,master', '10.0.0.2:7000 master')
+        .replace('292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 10.0.0.3:7000 master', '292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 10.0.0.3:7000 myself,master');
+      const { report } = analyseSnapshot(parsePaste(`${noaddr}\n${other}`));
+      assert.equal(report.nodes.find((n) => n.id.startsWith('e7d1eecc'))!.addr, '10.0.0.2:7000');
+    });
+  });
 });
