@@ -1,4 +1,4 @@
-import { collectSnapshot, type CollectOptions } from './cluster/collect-snapshot';
+import { collectSnapshot, countOrphanSlotKeys, type CollectOptions } from './cluster/collect-snapshot';
 import { clusterScope, type AddressScope } from './cluster/scope';
 import type { ClusterSnapshot } from './cluster/types';
 import type { ClusterConfig, Config } from './config/schema';
@@ -6,7 +6,7 @@ import { diagnoseModel } from './diagnosis/diagnose';
 import { buildModel, type ClusterModel } from './diagnosis/model';
 import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
-import { planFixes, type LastKnownKeys } from './repair/plan';
+import { keyCountRequest, planFixes, type LastKnownKeys } from './repair/plan';
 
 /** Looks up recorded key counts of nodes (by id); see src/incidents/store.ts. */
 export type LastKnownLookup = (nodeIds: string[]) => Promise<Map<string, LastKnownKeys>>;
@@ -52,8 +52,9 @@ export async function diagnoseCluster(
   const options = { ...collectOptionsFor(cluster, config), ...overrides };
   const scope = (options.scope ??= clusterScope(cluster));
   const snapshot = await collectSnapshot(options);
-  if (!extras.lastKnown) return analyseSnapshot(snapshot, cluster.spareNodes, scope);
   const { report, model } = diagnoseOrThrow(snapshot);
+  await countOrphanKeys(snapshot, report, model, options);
+  if (!extras.lastKnown) return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, model, scope }) };
   // History only matters for masters that are down: their keys cannot be counted any more.
   const down = report.nodes.filter((n) => n.health === 'down' && n.slots.length > 0).map((n) => n.id);
   let lastKnown = new Map<string, LastKnownKeys>();
@@ -65,6 +66,21 @@ export async function diagnoseCluster(
     }
   }
   return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, lastKnown, model, scope }) };
+}
+
+/**
+ * Second, small round of questions, only when slots have no live owner: how many keys each live
+ * master holds in them (the planner gives slots to where their keys are). The counts go into
+ * the snapshot, as raw replies, so a saved snapshot plans the same way again.
+ */
+async function countOrphanKeys(snapshot: ClusterSnapshot, report: DiagnosisReport, model: ClusterModel, options: CollectOptions): Promise<void> {
+  const request = keyCountRequest(report, model);
+  if (!request) return;
+  const counts = await countOrphanSlotKeys(request, options);
+  for (const probe of snapshot.probes) {
+    const counted = counts.get(probe.addr);
+    if (counted && probe.replies) probe.replies.slotKeys = counted;
+  }
 }
 
 export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] = [], scope?: AddressScope): DiagnosisRun {

@@ -5,7 +5,8 @@ import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
 import { clusterScope, type AddressScope } from './scope';
-import type { ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure } from './types';
+import { slotsOf, type SlotRange } from './slots';
+import type { ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure, SlotKeyCounts } from './types';
 
 export interface RedisAuth {
   username?: string;
@@ -487,4 +488,30 @@ function unique(addrs: string[]): string[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Which slots to count keys in, on which nodes (see `keyCountRequest` in src/repair/plan.ts). */
+export interface KeyCountRequest {
+  addrs: string[];
+  slots: SlotRange[];
+}
+
+/**
+ * Where the keys of slots nobody serves are: `CLUSTER COUNTKEYSINSLOT` for each slot asked, on
+ * each node asked, one pipeline per node, all nodes at once, each bounded like a probe
+ * (COUNTKEYSINSLOT is O(1), so thousands of slots cost milliseconds). Best effort: a node that
+ * does not answer every count gets none (the planner then says they are unknown), never an error.
+ */
+export async function countOrphanSlotKeys(request: KeyCountRequest, options: Omit<CollectOptions, 'seeds'>): Promise<Map<string, SlotKeyCounts>> {
+  const slots = [...slotsOf(request.slots)];
+  const out = new Map<string, SlotKeyCounts>();
+  if (slots.length === 0) return out;
+  await Promise.all(unique(request.addrs).map(async (addr) => {
+    const counted = await countKeysInSlots(addr, slots, options).catch(() => undefined);
+    if (!counted || Object.keys(counted).length !== slots.length) return;
+    const counts: Record<string, number> = {};
+    for (const [slot, n] of Object.entries(counted)) if (n > 0) counts[slot] = n;
+    out.set(addr, { asked: request.slots, counts });
+  }));
+  return out;
 }

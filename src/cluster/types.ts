@@ -60,6 +60,18 @@ export interface NodeReplies {
    * this is what decides which way an interrupted migration can be closed without losing a key.
    */
   openSlotKeys?: Record<string, number>;
+  /**
+   * `CLUSTER COUNTKEYSINSLOT` for the slots no live master serves (asked after the first pass,
+   * only of live masters that hold keys): the ranges asked, and the counts that were not zero.
+   * Where those keys are decides who should get the slots.
+   */
+  slotKeys?: SlotKeyCounts;
+}
+
+export interface SlotKeyCounts {
+  asked: SlotRange[];
+  /** Slot (as a string, JSON keys) -> keys in it; slots asked and absent here hold none. */
+  counts: Record<string, number>;
 }
 
 /**

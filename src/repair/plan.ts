@@ -1,12 +1,14 @@
 import type { AddressScope } from '../cluster/scope';
+import type { KeyCountRequest } from '../cluster/collect-snapshot';
+import { countSlots } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { buildModel, type ClusterModel } from '../diagnosis/model';
 import type { DiagnosisReport } from '../diagnosis/types';
 import { addReplicaPlans } from './plans/add-replica';
 import { allowPartialCoveragePlans } from './plans/allow-partial-coverage';
-import { assignSlotsPlans } from './plans/assign-slots';
+import { assignSlotsPlans, orphanSlots } from './plans/assign-slots';
 import { closeOpenSlotsPlans } from './plans/close-open-slots';
-import type { PlanContext } from './plans/context';
+import { liveMasters, type PlanContext } from './plans/context';
 import { forgetGhostsPlans } from './plans/forget-ghosts';
 import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
@@ -70,6 +72,26 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
   if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);
   return unique;
+}
+
+/** At most this many COUNTKEYSINSLOT per diagnosis (all nodes together): milliseconds, not seconds. */
+const MAX_KEY_COUNTS = 65_536;
+
+/**
+ * Pure: which keys to count before planning. The slots no live master owns and no replica can
+ * take over, on the live masters that hold any key: where their keys are decides who should
+ * get them (ASSIGN_UNCOVERED_SLOTS). Null when there is nothing to ask.
+ */
+export function keyCountRequest(report: DiagnosisReport, model: ClusterModel): KeyCountRequest | null {
+  const ctx: PlanContext = { report, model, spareNodes: [] };
+  const { orphans } = orphanSlots(ctx);
+  const slots = countSlots(orphans);
+  if (slots === 0) return null;
+  const addrs = liveMasters(ctx)
+    .filter((m) => m.own && (m.own.probe.replies?.dbsize ?? 1) > 0)
+    .map((m) => m.own!.probe.addr)
+    .slice(0, Math.max(1, Math.floor(MAX_KEY_COUNTS / slots)));
+  return addrs.length ? { addrs, slots: orphans } : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { comparableAddr } from '../../cluster/address';
-import { countSlots, formatRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
+import { countSlots, formatRanges, mergeRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
 import type { ClusterModel, ModelNode } from '../../diagnosis/model';
 import type { DiagnosisReport, Finding, FindingCode, NodeReport } from '../../diagnosis/types';
 import { plural } from '../../text';
@@ -103,6 +103,15 @@ export function maxEpoch(ctx: PlanContext): number {
   for (const node of ctx.model.nodes.values()) max = Math.max(max, node.epoch);
   for (const view of ctx.model.views) max = Math.max(max, view.info?.currentEpoch ?? 0);
   return max;
+}
+
+/**
+ * Slots no live master owns: owned by a master that is down, or by nobody. Not the same as
+ * `uncovered` (what clients cannot reach): with quorum lost, the live masters' own slots are
+ * refused too, yet they have an owner and need no new one.
+ */
+export function ownerlessSlots(ctx: PlanContext): SlotRange[] {
+  return mergeRanges([...ctx.report.coverage.servedByFailedMaster, ...ctx.report.coverage.unassigned]);
 }
 
 /** Whether the cluster has no slot problem a plan of another kind would have to fix first. */
