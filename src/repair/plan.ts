@@ -1,3 +1,5 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { parseHostPort } from '../cluster/address';
 import type { AddressScope } from '../cluster/scope';
 import type { KeyCountRequest } from '../cluster/collect-snapshot';
 import { countSlots } from '../cluster/slots';
@@ -71,7 +73,39 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   // From a paste only the pasted views are known: "every live node" means those few.
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
   if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);
+  if (plansChannel.hasSubscribers) plansChannel.publish({ cluster: report.cluster, offline: snapshot.offline === true, plans: unique } satisfies PlansMade);
+  // A command names the node to run it on: a label (`pasted-view-1`) or an empty address is a
+  // bug in a planner, and no plan is offered rather than one nobody can follow.
+  const misaddressed = unique.flatMap((p) => stepNodes(p).filter((node) => !isHostPort(node)).map((node) => `${p.id} names "${node}"`));
+  if (misaddressed.length) throw new Error(`a plan names a node that is not a host:port address (${misaddressed.join('; ')})`);
   return unique;
+}
+
+/** What `plansChannel` publishes: every set of plans made, for observers (the test suite). */
+export interface PlansMade {
+  cluster: string;
+  offline: boolean;
+  plans: FixPlan[];
+}
+
+/** `node:diagnostics_channel` channel with every set of plans made (free when nobody listens). */
+export const plansChannel = diagnosticsChannel.channel('redis-medic:plans');
+
+/** Every node a plan sends a command to, waits on, or checks. */
+export function stepNodes(plan: FixPlan): string[] {
+  return [
+    ...plan.steps.flatMap((s) => [s.node, ...(s.waitFor ? [s.waitFor.node] : [])]),
+    ...(plan.checks ?? []).map((c) => c.node),
+  ];
+}
+
+export function isHostPort(text: string): boolean {
+  try {
+    parseHostPort(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** At most this many COUNTKEYSINSLOT per diagnosis (all nodes together): milliseconds, not seconds. */

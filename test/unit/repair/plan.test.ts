@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parsePaste } from '../../../src/cluster/parse-paste';
 import { analyseSnapshot } from '../../../src/engine';
 import { isPlanId } from '../../../src/repair/fingerprint';
-import { OFFLINE_NOTE, planFixes } from '../../../src/repair/plan';
+import { isHostPort, OFFLINE_NOTE, planFixes, stepNodes } from '../../../src/repair/plan';
 import type { FixAction, FixPlan } from '../../../src/repair/types';
 import { clusterScope } from '../../../src/cluster/scope';
 import { validatePlan } from '../../../src/repair/validate';
@@ -259,6 +259,23 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
         const allowed = clusterScope({ seeds: fixture.snapshot.seeds, spareNodes: fixture.spareNodes });
         const scope = { allowed, nodes: [...report.nodes.map((n) => n.addr), ...fixture.spareNodes], ids: report.nodes.map((n) => n.id) };
         for (const plan of report.fixes) assert.deepEqual(validatePlan(plan, scope), [], `${fixture.scenario} ${plan.id}`);
+      }
+    });
+
+    it('no plan from any fixture under test/fixtures (snapshots and pastes) names a node that is not a host:port address', () => {
+      const dir = path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes');
+      const reports = fixtures.map((f) => ({ name: f.scenario, report: reportOf(f) }));
+      for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.txt') && !f.endsWith('.info.txt')).sort()) {
+        const info = path.join(dir, file.replace(/\.txt$/, '.info.txt'));
+        const text = fs.readFileSync(path.join(dir, file), 'utf8') + (fs.existsSync(info) ? fs.readFileSync(info, 'utf8') : '');
+        reports.push({ name: file, report: analyseSnapshot(parsePaste(text)).report });
+      }
+      assert.ok(reports.length >= fixtures.length + 4);
+      for (const { name, report } of reports) {
+        assert.equal(report.planningError, undefined, `${name}: ${report.planningError}`);
+        for (const plan of report.fixes) {
+          for (const node of stepNodes(plan)) assert.ok(isHostPort(node), `${name}: ${plan.id} "${plan.title}" names "${node}"`);
+        }
       }
     });
 
