@@ -446,12 +446,12 @@ function preconditions(ctx: PlanContext, input: PreconditionInput): string[] {
   if (orphans.length > 0 && uncounted.length > 0 && input.fromDeadMasters.length > 0) {
     out.push(
       `Where the keys of slots ${slotText(orphans)} are was not counted on ${uncounted.map((n) => n.addr || n.id.slice(0, 8)).join(', ')}` +
-      `${ctx.model.snapshot.offline ? ' (a paste)' : ''}: run CLUSTER COUNTKEYSINSLOT <slot> on each master first; a master holding them is the one to give them to.`,
+      `${ctx.model.snapshot.offline ? ' (a paste): a live `redis-medic diagnose` counts them' : ': count them'} (CLUSTER COUNTKEYSINSLOT on each master) and give the slots to a master that holds them.`,
     );
   }
-  if (homes.length === 0 && orphans.length > 0 && uncounted.length === 0 && liveMasters(ctx).length > 0) {
+  if (homes.length === 0 && input.fromDeadMasters.length > 0 && uncounted.length === 0 && liveMasters(ctx).length > 0) {
     // Said plainly, so nobody wonders whether a promoted replica holds them after all.
-    out.push(`No live master holds a key of slots ${slotText(orphans)} (COUNTKEYSINSLOT) or claims them in its own view.`);
+    out.push(`No live master holds a key of slots ${slotText(input.fromDeadMasters)} (COUNTKEYSINSLOT) or claims them in its own view.`);
   }
   if (promotable.length) out.push(`Slots ${slotText(promotable)} belong to down masters with a replica and are left to PROMOTE_REPLICA.`);
   if (ctx.report.findings.some((f) => f.code === 'NODES_DISAGREE' && f.severity === 'critical')) {
