@@ -1,12 +1,13 @@
 // Failed nodes that own no slots but are not ghosts, each on a real cluster driven into that
 // state: a replica down while its master is up; a failed master whose slots were given to
-// another master with the same config epoch (split brain in waiting); an instance that keeps
+// another master with the same config epoch (split brain in waiting, and what happens when it
+// comes back); an instance that keeps
 // sending CLUSTER MEET and shows up in handshake under a new id at every attempt.
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/load';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { diagnoseCluster } from '../../../src/engine';
-import { eventually, freePort, parseClusterNodes, useCluster, type TestCluster } from '../../helpers/cluster';
+import { eventually, freePort, parseClusterNodes, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 
 const config = parseConfig({});
 
@@ -16,6 +17,16 @@ async function diagnoseLive(c: TestCluster, seeds = c.nodes.filter((n) => n.role
 
 function codes(report: DiagnosisReport): string {
   return report.findings.map((f) => f.code).join(', ');
+}
+
+/** `count` key names whose slots are within from-to (asked to `node`: CLUSTER KEYSLOT). */
+async function keysInSlots(c: TestCluster, node: TestNode, from: number, to: number, count: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const slot = Number(await c.client(node).call('CLUSTER', 'KEYSLOT', `k${i}`));
+    if (slot >= from && slot <= to) keys.push(`k${i}`);
+  }
+  return keys;
 }
 
 function assertNotForgotten(report: DiagnosisReport, id: string): void {
@@ -59,13 +70,15 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
     });
   });
 
-  describe('a failed master whose slots another master took by hand with the same config epoch (3 masters + 1 spare)', () => {
-    const cluster = useCluster({ masters: 3, spares: 1 });
+  describe('a failed master whose slots another master took by hand with the same config epoch (3 masters + 1 spare, AOF)', () => {
+    const cluster = useCluster({ masters: 3, spares: 1, persistence: 'aof' });
 
-    it('names SPLIT_BRAIN (both nodes, the shared epoch, who would win), not a ghost to forget', async () => {
+    it('names SPLIT_BRAIN (both nodes, the shared epoch, who would win), not a ghost to forget; restarted, the lower id wins and the other side loses its keys', async () => {
       const c = cluster();
       const [failed, second, third] = c.masters();
       const taker = c.spares()[0]!;
+      const [failedKey, takerKey] = await keysInSlots(c, failed!, 0, 5460, 2);
+      await c.client(failed!).set(failedKey!, 'written on the failed master');
       // The failed master keeps slots 0-5460 at config epoch 1 in its nodes.conf.
       await c.kill(failed!);
       await c.waitUntilFlagged(failed!, 'fail');
@@ -85,6 +98,24 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
       const lower = failed!.id < taker.id ? failed! : taker;
       assert.match(f.detail, new RegExp(`the node with the lower id \\(${lower.addr}\\) bumps its epoch`));
       assertNotForgotten(report, failed!.id);
+
+      // What the finding warns about, for real: the failed master comes back with its nodes.conf,
+      // the two see each other, the lower id takes a new epoch and wins, and the other side
+      // becomes its replica and drops its own keys of those slots.
+      await c.client(taker).set(takerKey!, 'written on the taker');
+      await c.restart(failed!);
+      const loser = lower === failed ? taker : failed!;
+      await c.waitForNodes((views) => [...views.values()].every((lines) => {
+        const win = lines.find((l) => l.id === lower.id);
+        const lose = lines.find((l) => l.id === loser.id);
+        return win?.flags.includes('master') === true && win.slots.includes('0-5460') && lose?.flags.includes('slave') === true && lose.masterId === lower.id;
+      }), { what: `${lower.addr} (lower id) to own 0-5460 everywhere, ${loser.addr} its replica` });
+      // A restarted master reports cluster_state:fail for a rejoin delay before serving.
+      await c.waitUntilOk({ what: 'every node serves again after the restart' });
+      const [kept, lost] = lower === failed ? [failedKey!, takerKey!] : [takerKey!, failedKey!];
+      assert.notEqual(await c.client(lower).get(kept), null, 'the winner keeps its key');
+      assert.equal(await c.client(lower).get(lost), null, 'the loser\'s key of the contested slots is gone');
+      await eventually(async () => (await c.client(loser).dbsize()) === (await c.client(lower).dbsize()), { what: 'the loser resynced from the winner' });
     });
   });
 
