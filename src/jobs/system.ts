@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { QueueEvents, Worker, type Job, type Queue } from 'bullmq';
+import { QueueEvents, type Job, type Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createAuditLog, type AuditLog } from '../audit/audit-log';
@@ -21,22 +21,11 @@ import {
   createEnqueuer, createQueues, QUEUE_NAMES, withTimeout, type JobQueues, type JobResults, type JobStatus, type QueueName,
 } from './queues';
 import { syncMonitorSchedulers, type SchedulerSyncResult } from './scheduler';
+import { createQueueWorker, type JobProcessor, type WorkerSettings } from './worker-factory';
+import { closeWorker, QUIT_TIMEOUT_MS, quitConnection, settleWithin } from './worker-shutdown';
 import type { Enqueuer, JobHooks } from './types';
 
-export interface WorkerSettings {
-  /** Jobs run in parallel per queue in this process (default: config.queue.*Concurrency). */
-  concurrency?: Partial<Record<QueueName, number>>;
-  /** A job whose lock is not renewed for this long is stalled and handed to another worker (default 30 s). */
-  lockDurationMs?: number;
-  /** How often each worker looks for stalled jobs (default 30 s). */
-  stalledIntervalMs?: number;
-  /** Times a job may stall before it fails for good (default 1). */
-  maxStalledCount?: number;
-  /** On close: how long running jobs may take to finish before read-only ones are handed back (default 30 s). */
-  shutdownGraceMs?: number;
-  /** Shown as the job's processedBy and in CLIENT LIST (default `<hostname>-<pid>`). */
-  name?: string;
-}
+export type { WorkerSettings } from './worker-factory';
 
 export interface JobSystemDeps {
   logger: Logger;
@@ -111,8 +100,6 @@ export interface JobSystem {
 }
 
 const DEFAULT_GRACE_MS = 30_000;
-const HAND_BACK_WAIT_MS = 5_000;
-const QUIT_TIMEOUT_MS = 2_000;
 const PING_TIMEOUT_MS = 1_000;
 
 export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem {
@@ -226,7 +213,7 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     }
   };
 
-  const processorFor = (name: QueueName): ((job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>) => {
+  const processorFor = (name: QueueName): JobProcessor => {
     const base = { config, logger, audit, ...(deps.hooks ? { hooks: deps.hooks } : {}) };
     switch (name) {
       case 'diagnose':
@@ -238,94 +225,22 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     }
   };
 
-  const defaultConcurrency: Record<QueueName, number> = {
-    diagnose: config.queue.diagnoseConcurrency,
-    repair: config.queue.repairConcurrency,
-    monitor: config.queue.monitorConcurrency,
-  };
-
-  const createWorker = (name: QueueName): Worker => {
-    const processor = processorFor(name);
-    // Declared with three parameters so BullMQ passes the abort signal (it checks the arity).
-    const worker = new Worker(name, (job, token, signal) => processor(job, token, signal), {
-      connection: workerConnection(),
-      prefix: config.queue.prefix,
-      name: workerName,
-      autorun: false,
-      concurrency: settings.concurrency?.[name] ?? defaultConcurrency[name],
-      lockDuration: settings.lockDurationMs ?? 30_000,
-      stalledInterval: settings.stalledIntervalMs ?? 30_000,
-      maxStalledCount: settings.maxStalledCount ?? 1,
-    });
-    const level = name === 'monitor' ? 'debug' : 'info';
-    worker.on('error', (err: Error) => {
-      // Connection errors are the outage tracker's one line; anything else is worth seeing.
-      if (tracker.state === 'down' || isConnectionError(err)) logger.debug({ queue: name, error: errorMessage(err) }, 'worker connection error');
-      else logger.error({ queue: name, error: errorMessage(err) }, `${name} worker error: ${errorMessage(err)}`);
-    });
-    worker.on('completed', (job: Job) => {
-      logger[level]({ queue: name, jobId: job.id, worker: workerName, ms: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined }, `${name} job ${job.id} completed`);
-    });
-    worker.on('failed', (job: Job | undefined, err: Error) => {
-      logger.warn({ queue: name, jobId: job?.id, worker: workerName, attemptsMade: job?.attemptsMade, error: errorMessage(err) }, `${name} job ${job?.id ?? '?'} failed: ${errorMessage(err)}`);
-    });
-    worker.on('stalled', (jobId: string) => {
-      logger.warn({ queue: name, jobId }, `${name} job ${jobId} stalled (its worker died or hung) and was put back in the queue`);
-    });
-    metrics.observe(worker, name);
-    return worker;
-  };
+  const createWorker = (name: QueueName): Worker =>
+    createQueueWorker(name, processorFor(name), { config, settings, workerName, connection: workerConnection(), logger, tracker, metrics });
 
   const queueRedisDown = (): boolean => tracker.state === 'down' || producer.status !== 'ready';
-
-  // Never closes a connection under a running job that BullMQ may still try to finish: it
-  // retries that on a closed connection in a tight loop (no delay while closing), which freezes
-  // the process. So close() waits for jobs to end: read-only ones are handed back after the
-  // grace period, repairs are waited for (their steps and verification have their own bounds).
-  // With the queue Redis down nothing can finish or be handed back: the workers are closed at
-  // once (BullMQ then drops their results) and other workers recover the jobs as stalled.
-  // Returns false when a worker had to be left behind (its connection must stay open).
-  const closeWorker = async (name: QueueName, worker: Worker, graceMs: number): Promise<boolean> => {
-    if (queueRedisDown()) {
-      logger.warn({ queue: name }, `the queue Redis is unreachable: closing the ${name} worker without waiting; its running jobs will be recovered as stalled by other workers`);
-      return settleWithin(worker.close(true).catch(() => undefined), QUIT_TIMEOUT_MS);
-    }
-    // Closing a BullMQ connection while it is still starting up makes it emit an 'error' with no
-    // listener left (a crash): let the start-up finish first.
-    await settleWithin(worker.waitUntilReady(), QUIT_TIMEOUT_MS);
-    const closed = worker.close().then(() => true, (err: unknown) => {
-      logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
-      return true;
-    });
-    if (await settleWithin(closed, graceMs)) return true;
-    if (name === 'repair') {
-      logger.warn({ queue: name }, `a repair is still running after ${graceMs / 1000} s of shutdown grace; waiting for it to finish (a repair is never abandoned half-way)`);
-    } else {
-      logger.warn({ queue: name }, `${name} jobs still running after ${graceMs / 1000} s of shutdown grace: handing them back to the queue`);
-      worker.cancelAllJobs('shutdown');
-    }
-    const pollMs = name === 'repair' ? graceMs : HAND_BACK_WAIT_MS;
-    while (!(await settleWithin(closed, pollMs))) {
-      if (queueRedisDown()) {
-        logger.error({ queue: name }, `the queue Redis went away while the ${name} worker was finishing: giving up on it; its jobs will be recovered as stalled`);
-        return false;
-      }
-      logger.warn({ queue: name }, `still waiting for the ${name} worker to finish its running jobs`);
-    }
-    return true;
-  };
 
   const doClose = async (): Promise<void> => {
     const graceMs = settings.shutdownGraceMs ?? DEFAULT_GRACE_MS;
     const running = [...workers.keys()];
     if (running.length) logger.info({ queues: running, graceMs }, `stopping workers (${running.join(', ')}): no new jobs; running ones get up to ${graceMs / 1000} s`);
     rejectVerified(new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down'));
-    const allClosed = (await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs)))).every(Boolean);
+    const allClosed = (await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs, { logger, queueRedisDown })))).every(Boolean);
     await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
     if (createdQueues) await settleWithin(createdQueues.close(), QUIT_TIMEOUT_MS);
     await Promise.all([
-      workerRedis && allClosed ? quit(workerRedis) : undefined,
-      ownsProducer ? quit(producer) : undefined,
+      workerRedis && allClosed ? quitConnection(workerRedis) : undefined,
+      ownsProducer ? quitConnection(producer) : undefined,
     ]);
     logger.info(allClosed ? 'job system closed' : 'job system closed, except a worker connection left to a job that could not finish');
   };
@@ -419,23 +334,3 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   };
 }
 
-function isConnectionError(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return (code !== undefined && /^E[A-Z]+$/.test(code)) || /Connection is closed|Stream isn't writeable|connect E|ECONNRESET|ECONNREFUSED/.test(err.message);
-}
-
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status === 'end') return;
-  // QUIT waits for the server; when it is down there is no one to say goodbye to.
-  if (connection.status !== 'ready' || !(await settleWithin(connection.quit(), QUIT_TIMEOUT_MS))) connection.disconnect();
-}
