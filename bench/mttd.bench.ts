@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { createAuditLog } from '../src/audit/audit-log';
 import { parseConfig } from '../src/config/load';
-import { INCIDENT_EVENT } from '../src/incidents/blocks';
+import { INCIDENT_EVENT } from '../src/slack/blocks/incident';
 import { createClusterMonitor } from '../src/incidents/monitor';
 import { createJobSystem } from '../src/jobs/system';
 import { silentLogger } from '../src/logging/logger';
-import { createSlackNotifier } from '../src/slack/notifier';
-import { WebClient } from '@slack/web-api';
+import { createSlackIncidentPublisher } from '../src/slack/incident-publisher';
 import { Redis } from 'ioredis';
 import { spawnCluster } from '../test/helpers/cluster';
 import { startFakeSlack, type FakeSlack, type RecordedCall } from '../test/helpers/fake-slack';
@@ -51,10 +50,9 @@ async function measure(setup: Setup, fake: FakeSlack): Promise<void> {
     slack: { botToken: 'bench-bot-token', apiUrl: fake.apiUrl },
     approvalSecret: 'bench',
   });
-  const client = new WebClient('bench-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
   const audit = createAuditLog(redis, prefix, silentLogger);
-  const publisher = createSlackNotifier({ config, logger: silentLogger, client, redis, audit });
-  const monitor = createClusterMonitor({ config, logger: silentLogger, redis, slack: { client, publisher }, audit });
+  const publisher = createSlackIncidentPublisher({ config, logger: silentLogger, redis });
+  const monitor = createClusterMonitor({ config, logger: silentLogger, redis, publisher, audit });
   const system = createJobSystem(config, { logger: silentLogger, monitorPoll: (job) => monitor.poll(job.data, job.id), workers: { name: 'bench', shutdownGraceMs: 5000 } });
   const budget = setup.nodeTimeoutMs + setup.intervalMs + 1000;
   const mttds: number[] = [];

@@ -12,8 +12,8 @@ import { createJobSystem, type JobSystem, type WorkerSettings } from './jobs/sys
 import type { JobHooks } from './jobs/types';
 import type { Logger } from './logging/logger';
 import { createSlackApp, type SlackApp } from './slack/app';
+import { createSlackIncidentPublisher } from './slack/incident-publisher';
 import { createSlackNotifier } from './slack/notifier';
-import type { DiagnosisPublisher } from './slack/publisher';
 import { createSlackWebClient } from './slack/web-client';
 import { onSlackApiError } from './slack/http-client';
 import { countingHooks, createDomainMetrics, type DomainMetrics } from './metrics/domain';
@@ -58,7 +58,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   // Workers report to Slack through the notifier, which needs the app's client, which needs the
   // job system's enqueuer: the hooks forward to whatever notifier is current.
   let hooks: JobHooks = {};
-  let publisher: DiagnosisPublisher | undefined;
   const metrics = createDomainMetrics({ config, redis });
   const stopCountingSlackErrors = onSlackApiError((method, error) => metrics.onSlackApiError(method, error));
   const forwardingHooks: JobHooks = countingHooks({
@@ -105,7 +104,6 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     slack = createSlackApp({ config, logger, enqueuer: system.enqueuer, redis, audit, customRoutes: routes, ...(options.now ? { now: options.now } : {}) });
     ({ port } = await slack.start(requestedPort));
     hooks = slack.notifier;
-    publisher = slack.notifier;
     logger.info({ port, socketMode: Boolean(config.slack.appToken) }, `Slack app listening on port ${port}`);
   } else {
     plainServer = await startRouteServer(routes, { port: requestedPort, logger });
@@ -116,7 +114,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   if (withWorkers) {
     const monitorPoll: MonitorPoll | undefined = config.monitor.enabled
       ? observePolls(
-        createMonitorPoll({ config, logger, redis, audit, ...(slack && publisher ? { slack: { client: slack.app.client, publisher } } : {}), ...(options.now ? { now: options.now } : {}) }),
+        createMonitorPoll({ config, logger, redis, audit, ...(slack ? { publisher: createSlackIncidentPublisher({ config, logger, redis }) } : {}), ...(options.now ? { now: options.now } : {}) }),
         [metrics.onPoll], logger, options.now,
       )
       : undefined;
@@ -185,9 +183,7 @@ export function createWorkerWiring(): WorkerWiring {
       if (!config.monitor.enabled) return undefined;
       const audit = createAuditLog(redis, config.queue.prefix, logger);
       if (!config.slack.botToken) return observePolls(createMonitorPoll({ config, logger, redis, audit }), [domain.onPoll], logger);
-      const client = createSlackWebClient(config);
-      const publisher = createSlackNotifier({ config, logger, client, redis, audit });
-      return observePolls(createMonitorPoll({ config, logger, redis, audit, slack: { client, publisher } }), [domain.onPoll], logger);
+      return observePolls(createMonitorPoll({ config, logger, redis, audit, publisher: createSlackIncidentPublisher({ config, logger, redis }) }), [domain.onPoll], logger);
     },
     async close() {
       stopCountingSlackErrors?.();

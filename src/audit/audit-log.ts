@@ -4,7 +4,7 @@ import type { Logger } from '../logging/logger';
 export type AuditAction =
   | 'diagnosis.requested' | 'diagnosis.completed' | 'diagnosis.failed'
   | 'repair.approved' | 'repair.refused' | 'repair.started' | 'repair.step' | 'repair.finished'
-  | 'incident.opened' | 'incident.updated' | 'incident.resolved'
+  | 'incident.opened' | 'incident.updated' | 'incident.resolved' | 'incident.reopened' | 'incident.adopted'
   | 'alert.received' | 'request.rejected';
 
 export interface AuditEntry {

@@ -72,6 +72,11 @@ export const configSchema = z.object({
     resolveAfterPolls: z.number().int().positive().default(3),
     /** Risk findings are posted once, then at most once per this interval. */
     riskDigestMs: z.number().int().positive().default(24 * 3600 * 1000),
+    /**
+     * A cluster that breaks again within this long after its incident was resolved reopens the
+     * same incident and thread (a flapping master makes one thread, not one per flap).
+     */
+    reopenWindowMs: z.number().int().min(0).default(15 * 60 * 1000),
   }).prefault({}),
   approvals: z.object({
     ...approversSchema.shape,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { webApi } from '@slack/bolt';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
@@ -13,14 +12,12 @@ import { collectOptionsFor, diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
-import type { DiagnosisPublisher } from '../slack/publisher';
 import {
   assessLightProbe, causeOf, findingsSignature, fixUsed, isIncident, knownAddresses, noAnswerReport, nodeStates, riskFindings, type FixUsed,
 } from './assess';
-import {
-  incidentHeadline, openIncidentMessage, recoveringIncidentMessage, resolvedIncidentMessage, resolvedThreadReply, riskMessage, type SlackMessage,
-} from './blocks';
-import { createIncidentStore, lastKnownKeysLookup, MAX_POLLS_KEPT, type IncidentRecord, type IncidentStore, type ResolvedIncident } from './store';
+import { isDeliveryError, type FixMessage, type IncidentPublisher, type IncidentRef, type ThreadNote } from './incident-publisher';
+import { createIncidentStore, lastKnownKeysLookup, MAX_POLLS_KEPT, type IncidentRecord, type IncidentStore, type PendingNote, type ResolvedIncident } from './store';
+import { nextThreadStep, plansOf, rootSignature, type ThreadContext, type ThreadStep } from './thread';
 
 /**
  * One monitor poll of one cluster (light probe, full diagnosis when anything is off, incident
@@ -34,17 +31,16 @@ export interface MonitorDeps {
   /** The queue Redis: incident state, node history and the risk digest live there. */
   redis: Redis;
   /**
-   * Where incidents are posted. Build the WebClient with a `timeout` and few retries
-   * (`{ timeout: 5000, retryConfig: { retries: 2 } }`): every call is also cut off here after
-   * SLACK_CALL_MS, but a client that keeps retrying could still post late.
+   * Where incidents are told (src/slack/incident-publisher.ts). Absent: incidents are kept in the
+   * queue Redis and the logs only.
    */
-  slack?: { client: webApi.WebClient; publisher: DiagnosisPublisher };
+  publisher?: IncidentPublisher;
   audit?: AuditLog;
   now?: () => number;
 }
 
 export type IncidentAction =
-  | 'opened' | 'joined' | 'updated' | 'unchanged' | 'recovering' | 'resolved'
+  | 'opened' | 'joined' | 'reopened' | 'updated' | 'unchanged' | 'recovering' | 'resolved'
   /** Another process changed the incident at the same moment, every retry; the next poll catches up. */
   | 'contended';
 
@@ -60,21 +56,24 @@ export interface PollOutcome {
   uncoveredSlots?: number;
   incident: { id: string; action: IncidentAction } | null;
   risk?: 'posted' | 'not-due' | 'none';
+  /** What the Slack thread got this poll ('stalled': a step failed; the next poll retries it). */
+  thread?: { steps: string[]; stalled?: string };
 }
 
-/** A root-message claim older than this is taken over: its poster died or Slack failed it. */
-export const ROOT_CLAIM_MS = 30_000;
-/** Every Slack call of the monitor is cut off after this. */
+/**
+ * A process delivering an incident's thread holds it this long without progress; then another
+ * may take over (looking up what landed first). Longer than one Slack call can take.
+ */
+export const DELIVERY_CLAIM_MS = 30_000;
+/** Every Slack call of the monitor is cut off after this (the adapter's own timeout is shorter). */
 export const SLACK_CALL_MS = 15_000;
 const UPDATE_ATTEMPTS = 5;
-
-type Effect = 'postRoot' | 'editRoot' | 'reply' | 'announceResolved';
+/** At most this many thread steps per poll: a cluster changing every poll cannot starve the others. */
+const MAX_STEPS_PER_POLL = 12;
 
 interface Decision {
   next: IncidentRecord;
-  effects: Effect[];
   resolved?: ResolvedIncident;
-  findingsChanged?: boolean;
 }
 
 export interface ClusterMonitor {
@@ -92,7 +91,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   const now = deps.now ?? Date.now;
   const store = createIncidentStore(deps.redis, deps.config.queue.prefix);
   const log = deps.logger.child({ module: 'monitor' });
-  const { resolveAfterPolls, intervalMs, riskDigestMs } = deps.config.monitor;
+  const { resolveAfterPolls, intervalMs, riskDigestMs, reopenWindowMs } = deps.config.monitor;
   // Two monitors polling the same cluster must not resolve twice as fast: healthy polls closer
   // together than half an interval count once.
   const minHealthySpacingMs = intervalMs / 2;
@@ -123,10 +122,13 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     };
     log.debug({ cluster: cluster.name, jobId, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: outcome.verdict }, 'monitor poll');
 
-    if (faulty && report) outcome.incident = await onFault(cluster, report, data, t, open !== null);
+    if (faulty && report) outcome.incident = await onFault(cluster, report, data, t, open?.record ?? null);
     else if (open && healthy) outcome.incident = await onHealthy(cluster, t, open.record);
     else if (open) outcome.incident = { id: open.record.id, action: 'unchanged' };
     else if (healthy) outcome.risk = await checkRisks(cluster, report, t);
+    if (outcome.incident && outcome.incident.action !== 'contended') {
+      outcome.thread = await deliverThread(cluster.name, { report: faulty ? report : null, now: t, resolveAfterPolls });
+    }
     return outcome;
   }
 
@@ -150,154 +152,137 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     }
   }
 
-  // ---- faults: open, join or update the incident -----------------------------------------
+  // ---- faults: open, reopen, join or update the incident -----------------------------------
 
-  async function onFault(cluster: ClusterConfig, report: DiagnosisReport, data: MonitorJobData, t: number, wasOpen: boolean): Promise<PollOutcome['incident']> {
-    const channel = channelOf(cluster);
-    const canPost = Boolean(deps.slack && channel);
-    const sig = findingsSignature(report);
-    const rootSig = openRootSignature(cluster.name, report);
+  async function onFault(cluster: ClusterConfig, report: DiagnosisReport, data: MonitorJobData, t: number, seen: IncidentRecord | null): Promise<PollOutcome['incident']> {
+    // Without Slack the incident lives in the queue Redis, the logs and the audit stream only.
+    const channel = deps.publisher ? channelOf(cluster) : undefined;
     const cause = causeOf(report);
     const pollEntry = { at: t, healthy: false, verdict: report.verdict };
 
-    if (!wasOpen) {
-      const record: IncidentRecord = {
-        id: incidentId(cluster.name, t),
-        cluster: cluster.name,
-        openedAt: t,
-        openedBy: data.reason === 'alert' ? `alert:${data.alert?.source ?? 'unknown'}` : 'monitor',
-        detectedBy: detectedBy(data),
-        channel: channel ?? null,
-        rootTs: null,
-        rootClaimedAt: canPost ? t : null,
-        findingsSignature: sig,
-        rootSignature: rootSig,
-        cause,
-        healthyPolls: 0,
-        healthySince: null,
-        lastCountedAt: null,
-        lastPollAt: t,
-        polls: [pollEntry],
-      };
+    if (!seen) {
+      const last = (await store.listResolved(cluster.name, 1))[0];
+      const reopen = last && last.channel === (channel ?? null) && last.rootTs !== null && t - last.resolvedAt <= reopenWindowMs;
+      const record: IncidentRecord = reopen
+        ? reopened(last, t, pollEntry)
+        : {
+          id: incidentId(cluster.name, t),
+          cluster: cluster.name,
+          openedAt: t,
+          openedBy: data.reason === 'alert' ? `alert:${data.alert?.source ?? 'unknown'}` : 'monitor',
+          detectedBy: detectedBy(data),
+          channel: channel ?? null,
+          rootTs: null,
+          rootUncertain: false,
+          // The queue Redis may have lost an open incident (restarted without persistence): its
+          // root message in the channel says so, and is adopted rather than doubled.
+          adoptCheck: Boolean(deps.publisher && channel),
+          findingsSignature: '',
+          rootSignature: '',
+          cause,
+          healthyPolls: 0,
+          healthySince: null,
+          lastCountedAt: null,
+          lastPollAt: t,
+          polls: [pollEntry],
+          flaps: 0,
+          resolvedAt: null,
+          fix: null,
+          fixes: null,
+          retire: null,
+          reply: null,
+          notes: [],
+          seq: 0,
+          delivering: null,
+          slackNotBefore: null,
+        };
       if (await store.createIncident(record)) {
-        log.warn({ cluster: cluster.name, incident: record.id, cause: cause?.code }, `incident opened: ${incidentHeadline(cluster.name, report)}`);
+        if (reopen) {
+          log.warn({ cluster: cluster.name, incident: record.id, flaps: record.flaps }, `incident reopened: ${cluster.name} broke again ${Math.round((t - last.resolvedAt) / 1000)} s after it was resolved`);
+          await audit({ action: 'incident.reopened', cluster: cluster.name, actor: 'monitor', details: { incidentId: record.id, flaps: record.flaps, resolvedAt: new Date(last.resolvedAt).toISOString(), cause: cause?.code ?? null } });
+          return { id: record.id, action: 'reopened' };
+        }
+        log.warn({ cluster: cluster.name, incident: record.id, cause: cause?.code }, `incident opened: ${cluster.name} is ${report.verdict}: ${cause?.title ?? 'cause not identified'}`);
         await audit({ action: 'incident.opened', cluster: cluster.name, actor: record.openedBy, details: { incidentId: record.id, cause: cause?.code ?? null, verdict: report.verdict, reason: data.reason } });
-        if (canPost) await postRoot(record, report);
         return { id: record.id, action: 'opened' };
       }
       // Another monitor opened it a moment ago: join that incident.
     }
 
+    const sig = findingsSignature(report);
+    let flapped = false;
     const applied = await updateIncident(cluster.name, (rec) => {
       const next: IncidentRecord = {
         ...rec, healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: t,
         cause: strongerCause(rec.cause, cause), polls: keep([...rec.polls, pollEntry]),
       };
-      const effects: Effect[] = [];
-      const findingsChanged = sig !== rec.findingsSignature;
-      if (!canPost || rec.channel === null) {
-        next.findingsSignature = sig;
-        next.rootSignature = rootSig;
-      } else if (rec.rootTs === null) {
-        // The creator posts the root message and the first reply; until its ts is stored there is
-        // no thread to reply in. A claim that went stale (poster died, Slack failed) is taken over.
-        if (rec.rootClaimedAt === null || t - rec.rootClaimedAt > ROOT_CLAIM_MS) {
-          Object.assign(next, { rootClaimedAt: t, findingsSignature: sig, rootSignature: rootSig });
-          effects.push('postRoot');
-        }
-      } else {
-        if (findingsChanged) {
-          next.findingsSignature = sig;
-          effects.push('reply');
-        }
-        if (rootSig !== rec.rootSignature) {
-          next.rootSignature = rootSig;
-          effects.push('editRoot');
-        }
-      }
-      return { next, effects, findingsChanged: findingsChanged && next.findingsSignature === sig };
+      // Resolved but not yet announced (or archived): broken again, so the same incident goes on.
+      flapped = rec.resolvedAt !== null;
+      if (flapped) Object.assign(next, reopenedFields(rec, rec.resolvedAt!, t));
+      return { next };
     });
-    if (!applied) return { id: 'unknown', action: 'contended' };
-    const { decision, before } = applied;
+    if (!applied) return { id: seen?.id ?? 'unknown', action: 'contended' };
+    const { before, decision } = applied;
     const rec = decision.next;
-    if (decision.findingsChanged) {
+    if (flapped) {
+      await audit({ action: 'incident.reopened', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, flaps: rec.flaps, cause: cause?.code ?? null } });
+      return { id: rec.id, action: 'reopened' };
+    }
+    if (sig !== before.findingsSignature && before.rootTs !== null && before.reply?.signature !== sig) {
       await audit({ action: 'incident.updated', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, findings: report.findings.filter((f) => f.category === 'fault').map((f) => f.code), verdict: report.verdict } });
     }
-    if (decision.effects.includes('postRoot')) await postRoot(rec, report);
-    if (decision.effects.includes('editRoot') && rec.channel && rec.rootTs) await editRoot(rec.channel, rec.rootTs, openMessage(rec, report, t));
-    if (decision.effects.includes('reply') && rec.channel && rec.rootTs) await replyDiagnosis(rec.channel, rec.rootTs, report);
-    const action: IncidentAction = !wasOpen ? 'joined' : decision.effects.length > 0 || before.healthyPolls > 0 ? 'updated' : 'unchanged';
+    const action: IncidentAction = !seen ? 'joined' : sig !== before.findingsSignature || before.healthyPolls > 0 ? 'updated' : 'unchanged';
     return { id: rec.id, action };
   }
 
-  /** Post the root message, store its ts, then the first diagnosis in its thread. */
-  async function postRoot(record: IncidentRecord, report: DiagnosisReport): Promise<void> {
-    const channel = record.channel!;
-    let ts: string;
-    try {
-      const message = openMessage(record, report, record.lastPollAt);
-      const res = await slackCall('chat.postMessage', (client) => client.chat.postMessage({ channel, ...message, unfurl_links: false }));
-      if (!res.ts) throw new Error('chat.postMessage returned no ts');
-      ts = res.ts;
-    } catch (err) {
-      log.error({ error: errorMessage(err), cluster: record.cluster, incident: record.id }, 'incident: could not post the root message; the next poll retries');
-      await updateIncident(record.cluster, (rec) => (rec.id === record.id && rec.rootTs === null ? { next: { ...rec, rootClaimedAt: null }, effects: [] } : null));
-      return;
-    }
-    const stored = await updateIncident(record.cluster, (rec) => (rec.id === record.id && rec.rootTs === null ? { next: { ...rec, rootTs: ts }, effects: [] } : null));
-    if (!stored) {
-      log.error({ cluster: record.cluster, incident: record.id, ts }, 'incident: the root message was posted but the incident changed meanwhile; its ts is not stored');
-      return;
-    }
-    await replyDiagnosis(channel, ts, report);
+  /** A record that was resolved within the reopen window: the same incident and thread, once more. */
+  function reopened(last: ResolvedIncident, t: number, pollEntry: IncidentRecord['polls'][number]): IncidentRecord {
+    const { durationMs: _duration, ...rest } = last;
+    return {
+      ...rest, ...reopenedFields(last, last.resolvedAt, t),
+      healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: t, polls: keep([...last.polls, pollEntry]),
+      delivering: null, slackNotBefore: null, adoptCheck: false,
+    };
+  }
+
+  function reopenedFields(rec: IncidentRecord, resolvedAt: number, t: number): Partial<IncidentRecord> {
+    const flaps = rec.flaps + 1;
+    // A resolution note not yet posted is dropped: it would be contradicted at once.
+    const notes = rec.notes.filter((n) => n.note.kind !== 'resolved');
+    return {
+      flaps, resolvedAt: null, fix: null, seq: rec.seq + 1,
+      notes: [...notes, pendingNote(rec, { kind: 'reopened', at: t, resolvedAt, flaps })],
+      // A fresh diagnosis follows the note; the last fix buttons are retired by it.
+      findingsSignature: '', reply: null,
+    };
   }
 
   // ---- healthy polls: recovering, then resolved ------------------------------------------
 
   async function onHealthy(cluster: ClusterConfig, t: number, seen: IncidentRecord): Promise<PollOutcome['incident']> {
-    const canPost = Boolean(deps.slack);
+    if (seen.resolvedAt !== null) return { id: seen.id, action: 'unchanged' };
     // Read the audit trail only when this poll may resolve (the repair that fixed it).
     const fix = seen.healthyPolls + 1 >= resolveAfterPolls ? await readFixUsed(cluster.name, seen.openedAt) : null;
     const applied = await updateIncident(cluster.name, (rec) => {
+      if (rec.resolvedAt !== null) return null;
       const counts = rec.lastCountedAt === null || t - rec.lastCountedAt >= minHealthySpacingMs;
       const healthyPolls = rec.healthyPolls + (counts ? 1 : 0);
       const next: IncidentRecord = {
         ...rec, healthyPolls, healthySince: rec.healthySince ?? t, lastCountedAt: counts ? t : rec.lastCountedAt, lastPollAt: t,
         polls: keep([...rec.polls, { at: t, healthy: true }]),
       };
-      const postingInFlight = rec.channel !== null && rec.rootTs === null && rec.rootClaimedAt !== null && t - rec.rootClaimedAt <= ROOT_CLAIM_MS;
-      if (healthyPolls >= resolveAfterPolls && !postingInFlight) {
-        const resolved: ResolvedIncident = { ...next, resolvedAt: t, durationMs: t - rec.openedAt, fix };
-        return { next, resolved, effects: canPost && rec.channel && rec.rootTs ? ['announceResolved'] : [] };
+      if (healthyPolls >= resolveAfterPolls) {
+        const note: ThreadNote = { kind: 'resolved', cause: rec.cause?.title ?? null, fix, openedAt: rec.openedAt, resolvedAt: t, resolveAfterPolls, flaps: rec.flaps };
+        Object.assign(next, { resolvedAt: t, fix, seq: rec.seq + 1, notes: [...rec.notes, pendingNote(rec, note)] });
       }
-      const rootSig = 'recovering';
-      if (canPost && rec.channel && rec.rootTs && rec.rootSignature !== rootSig) {
-        next.rootSignature = rootSig;
-        return { next, effects: ['editRoot'] };
-      }
-      return { next, effects: [] };
+      return { next };
     });
     if (!applied) return { id: seen.id, action: 'contended' };
-    const { decision } = applied;
-    const rec = decision.next;
-    if (decision.resolved) {
-      const r = decision.resolved;
-      log.info({ cluster: cluster.name, incident: r.id, durationMs: r.durationMs, fix: r.fix?.title ?? null }, 'incident resolved');
-      await audit({ action: 'incident.resolved', cluster: cluster.name, actor: 'monitor', details: { incidentId: r.id, durationMs: r.durationMs, cause: r.cause?.code ?? null, fix: r.fix?.title ?? null } });
-      if (decision.effects.includes('announceResolved') && r.channel && r.rootTs) {
-        const input = { cluster: r.cluster, incidentId: r.id, openedAt: r.openedAt, resolvedAt: r.resolvedAt, cause: r.cause?.title ?? null, fix: r.fix, resolveAfterPolls };
-        await editRoot(r.channel, r.rootTs, resolvedIncidentMessage(input));
-        const reply = resolvedThreadReply(input);
-        await slackCall('chat.postMessage', (client) => client.chat.postMessage({ channel: r.channel!, thread_ts: r.rootTs!, ...reply })).catch((err: unknown) => {
-          log.error({ error: errorMessage(err), cluster: r.cluster, incident: r.id }, 'incident: could not post the resolution reply');
-        });
-      }
-      return { id: r.id, action: 'resolved' };
-    }
-    if (decision.effects.includes('editRoot') && rec.channel && rec.rootTs) {
-      await editRoot(rec.channel, rec.rootTs, recoveringIncidentMessage({
-        cluster: rec.cluster, incidentId: rec.id, openedAt: rec.openedAt, cause: rec.cause?.title ?? null, resolveAfterPolls, since: rec.healthySince ?? t,
-      }));
+    const rec = applied.decision.next;
+    if (rec.resolvedAt !== null) {
+      log.info({ cluster: cluster.name, incident: rec.id, durationMs: t - rec.openedAt, fix: rec.fix?.title ?? null, flaps: rec.flaps }, 'incident resolved');
+      await audit({ action: 'incident.resolved', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, durationMs: t - rec.openedAt, cause: rec.cause?.code ?? null, fix: rec.fix?.title ?? null, flaps: rec.flaps } });
+      return { id: rec.id, action: 'resolved' };
     }
     return { id: rec.id, action: 'recovering' };
   }
@@ -312,11 +297,198 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     }
   }
 
+  // ---- the thread: one deliverer at a time, one step at a time, nothing lost ----------------
+
+  /**
+   * Brings the incident's thread up to date: claim the delivery (one process at a time), then run
+   * the steps the thread lacks in order, recording each one that landed before the next. A step
+   * that fails stops the delivery; the next poll (this process or another) retries it, looking
+   * up first whatever may have landed.
+   */
+  async function deliverThread(cluster: string, ctx: ThreadContext): Promise<PollOutcome['thread']> {
+    const token = randomBytes(8).toString('hex');
+    const claimed = await updateIncident(cluster, (rec) => {
+      const busy = rec.delivering !== null && ctx.now - rec.delivering.at <= DELIVERY_CLAIM_MS;
+      const waiting = rec.slackNotBefore !== null && ctx.now < rec.slackNotBefore;
+      if (busy || waiting || nextThreadStep(rec, ctx) === null) return null;
+      return { next: { ...rec, delivering: { token, at: ctx.now } } };
+    });
+    if (!claimed) return undefined;
+    const done: string[] = [];
+    let stalled: string | undefined;
+    try {
+      for (let i = 0; i < MAX_STEPS_PER_POLL; i++) {
+        const current = await store.getIncident(cluster);
+        if (!current || current.record.delivering?.token !== token) break;
+        const step = nextThreadStep(current.record, ctx);
+        if (!step) break;
+        const result = await runStep(current.record, step, ctx, token);
+        if (result !== 'ok') {
+          stalled = `${step.kind}: ${result}`;
+          break;
+        }
+        done.push(step.kind);
+        if (step.kind === 'archive') return { steps: done };
+      }
+    } finally {
+      await updateIncident(cluster, (rec) => (rec.delivering?.token === token ? { next: { ...rec, delivering: null } } : null));
+    }
+    return { steps: done, ...(stalled ? { stalled } : {}) };
+  }
+
+  /** Runs one step; 'ok' when it landed and was recorded, else why not (the next poll retries). */
+  async function runStep(rec: IncidentRecord, step: ThreadStep, ctx: ThreadContext, token: string): Promise<string> {
+    const publisher = deps.publisher;
+    const mine = (r: IncidentRecord): boolean => r.delivering?.token === token && r.id === rec.id;
+    // Record what landed; renew the claim with it (progress, not time, keeps it).
+    const record = async (change: (r: IncidentRecord) => Partial<IncidentRecord>): Promise<void> => {
+      await updateIncident(rec.cluster, (r) => (mine(r) ? { next: { ...r, ...change(r), delivering: { token, at: now() } } } : null));
+    };
+    if (step.kind === 'archive') {
+      const current = await store.getIncident(rec.cluster);
+      if (!current || !mine(current.record)) return 'the record changed';
+      const last = current.record;
+      const resolvedAt = last.resolvedAt ?? ctx.now;
+      const resolved: ResolvedIncident = { ...last, resolvedAt, durationMs: resolvedAt - last.openedAt, delivering: null };
+      return (await store.resolveIncident(rec.cluster, current.raw, resolved)) ? 'ok' : 'the record changed';
+    }
+    if (!publisher || rec.channel === null) return 'no Slack';
+    const ref: IncidentRef = { cluster: rec.cluster, incidentId: rec.id, channel: rec.channel, openedAt: rec.openedAt };
+    try {
+      switch (step.kind) {
+        case 'adopt': {
+          const found = await lookup(() => publisher.findRoot({ channel: rec.channel!, cluster: rec.cluster }), rec);
+          const t = ctx.now;
+          if (found && found.incidentId !== rec.id && (found.state !== 'resolved' || (found.resolvedAt !== null && t - found.resolvedAt <= reopenWindowMs))) {
+            const flapped = found.state === 'resolved';
+            log.warn({ cluster: rec.cluster, incident: found.incidentId, ts: found.ts, state: found.state }, flapped
+              ? 'incident: no record, but its thread was resolved moments ago: reopening it'
+              : 'incident: no record, but the channel has our open incident thread: adopting it (was the queue Redis restarted without persistence?)');
+            await record((r) => {
+              const base: Partial<IncidentRecord> = {
+                adoptCheck: false, id: found.incidentId, rootTs: found.ts, rootUncertain: false, openedAt: found.openedAt ?? r.openedAt,
+                flaps: found.flaps, rootSignature: '', seq: r.seq + 1,
+              };
+              const note: ThreadNote = flapped ? { kind: 'reopened', at: t, resolvedAt: found.resolvedAt!, flaps: found.flaps + 1 } : { kind: 'adopted', at: t };
+              return { ...base, ...(flapped ? { flaps: found.flaps + 1 } : {}), notes: [...r.notes, pendingNote({ ...r, id: found.incidentId, seq: r.seq + 1 }, note)] };
+            });
+            await audit({ action: flapped ? 'incident.reopened' : 'incident.adopted', cluster: rec.cluster, actor: 'monitor', details: { incidentId: found.incidentId, replaces: rec.id, ts: found.ts } });
+          } else {
+            await record(() => ({ adoptCheck: false }));
+          }
+          return 'ok';
+        }
+        case 'root':
+        case 'find-root': {
+          if (step.kind === 'find-root' || step.lookFirst) {
+            const found = await lookup(() => publisher.findRoot({ channel: rec.channel!, cluster: rec.cluster, incidentId: rec.id }), rec);
+            if (found) {
+              log.info({ cluster: rec.cluster, incident: rec.id, ts: found.ts }, 'incident: the root message of unknown outcome had landed; not posting it again');
+              await record(() => ({ rootTs: found.ts, rootUncertain: false }));
+              return 'ok';
+            }
+            if (step.kind === 'find-root') {
+              await record(() => ({ rootUncertain: false }));
+              return 'ok';
+            }
+          }
+          // Write-ahead: should this process die or the answer never come, the next one looks first.
+          await record(() => ({ rootUncertain: true }));
+          const view = { state: 'open' as const, report: ctx.report!, detectedBy: rec.detectedBy, updatedAt: ctx.now, flaps: rec.flaps };
+          const ts = await publisher.postRoot(ref, view);
+          await record(() => ({ rootTs: ts, rootUncertain: false, rootSignature: rootSignature(rec, view) }));
+          return 'ok';
+        }
+        case 'note': {
+          const pending = rec.notes[0]!;
+          await record((r) => ({ notes: r.notes.map((n, i) => (i === 0 ? { ...n, uncertain: true } : n)) }));
+          await publisher.postNote(ref, rec.rootTs!, pending.note, { key: pending.key, landed: 0, uncertain: pending.uncertain });
+          await record((r) => ({ notes: r.notes.filter((n) => n.key !== pending.key) }));
+          return 'ok';
+        }
+        case 'diagnosis': {
+          const report = ctx.report!;
+          const reply = rec.reply?.signature === step.signature ? rec.reply : { signature: step.signature, key: `${rec.id}:${rec.seq + 1}`, landed: 0, uncertain: false };
+          await record((r) => ({ reply: { ...reply, uncertain: true }, seq: Math.max(r.seq, rec.seq + 1) }));
+          const fixes = await publisher.postDiagnosis(ref, rec.rootTs!, report, reply, async (landed) => {
+            await record((r) => ({ reply: r.reply && r.reply.key === reply.key ? { ...r.reply, landed } : r.reply }));
+          });
+          await record((r) => ({
+            findingsSignature: step.signature, reply: null, fixes,
+            // The old buttons now point to the new ones (or were edited already by a repair).
+            retire: r.fixes && r.fixes.ts !== fixes?.ts ? r.fixes : r.retire,
+          }));
+          return 'ok';
+        }
+        case 'retire': {
+          await publisher.retireFixes(ref, rec.retire!, rec.fixes);
+          await record(() => ({ retire: null }));
+          return 'ok';
+        }
+        case 'refresh-fixes': {
+          const refreshed = await publisher.refreshFixes(ref, rec.rootTs!, ctx.report!, rec.fixes!);
+          // A repair runs from those buttons: leave its progress alone, offer nothing new until it ends.
+          const fixes: FixMessage = refreshed === 'busy' ? { ...rec.fixes!, plans: step.plans } : refreshed;
+          if (refreshed !== 'busy') log.info({ cluster: rec.cluster, incident: rec.id, plans: plansOf(ctx.report!) }, 'incident: the offered plans changed; the fix message was edited in place');
+          await record(() => ({ fixes }));
+          return 'ok';
+        }
+        case 'edit-root': {
+          await publisher.editRoot(ref, rec.rootTs!, step.view);
+          await record(() => ({ rootSignature: step.signature }));
+          return 'ok';
+        }
+      }
+    } catch (err) {
+      return failed(rec, step, err, record);
+    }
+  }
+
+  /** A failed step: say what really happened, remember whether it may have landed, wait if told to. */
+  async function failed(rec: IncidentRecord, step: ThreadStep, err: unknown, record: (change: (r: IncidentRecord) => Partial<IncidentRecord>) => Promise<void>): Promise<string> {
+    const message = errorMessage(err);
+    if (isDeliveryError(err)) {
+      const retryAt = err.retryAfterMs !== undefined ? now() + err.retryAfterMs : null;
+      const landedNo = err.landed === 'no';
+      await record((r) => ({
+        ...(retryAt !== null ? { slackNotBefore: retryAt } : {}),
+        // Certainly not posted: the next attempt need not look first.
+        ...(landedNo && step.kind === 'root' ? { rootUncertain: false } : {}),
+        ...(landedNo && step.kind === 'note' ? { notes: r.notes.map((n, i) => (i === 0 ? { ...n, uncertain: false } : n)) } : {}),
+        ...(landedNo && step.kind === 'diagnosis' && r.reply ? { reply: { ...r.reply, uncertain: false } } : {}),
+      })).catch(() => undefined);
+      const what = err.retryAfterMs !== undefined
+        ? `rate limited by Slack: retrying in ${Math.ceil(err.retryAfterMs / 1000)} s`
+        : err.landed === 'unknown' ? `no clear answer from Slack (${message}): will look before retrying` : `Slack refused (${message}): retrying at the next poll`;
+      log.warn({ cluster: rec.cluster, incident: rec.id, step: step.kind }, `incident thread: ${step.kind} not delivered: ${what}`);
+      return what;
+    }
+    log.error({ cluster: rec.cluster, incident: rec.id, step: step.kind, error: message }, `incident thread: ${step.kind} failed; the next poll retries`);
+    return message;
+  }
+
+  /** A history lookup that cannot be made (no history scope, a channel we cannot read) is said once and treated as "none found". */
+  async function lookup<T>(find: () => Promise<T | null>, rec: IncidentRecord): Promise<T | null> {
+    try {
+      return await find();
+    } catch (err) {
+      if (isDeliveryError(err) && err.landed === 'no' && err.retryAfterMs === undefined) {
+        log.warn({ cluster: rec.cluster, channel: rec.channel, error: errorMessage(err) }, 'incident: cannot read the channel history (is the channels:history / groups:history scope granted?); an unfinished post may be repeated');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  function pendingNote(rec: Pick<IncidentRecord, 'id' | 'seq'>, note: ThreadNote): PendingNote {
+    return { note, key: `${rec.id}:${rec.seq + 1}:${note.kind}`, uncertain: false };
+  }
+
   // ---- risks: never incidents, posted at most once per digest interval --------------------
 
   async function checkRisks(cluster: ClusterConfig, report: DiagnosisReport | null, t: number): Promise<'posted' | 'not-due' | 'none'> {
     const channel = channelOf(cluster);
-    if (!deps.slack || !channel) return 'none';
+    if (!deps.publisher || !channel) return 'none';
     // Only a full diagnosis shows risks; light polls leave them to the next deep check.
     if (!report) return 'not-due';
     if (await store.riskDigestPending(cluster.name)) return 'not-due';
@@ -325,9 +497,8 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     // real risks but never make a message on their own.
     if (!risks.some((r) => r.severity !== 'info')) return 'none';
     if (!(await store.claimRiskDigest(cluster.name, riskDigestMs))) return 'not-due';
-    const message = riskMessage({ cluster: cluster.name, risks, digestMs: riskDigestMs, at: t });
     try {
-      await slackCall('chat.postMessage', (client) => client.chat.postMessage({ channel, ...message, unfurl_links: false }));
+      await deps.publisher.postRisks({ channel, cluster: cluster.name, risks, digestMs: riskDigestMs, at: t });
     } catch (err) {
       log.error({ error: errorMessage(err), cluster: cluster.name }, 'risk message could not be posted');
       return 'none';
@@ -335,34 +506,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     return 'posted';
   }
 
-  // ---- Slack, audit, state helpers --------------------------------------------------------
-
-  function openMessage(rec: IncidentRecord, report: DiagnosisReport, updatedAt: number): SlackMessage {
-    return openIncidentMessage({ cluster: rec.cluster, incidentId: rec.id, openedAt: rec.openedAt, detectedBy: rec.detectedBy, report, updatedAt });
-  }
-
-  async function editRoot(channel: string, ts: string, message: SlackMessage): Promise<void> {
-    try {
-      await slackCall('chat.update', (client) => client.chat.update({ channel, ts, ...message }));
-    } catch (err) {
-      log.error({ error: errorMessage(err), channel, ts }, 'incident: could not edit the root message');
-    }
-  }
-
-  async function replyDiagnosis(channel: string, threadTs: string, report: DiagnosisReport): Promise<void> {
-    if (!deps.slack) return;
-    const publisher = deps.slack.publisher;
-    try {
-      await withDeadline(publisher.publishDiagnosis({ report, target: { channel, threadTs }, requestedBy: null, mode: 'thread-only' }), SLACK_CALL_MS, 'publishDiagnosis');
-    } catch (err) {
-      log.error({ error: errorMessage(err), channel, threadTs }, 'incident: could not post the diagnosis in the thread');
-    }
-  }
-
-  function slackCall<T>(what: string, call: (client: webApi.WebClient) => Promise<T>): Promise<T> {
-    if (!deps.slack) return Promise.reject(new Error('Slack is not configured'));
-    return withDeadline(call(deps.slack.client), SLACK_CALL_MS, what);
-  }
+  // ---- audit and state helpers --------------------------------------------------------------
 
   async function audit(entry: Parameters<AuditLog['record']>[0]): Promise<void> {
     await deps.audit?.record(entry);
@@ -394,11 +538,6 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   return { poll, store };
 }
 
-function openRootSignature(cluster: string, report: DiagnosisReport): string {
-  const down = report.nodes.filter((n) => n.health === 'down').map((n) => n.id).sort();
-  return JSON.stringify(['open', incidentHeadline(cluster, report), down]);
-}
-
 function strongerCause(a: IncidentRecord['cause'], b: IncidentRecord['cause']): IncidentRecord['cause'] {
   if (!a || !b) return a ?? b;
   const rank = (c: { code: string }): number => {
@@ -427,12 +566,3 @@ function keep<T>(items: T[]): T[] {
 function unique(addrs: string[]): string[] {
   return [...new Set(addrs)];
 }
-
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-

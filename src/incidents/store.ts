@@ -9,6 +9,7 @@ import type { SlotRange } from '../cluster/slots';
 import type { LastKnownLookup } from '../engine';
 import type { LastKnownKeys } from '../repair/plan';
 import type { FixUsed, NodeState } from './assess';
+import type { Delivery, FixMessage, ThreadNote } from './incident-publisher';
 
 export interface IncidentPoll {
   at: number;
@@ -27,11 +28,16 @@ export interface IncidentRecord {
   /** Where the root message is (null: Slack not configured for this cluster). */
   channel: string | null;
   rootTs: string | null;
-  /** When a process claimed the posting of the root message; a claim older than ROOT_CLAIM_MS may be taken over. */
-  rootClaimedAt: number | null;
-  /** Signature of the findings last replied in the thread (codes + nodes + slots). */
+  /**
+   * A root post was tried and its outcome is unknown (a timeout: Slack may have posted it). The
+   * channel's history is read before posting again: one root per incident.
+   */
+  rootUncertain: boolean;
+  /** A new record: look in the channel for an open root of ours first (the queue Redis may have lost the record). */
+  adoptCheck: boolean;
+  /** Signature of the findings whose diagnosis LANDED in the thread (set only after it did). */
   findingsSignature: string;
-  /** Signature of what the root message shows now. */
+  /** Signature of what the root message shows now (as last delivered). */
   rootSignature: string;
   cause: { code: string; title: string } | null;
   /** Healthy polls in a row, and when the last one was counted. */
@@ -41,12 +47,49 @@ export interface IncidentRecord {
   lastPollAt: number;
   /** The most recent polls, newest last (bounded). */
   polls: IncidentPoll[];
+  /** How often it broke again within the reopen window after being resolved (same thread). */
+  flaps: number;
+  /**
+   * Set once healthy for long enough. The record stays until the resolution is announced in
+   * Slack, then moves to the resolved list; breaking again before that reopens it.
+   */
+  resolvedAt: number | null;
+  fix: FixUsed | null;
+  /** The thread's current fix message (its buttons), as delivered. */
+  fixes: FixMessage | null;
+  /** A fix message superseded by a newer diagnosis, still to be stripped of its buttons. */
+  retire: FixMessage | null;
+  /** A diagnosis reply being delivered: its findings signature and how far it got. */
+  reply: (Delivery & { signature: string }) | null;
+  /** Notes for the thread (reopened, adopted, resolved), posted in order after the root. */
+  notes: PendingNote[];
+  /** Sequence for delivery keys (unique per incident). */
+  seq: number;
+  /** One process delivers to Slack at a time: its token and when it last made progress. */
+  delivering: { token: string; at: number } | null;
+  /** Slack rate-limited us: no Slack call for this incident before then. */
+  slackNotBefore: number | null;
+}
+
+export interface PendingNote {
+  note: ThreadNote;
+  key: string;
+  uncertain: boolean;
+}
+
+/** Fields added after the first release: records written by an older version get these. */
+const RECORD_DEFAULTS: Omit<IncidentRecord, 'id' | 'cluster' | 'openedAt' | 'openedBy' | 'detectedBy' | 'channel' | 'rootTs' | 'findingsSignature' | 'rootSignature' | 'cause' | 'healthyPolls' | 'healthySince' | 'lastCountedAt' | 'lastPollAt' | 'polls'> = {
+  rootUncertain: false, adoptCheck: false, flaps: 0, resolvedAt: null, fix: null, fixes: null, retire: null, reply: null, notes: [], seq: 0,
+  delivering: null, slackNotBefore: null,
+};
+
+function normalize(record: IncidentRecord): IncidentRecord {
+  return { ...RECORD_DEFAULTS, ...record };
 }
 
 export interface ResolvedIncident extends IncidentRecord {
   resolvedAt: number;
   durationMs: number;
-  fix: FixUsed | null;
 }
 
 /** A node's state for one stretch of polls with the same role and slots (`since` .. `at`). */
@@ -133,7 +176,7 @@ export function createIncidentStore(redis: Redis, prefix: string, options: Incid
     async getIncident(cluster) {
       const raw = await redis.get(keys(cluster).incident);
       if (raw === null) return null;
-      return { record: JSON.parse(raw) as IncidentRecord, raw };
+      return { record: normalize(JSON.parse(raw) as IncidentRecord), raw };
     },
     async createIncident(record) {
       const ok = await redis.set(keys(record.cluster).incident, JSON.stringify(record), 'PX', INCIDENT_TTL_MS, 'NX');
@@ -150,7 +193,7 @@ export function createIncidentStore(redis: Redis, prefix: string, options: Incid
     },
     async listResolved(cluster, count = 20) {
       const raw = await redis.lrange(keys(cluster).resolved, 0, count - 1);
-      return raw.map((r) => JSON.parse(r) as ResolvedIncident);
+      return raw.map((r) => normalize(JSON.parse(r) as ResolvedIncident) as ResolvedIncident);
     },
     async knownNodes(cluster) {
       const raw = await redis.get(keys(cluster).known);

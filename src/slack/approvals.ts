@@ -25,6 +25,11 @@ export interface ApprovalRecord {
   plans: FixPlan[];
   /** ms since the epoch, from the publisher's clock. */
   createdAt: number;
+  /**
+   * The incident thread offers newer buttons (the plans changed): these answer with a pointer to
+   * them instead of running anything.
+   */
+  supersededBy?: { approvalId: string; ts: string; permalink: string | null } | null;
 }
 
 export type { ApprovalClaim };
@@ -36,6 +41,10 @@ export interface ApprovalStore {
   claim(id: string, claim: ApprovalClaim): Promise<{ claimed: true } | { claimed: false; by: ApprovalClaim | null }>;
   /** Undo a claim whose enqueue failed (only if it is still ours), so someone can click again. */
   release(id: string, claim: ApprovalClaim): Promise<void>;
+  /** Who approved from it, if anyone did. */
+  claimOf(id: string): Promise<ApprovalClaim | null>;
+  /** Newer buttons replaced these (see ApprovalRecord.supersededBy). */
+  supersede(id: string, by: NonNullable<ApprovalRecord['supersededBy']>): Promise<void>;
 }
 
 /** Records stay readable long after they expire, so an old button says "expired", not "unknown". */
@@ -69,6 +78,14 @@ export function createApprovalStore(redis: Redis, prefix: string, expiryMs: numb
     async release(id, claim) {
       await redis.eval(RELEASE_IF_OURS, 1, claimKey(id), JSON.stringify(claim));
     },
+    async claimOf(id) {
+      const current = await redis.get(claimKey(id));
+      return current ? (JSON.parse(current) as ApprovalClaim) : null;
+    },
+    async supersede(id, by) {
+      const record = await this.get(id);
+      if (record) await redis.set(key(id), JSON.stringify({ ...record, supersededBy: by }), 'KEEPTTL');
+    },
   };
 }
 
@@ -91,6 +108,7 @@ export type RefusalReason =
   | 'not_approver'
   | 'self_approval'
   | 'already_approved'
+  | 'superseded'
   | 'unknown_cluster';
 
 export interface Refusal {
@@ -128,6 +146,10 @@ export function evaluateApproval(input: {
   }
   if (approval.cluster !== payload.cluster) {
     return { reason: 'cluster_mismatch', message: `This button names cluster ${escapeMrkdwn(payload.cluster)}, but its diagnosis is of ${escapeMrkdwn(approval.cluster)}: refused.` };
+  }
+  if (payload.kind === 'approve' && approval.supersededBy) {
+    const where = approval.supersededBy.permalink ? `the current fix message: ${escapeMrkdwn(approval.supersededBy.permalink)}` : 'the current fix message of this thread';
+    return { reason: 'superseded', message: `The cluster changed since these buttons were posted, so they were replaced: nothing ran. The current plans and buttons are in ${where}.` };
   }
   const plan = approval.plans.find((p) => p.id === payload.planId);
   if (!plan) {

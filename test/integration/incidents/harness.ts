@@ -8,9 +8,9 @@ import { createAuditLog, type AuditLog } from '../../../src/audit/audit-log';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { createClusterMonitor, type ClusterMonitor, type MonitorDeps } from '../../../src/incidents/monitor';
-import { INCIDENT_EVENT, RISK_EVENT } from '../../../src/incidents/blocks';
+import { INCIDENT_EVENT, RISK_EVENT } from '../../../src/slack/blocks/incident';
 import { createLogger, type Logger } from '../../../src/logging/logger';
-import { createSlackNotifier } from '../../../src/slack/notifier';
+import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
 import type { FakeSlack, RecordedCall } from '../../helpers/fake-slack';
 import { eventually } from '../../helpers/cluster';
 
@@ -54,10 +54,10 @@ export interface MonitorProcess {
 export function monitorProcess(config: Config, fake: FakeSlack, options: Pick<MonitorDeps, 'now'> = {}): MonitorProcess {
   const logger = testLogger();
   const redis = queueRedis();
-  const client = new WebClient('test-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
+  const client = new WebClient('test-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
   const audit = createAuditLog(redis, config.queue.prefix, logger);
-  const publisher = createSlackNotifier({ config, logger, client, redis, audit });
-  const monitor = createClusterMonitor({ config, logger, redis, slack: { client, publisher }, audit, ...options });
+  const publisher = createSlackIncidentPublisher({ config, logger, client, redis, ...(options.now ? { now: options.now } : {}) });
+  const monitor = createClusterMonitor({ config, logger, redis, publisher, audit, ...options });
   return {
     monitor, redis, audit, client,
     async close() {

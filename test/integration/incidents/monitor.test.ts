@@ -238,7 +238,7 @@ describe('incident monitor on a real cluster', function () {
     const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
     const m = track(monitorProcess(config, fake));
     await c.kill(victimOf(c));
-    fake.failNext('chat.postMessage', 'ratelimited');
+    fake.failNext('chat.postMessage', 'not_in_channel');
     const first = await m.monitor.poll(POLL);
     assert.equal(first.incident?.action, 'opened');
     assert.equal((await m.monitor.store.getIncident(CLUSTER))?.record.rootTs, null);

@@ -10,8 +10,9 @@ const ID_A = 'a'.repeat(40);
 
 function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRecord {
   return {
-    id, cluster: 'payments', openedAt: 1000, openedBy: 'monitor', detectedBy: 'the monitor', channel: 'C1', rootTs: null, rootClaimedAt: 1000,
+    id, cluster: 'payments', openedAt: 1000, openedBy: 'monitor', detectedBy: 'the monitor', channel: 'C1', rootTs: null, rootUncertain: false, adoptCheck: false,
     findingsSignature: 's1', rootSignature: 'r1', cause: null, healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: 1000, polls: [],
+    flaps: 0, resolvedAt: null, fix: null, fixes: null, retire: null, reply: null, notes: [], seq: 0, delivering: null, slackNotBefore: null,
     ...overrides,
   };
 }

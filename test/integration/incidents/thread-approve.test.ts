@@ -4,8 +4,8 @@
 // clicks the thread's own Approve button. Production-like node-timeout (4000 ms), real cluster,
 // real queue Redis and job system, signed Slack requests, the fake Slack Web API.
 import assert from 'node:assert/strict';
-import { WebClient } from '@slack/web-api';
 import { createClusterMonitor } from '../../../src/incidents/monitor';
+import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
 import { silentLogger } from '../../../src/logging/logger';
 import type { MonitorJobData } from '../../../src/jobs/types';
 import { useCluster } from '../../helpers/cluster';
@@ -29,8 +29,8 @@ describe('incident thread: the first Approve click works (node-timeout 4000 ms)'
     const c = cluster();
     h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
     const harness = h;
-    const client = new WebClient('test-bot-token', { slackApiUrl: harness.fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 } });
-    const monitor = createClusterMonitor({ config: harness.config, logger: silentLogger, redis: harness.redis, audit: harness.audit, slack: { client, publisher: harness.slack.notifier } });
+    const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
+    const monitor = createClusterMonitor({ config: harness.config, logger: silentLogger, redis: harness.redis, audit: harness.audit, publisher });
 
     const victim = c.masters()[2]!;
     await c.kill(victim);

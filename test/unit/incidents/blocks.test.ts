@@ -5,7 +5,7 @@ import type { Finding } from '../../../src/diagnosis/types';
 import {
   escape, formatDuration, incidentHeadline, INCIDENT_EVENT, openIncidentMessage, recoveringIncidentMessage, resolvedIncidentMessage,
   resolvedThreadReply, riskMessage, RISK_EVENT,
-} from '../../../src/incidents/blocks';
+} from '../../../src/slack/blocks/incident';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -51,7 +51,7 @@ describe('incidents/blocks', () => {
     assert.match(texts(m.blocks), /\*Down:\* 10\.0\.0\.33:6379/);
     assert.match(texts(m.blocks), /Incident payments-x/);
     assert.match(texts(m.blocks), /alertmanager: &lt;b&gt;boom&lt;\/b&gt;/, 'text from alerts is escaped');
-    assert.deepEqual(m.metadata, { event_type: INCIDENT_EVENT, event_payload: { cluster: 'payments', incident_id: 'payments-x', state: 'open' } });
+    assert.deepEqual(m.metadata, { event_type: INCIDENT_EVENT, event_payload: { cluster: 'payments', incident_id: 'payments-x', state: 'open', opened_at: 0, flaps: 0 } });
   });
 
   it('resolved: duration, cause, and the fix with its approver', () => {

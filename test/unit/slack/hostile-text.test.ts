@@ -7,7 +7,7 @@ import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
 import { parseConfig } from '../../../src/config/load';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
-import * as incidentBlocks from '../../../src/incidents/blocks';
+import * as incidentBlocks from '../../../src/slack/blocks/incident';
 import type { FixPlan, RepairResult } from '../../../src/repair/types';
 import * as commandBlocks from '../../../src/slack/blocks/command';
 import * as diagnosisBlocks from '../../../src/slack/blocks/diagnosis';
@@ -135,28 +135,31 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     ],
     rateLimitedMessage: () => commandBlocks.rateLimitedMessage({ perUser: 20, windowMs: 60_000 }, 1000),
   },
-  'incidents/blocks': {
+  'slack/blocks/incident': {
     incidentHeadline: () => incidentBlocks.incidentHeadline('payments', report),
     openIncidentMessage: () => incidentBlocks.openIncidentMessage({ cluster: 'payments', incidentId: 'payments-1', openedAt: 0, detectedBy: `alertmanager: ${HOSTILE_ALL}`, report, updatedAt: 1 }),
     recoveringIncidentMessage: () => incidentBlocks.recoveringIncidentMessage({ cluster: 'payments', incidentId: 'payments-1', openedAt: 0, cause: report.findings[0]!.title, resolveAfterPolls: 3, since: 1 }),
     resolvedIncidentMessage: () => incidentBlocks.resolvedIncidentMessage(resolved),
     resolvedThreadReply: () => incidentBlocks.resolvedThreadReply(resolved),
     riskMessage: () => incidentBlocks.riskMessage({ cluster: 'payments', risks, digestMs: 1000, at: 0 }),
+    reopenedThreadReply: () => incidentBlocks.reopenedThreadReply({ at: 5000, resolvedAt: 1000, flaps: 2 }),
+    adoptedThreadReply: () => incidentBlocks.adoptedThreadReply(),
+    retiredFixesMessage: () => incidentBlocks.retiredFixesMessage({ cluster: `payments ${HOSTILE_ALL}`, pointer: 'https://fake.slack.test/archives/C1/p1', plans: 2 }),
   },
 };
 
 /** Exports that build no Slack-bound text, or return raw text that a builder above escapes. */
 const NOT_BUILDERS = new Set([
-  'incidents/blocks.formatDuration', 'incidents/blocks.escape',
+  'slack/blocks/incident.formatDuration', 'slack/blocks/incident.escape',
   // Headline text for logs and change detection; the messages above embed it escaped.
-  'incidents/blocks.incidentHeadline',
+  'slack/blocks/incident.incidentHeadline',
   'slack/blocks/diagnosis.nodeRows', 'slack/blocks/diagnosis.stepLine',
   'slack/blocks/repair.stepText', 'slack/blocks/repair.applyProgress',
   'slack/blocks/command.ago',
 ]);
 
 const MODULES: Record<string, Record<string, unknown>> = {
-  'slack/blocks/diagnosis': diagnosisBlocks, 'slack/blocks/repair': repairBlocks, 'slack/blocks/command': commandBlocks, 'incidents/blocks': incidentBlocks,
+  'slack/blocks/diagnosis': diagnosisBlocks, 'slack/blocks/repair': repairBlocks, 'slack/blocks/command': commandBlocks, 'slack/blocks/incident': incidentBlocks,
 };
 
 describe('hostile node data through every message builder (issue 11 §4)', () => {
@@ -169,7 +172,7 @@ describe('hostile node data through every message builder (issue 11 §4)', () =>
   });
 
   it('the hostile data really reaches the messages (as escaped text)', () => {
-    const all = strings(BUILDERS['incidents/blocks']!.openIncidentMessage!()).join('\n');
+    const all = strings(BUILDERS['slack/blocks/incident']!.openIncidentMessage!()).join('\n');
     assert.match(all, /&lt;!channel&gt;:23003/);
   });
 

@@ -1,10 +1,10 @@
 // Pure Block Kit builders for incident and risk messages: data in, { text, blocks } out.
 import type { types } from '@slack/bolt';
-import { countSlots, formatRanges, type SlotRange } from '../cluster/slots';
-import type { DiagnosisReport, Finding } from '../diagnosis/types';
-import { escapeMrkdwn, fallbackText, truncate } from '../slack/blocks/text';
-import { causeOf, type FixUsed } from './assess';
-import { plural } from '../text';
+import { countSlots, formatRanges, type SlotRange } from '../../cluster/slots';
+import type { DiagnosisReport, Finding } from '../../diagnosis/types';
+import { escapeMrkdwn, fallbackText, truncate } from './text';
+import { causeOf, type FixUsed } from '../../incidents/assess';
+import { plural } from '../../text';
 
 type KnownBlock = types.KnownBlock;
 
@@ -17,6 +17,8 @@ export interface SlackMessage {
 }
 
 export const INCIDENT_EVENT = 'redis_medic_incident';
+/** Replies in an incident thread: their metadata key lets a retry find the parts that landed. */
+export const INCIDENT_REPLY_EVENT = 'redis_medic_incident_reply';
 export const RISK_EVENT = 'redis_medic_risk';
 
 const SECTION_MAX = 2900; // Slack's limit is 3000 characters per section text.
@@ -42,6 +44,8 @@ export interface OpenIncidentInput {
   detectedBy: string;
   report: DiagnosisReport;
   updatedAt: number;
+  /** How often it broke again after being resolved (reopened in this thread). */
+  flaps?: number;
 }
 
 /** The root message while the outage lasts; edited in place as the state changes. */
@@ -51,6 +55,7 @@ export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
   const facts = [
     down.length ? `*Down:* ${escape(down.slice(0, 8).join(', '))}${down.length > 8 ? ` and ${down.length - 8} more` : ''}` : '',
     `*Findings:* ${input.report.findings.filter((f) => f.category === 'fault').length} fault(s), details and fix buttons in the thread`,
+    flapText(input.flaps),
   ].filter(Boolean);
   return {
     text: fallbackText(headline),
@@ -59,7 +64,7 @@ export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
       section(facts.join('\n')),
       context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · detected by ${escape(input.detectedBy)} · last change ${when(input.updatedAt)}`),
     ],
-    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'open'),
+    metadata: metadata(input, 'open'),
   };
 }
 
@@ -70,6 +75,7 @@ export interface RecoveringInput {
   cause: string | null;
   resolveAfterPolls: number;
   since: number;
+  flaps?: number;
 }
 
 /** Healthy again, but not for long enough to call it resolved (a blip keeps its thread). */
@@ -79,10 +85,10 @@ export function recoveringIncidentMessage(input: RecoveringInput): SlackMessage 
     text: fallbackText(headline),
     blocks: [
       section(`*${escape(headline)}*`),
-      section(`*Cause:* ${escape(input.cause ?? 'not identified')}`),
+      section([`*Cause:* ${escape(input.cause ?? 'not identified')}`, flapText(input.flaps)].filter(Boolean).join('\n')),
       context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · healthy since ${when(input.since)}`),
     ],
-    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'recovering'),
+    metadata: metadata(input, 'recovering'),
   };
 }
 
@@ -94,6 +100,7 @@ export interface ResolvedInput {
   cause: string | null;
   fix: FixUsed | null;
   resolveAfterPolls: number;
+  flaps?: number;
 }
 
 /** The root message once resolved: how long it lasted, what caused it, what fixed it. */
@@ -104,10 +111,10 @@ export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
     text: fallbackText(`${headline}. Cause: ${input.cause ?? 'not identified'}. Fix: ${fixText(input.fix, false)}`),
     blocks: [
       section(`*${escape(headline)}*`),
-      section(`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`),
+      section([`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`, flapText(input.flaps)].filter(Boolean).join('\n')),
       context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · resolved ${when(input.resolvedAt)} · every node said cluster_state:ok for ${input.resolveAfterPolls} polls in a row`),
     ],
-    metadata: metadata(INCIDENT_EVENT, input.cluster, input.incidentId, 'resolved'),
+    metadata: metadata(input, 'resolved', input.resolvedAt),
   };
 }
 
@@ -118,6 +125,29 @@ export function resolvedThreadReply(input: ResolvedInput): { text: string; block
     text: fallbackText(text),
     blocks: [section(`${escape(text)}\n*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`)],
   };
+}
+
+/** It broke again soon after being resolved: the same thread is reopened, and says so. */
+export function reopenedThreadReply(input: { at: number; resolvedAt: number; flaps: number }): { text: string; blocks: KnownBlock[] } {
+  const text = `:red_circle: Broke again ${formatDuration(input.at - input.resolvedAt)} after it was resolved: this incident is reopened (${plural(input.flaps, 'flap')} so far). The diagnosis follows.`;
+  return { text: fallbackText(text), blocks: [section(escape(text))] };
+}
+
+/** The incident record was lost (a queue Redis without persistence restarted) and this thread was picked up again. */
+export function adoptedThreadReply(): { text: string; blocks: KnownBlock[] } {
+  const text = ':information_source: redis-medic lost its record of this incident (its queue Redis restarted without persistence, see docs/incidents.md) and picked this thread up again. Buttons posted before this note no longer work: use the ones below.';
+  return { text: fallbackText(text), blocks: [section(escape(text))] };
+}
+
+/**
+ * A fix message whose buttons were superseded by a newer diagnosis: no buttons any more, and a
+ * pointer (a permalink when Slack gave one) to the message that has the current ones.
+ */
+export function retiredFixesMessage(input: { cluster: string; pointer: string | null; plans: number }): { text: string; blocks: KnownBlock[] } {
+  // A bare link (Slack links it): the only link in these messages, and it is Slack's own permalink.
+  const where = input.pointer ? `the newer diagnosis below: ${escape(input.pointer)}` : 'the newer diagnosis below';
+  const text = `:arrow_down: Superseded: the cluster changed, so ${input.plans === 1 ? 'this fix is' : 'these fixes are'} gone. The current buttons are in ${where}.`;
+  return { text: fallbackText(`Superseded: the current fix buttons for ${input.cluster} are in the newer diagnosis of this thread.`), blocks: [section(text)] };
 }
 
 export interface RiskInput {
@@ -172,8 +202,22 @@ function when(ms: number): string {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
 }
 
-function metadata(eventType: string, cluster: string, incidentId: string, state: string): SlackMessage['metadata'] {
-  return { event_type: eventType, event_payload: { cluster, incident_id: incidentId, state } };
+/**
+ * What a channel's history must tell a process that lost its incident records: which cluster and
+ * incident, its state, when it opened (and was resolved), how often it flapped.
+ */
+function metadata(input: { cluster: string; incidentId: string; openedAt: number; flaps?: number }, state: string, resolvedAt?: number): SlackMessage['metadata'] {
+  return {
+    event_type: INCIDENT_EVENT,
+    event_payload: {
+      cluster: input.cluster, incident_id: input.incidentId, state, opened_at: input.openedAt, flaps: input.flaps ?? 0,
+      ...(resolvedAt !== undefined ? { resolved_at: resolvedAt } : {}),
+    },
+  };
+}
+
+function flapText(flaps: number | undefined): string {
+  return flaps ? `*Flapping:* broke again ${flaps === 1 ? 'once' : `${flaps} times`} soon after being resolved (same thread)` : '';
 }
 
 function section(text: string): KnownBlock {

@@ -1,0 +1,86 @@
+// The incident thread's buttons are always the current ones: when the offered plans change the
+// fix message is edited in place, and a click on a superseded button runs nothing and points to
+// the current ones. When the findings change, a new diagnosis is posted and the old fix message
+// loses its buttons. Real cluster, real queue Redis, signed clicks into the real app.
+import assert from 'node:assert/strict';
+import { createClusterMonitor, type ClusterMonitor } from '../../../src/incidents/monitor';
+import { silentLogger } from '../../../src/logging/logger';
+import type { MonitorJobData } from '../../../src/jobs/types';
+import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
+import { useCluster } from '../../helpers/cluster';
+import type { RecordedCall } from '../../helpers/fake-slack';
+import { buttonClick, interaction, send } from '../../helpers/slack-requests';
+import { buttonsIn, responses, SIGNING_SECRET, startHarness, type Harness } from '../slack/support';
+import { isIncidentRoot } from './harness';
+
+const CHANNEL = 'C0INCIDENTS';
+const POLL: MonitorJobData = { cluster: 'orders', reason: 'schedule' };
+
+describe('incident thread: the fix message follows the offered plans', function () {
+  this.timeout(60_000);
+  const cluster = useCluster({ masters: 3 });
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  const blocksOf = (call: RecordedCall): string => JSON.stringify(call.params.blocks);
+
+  it('plans change, findings do not: the fix message is edited in place; an old button answers with a pointer; new findings retire the old buttons', async () => {
+    const c = cluster();
+    h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
+    const harness = h;
+    const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
+    const monitor: ClusterMonitor = createClusterMonitor({ config: harness.config, logger: silentLogger, redis: harness.redis, audit: harness.audit, publisher });
+
+    const [a, b, victim] = c.masters();
+    await c.kill(victim!);
+    assert.equal((await monitor.poll(POLL)).incident?.action, 'opened');
+    const root = await harness.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+    const rootTs = root.response!.ts as string;
+    const fixes = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 5000);
+    const fixesTs = fixes.response!.ts as string;
+    const oldPartial = buttonsIn([fixes]).find((x) => x.actionId.startsWith('redis_medic.approve') && /Temporarily serve/.test(x.text));
+    assert.ok(oldPartial, `a partial-coverage button in ${blocksOf(fixes)}`);
+    const repliesBefore = harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs).length;
+
+    // Someone sets the coverage option on the live nodes by hand: a risk changes, no fault does;
+    // the partial-coverage plan is not offered any more.
+    await Promise.all([a!, b!].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
+    await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), { what: 'both live nodes to serve again' });
+    const second = await monitor.poll(POLL);
+    assert.deepEqual(second.thread?.steps, ['refresh-fixes'], JSON.stringify(second));
+    const edit = harness.fake.callsTo('chat.update').find((m) => m.params.ts === fixesTs && buttonsIn([m]).length > 0);
+    assert.ok(edit, 'the fix message was edited in place');
+    const approves = buttonsIn([edit]).filter((x) => x.actionId.startsWith('redis_medic.approve'));
+    assert.deepEqual(approves.map((x) => x.text.slice(0, 22)), ['Approve: Assign slots '], 'only the plans offered now');
+    const oldAssign = buttonsIn([fixes]).find((x) => x.actionId.startsWith('redis_medic.approve') && /Assign slots/.test(x.text))!;
+    assert.notEqual(approves[0]!.value, oldAssign.value, 'with buttons of a new approval');
+    assert.equal(harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs).length, repliesBefore, 'no new reply for the same findings');
+
+    // A stale screen still shows the old button: the click runs nothing and points to the new message.
+    const stale = await send(interaction(harness.url, SIGNING_SECRET, buttonClick({
+      actionId: oldPartial.actionId, value: oldPartial.value, userId: 'U0APPROVER', channel: CHANNEL,
+      messageTs: fixesTs, threadTs: rootTs, responseUrl: `${harness.fake.responseUrlBase}stale`,
+    })));
+    assert.equal(stale.status, 200);
+    await harness.fake.waitFor('response_url/response/stale', () => true, 5000);
+    const answer = JSON.stringify(responses(harness).find((r) => r.method === 'response_url/response/stale')!.params);
+    assert.match(answer, /replaced: nothing ran/);
+    assert.match(answer, new RegExp(`archives/${CHANNEL}/p${fixesTs.replace('.', '')}`), 'with a link to the current fix message');
+    assert.equal(harness.enqueuer.repairs.length, 0, 'nothing was queued');
+
+    // The findings change (a second master dies: quorum lost): a new diagnosis, the old buttons retired.
+    await c.kill(b!);
+    let third = await monitor.poll(POLL);
+    for (let i = 0; i < 20 && !third.thread?.steps.includes('diagnosis'); i++) third = await monitor.poll(POLL);
+    assert.ok(third.thread?.steps.includes('retire'), JSON.stringify(third.thread));
+    const retired = harness.fake.callsTo('chat.update').filter((m) => m.params.ts === fixesTs).pop()!;
+    assert.equal(buttonsIn([retired]).length, 0, 'the old fix message has no buttons any more');
+    assert.match(blocksOf(retired), /Superseded/);
+    const newFixes = harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0).pop()!;
+    assert.notEqual(newFixes.response!.ts, fixesTs);
+    assert.match(blocksOf(retired), new RegExp(`p${String(newFixes.response!.ts).replace('.', '')}`), 'pointing to the new one');
+  });
+});
