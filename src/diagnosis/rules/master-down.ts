@@ -75,8 +75,8 @@ function shardAllCopiesDown(model: ClusterModel, master: ModelNode, copies: Mode
     ? `No majority of masters is alive to vote (${alive} of ${masters.length}): run CLUSTER FAILOVER TAKEOVER on it (no election; it bumps its own epoch).`
     : `Run CLUSTER FAILOVER FORCE on it: it skips the data-age check and still needs the votes of a majority of masters (${alive} of ${masters.length} alive).`;
   const detail = [
-    `No live node holds slots ${slots}: every copy is down. The copies are on ${label(master)}, the master, which ${describeDown(master)}${lastKnownKeys(master)}; ` +
-      `and on ${copies.map((c) => `${label(c)}, a replica, which ${describeDown(c)}${lastKnownKeys(c)}`).join('; ')}. Clients get no answer for these slots.`,
+    `No live node holds slots ${slots}: every copy is down. The copies are on ${label(master)}, the master (${downState(master)})${lastKnownKeys(master)}, ` +
+      `and on ${copies.map((c) => `${label(c)}, a replica (${downState(c)})${lastKnownKeys(c)}`).join(', ')}. Clients get no answer for these slots.`,
     'Ways back, by data kept:',
     `(1) restart the master ${master.addr} with its data dir (same port, nodes.conf and RDB/AOF): it keeps its id, its slots and every write it acknowledged.`,
     `(2) If it cannot come back: restart its ${replicaWord} with ${copies.length === 1 ? 'its data dir and promote it' : 'their data dir and promote one'}: it keeps what it had replicated; ` +
@@ -113,6 +113,16 @@ function notPromotedText(replicas: ModelNode[], pending: boolean, settings: Retu
   const reasons = replicas.map((r) => whyNotPromoted(r, settings)).filter((r): r is string => r !== null);
   if (reasons.length > 0) return `The failure is agreed, yet no replica ran for election: ${reasons.join(' ')} `;
   return 'The failure is agreed, yet no election was won: the replica may be flagged nofailover, too far behind (cluster-replica-validity-factor), or restarted after its master died. ';
+}
+
+/** `no answer: connection refused; flagged fail by the cluster`, for a list of copies. */
+function downState(node: ModelNode): string {
+  const parts: string[] = [];
+  if (node.reachable === false) parts.push(`no answer: ${node.probe?.error ?? 'no reply'}`);
+  if (node.reachable === true) parts.push('answers redis-medic');
+  if (node.flagged === 'fail') parts.push('flagged `fail` by the cluster');
+  else if (node.flagged === 'pfail') parts.push('flagged `fail?` by other nodes');
+  return parts.join('; ') || 'down';
 }
 
 function describeDown(node: ModelNode): string {

@@ -17,7 +17,7 @@ export function replicaDown(model: ClusterModel): Finding[] {
     category: 'fault',
     title: `${plural(down.length, 'replica')} down: ${down.map(({ node }) => node.addr || node.id.slice(0, 8)).join(', ')}`,
     detail:
-      down.map(({ node, master }) => `${label(node)} ${whatHappened(node)}; ${masterText(master)}`).join('. ') +
+      down.map(({ node, master }) => `${label(node)}: ${whatHappened(node)}; ${masterText(master)}`).join('. ') +
       '. Restart ' + (down.length === 1 ? 'it' : 'each') + ' with its data dir (same port and nodes.conf), or, if its process still runs, check the network ' +
       'between it and the other nodes (client and bus ports): it rejoins as a replica and resyncs from its master. ' +
       'Do not forget it: that removes a copy, and once it is back it would need CLUSTER MEET and CLUSTER REPLICATE again.',
@@ -29,10 +29,10 @@ export function replicaDown(model: ClusterModel): Finding[] {
 
 function whatHappened(node: ModelNode): string {
   const parts: string[] = [];
-  if (node.reachable === false) parts.push(`does not answer (${node.probe?.error ?? 'no reply'})`);
+  if (node.reachable === false) parts.push(`it does not answer (${node.probe?.error ?? 'no reply'})`);
   if (node.flagged === 'fail') parts.push('the cluster flags it `fail`');
   else if (node.flagged === 'pfail') parts.push('other nodes flag it `fail?`');
-  return parts.join(' and ') || 'is down';
+  return parts.join(' and ') || 'it is down';
 }
 
 function masterText(master: ModelNode | undefined): string {
