@@ -25,7 +25,11 @@ export function formatHostPort({ host, port }: HostPort): string {
 
 /** Normalise an address for comparisons: `localhost` and `[::1]` forms collapse. */
 export function addrKey(addr: string): string {
-  const { host, port } = parseHostPort(addr);
+  return hostPortKey(parseHostPort(addr));
+}
+
+/** addrKey of an address already parsed. */
+export function hostPortKey({ host, port }: HostPort): string {
   const h = host === 'localhost' ? '127.0.0.1' : host.toLowerCase();
   return `${h}:${port}`;
 }

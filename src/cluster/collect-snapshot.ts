@@ -55,13 +55,25 @@ const NOT_ASKED_SHOWN = 20;
 export async function collectSnapshot(options: CollectOptions): Promise<ClusterSnapshot> {
   const now = options.now ?? Date.now;
   const started = now();
-  const scope = options.scope ?? clusterScope({ seeds: options.seeds });
+  const configured = options.scope ?? clusterScope({ seeds: options.seeds });
+  // Every view lists the same addresses (1000 nodes: a million lines, a thousand addresses):
+  // each is judged once per collection.
+  const verdicts = new Map<string, boolean>();
+  const scope: AddressScope = {
+    description: configured.description,
+    allows(addr) {
+      let verdict = verdicts.get(addr);
+      if (verdict === undefined) verdicts.set(addr, (verdict = configured.allows(addr)));
+      return verdict;
+    },
+  };
   const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const probeOptions = { ...options, scope, limits, probeBusPort: false };
   const probes: NodeProbe[] = [];
   const asked = new Set<string>();
   const outOfScope = new Map<string, OutOfScopeAddress>();
   const capsHit: CollectionCapHit[] = [];
+  const listedBy = new Map<NodeProbe, ListedNode[]>();
   const withinNodeCap = (addrs: string[]): string[] => {
     const room = Math.max(0, limits.maxNodes - probes.length);
     if (addrs.length <= room) return addrs;
@@ -84,16 +96,19 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     probes.push(...results);
     for (const probe of results) {
       if (probe.status === 'discarded') capsHit.push(capHitOf(probe, limits));
-      bus.startListed(probe.replies?.clusterNodes);
+      // One pass over each reply, shared by the bus checks, the aliases and the discovery.
+      const listed = listedNodes(probe.replies?.clusterNodes);
+      listedBy.set(probe, listed);
+      bus.startListed(listed);
       // A node known under another name (seed given as a hostname) is not asked twice.
-      const announced = announcedAddr(probe.replies?.clusterNodes);
+      const announced = listed.find((n) => n.myself)?.addr;
       if (announced) asked.add(comparableAddr(announced));
     }
     if (options.discover === false) break;
     const next: string[] = [];
     const queued = new Set<string>();
     for (const probe of results) {
-      for (const { addr, raw, myself } of listedNodes(probe.replies?.clusterNodes)) {
+      for (const { addr, raw, myself } of listedBy.get(probe) ?? []) {
         if (myself) continue;
         const key = comparableAddr(addr);
         if (asked.has(key) || queued.has(key) || outOfScope.has(key)) continue;
@@ -108,7 +123,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     pending = withinNodeCap(next);
   }
 
-  await Promise.all([...probes.map((probe) => bus.attach(probe)), countOpenSlotKeys(probes, options)]);
+  await Promise.all([...probes.map((probe) => bus.attach(probe, listedBy.get(probe) ?? [])), countOpenSlotKeys(probes, options)]);
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -144,18 +159,19 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
     return pending;
   };
   return {
-    startListed(clusterNodes: string | undefined): void {
+    startListed(listed: ListedNode[]): void {
       if (!enabled) return;
-      for (const { addr, bus: busPort } of listedNodes(clusterNodes)) {
+      for (const { addr, bus: busPort } of listed) {
         // The bus port of a node we may ask, on the same host: nothing else is connected to.
         if (!busPort || !scope.allows(addr)) continue;
         const host = addr.slice(0, addr.lastIndexOf(':'));
         if (host) void check(host, busPort);
       }
     },
-    async attach(probe: NodeProbe): Promise<void> {
+    async attach(probe: NodeProbe, listed: ListedNode[]): Promise<void> {
       if (!enabled || probe.status !== 'ok') return;
-      const busPort = myBusPort(probe.replies!.clusterNodes);
+      const mine = listed.find((n) => n.myself)?.bus;
+      const busPort = mine && mine > 0 ? mine : undefined;
       if (!busPort) return;
       const { host } = parseHostPort(probe.addr);
       probe.busPort = { port: busPort, ...(await check(host, busPort)) };
@@ -444,7 +460,8 @@ function listedNodes(clusterNodes: string | undefined): ListedNode[] {
   const out: ListedNode[] = [];
   for (const line of clusterNodes.split('\n')) {
     const raw = line.trim();
-    const fields = raw.split(/\s+/);
+    // Only the first fields matter here; slot lists can be long.
+    const fields = raw.split(/\s+/, 8);
     if (fields.length < 8) continue;
     const flags = fields[2]!.split(',');
     if (flags.includes('noaddr')) continue;
@@ -465,19 +482,17 @@ function endpointOf(address: string): { hostPort: string; bus?: number } | undef
 /** The fields of the `myself` line, whatever its address (`:0` included). */
 function myselfFields(clusterNodes: string): string[] | undefined {
   for (const line of clusterNodes.split('\n')) {
+    if (!line.includes('myself')) continue;
     const fields = line.trim().split(/\s+/);
     if (fields.length >= 8 && fields[2]!.split(',').includes('myself')) return fields;
   }
   return undefined;
 }
 
-function announcedAddr(clusterNodes: string | undefined): string | undefined {
-  return listedNodes(clusterNodes).find((n) => n.myself)?.addr;
-}
-
 function myBusPort(clusterNodes: string): number | undefined {
-  const bus = listedNodes(clusterNodes).find((n) => n.myself)?.bus;
-  return bus && bus > 0 ? bus : undefined;
+  const bus = myselfFields(clusterNodes)?.[1];
+  const port = bus ? endpointOf(bus)?.bus : undefined;
+  return port && port > 0 ? port : undefined;
 }
 
 function unique(addrs: string[]): string[] {

@@ -57,6 +57,8 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
   // A configured seed that does not answer and that no answering node lists is no longer a
   // member: configuration drift (reported as a risk by the full check), not an outage.
   for (const probe of snapshot.probes) {
+    // An answer dropped by a read cap: the full diagnosis says what (READ_CAP_HIT).
+    if (probe.status === 'discarded') reasons.push(`${probe.addr} ${probe.error ?? 'answered past a read cap'}`);
     if (probe.status !== 'unreachable') continue;
     if (listed.has(comparableAddr(probe.addr))) reasons.push(`${probe.addr} does not answer: ${probe.error ?? 'no reply'}`);
   }

@@ -26,13 +26,16 @@ describe('collection: a fake node cannot widen the scope nor exhaust the bot', f
     // The trap is a listener on one of the listed addresses (another loopback address, outside
     // the default scope of a 127.0.0.1 seed); the 799 others are nowhere.
     const trap = await fake({ host: '127.0.0.5' });
+    const busTrap = await fake({ host: '127.0.0.5' });
     const listed = Array.from({ length: 799 }, (_, i) => nodeLine(nodeId(i + 2), `10.255.${i >> 8}.${i & 255}:6379`, 'master'));
-    listed.splice(400, 0, nodeLine(nodeId(9999), trap.addr, 'master'));
+    // Its cluster bus port is a trap too: the bus-port check must not go there either.
+    listed.splice(400, 0, `${nodeId(9999)} ${trap.addr}@${busTrap.port} master - 0 0 1 connected`);
     const seed = await fake({ clusterNodes: [nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'), ...listed].join('\n') });
     // A generous connect timeout: before the fix, the trap did get the AUTH within it.
     const { report, snapshot } = await diagnoseCluster({ name: 'fake', seeds: [seed.addr], password: PASSWORD, tls: false, spareNodes: [] }, { timeouts: { connectMs: 1000, commandMs: 1000 } });
 
     assert.equal(trap.connections, 0, `the trap at ${trap.addr} was connected to, and sent: ${JSON.stringify(trap.commands)}`);
+    assert.equal(busTrap.connections, 0, `the listed bus port ${busTrap.addr} was connected to`);
     assert.equal(snapshot.probes.length, 1, 'only the seed was asked');
     const finding = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
     assert.ok(finding, report.findings.map((f) => f.code).join());

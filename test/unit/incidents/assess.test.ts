@@ -103,6 +103,14 @@ describe('incidents/assess: light probe verdict', () => {
     assert.equal(result.off, true);
     assert.match(result.reasons[0]!, /unreadable reply/);
   });
+
+  it('an answer dropped by a read cap is off (the full diagnosis reports READ_CAP_HIT)', () => {
+    const probes = healthy().probes;
+    probes[2] = { addr: '10.0.0.33:6379', status: 'discarded', failure: 'reply-too-large', error: 'answered more than 2,097,152 bytes (collection.maxReplyBytes; stopped reading at 2,162,688): its answer is not used', durationMs: 1 };
+    const result = assessLightProbe(snapshot(probes));
+    assert.equal(result.off, true);
+    assert.deepEqual(result.reasons, ['10.0.0.33:6379 answered more than 2,097,152 bytes (collection.maxReplyBytes; stopped reading at 2,162,688): its answer is not used']);
+  });
 });
 
 describe('incidents/assess: what each poll records', () => {
