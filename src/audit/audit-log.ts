@@ -3,7 +3,7 @@ import type { Logger } from '../logging/logger';
 
 export type AuditAction =
   | 'diagnosis.requested' | 'diagnosis.completed' | 'diagnosis.failed'
-  | 'repair.approved' | 'repair.refused' | 'repair.started' | 'repair.step' | 'repair.finished'
+  | 'repair.approved' | 'repair.vote' | 'repair.refused' | 'repair.started' | 'repair.step' | 'repair.finished'
   | 'incident.opened' | 'incident.updated' | 'incident.resolved' | 'incident.reopened' | 'incident.adopted'
   | 'alert.received' | 'request.rejected';
 

@@ -82,6 +82,11 @@ export const configSchema = z.object({
     ...approversSchema.shape,
     /** Whoever asked for the diagnosis may not approve its repair. */
     twoPersonRule: z.boolean().default(true),
+    /**
+     * Distinct approvers a plan of risk `high` needs before it runs (1: one click). Monitor
+     * incidents have no requester, so the two-person rule alone cannot stop one person there.
+     */
+    highRiskApprovers: z.number().int().min(1).max(5).default(1),
     expiryMs: z.number().int().positive().default(15 * 60 * 1000),
   }).prefault({}),
   repair: z.object({

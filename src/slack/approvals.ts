@@ -45,12 +45,30 @@ export interface ApprovalStore {
   claimOf(id: string): Promise<ApprovalClaim | null>;
   /** Newer buttons replaced these (see ApprovalRecord.supersededBy). */
   supersede(id: string, by: NonNullable<ApprovalRecord['supersededBy']>): Promise<void>;
+  /**
+   * One approver's vote for a plan that needs several: returns every voter so far, first
+   * first, and whether this vote was new (a second click by the same person counts once).
+   */
+  vote(id: string, planId: string, user: string, at: number): Promise<{ voters: string[]; added: boolean }>;
+  /** Every plan's voters so far. */
+  votes(id: string): Promise<Record<string, string[]>>;
 }
 
 /** Records stay readable long after they expire, so an old button says "expired", not "unknown". */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3600 * 1000;
 
 const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+// KEYS[1]: the votes hash (field plan id -> JSON list of voters). ARGV: plan id, user, ttl ms.
+const VOTE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local voters = raw and cjson.decode(raw) or {}
+for _, v in ipairs(voters) do if v == ARGV[2] then return {raw, 0} end end
+table.insert(voters, ARGV[2])
+local encoded = cjson.encode(voters)
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {encoded, 1}`;
 
 export function createApprovalStore(redis: Redis, prefix: string, expiryMs: number): ApprovalStore {
   const key = (id: string): string => `${prefix}:slack:approval:${id}`;
@@ -77,6 +95,14 @@ export function createApprovalStore(redis: Redis, prefix: string, expiryMs: numb
     },
     async release(id, claim) {
       await redis.eval(RELEASE_IF_OURS, 1, claimKey(id), JSON.stringify(claim));
+    },
+    async vote(id, planId, user) {
+      const [encoded, added] = await redis.eval(VOTE, 1, `${key(id)}:votes`, planId, user, String(ttlMs)) as [string, number];
+      return { voters: JSON.parse(encoded) as string[], added: added === 1 };
+    },
+    async votes(id) {
+      const all = await redis.hgetall(`${key(id)}:votes`);
+      return Object.fromEntries(Object.entries(all).map(([planId, json]) => [planId, JSON.parse(json) as string[]]));
     },
     async claimOf(id) {
       const current = await redis.get(claimKey(id));
@@ -126,6 +152,12 @@ export interface ApproverCheck {
 export interface ApprovalPolicy {
   expiryMs: number;
   twoPersonRule: boolean;
+  highRiskApprovers?: number;
+}
+
+/** How many distinct approvers a plan needs before it runs. */
+export function approversNeeded(plan: Pick<FixPlan, 'risk'>, policy: Pick<ApprovalPolicy, 'highRiskApprovers'>): number {
+  return plan.risk === 'high' ? Math.max(1, policy.highRiskApprovers ?? 1) : 1;
 }
 
 /**

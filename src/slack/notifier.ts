@@ -7,11 +7,11 @@ import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { DiagnoseJobData, JobHooks, Origin, RepairJobData, RepairProgress } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import type { FixPlan, RepairResult } from '../repair/types';
-import { createApprovalStore, newApprovalId, type ApprovalRecord, type ApprovalStore } from './approvals';
+import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord, type ApprovalStore } from './approvals';
 import { diagnosingMessage, diagnosisFailedMessage, findingsMessages, fixesMessage, nodeTableMessages, offlineFixesMessage, rootMessage } from './blocks/diagnosis';
 import type { MessageBody } from './blocks/kit';
 import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, type StepLine } from './blocks/repair';
-import { escapeMrkdwn, mention } from './blocks/text';
+import { approversText, escapeMrkdwn } from './blocks/text';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import { createInflightDiagnoses } from './inflight-diagnoses';
@@ -117,7 +117,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
         };
         // Stored before the buttons exist, so no click can arrive for an unknown approval.
         await approvals.save(approval);
-        await post(channel, fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs), threadTs);
+        await post(channel, fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs, { needed: (p) => approversNeeded(p, config.approvals) }), threadTs);
       } else if (kind !== 'audit') {
         await post(channel, fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs), threadTs);
       }
@@ -213,7 +213,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons message'));
     }
     if (result.finalReport && approval?.rootTs) {
-      const note = `${result.status === 'repaired' ? 'repaired' : `repair ${result.status}`}: ${escapeMrkdwn(plan.title)}, approved by ${mention(data.approvedBy)}`;
+      const note = `${result.status === 'repaired' ? 'repaired' : `repair ${result.status}`}: ${escapeMrkdwn(plan.title)}, approved by ${approversText(data.approvedBy)}`;
       await update(channel, approval.rootTs, rootMessage(result.finalReport, { kind: 'diagnose', requestedBy: approval.requestedBy, note }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the root message with the outcome'));
       await states.saveLast(data.cluster, lastStateOf(result.finalReport, { channel, ts: approval.rootTs }))

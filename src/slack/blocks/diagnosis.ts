@@ -147,8 +147,14 @@ export interface FixButtonValues {
 /** Plans shown in one message: two blocks each, under the 50-block limit. */
 const MAX_PLANS = 20;
 
+/** Plans that need several approvers: how many, and who has approved so far. */
+export interface ApprovalProgress {
+  needed(plan: FixPlan): number;
+  voters?: Record<string, readonly string[]>;
+}
+
 /** The fixes, each with "Approve: ..." (confirm dialog with the exact commands) and "Show commands". */
-export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>, values: FixButtonValues, expiryMs: number): MessageBody {
+export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>, values: FixButtonValues, expiryMs: number, progress?: ApprovalProgress): MessageBody {
   if (report.fixes.length === 0) {
     return {
       text: 'No automatic fix',
@@ -158,7 +164,10 @@ export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' |
     };
   }
   const blocks: Block[] = [section(`*Fixes* (${report.fixes.length}). Read the exact commands (*Show commands* runs nothing), then approve one. Approval buttons expire after ${Math.round(expiryMs / 60000)} min.`)];
-  report.fixes.slice(0, MAX_PLANS).forEach((plan, index) => {
+  // A plan that needs several approvers takes a third block (its approvals line).
+  const needsLine = Boolean(progress) && report.fixes.some((p) => p.executable && progress!.needed(p) > 1);
+  const maxPlans = Math.min(MAX_PLANS, Math.floor((LIMITS.blocksPerMessage - 2) / (needsLine ? 3 : 2)));
+  report.fixes.slice(0, maxPlans).forEach((plan, index) => {
     blocks.push(section(truncate(planSummary(plan, index), LIMITS.sectionText)));
     const elements: Button[] = [];
     if (plan.executable) elements.push(approveButton(report.cluster, plan, index, values.approve(plan)));
@@ -170,9 +179,18 @@ export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' |
     });
     const actions: ActionsBlock = { type: 'actions', block_id: `fix:${index}`, elements };
     blocks.push(actions);
+    const needed = plan.executable && progress ? progress.needed(plan) : 1;
+    if (needed > 1) blocks.push(context(approvalsLine(progress?.voters?.[plan.id] ?? [], needed)));
   });
-  if (report.fixes.length > MAX_PLANS) blocks.push(context(`${report.fixes.length - MAX_PLANS} more plans are not shown; run \`redis-medic diagnose ${escapeMrkdwn(report.cluster)}\` for all of them.`));
+  if (report.fixes.length > maxPlans) blocks.push(context(`${report.fixes.length - maxPlans} more plans are not shown; run \`redis-medic diagnose ${escapeMrkdwn(report.cluster)}\` for all of them.`));
   return { text: fallbackText(`${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`), blocks };
+}
+
+/** `1 of 2 approvals: @a. One more approver's click runs it.` */
+export function approvalsLine(voters: readonly string[], needed: number): string {
+  const who = voters.length ? `: ${voters.map(mention).join(', ')}` : '';
+  const left = needed - voters.length;
+  return `*${Math.min(voters.length, needed)} of ${needed} approvals*${who}. ${left > 0 ? `Risk high: ${left === 1 ? 'one more approver\'s click runs it' : `${left} more approvers needed`}.` : 'Approved.'}`;
 }
 
 /** A paste is not a connected cluster: the plans are shown as commands to run by hand, no buttons. */

@@ -3,7 +3,7 @@ import type { RepairProgress } from '../../jobs/types';
 import type { FixPlan, RepairResult } from '../../repair/types';
 import { coverageText, rediagnoseButton, stepLine, VERDICT_ICON } from './diagnosis';
 import { context, header, section, type Block, type MessageBody } from './kit';
-import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
+import { approversText, codeBlock, escapeMrkdwn, fallbackText, LIMITS, truncate } from './text';
 import { plural } from '../../text';
 
 /** One line per step as it runs: edited in place, so the thread does not fill with updates. */
@@ -42,7 +42,7 @@ export function applyProgress(steps: readonly StepLine[], progress: RepairProgre
 /** The buttons message once approved: who approved, then each step as it runs. */
 export function runningMessage(input: { cluster: string; plan: Pick<FixPlan, 'title' | 'steps'>; approvedBy: string; steps: readonly StepLine[]; phase?: string }): MessageBody {
   const blocks: Block[] = [
-    section(truncate(`:hourglass_flowing_sand: Approved by ${mention(input.approvedBy)}, running *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*…`, LIMITS.sectionText)),
+    section(truncate(`:hourglass_flowing_sand: Approved by ${approversText(input.approvedBy)}, running *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*…`, LIMITS.sectionText)),
   ];
   const lines = input.steps.length
     ? input.steps.map(stepText)
@@ -63,7 +63,7 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
   const { result } = input;
   const blocks: Block[] = [
     header(truncate(`${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title}`, LIMITS.headerText)),
-    section(truncate(`${OUTCOME_HEAD[result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${mention(input.approvedBy)}, in ${result.durationMs} ms.${result.reason ? `\n*Why:* ${escapeMrkdwn(result.reason)}` : ''}`, LIMITS.sectionText)),
+    section(truncate(`${OUTCOME_HEAD[result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${approversText(input.approvedBy)}, in ${result.durationMs} ms.${result.reason ? `\n*Why:* ${escapeMrkdwn(result.reason)}` : ''}`, LIMITS.sectionText)),
   ];
   if (result.steps.length) {
     blocks.push(section(codeBlock(result.steps.map((s, index) => stepText({ index, node: s.node, command: s.command, status: s.ok ? 'ok' : 'failed', reply: s.reply, ms: s.ms })))));
@@ -81,7 +81,7 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
 
 /** What replaces the buttons once a repair has finished: a one-line summary. */
 export function approvedSummaryMessage(input: { cluster: string; plan: Pick<FixPlan, 'title'>; approvedBy: string; result: RepairResult }): MessageBody {
-  const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${mention(input.approvedBy)} (${plural(input.result.steps.length, 'step')}, ${input.result.durationMs} ms). Details below.`;
+  const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${approversText(input.approvedBy)} (${plural(input.result.steps.length, 'step')}, ${input.result.durationMs} ms). Details below.`;
   return { text: fallbackText(`${input.result.status}: ${input.plan.title}`), blocks: [section(truncate(text, LIMITS.sectionText))] };
 }
 
@@ -121,4 +121,10 @@ export function dryRunMessage(cluster: string, plan: FixPlan): MessageBody {
 /** Ephemeral refusal of a click. `message` is mrkdwn: whoever builds it escapes what it quotes. */
 export function refusalMessage(message: string): MessageBody {
   return { text: `Refused: ${message}`, blocks: [section(truncate(`:no_entry: ${message}`, LIMITS.sectionText))] };
+}
+
+/** Ephemeral answer to an approver whose click is one of several a high-risk plan needs. */
+export function voteRecordedMessage(approvalsLine: string, added: boolean): MessageBody {
+  const head = added ? 'Your approval is recorded.' : 'You have already approved this plan.';
+  return { text: fallbackText(head), blocks: [section(truncate(`:ballot_box_with_check: ${head} ${approvalsLine}`, LIMITS.sectionText))] };
 }

@@ -74,6 +74,11 @@ export function mention(userId: string): string {
   return /^[A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 
+/** Approvers as a job names them (`U1` or `U1+U2` when several were needed): `<@U1> and <@U2>`. */
+export function approversText(approvedBy: string): string {
+  return approvedBy.split('+').map(mention).join(' and ');
+}
+
 /** Undo what Slack does to typed command text: `&amp;` escapes and auto-linked `<url|label>`. */
 export function unescapeSlackText(text: string): string {
   return text

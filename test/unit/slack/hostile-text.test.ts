@@ -102,17 +102,22 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     findingsMessages: () => diagnosisBlocks.findingsMessages(report),
     findingBlocks: () => report.findings.map((f) => diagnosisBlocks.findingBlocks(f)),
     nodeTableMessages: () => diagnosisBlocks.nodeTableMessages(report.nodes),
-    fixesMessage: () => diagnosisBlocks.fixesMessage({ ...report, fixes: [...report.fixes, hostilePlan()] }, values, 900_000),
+    fixesMessage: () => [
+      diagnosisBlocks.fixesMessage({ ...report, fixes: [...report.fixes, hostilePlan()] }, values, 900_000),
+      diagnosisBlocks.fixesMessage({ ...report, fixes: [hostilePlan()] }, values, 900_000, { needed: () => 2, voters: { [hostilePlan().id]: [HOSTILE] } }),
+    ],
     offlineFixesMessage: () => diagnosisBlocks.offlineFixesMessage({ ...report, fixes: [...report.fixes, hostilePlan()] }),
     planSummary: () => diagnosisBlocks.planSummary(hostilePlan(), 0),
     approveButton: () => diagnosisBlocks.approveButton('payments', hostilePlan(), 0, 'v'),
     confirmDialog: () => diagnosisBlocks.confirmDialog('payments', hostilePlan()),
     rediagnoseButton: () => diagnosisBlocks.rediagnoseButton('v'),
+    approvalsLine: () => diagnosisBlocks.approvalsLine(['U0APPROVER', HOSTILE], 3),
   },
   'slack/blocks/repair': {
     runningMessage: () => [
       repairBlocks.runningMessage({ cluster: 'payments', plan: hostilePlan(), approvedBy: 'U0APPROVER', steps: [], phase: HOSTILE_ALL }),
       repairBlocks.runningMessage({ cluster: 'payments', plan: hostilePlan(), approvedBy: HOSTILE, steps: runningSteps }),
+      repairBlocks.runningMessage({ cluster: 'payments', plan: hostilePlan(), approvedBy: `U0APPROVER+${HOSTILE}`, steps: runningSteps }),
     ],
     outcomeMessage: () => repairBlocks.outcomeMessage({ cluster: 'payments', plan: hostilePlan(), approvedBy: 'U0APPROVER', result: hostileResult(report), rediagnoseValue: 'v' }),
     approvedSummaryMessage: () => repairBlocks.approvedSummaryMessage({ cluster: 'payments', plan: hostilePlan(), approvedBy: HOSTILE, result: hostileResult(report) }),
@@ -121,6 +126,7 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     dryRunMessage: () => repairBlocks.dryRunMessage('payments', hostilePlan()),
     // Its contract: the message is mrkdwn whose quoted values the caller escaped.
     refusalMessage: () => repairBlocks.refusalMessage(`Refused for ${escapeMrkdwn(HOSTILE_ALL)}`),
+    voteRecordedMessage: () => repairBlocks.voteRecordedMessage(diagnosisBlocks.approvalsLine([HOSTILE], 2), true),
   },
   'slack/blocks/command': {
     helpMessage: () => commandBlocks.helpMessage(config),

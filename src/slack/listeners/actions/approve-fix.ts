@@ -1,8 +1,8 @@
 import { errorMessage } from '../../../errors';
-import { approversFor, evaluateApproval, type ApprovalRecord, type Refusal } from '../../approvals';
-import { fixesMessage } from '../../blocks/diagnosis';
-import { expiredMessage, refusalMessage, runningMessage } from '../../blocks/repair';
-import { escapeMrkdwn, mention } from '../../blocks/text';
+import { approversFor, approversNeeded, evaluateApproval, type ApprovalClaim, type ApprovalRecord, type Refusal } from '../../approvals';
+import { approvalsLine, fixesMessage, type ApprovalProgress } from '../../blocks/diagnosis';
+import { expiredMessage, refusalMessage, runningMessage, voteRecordedMessage } from '../../blocks/repair';
+import { approversText, escapeMrkdwn } from '../../blocks/text';
 import { fixButtonValues, type ButtonPayload } from '../../button-value';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
@@ -42,21 +42,36 @@ export function approveFixAction(ctx: SlackContext) {
     }
     const record = approval as ApprovalRecord;
     const plan = record.plans.find((p) => p.id === payload.planId)!;
+    const alreadyApproved = async (by: ApprovalClaim | null): Promise<void> => refuse(ctx, click, record.cluster, {
+      reason: 'already_approved',
+      message: by ? `Already approved by ${approversText((by.approvers ?? [by.user]).join('+'))} (${escapeMrkdwn(record.plans.find((p) => p.id === by.planId)?.title ?? by.planId)}); one approval runs one repair.` : 'Already approved; one approval runs one repair.',
+    }, { ...details, ...(by ? { approvedBy: by.user } : {}) });
 
-    const claim = { user: click.user, planId: plan.id, at: ctx.now() };
-    const claimed = await ctx.approvals.claim(record.id, claim);
-    if (!claimed.claimed) {
-      const by = claimed.by;
-      await refuse(ctx, click, record.cluster, {
-        reason: 'already_approved',
-        message: by ? `Already approved by ${mention(by.user)} (${escapeMrkdwn(record.plans.find((p) => p.id === by.planId)?.title ?? by.planId)}); one approval runs one repair.` : 'Already approved; one approval runs one repair.',
-      }, { ...details, ...(by ? { approvedBy: by.user } : {}) });
-      return;
+    // A high-risk plan may need several distinct approvers (approvals.highRiskApprovers): each
+    // click is a vote until the last one needed, which claims the approval for all of them.
+    let approvers = [click.user];
+    const needed = approversNeeded(plan, ctx.config.approvals);
+    if (needed > 1) {
+      const used = await ctx.approvals.claimOf(record.id);
+      if (used) return alreadyApproved(used);
+      const { voters, added } = await ctx.approvals.vote(record.id, plan.id, click.user, ctx.now());
+      if (voters.length < needed) {
+        if (added) await ctx.audit.record({ action: 'repair.vote', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, voters, needed, via: approver?.detail } });
+        await showVotes(ctx, click, record, log);
+        await respondEphemeral(click.responseUrl, voteRecordedMessage(approvalsLine(voters, needed), added), log);
+        return;
+      }
+      approvers = voters;
     }
-    await ctx.audit.record({ action: 'repair.approved', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, requestedBy: record.requestedBy, via: approver?.detail } });
+
+    const claim: ApprovalClaim = { user: click.user, planId: plan.id, at: ctx.now(), ...(needed > 1 ? { approvers } : {}) };
+    const claimed = await ctx.approvals.claim(record.id, claim);
+    if (!claimed.claimed) return alreadyApproved(claimed.by);
+    const approvedBy = approvers.join('+');
+    await ctx.audit.record({ action: 'repair.approved', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, requestedBy: record.requestedBy, via: approver?.detail, ...(needed > 1 ? { approvers } : {}) } });
 
     if (click.channel && click.messageTs) {
-      const running = runningMessage({ cluster: record.cluster, plan, approvedBy: click.user, steps: [] });
+      const running = runningMessage({ cluster: record.cluster, plan, approvedBy, steps: [] });
       await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: running.text, blocks: running.blocks })
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons away'));
     }
@@ -65,8 +80,8 @@ export function approveFixAction(ctx: SlackContext) {
         cluster: record.cluster,
         planId: plan.id,
         approvalId: record.id,
-        approvedBy: click.user,
-        approval: ctx.approvalSigner.sign({ id: record.id, cluster: record.cluster, planId: plan.id, approvers: [click.user], claimedAt: claim.at }),
+        approvedBy,
+        approval: ctx.approvalSigner.sign({ id: record.id, cluster: record.cluster, planId: plan.id, approvers, claimedAt: claim.at }),
         approvedPlan: plan,
         origin: {
           kind: 'slack',
@@ -82,7 +97,7 @@ export function approveFixAction(ctx: SlackContext) {
       log.error({ err: errorMessage(err) }, 'could not queue the repair');
       await ctx.approvals.release(record.id, claim).catch(() => undefined);
       if (click.channel && click.messageTs) {
-        const buttons = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs);
+        const buttons = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs, await approvalProgress(ctx, record));
         await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: buttons.text, blocks: buttons.blocks })
           .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not put the buttons back'));
       }
@@ -90,6 +105,19 @@ export function approveFixAction(ctx: SlackContext) {
       await respondEphemeral(click.responseUrl, refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`), log);
     }
   });
+}
+
+async function approvalProgress(ctx: SlackContext, record: ApprovalRecord): Promise<ApprovalProgress> {
+  const voters = await ctx.approvals.votes(record.id).catch(() => ({}));
+  return { needed: (p) => approversNeeded(p, ctx.config.approvals), voters };
+}
+
+/** The buttons message shows "1 of 2 approvals: @a" under the plan, for everyone in the thread. */
+async function showVotes(ctx: SlackContext, click: Click, record: ApprovalRecord, log: SlackContext['logger']): Promise<void> {
+  if (!click.channel || !click.messageTs) return;
+  const message = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs, await approvalProgress(ctx, record));
+  await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: message.text, blocks: message.blocks })
+    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not show the approvals so far'));
 }
 
 async function refuse(ctx: SlackContext, click: Click, cluster: string, refusal: Refusal, details: Record<string, unknown>): Promise<void> {
