@@ -13,7 +13,7 @@ import {
   DeliveryError, type Delivery, type FixMessage, type FoundRoot, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote,
 } from '../incidents/incident-publisher';
 import type { Logger } from '../logging/logger';
-import { createApprovalStore, newApprovalId, type ApprovalRecord } from './approvals';
+import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord } from './approvals';
 import { findingsMessages, fixesMessage, nodeTableMessages, rootMessage } from './blocks/diagnosis';
 import {
   adoptedThreadReply, INCIDENT_EVENT, INCIDENT_REPLY_EVENT, openIncidentMessage, recoveringIncidentMessage, reopenedThreadReply, resolvedIncidentMessage,
@@ -156,7 +156,9 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
     };
     // Stored before the buttons exist, so no click can arrive for an unknown approval.
     await approvals.save(approval);
-    return { message: fixesMessage(report, fixButtonValues(signer, approval), config.approvals.expiryMs), approvalId: approval.id, plans: report.fixes.map((p) => p.id) };
+    // Incidents have no requester: a high-risk plan may need several approvers (issue 11 §4).
+    const progress = { needed: (p: DiagnosisReport['fixes'][number]) => approversNeeded(p, config.approvals) };
+    return { message: fixesMessage(report, fixButtonValues(signer, approval), config.approvals.expiryMs, progress), approvalId: approval.id, plans: report.fixes.map((p) => p.id) };
   }
 
   function rootBody(ref: IncidentRef, view: RootView): MessageBody & { metadata: unknown } {
