@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseHostPort } from '../cluster/address';
+import { parseNetworkEntry } from '../cluster/scope';
 import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
@@ -11,6 +12,8 @@ export interface DiagnoseOptions {
   user?: string;
   tls?: boolean;
   timeout?: string;
+  /** allowedNetworks of an ad-hoc cluster, comma-separated. */
+  allow?: string;
 }
 
 export function register(program: Command, io: CliIO = processIO): void {
@@ -23,6 +26,7 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--user <username>', 'ACL user name')
     .option('--tls', 'connect with TLS')
     .option('--timeout <ms>', 'command timeout per node in ms (connect timeout is half of it)')
+    .option('--allow <networks>', ALLOW_HELP)
     .action(async (target: string, options: DiagnoseOptions, command: Command) => {
       process.exitCode = await runDiagnose(target, options, configFrom(command), io);
     });
@@ -38,9 +42,14 @@ export async function runDiagnose(target: string, options: DiagnoseOptions, conf
   return report.findings.some((f) => f.severity === 'critical') ? EXIT.critical : EXIT.ok;
 }
 
+export const ALLOW_HELP = 'ad-hoc seeds only: where the other nodes may live, as allowedNetworks (comma-separated CIDRs or names, e.g. 10.0.0.0/16); default: the seeds\' own networks';
+
 /** A configured name, or ad-hoc seeds (the CLI user is the operator: typed addresses are fine here). */
-export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls'>, config: Config): ClusterConfig {
+export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls' | 'allow'>, config: Config): ClusterConfig {
   const configured = config.clusters.find((c) => c.name === target);
+  if (configured && options.allow !== undefined) {
+    throw new UsageError(`--allow is for ad-hoc seeds: the allowed networks of cluster "${target}" are its allowedNetworks in the configuration`);
+  }
   // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
   const { adHocCluster } = require('../engine') as typeof import('../engine');
   const base = configured ?? (looksLikeAddresses(target) ? adHocCluster(target) : findCluster(config, target));
@@ -50,7 +59,20 @@ export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'pa
     ...(password ? { password } : {}),
     ...(options.user ? { username: options.user } : {}),
     ...(options.tls ? { tls: true } : {}),
+    ...(options.allow !== undefined ? { allowedNetworks: allowedFrom(options.allow) } : {}),
   };
+}
+
+function allowedFrom(text: string): string[] {
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    try {
+      parseNetworkEntry(entry);
+    } catch (err) {
+      throw new UsageError(`--allow: ${(err as Error).message}`);
+    }
+  }
+  return entries;
 }
 
 function looksLikeAddresses(target: string): boolean {

@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger';
 import { approvalClaimKey, approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalCheck } from '../repair/approval';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
-import { targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
+import { ALLOW_HELP, targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
 
 export interface FixOptions extends DiagnoseOptions {
   plan?: string;
@@ -44,6 +44,7 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--user <username>', 'ACL user name')
     .option('--tls', 'connect with TLS')
     .option('--timeout <ms>', 'command timeout per node in ms (connect timeout is half of it)')
+    .option('--allow <networks>', ALLOW_HELP)
     .action(async (target: string, options: FixOptions, command: Command) => {
       process.exitCode = await runFix(target, options, configFrom(command), io, processDeps());
     });

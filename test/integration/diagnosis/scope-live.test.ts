@@ -12,8 +12,11 @@ import type { ClusterConfig } from '../../../src/config/schema';
 import { trackProcess } from '../../../src/devtools/processes';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { diagnoseCluster } from '../../../src/engine';
+import { clusterScope } from '../../../src/cluster/scope';
 import { executePlan } from '../../../src/repair/executor';
+import { NodeLinks } from '../../../src/repair/node-links';
 import { eventually, freePort, parseInfo, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
+import { startFakeNode } from '../../helpers/fake-node';
 import { config, planOf, useQueueRedis } from '../repair/support';
 
 const PASSWORD = 'the-cluster-password';
@@ -154,5 +157,19 @@ describe('repairs stay inside the configured scope (real cluster)', function () 
     assert.match(result.reason!, /outside the allowed networks/);
     assert.equal(await m2Stats() - before, 0, `the executor connected to ${m2!.addr}, outside the configured scope`);
     assert.ok(!(await c.clusterNodes(m0!)).some((l) => l.id === m2!.id), `${m0!.addr} was made to meet ${m2!.addr}`);
+  });
+});
+
+describe('repair connections stay inside the configured scope', () => {
+  it('NodeLinks (steps, checks, verification polls) never connects outside it, even when asked to', async () => {
+    const trap = await startFakeNode({ host: '127.0.0.5' });
+    const links = new NodeLinks({ password: PASSWORD }, 300, clusterScope({ seeds: ['127.0.0.1:7000'] }));
+    try {
+      await assert.rejects(links.call(trap.addr, ['CLUSTER', 'INFO'], 500), /127\.0\.0\.5:\d+ is outside the addresses allowed for this cluster \(127\.0\.0\.1 \(the default.*not connected/);
+      assert.equal(trap.connections, 0);
+    } finally {
+      links.close();
+      await trap.close();
+    }
   });
 });
