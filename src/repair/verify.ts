@@ -1,6 +1,6 @@
 import { parseInfoFields } from '../cluster/parse-info';
 import { parseClusterNodes } from '../cluster/parse-nodes';
-import { SLOT_COUNT, slotsOf } from '../cluster/slots';
+import { countSlots, SLOT_COUNT, subtractRanges } from '../cluster/slots';
 import type { ClusterNodeLine } from '../cluster/types';
 import { errorMessage } from '../errors';
 import type { NodeLinks } from './node-links';
@@ -139,8 +139,8 @@ function problemsOf(o: Observation, spec: PlanVerification, targets: VerifyTarge
   }
   if (spec.slotsServed?.length) {
     const healthy = lines.filter((l) => l.flags.includes('master') && !l.flags.includes('fail') && !l.flags.includes('fail?'));
-    const unserved = [...slotsOf(spec.slotsServed)].filter((s) => !healthy.some((l) => l.slots.some(([a, b]) => s >= a && s <= b)));
-    if (unserved.length) out.push(`${unserved.length} of the plan's slots not served in its view (first: ${unserved[0]})`);
+    const unserved = subtractRanges(spec.slotsServed, healthy.flatMap((l) => l.slots));
+    if (unserved.length) out.push(`${countSlots(unserved)} of the plan's slots not served in its view (first: ${unserved[0]![0]})`);
   }
   for (const r of spec.replicaOf ?? []) {
     if (r.node !== o.addr) continue;

@@ -1,4 +1,4 @@
-import { countSlots, mergeRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
+import { countSlots, intersectRanges, mergeRanges, rangesOverlap, slotsOf, subtractRanges, toRanges, type SlotRange } from '../../cluster/slots';
 import { inRanges, type ModelNode } from '../../diagnosis/model';
 import { plural } from '../../text';
 import { identify } from '../fingerprint';
@@ -57,7 +57,7 @@ export function assignSlotsPlans(ctx: PlanContext): FixPlan[] {
   const { orphans, promotable } = orphanSlots(ctx, dropped);
   if (orphans.length === 0 && dropped.size === 0) return [];
 
-  const fromDeadMasters = toRanges([...slotsOf(orphans)].filter((s) => inRanges(s, ctx.report.coverage.servedByFailedMaster)));
+  const fromDeadMasters = intersectRanges(orphans, ctx.report.coverage.servedByFailedMaster);
   const deadOwners = downMasters(ctx).filter((m) => m.slots.some(([a, b]) => fromDeadMasters.some(([c, d]) => a <= d && c <= b)));
   const homes = orphans.length > 0 ? dataHomes(ctx, orphans) : [];
   const input = { dropped, orphans, fromDeadMasters, deadOwners, promotable, homes };
@@ -107,8 +107,8 @@ interface PlanInput {
  * with a live replica (PROMOTE_REPLICA takes them over with their keys).
  */
 export function orphanSlots(ctx: PlanContext, dropped = droppedByOwner(ctx)): { orphans: SlotRange[]; promotable: SlotRange[] } {
-  const droppedSlots = toRanges([...dropped.values()].flatMap((r) => [...slotsOf(r)]));
-  const promotable = toRanges(downMasters(ctx).filter((m) => liveReplicasOf(ctx, m.id).length > 0).flatMap((m) => [...slotsOf(m.slots)]));
+  const droppedSlots = mergeRanges([...dropped.values()].flat());
+  const promotable = mergeRanges(downMasters(ctx).filter((m) => liveReplicasOf(ctx, m.id).length > 0).flatMap((m) => m.slots));
   return { orphans: subtract(subtract(ownerlessSlots(ctx), droppedSlots), promotable), promotable };
 }
 
@@ -184,7 +184,7 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
     else lost.push(slot);
   }
 
-  const covered = toRanges([...slotsOf(orphans), ...[...dropped.values()].flatMap((r) => [...slotsOf(r)])]);
+  const covered = mergeRanges([...orphans, ...[...dropped.values()].flat()]);
   const restoresAll = promotable.length === 0;
   const spareJoining = assignments.find((a) => a.target.spare && !a.target.node);
   const verify: PlanVerification = {
@@ -229,9 +229,9 @@ function droppedByOwner(ctx: PlanContext): Map<string, SlotRange[]> {
   for (const id of [...owners].sort()) {
     const owner = ctx.model.nodes.get(id);
     if (!owner || owner.health === 'down' || owner.reachable !== true || !owner.ownSlots) continue;
-    const slots: number[] = [];
-    ctx.model.owner.forEach((o, slot) => { if (o === id && !inRanges(slot, owner.ownSlots!)) slots.push(slot); });
-    if (slots.length) out.set(id, toRanges(slots));
+    const routed = ctx.model.slotRuns.filter((run) => run.owner?.id === id).map((run): SlotRange => [run.from, run.to]);
+    const slots = subtractRanges(routed, owner.ownSlots);
+    if (slots.length) out.set(id, slots);
   }
   return out;
 }
@@ -287,7 +287,9 @@ function hasOpenSlots(node: ModelNode): boolean {
  * keys and no claimant has no home. Linear in slots x live masters.
  */
 export function dataHomes(ctx: PlanContext, orphans: SlotRange[]): DataHome[] {
-  const candidates = liveMasters(ctx).filter((m) => m.own);
+  // Only masters holding keys of some orphan slot, or claiming one, can win a slot: the others
+  // are skipped once here rather than for every slot.
+  const candidates = liveMasters(ctx).filter((m) => m.own && (holdsKeysIn(m, orphans) || (m.ownSlots !== null && rangesOverlap(m.ownSlots, orphans))));
   if (candidates.length === 0) return [];
   const bySlot = new Map<ModelNode, number[]>();
   for (const slot of slotsOf(orphans)) {
@@ -304,7 +306,11 @@ export function dataHomes(ctx: PlanContext, orphans: SlotRange[]): DataHome[] {
         bestClaims = claims;
       }
     }
-    if (best) bySlot.set(best, [...(bySlot.get(best) ?? []), slot]);
+    if (best) {
+      const slots = bySlot.get(best);
+      if (slots) slots.push(slot);
+      else bySlot.set(best, [slot]);
+    }
   }
   const homes = [...bySlot.entries()].map(([node, slots]): DataHome => {
     const ranges = toRanges(slots);
@@ -317,6 +323,13 @@ export function dataHomes(ctx: PlanContext, orphans: SlotRange[]): DataHome[] {
     };
   });
   return homes.sort((a, b) => (b.keys ?? 0) - (a.keys ?? 0) || countSlots(b.claimed) - countSlots(a.claimed) || byAddr(a.node, b.node));
+}
+
+/** Whether the counts collected say `node` holds keys in some of these slots. */
+function holdsKeysIn(node: ModelNode, ranges: SlotRange[]): boolean {
+  const counted = node.own?.probe.replies?.slotKeys;
+  if (!counted) return false;
+  return Object.entries(counted.counts).some(([slot, keys]) => keys > 0 && inRanges(Number(slot), counted.asked) && inRanges(Number(slot), ranges));
 }
 
 /** Keys `node` holds in `slot`, from the counts collected; undefined when not counted. */
@@ -477,7 +490,7 @@ function fixedCodes(ctx: PlanContext): string[] {
 }
 
 function intersect(ranges: SlotRange[], with_: SlotRange[]): SlotRange[] {
-  return toRanges([...slotsOf(ranges)].filter((s) => inRanges(s, with_)));
+  return intersectRanges(ranges, with_);
 }
 
 function capitalise(text: string): string {

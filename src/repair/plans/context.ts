@@ -1,5 +1,5 @@
 import { comparableAddr } from '../../cluster/address';
-import { countSlots, formatRanges, mergeRanges, slotsOf, toRanges, type SlotRange } from '../../cluster/slots';
+import { countSlots, formatRanges, intersectRanges, mergeRanges, subtractRanges, type SlotRange } from '../../cluster/slots';
 import type { ClusterModel, ModelNode } from '../../diagnosis/model';
 import type { DiagnosisReport, Finding, FindingCode, NodeReport } from '../../diagnosis/types';
 import { plural } from '../../text';
@@ -30,8 +30,11 @@ export function liveMasters(ctx: PlanContext): ModelNode[] {
   return liveNodes(ctx).filter((n) => n.role === 'master' && n.health === 'up');
 }
 
+// What localeCompare(b, 'en', { numeric: true }) does, without building a collator per call.
+const NUMERIC = new Intl.Collator('en', { numeric: true });
+
 export function byAddr(a: Pick<ModelNode, 'addr' | 'id'>, b: Pick<ModelNode, 'addr' | 'id'>): number {
-  return a.addr.localeCompare(b.addr, 'en', { numeric: true }) || a.id.localeCompare(b.id);
+  return NUMERIC.compare(a.addr, b.addr) || a.id.localeCompare(b.id);
 }
 
 export function isDown(node: ModelNode): boolean {
@@ -77,11 +80,7 @@ export function spareCandidates(ctx: PlanContext): SpareCandidate[] {
 /** The slots that `node`'s own view assigns to some master (itself included). */
 export function ownedInViewOf(node: ModelNode, ranges: SlotRange[]): SlotRange[] {
   const lines = node.own?.lines ?? [];
-  const owned: number[] = [];
-  for (const slot of slotsOf(ranges)) {
-    if (lines.some((l) => l.flags.includes('master') && l.slots.some(([a, b]) => slot >= a && slot <= b))) owned.push(slot);
-  }
-  return toRanges(owned);
+  return intersectRanges(ranges, lines.filter((l) => l.flags.includes('master')).flatMap((l) => l.slots));
 }
 
 export function rangeArgs(ranges: SlotRange[]): string[] {
@@ -120,7 +119,6 @@ export function fullyCovered(ctx: PlanContext): boolean {
 }
 
 export function subtract(ranges: SlotRange[], minus: SlotRange[]): SlotRange[] {
-  const drop = new Set(slotsOf(minus));
-  return toRanges([...slotsOf(ranges)].filter((s) => !drop.has(s)));
+  return subtractRanges(ranges, minus);
 }
 

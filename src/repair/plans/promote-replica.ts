@@ -1,4 +1,4 @@
-import { slotsOf, toRanges } from '../../cluster/slots';
+import { mergeRanges } from '../../cluster/slots';
 import type { ModelNode } from '../../diagnosis/model';
 import { restartedWithoutMaster } from '../../diagnosis/promotion';
 import { identify } from '../fingerprint';
@@ -24,7 +24,7 @@ export function promoteReplicaPlans(ctx: PlanContext): FixPlan[] {
     command: ['CLUSTER', 'FAILOVER', mode],
     why: `take over the slots of ${master.addr}`,
   }));
-  const slots = toRanges(pairs.flatMap(({ master }) => [...slotsOf(master.slots)]));
+  const slots = mergeRanges(pairs.flatMap(({ master }) => master.slots));
   const rest = subtract(ctx.report.coverage.uncovered, slots);
   const restoresAll = rest.length === 0;
   const plan: Omit<FixPlan, 'id'> = {
