@@ -4,9 +4,10 @@ import Redis from 'ioredis';
 import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
+import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
-import type { ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure, SlotKeyCounts } from './types';
+import type { ClusterNodeLine, ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure, SlotKeyCounts } from './types';
 
 export interface RedisAuth {
   username?: string;
@@ -73,7 +74,6 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const asked = new Set<string>();
   const outOfScope = new Map<string, OutOfScopeAddress>();
   const capsHit: CollectionCapHit[] = [];
-  const listedBy = new Map<NodeProbe, ListedNode[]>();
   const withinNodeCap = (addrs: string[]): string[] => {
     const room = Math.max(0, limits.maxNodes - probes.length);
     if (addrs.length <= room) return addrs;
@@ -85,6 +85,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     return addrs.slice(0, room);
   };
 
+  // Each reply is parsed once, as it arrives (between the others' network waits); discovery, the
+  // model, the rules and the monitor read that parse. Lines many nodes print alike are parsed once.
+  const lineCache = new NodeLineCache();
+  const listings = new Map<NodeProbe, Listing>();
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
   const bus = busPortChecker(options, scope);
   // A seed outside the scope (the monitor's remembered nodes, after the config was narrowed) is
@@ -92,38 +96,45 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   let pending = withinNodeCap(unique(options.seeds).filter((addr) => scope.allows(addr)));
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((addr) => asked.add(comparableAddr(addr)));
-    const results = await Promise.all(pending.map((addr) => probeNode(addr, probeOptions)));
+    const results = await Promise.all(pending.map(async (addr) => {
+      const probe = await probeNode(addr, probeOptions);
+      const listing = listingOf(probe.replies, lineCache);
+      listings.set(probe, listing);
+      bus.startListed(listing);
+      return probe;
+    }));
     probes.push(...results);
     for (const probe of results) {
       if (probe.status === 'discarded') capsHit.push(capHitOf(probe, limits));
-      // One pass over each reply, shared by the bus checks, the aliases and the discovery.
-      const listed = listedNodes(probe.replies?.clusterNodes);
-      listedBy.set(probe, listed);
-      bus.startListed(listed);
       // A node known under another name (seed given as a hostname) is not asked twice.
-      const announced = listed.find((n) => n.myself)?.addr;
+      const announced = listings.get(probe)!.mine?.addr;
       if (announced) asked.add(comparableAddr(announced));
     }
     if (options.discover === false) break;
     const next: string[] = [];
     const queued = new Set<string>();
+    // Most views list a node through one shared entry: its address is looked at once per round.
+    const looked = new Set<ListedNode>();
     for (const probe of results) {
-      for (const { addr, raw, myself } of listedBy.get(probe) ?? []) {
-        if (myself) continue;
-        const key = comparableAddr(addr);
-        if (asked.has(key) || queued.has(key) || outOfScope.has(key)) continue;
+      const listing = listings.get(probe)!;
+      listing.nodes.forEach((node, i) => {
+        if (node.myself || looked.has(node)) return;
+        looked.add(node);
+        const { addr } = node;
+        const key = (node.key ??= comparableAddr(addr));
+        if (asked.has(key) || queued.has(key) || outOfScope.has(key)) return;
         if (!scope.allows(addr)) {
-          outOfScope.set(key, { addr, namedBy: probe.addr, line: raw });
-          continue;
+          outOfScope.set(key, { addr, namedBy: probe.addr, line: listing.raw(i) });
+          return;
         }
         queued.add(key);
         next.push(addr);
-      }
+      });
     }
     pending = withinNodeCap(next);
   }
 
-  await Promise.all([...probes.map((probe) => bus.attach(probe, listedBy.get(probe) ?? [])), countOpenSlotKeys(probes, options)]);
+  await Promise.all([...probes.map((probe) => bus.attach(probe, listings.get(probe)!)), countOpenSlotKeys(probes, options)]);
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -158,21 +169,26 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
     }
     return pending;
   };
+  const started = new Set<ListedNode>();
   return {
-    startListed(listed: ListedNode[]): void {
+    startListed(listing: Listing): void {
       if (!enabled) return;
-      for (const { addr, bus: busPort } of listed) {
+      for (const node of listing.nodes) {
+        // Most views list a node through one shared entry: look at each entry once.
+        if (started.has(node)) continue;
+        started.add(node);
+        const { addr, bus: busPort } = node;
         // The bus port of a node we may ask, on the same host: nothing else is connected to.
         if (!busPort || !scope.allows(addr)) continue;
         const host = addr.slice(0, addr.lastIndexOf(':'));
         if (host) void check(host, busPort);
       }
     },
-    async attach(probe: NodeProbe, listed: ListedNode[]): Promise<void> {
+    async attach(probe: NodeProbe, listing: Listing): Promise<void> {
       if (!enabled || probe.status !== 'ok') return;
-      const mine = listed.find((n) => n.myself)?.bus;
-      const busPort = mine && mine > 0 ? mine : undefined;
-      if (!busPort) return;
+      // The bus port its own `myself` line announces.
+      const busPort = listing.mine?.bus;
+      if (!busPort || !(busPort > 0)) return;
       const { host } = parseHostPort(probe.addr);
       probe.busPort = { port: busPort, ...(await check(host, busPort)) };
     },
@@ -220,7 +236,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     }
     const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
     if (options.probeBusPort !== false && options.commands !== 'light') {
-      const busPort = myBusPort(replies.clusterNodes);
+      const busPort = myBusPort(replies);
       if (busPort) probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, connectTimeoutMs)) };
     }
     return probe;
@@ -355,7 +371,7 @@ async function countOpenSlotKeys(probes: NodeProbe[], options: Omit<CollectOptio
   const ends: Array<{ slot: number; ids: string[] }> = [];
   for (const probe of probes) {
     if (probe.status !== 'ok' || !probe.replies) continue;
-    const mine = myselfFields(probe.replies.clusterNodes);
+    const mine = myselfFields(probe.replies);
     if (!mine) continue;
     byId.set(mine[0]!, probe);
     for (const field of mine.slice(8)) {
@@ -442,32 +458,78 @@ function tcpReachable(host: string, port: number, timeoutMs: number): Promise<{ 
   });
 }
 
+/** A node a reply lists, as discovery needs it. Shared by the views that print its line alike. */
 interface ListedNode {
   /** `host:port` as listed (the data port). */
   addr: string;
   bus?: number;
   myself: boolean;
-  /** The whole line, trimmed: evidence when the address is not followed. */
-  raw: string;
+  /** comparableAddr(addr), once computed. */
+  key?: string;
+}
+
+/** The nodes one reply lists with an address (not noaddr, not `:0`), and who answered. */
+interface Listing {
+  nodes: ListedNode[];
+  /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
+  raw(i: number): string;
+  mine?: ListedNode;
+}
+
+const listedOfLine = new WeakMap<ClusterNodeLine, ListedNode | null>();
+
+/**
+ * Discovery reads the reply's one parse. A reply that does not parse is still read field by
+ * field (discovery must not fail on one odd line; the diagnosis reports the unreadable reply).
+ */
+function listingOf(replies: NodeReplies | undefined, cache: NodeLineCache): Listing {
+  if (!replies) return { nodes: [], raw: () => '' };
+  const parsed = parsedClusterNodes(replies, cache);
+  if (parsed.error) {
+    const listed = listedNodes(replies.clusterNodes);
+    const nodes = listed.map(({ raw: _raw, ...node }) => node);
+    const mine = nodes.find((n) => n.myself);
+    return { nodes, raw: (i) => listed[i]?.raw ?? '', ...(mine ? { mine } : {}) };
+  }
+  const nodes: ListedNode[] = [];
+  const at: number[] = [];
+  parsed.lines.forEach((line, index) => {
+    let node = listedOfLine.get(line);
+    if (node === undefined) {
+      node = listedNodeOf(line.raw.split(/\s+/));
+      listedOfLine.set(line, node);
+    }
+    if (node) {
+      nodes.push(node);
+      at.push(index);
+    }
+  });
+  const mine = nodes.find((n) => n.myself);
+  return { nodes, raw: (i) => parsed.rawLine(at[i]!), ...(mine ? { mine } : {}) };
+}
+
+/** The listed node of a line's fields, or null when it has no address to go to. */
+function listedNodeOf(fields: string[]): ListedNode | null {
+  if (fields.length < 8) return null;
+  const flags = fields[2]!.split(',');
+  if (flags.includes('noaddr')) return null;
+  const endpoint = endpointOf(fields[1]!);
+  if (!endpoint) return null;
+  return { addr: endpoint.hostPort, ...(endpoint.bus ? { bus: endpoint.bus } : {}), myself: flags.includes('myself') };
 }
 
 /**
- * Cheap field extraction (no full parse): discovery must not fail on one odd line. Lines without
- * an address (noaddr, `:0`) are left out. One pass over the reply.
+ * Cheap field extraction (no full parse), for a reply the parser refused. Lines without an
+ * address (noaddr, `:0`) are left out. One pass over the reply.
  */
-function listedNodes(clusterNodes: string | undefined): ListedNode[] {
+function listedNodes(clusterNodes: string | undefined): Array<ListedNode & { raw: string }> {
   if (!clusterNodes) return [];
-  const out: ListedNode[] = [];
+  const out: Array<ListedNode & { raw: string }> = [];
   for (const line of clusterNodes.split('\n')) {
     const raw = line.trim();
     // Only the first fields matter here; slot lists can be long.
-    const fields = raw.split(/\s+/, 8);
-    if (fields.length < 8) continue;
-    const flags = fields[2]!.split(',');
-    if (flags.includes('noaddr')) continue;
-    const endpoint = endpointOf(fields[1]!);
-    if (!endpoint) continue;
-    out.push({ addr: endpoint.hostPort, ...(endpoint.bus ? { bus: endpoint.bus } : {}), myself: flags.includes('myself'), raw });
+    const node = listedNodeOf(raw.split(/\s+/, 8));
+    if (node) out.push({ ...node, raw });
   }
   return out;
 }
@@ -479,9 +541,11 @@ function endpointOf(address: string): { hostPort: string; bus?: number } | undef
   return { hostPort, ...(bus ? { bus: Number(bus) } : {}) };
 }
 
-/** The fields of the `myself` line, whatever its address (`:0` included). */
-function myselfFields(clusterNodes: string): string[] | undefined {
-  for (const line of clusterNodes.split('\n')) {
+/** The fields of the `myself` line, whatever its address (`:0` included): from the reply's one parse. */
+function myselfFields(replies: NodeReplies): string[] | undefined {
+  const parsed = parsedClusterNodes(replies);
+  if (!parsed.error) return parsed.myself?.raw.split(/\s+/);
+  for (const line of replies.clusterNodes.split('\n')) {
     if (!line.includes('myself')) continue;
     const fields = line.trim().split(/\s+/);
     if (fields.length >= 8 && fields[2]!.split(',').includes('myself')) return fields;
@@ -489,8 +553,8 @@ function myselfFields(clusterNodes: string): string[] | undefined {
   return undefined;
 }
 
-function myBusPort(clusterNodes: string): number | undefined {
-  const bus = myselfFields(clusterNodes)?.[1];
+function myBusPort(replies: NodeReplies): number | undefined {
+  const bus = myselfFields(replies)?.[1];
   const port = bus ? endpointOf(bus)?.bus : undefined;
   return port && port > 0 ? port : undefined;
 }

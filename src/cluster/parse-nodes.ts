@@ -1,6 +1,6 @@
 import { ParseError } from '../errors';
 import { isSlot, type SlotRange } from './slots';
-import { KNOWN_FLAGS, type ClusterNodeLine, type NodeFlag } from './types';
+import { KNOWN_FLAGS, type ClusterNodeLine, type NodeFlag, type NodeReplies } from './types';
 
 const NODE_ID = /^[0-9a-f]{40}$/;
 
@@ -12,14 +12,192 @@ export function isNodeId(text: string): boolean {
  * Parse a whole `CLUSTER NODES` reply. Blank lines are skipped; any other line that is not a
  * valid node line throws a ParseError naming its 1-based line number (`lineOffset` shifts it
  * when the text was cut out of a larger paste).
+ *
+ * With a `cache` (one per snapshot), a line that an earlier reply printed alike, but for its
+ * ping-sent and pong-recv times, is not parsed again: the earlier line object is returned (only
+ * the two times are checked to be numbers). Every other line is fully validated.
  */
-export function parseClusterNodes(text: string, lineOffset = 0): ClusterNodeLine[] {
+export function parseClusterNodes(text: string, lineOffset = 0, cache?: NodeLineCache): ClusterNodeLine[] {
+  return parseLines(text, lineOffset, cache).lines;
+}
+
+/** The lines, and where each starts in the text (so a view's own text of a shared line can be quoted). */
+function parseLines(text: string, lineOffset: number, cache: NodeLineCache | undefined): { lines: ClusterNodeLine[]; starts: number[] } {
   const nodes: ClusterNodeLine[] = [];
-  text.split(/\r?\n/).forEach((line, index) => {
-    if (line.trim() === '') return;
-    nodes.push(parseClusterNodesLine(line, index + 1 + lineOffset));
-  });
-  return nodes;
+  const starts: number[] = [];
+  let lineNumber = lineOffset;
+  for (let start = 0; start <= text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    lineNumber++;
+    const known = cache?.find(text, start, end);
+    if (known) {
+      nodes.push(known);
+      starts.push(start);
+    } else {
+      const line = text.slice(start, end < text.length && end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end); // \r?\n
+      if (line.trim() !== '') {
+        const parsed = parseClusterNodesLine(line, lineNumber);
+        if (cache && !parsed.flags.includes('myself')) cache.remember(parsed, text, start, end);
+        nodes.push(parsed);
+        starts.push(start);
+      }
+    }
+    start = end + 1;
+  }
+  return { lines: nodes, starts };
+}
+
+// Printable ASCII: the shared parts of a remembered line contain nothing else (no tab, no CR), so
+// splitting them on single spaces is what splitting on whitespace would give.
+const PLAIN = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
+const PLAIN_TAIL = /^(?: [\x21-\x7e]+)+$/;
+const SPACE = 32;
+const MAX_VARIANTS_PER_NODE = 8;
+
+interface LineVariant {
+  /** Text before ping-sent (id, address, flags, master), and from the space before config-epoch on. */
+  head: string;
+  tail: string;
+  line: ClusterNodeLine;
+}
+
+/**
+ * The parsed lines of one snapshot, by node id and text: in a cluster of N nodes each node is
+ * listed by N views that print it alike except for their own ping/pong times, so N^2 lines are
+ * about 2N distinct ones. Lines are shared (frozen) objects: never change one.
+ */
+export class NodeLineCache {
+  // Keyed by the first 7 hex digits of the node id (a small integer: no string to hash per line);
+  // the variants compare the whole text, so two ids with the same prefix are told apart.
+  private readonly byIdPrefix = new Map<number, LineVariant[]>();
+
+  /**
+   * A line printed before with the same text but for ping-sent and pong-recv, when both are
+   * plain numbers here (anything else goes to the full parser, which names the problem).
+   */
+  find(text: string, start: number, end: number): ClusterNodeLine | undefined {
+    if (end - start < 48) return undefined;
+    const variants = this.byIdPrefix.get(idPrefix(text, start));
+    if (!variants) return undefined;
+    for (const variant of variants) {
+      const headEnd = start + variant.head.length;
+      if (headEnd >= end || text.charCodeAt(headEnd) !== SPACE) continue;
+      const pingEnd = countEnd(text, headEnd + 1, end);
+      if (pingEnd === -1 || text.charCodeAt(pingEnd) !== SPACE) continue;
+      const pongEnd = countEnd(text, pingEnd + 1, end);
+      if (pongEnd === -1 || end - pongEnd !== variant.tail.length) continue;
+      if (text.substring(start, headEnd) === variant.head && text.substring(pongEnd, end) === variant.tail) return variant.line;
+    }
+    return undefined;
+  }
+
+  /** Keep a freshly parsed (valid) line for the next replies; it is frozen from now on. */
+  remember(line: ClusterNodeLine, text: string, start: number, end: number): void {
+    const layout = fieldLayout(text, start, end);
+    if (!layout) return;
+    const head = text.slice(start, layout.headEnd);
+    const tail = text.slice(layout.pongEnd, end);
+    if (!PLAIN.test(head) || !PLAIN_TAIL.test(tail)) return;
+    const key = idPrefix(text, start);
+    const variants = this.byIdPrefix.get(key) ?? [];
+    // A node printed many different ways (a flapping or hostile cluster) is parsed every time.
+    if (variants.length >= MAX_VARIANTS_PER_NODE) return;
+    variants.push({ head, tail, line: freezeLine(line) });
+    this.byIdPrefix.set(key, variants);
+  }
+}
+
+/** The first 7 characters as hex digits (lower case, as Redis prints ids), or -1. */
+function idPrefix(text: string, start: number): number {
+  let value = 0;
+  for (let i = start; i < start + 7; i++) {
+    const c = text.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (digit === -1) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/** Where a run of 1 to 15 digits starting at `from` ends (a safe integer, as parseNonNegative wants), or -1. */
+function countEnd(text: string, from: number, end: number): number {
+  let i = from;
+  while (i < end && i - from <= 15) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i === from || i - from > 15 ? -1 : i;
+}
+
+/**
+ * Where the first six fields end, when they are separated by single spaces and none is empty
+ * (then they are exactly what splitting on whitespace gives): undefined otherwise.
+ */
+function fieldLayout(text: string, start: number, end: number): { headEnd: number; pongEnd: number } | undefined {
+  if (text.charCodeAt(start) === SPACE || text.charCodeAt(start + 40) !== SPACE) return undefined;
+  let previous = start + 40;
+  const ends: number[] = [];
+  for (let field = 0; field < 5; field++) {
+    const next = text.indexOf(' ', previous + 1);
+    if (next === -1 || next >= end || next === previous + 1) return undefined;
+    ends.push(next);
+    previous = next;
+  }
+  // ends: address, flags, master, ping-sent, pong-recv
+  return { headEnd: ends[2]!, pongEnd: ends[4]! };
+}
+
+function freezeLine(line: ClusterNodeLine): ClusterNodeLine {
+  Object.freeze(line.flags);
+  for (const range of line.slots) Object.freeze(range);
+  Object.freeze(line.slots);
+  for (const open of [...line.migrating, ...line.importing]) Object.freeze(open);
+  Object.freeze(line.migrating);
+  Object.freeze(line.importing);
+  return Object.freeze(line);
+}
+
+/** One node's `CLUSTER NODES` reply, parsed once. */
+export interface ParsedClusterNodes {
+  /** Empty when the reply did not parse. */
+  lines: ClusterNodeLine[];
+  /** The line flagged `myself`: who answered. */
+  myself?: ClusterNodeLine;
+  error?: ParseError;
+  /** The exact text this reply printed for lines[index] (a shared line's `raw` is another reply's). */
+  rawLine(index: number): string;
+}
+
+const parsedReplies = new WeakMap<NodeReplies, ParsedClusterNodes & { text: string }>();
+
+/**
+ * The parsed `CLUSTER NODES` of a probe's replies, parsed on first use and remembered with the
+ * replies: collection, the model, the rules, the planner and the monitor all read this one
+ * result. Pass the snapshot's cache so lines printed alike by many nodes are shared.
+ */
+export function parsedClusterNodes(replies: NodeReplies, cache?: NodeLineCache): ParsedClusterNodes {
+  const known = parsedReplies.get(replies);
+  if (known && known.text === replies.clusterNodes) return known;
+  const text = replies.clusterNodes;
+  let parsed: ParsedClusterNodes & { text: string };
+  try {
+    const { lines, starts } = parseLines(text, 0, cache);
+    const myself = lines.find((l) => l.flags.includes('myself'));
+    const rawLine = (index: number): string => {
+      const start = starts[index];
+      if (start === undefined) return '';
+      const newline = text.indexOf('\n', start);
+      return text.slice(start, newline === -1 ? text.length : newline).trim();
+    };
+    parsed = { text, lines, ...(myself ? { myself } : {}), rawLine };
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    parsed = { text, lines: [], error: err, rawLine: () => '' };
+  }
+  parsedReplies.set(replies, parsed);
+  return parsed;
 }
 
 export function parseClusterNodesLine(rawLine: string, lineNumber = 1): ClusterNodeLine {

@@ -14,7 +14,7 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
   /** The address we asked. */
   addr: string;
   /** Who the cluster lists there instead: one line per id, with the view that lists it. */
-  listed: Array<{ viewer: string; line: ClusterNodeLine }>;
+  listed: Array<{ viewer: string; line: ClusterNodeLine; view: V }>;
 }
 
 /**
@@ -32,11 +32,18 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
 export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V[]; impostors: Array<Impostor<V>> } {
   // address -> id -> the first view (index) and line listing that id there
   const listedAt = new Map<string, Map<string, { index: number; viewer: string; line: ClusterNodeLine; byOthersToo: boolean }>>();
+  // Views share the line objects (and address strings) of nodes they print alike: each address
+  // is normalised once.
+  const keys = new Map<string, string>();
   views.forEach((view, index) => {
     const viewer = view.myself?.addr || view.probe.addr;
     for (const line of view.lines) {
       if (line.flags.includes('myself') || !line.addr || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
-      const key = comparableAddr(line.addr);
+      let key = keys.get(line.addr);
+      if (key === undefined) {
+        key = comparableAddr(line.addr);
+        keys.set(line.addr, key);
+      }
       let ids = listedAt.get(key);
       if (!ids) listedAt.set(key, (ids = new Map()));
       const seen = ids.get(line.id);
@@ -54,7 +61,7 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
       trusted.push(view);
       return;
     }
-    impostors.push({ view, addr: view.probe.addr, listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line })) });
+    impostors.push({ view, addr: view.probe.addr, listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line, view: views[at.index]! })) });
   });
   return { trusted, impostors };
 }

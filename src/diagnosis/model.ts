@@ -1,6 +1,6 @@
 import { comparableAddr, formatHostPort, parseHostPort, type HostPort } from '../cluster/address';
 import { parseClusterInfo, parseReplicationInfo } from '../cluster/parse-info';
-import { parseClusterNodes } from '../cluster/parse-nodes';
+import { NodeLineCache, parsedClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
@@ -12,6 +12,11 @@ export interface NodeView {
   probe: NodeProbe;
   /** Who answered: from its `myself` line. */
   myself?: ClusterNodeLine;
+  /**
+   * Its lines, in its order. A line that several views print alike (but for ping/pong times) is
+   * one shared, frozen object whose `raw` is the first printer's: quote a view's own text of a
+   * line with rawLineIn(view, line).
+   */
   lines: ClusterNodeLine[];
   info?: ClusterInfo;
   config: Record<string, string>;
@@ -28,13 +33,23 @@ export interface SlotRun {
   disowned: boolean;
 }
 
+/** How one view lists a node: quote it with seenRaw (the view's own text of the line). */
+export interface Sighting {
+  viewer: string;
+  line: ClusterNodeLine;
+  view: NodeView;
+}
+
 /** Everything known about one node id, merged over all views. */
 export interface ModelNode extends NodeIdentity {
   /** Its own view, when it answered. */
   own?: NodeView;
   probe?: NodeProbe;
-  /** How each other view lists it: `[viewer addr, line]`. */
-  seenBy: Array<{ viewer: string; line: ClusterNodeLine }>;
+  /**
+   * How each other view lists it, in view order. Built on first use: a diagnosis that does not
+   * look (most nodes of a healthy cluster) never makes the N^2 sightings of a big cluster.
+   */
+  seenBy: Sighting[];
   reachable: boolean | null;
   /** fail: some view says `fail`; pfail: some view says `fail?` and none `fail`. */
   flagged: 'fail' | 'pfail' | null;
@@ -60,23 +75,80 @@ export interface ClusterModel {
   unreachable: NodeProbe[];
   /** Answers from an address where the cluster lists another node: not used as views. */
   impostors: Array<Impostor<NodeView>>;
+  /** The views' lines without repeats, for rules that look at every line of every view. */
+  lineTable: LineTable;
 }
 
+/**
+ * The distinct line objects of all views in the order they first appear (views in order, each
+ * top to bottom), how often each appears, and which of them each view lists. In a big healthy
+ * cluster N views print N lines that are about 2N distinct ones: a rule that aggregates over the
+ * table does per-line work 2N times and only cheap integer work N^2 times.
+ */
+export interface LineTable {
+  lines: ClusterNodeLine[];
+  counts: number[];
+  /** Where each line first appears: its view, and its index in that view's lines. */
+  firstView: NodeView[];
+  firstIndex: number[];
+  /** Per view, the table index of each of its lines (same order as view.lines). */
+  ofView: Map<NodeView, Int32Array>;
+}
+
+/** Build-time bookkeeping of one node id: its distinct lines (table indices) and its sightings. */
+interface NodeLines {
+  node: ModelNode;
+  distinct: number[];
+  /** Once a node has many distinct lines (no sharing, or a flapping node), a map finds them. */
+  byLine?: Map<ClusterNodeLine, number>;
+  seenLines: ClusterNodeLine[];
+  seenViews: NodeView[];
+}
+
+const MAX_SCANNED_VARIANTS = 8;
+
 export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
-  const { trusted: views, impostors } = splitImpostors(snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map(toView));
+  // Replies parsed during collection are reused as they are; others (fixtures, pastes) are parsed
+  // here, sharing the lines that many views print alike.
+  const lineCache = new NodeLineCache();
+  const { trusted: views, impostors } = splitImpostors(snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache)));
   const nodes = new Map<string, ModelNode>();
   const probeByAddr = new Map<string, NodeProbe>();
   for (const probe of snapshot.probes) probeByAddr.set(comparableAddr(probe.addr), probe);
 
+  const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
+  const isMyself: boolean[] = [];
+  const byId = new Map<string, NodeLines>();
   for (const view of views) {
-    for (const line of view.lines) {
-      const node = nodes.get(line.id) ?? newNode(line);
-      nodes.set(line.id, node);
-      if (line.flags.includes('myself')) {
-        node.own = view;
-        node.probe = view.probe;
+    const indices = new Int32Array(view.lines.length);
+    table.ofView.set(view, indices);
+    for (let i = 0; i < view.lines.length; i++) {
+      const line = view.lines[i]!;
+      let entry = byId.get(line.id);
+      if (!entry) {
+        const node = newNode(line);
+        nodes.set(line.id, node);
+        entry = { node, distinct: [], seenLines: [], seenViews: [] };
+        byId.set(line.id, entry);
+      }
+      let index = indexOfLine(entry, table, line);
+      if (index === -1) {
+        index = table.lines.length;
+        table.lines.push(line);
+        table.counts.push(0);
+        table.firstView.push(view);
+        table.firstIndex.push(i);
+        isMyself.push(line.flags.includes('myself'));
+        addDistinct(entry, table, index);
+      }
+      table.counts[index]!++;
+      indices[i] = index;
+      if (isMyself[index]) {
+        entry.node.own = view;
+        entry.node.probe = view.probe;
       } else {
-        node.seenBy.push({ viewer: view.myself?.addr || view.probe.addr, line });
+        entry.seenLines.push(line);
+        entry.seenViews.push(view);
       }
     }
   }
@@ -84,13 +156,16 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   // A probe that answered belongs to the id in its own myself line: an old id listed at the
   // same address (a node restarted with an empty nodes.conf) must not borrow its answer.
   const answeredBy = new Map(views.map((v) => [v.probe, v.myself?.id]));
-  for (const node of nodes.values()) {
+  for (const entry of byId.values()) {
+    const node = entry.node;
     const byAddr = node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
     if (!node.probe && byAddr && (byAddr.status !== 'ok' || answeredBy.get(byAddr) === node.id)) node.probe = byAddr;
-    mergeNode(node);
+    const seen = entry.distinct.filter((index) => !isMyself[index]);
+    mergeNode(node, seen.map((index) => table.lines[index]!), seen.map((index) => table.counts[index]!));
+    defineSightings(node, entry.seenLines, entry.seenViews);
   }
 
-  const slotRuns = runsOf(slotOwners(views, nodes), nodes);
+  const slotRuns = runsOf(slotOwners(table, nodes), nodes);
   for (const node of nodes.values()) node.slots = [];
   for (const run of slotRuns) {
     const slots = run.owner?.slots;
@@ -102,7 +177,37 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   const unreachable = snapshot.probes.filter((p) => p.status === 'unreachable');
   const owner = new Array<string | null>(SLOT_COUNT).fill(null);
   for (const run of slotRuns) if (run.owner) owner.fill(run.owner.id, run.from, run.to + 1);
-  return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors };
+  return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors, lineTable: table };
+}
+
+function indexOfLine(entry: NodeLines, table: LineTable, line: ClusterNodeLine): number {
+  if (entry.byLine) return entry.byLine.get(line) ?? -1;
+  const distinct = entry.distinct;
+  for (let k = 0; k < distinct.length; k++) if (table.lines[distinct[k]!] === line) return distinct[k]!;
+  return -1;
+}
+
+function addDistinct(entry: NodeLines, table: LineTable, index: number): void {
+  entry.distinct.push(index);
+  if (entry.byLine) entry.byLine.set(table.lines[index]!, index);
+  else if (entry.distinct.length > MAX_SCANNED_VARIANTS) entry.byLine = new Map(entry.distinct.map((i) => [table.lines[i]!, i]));
+}
+
+/** `seenBy` as a property that makes its array on first read (and can be set like any other). */
+function defineSightings(node: ModelNode, lines: ClusterNodeLine[], views: NodeView[]): void {
+  const settle = (value: Sighting[]): Sighting[] => {
+    Object.defineProperty(node, 'seenBy', { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(node, 'seenBy', {
+    enumerable: true,
+    configurable: true,
+    get: () => settle(lines.map((line, i) => {
+      const view = views[i]!;
+      return { viewer: view.myself?.addr || view.probe.addr, line, view };
+    })),
+    set: settle,
+  });
 }
 
 /** Compress the owner table into runs, split further where the owner itself dropped slots. */
@@ -139,22 +244,27 @@ function servedParts(from: number, to: number, owner: ModelNode | null): SlotRun
   return parts;
 }
 
-function toView(probe: NodeProbe): NodeView {
+const rawLines = new WeakMap<NodeView, (index: number) => string>();
+
+function toView(probe: NodeProbe, lineCache: NodeLineCache): NodeView {
   const replies = probe.replies!;
   const view: NodeView = { probe, lines: [], config: replies.config ?? {}, replication: {} };
-  try {
-    view.lines = parseClusterNodes(replies.clusterNodes);
-    view.myself = view.lines.find((l) => l.flags.includes('myself'));
+  const parsed = parsedClusterNodes(replies, lineCache);
+  rawLines.set(view, parsed.rawLine);
+  if (parsed.error) {
+    view.parseError = errorMessage(parsed.error);
+  } else {
+    view.lines = parsed.lines;
+    if (parsed.myself) view.myself = parsed.myself;
     const reachedAt = view.myself && !view.myself.addr ? hostPortOf(probe.addr) : undefined;
     if (view.myself && reachedAt) {
       // A node that never learnt its own IP prints `:0` or `:port`; we know where we reached it.
       // A paste without a prompt gives only a label (`pasted-view-1`): that is no address, and
       // the node stays without one rather than becoming a target named after the label.
-      view.myself = { ...view.myself, addr: formatHostPort(reachedAt), host: reachedAt.host, port: reachedAt.port, ...(view.myself.busPort ? {} : { busPort: reachedAt.port + 10000 }) };
-      view.lines = view.lines.map((l) => (l.flags.includes('myself') ? view.myself! : l));
+      const original = view.myself;
+      view.myself = { ...original, addr: formatHostPort(reachedAt), host: reachedAt.host, port: reachedAt.port, ...(original.busPort ? {} : { busPort: reachedAt.port + 10000 }) };
+      view.lines = view.lines.map((l) => (l === original ? view.myself! : l));
     }
-  } catch (err) {
-    view.parseError = errorMessage(err);
   }
   try {
     if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
@@ -192,16 +302,22 @@ function newNode(line: ClusterNodeLine): ModelNode {
   };
 }
 
-function mergeNode(node: ModelNode): void {
+/**
+ * Merge what every view says about one node. `seen` holds the distinct lines other views list
+ * it with (in the order they first appear) and `counts` how many views print each.
+ */
+function mergeNode(node: ModelNode, seen: ClusterNodeLine[], counts: number[]): void {
   const own = node.own?.myself;
   // Its own line is the truth about itself; otherwise the majority of other views.
-  const reference = own ?? mostCommon(node.seenBy.map((s) => s.line), (l) => `${roleOf(l)}|${l.masterId}|${l.addr}`);
+  const reference = own ?? mostCommonLine(seen, counts, (l) => `${roleOf(l)}|${l.masterId}|${l.addr}`);
   if (reference) {
     node.role = roleOf(reference);
     node.masterId = reference.masterId;
-    node.epoch = Math.max(reference.configEpoch, ...node.seenBy.map((s) => s.line.configEpoch));
+    let epoch = reference.configEpoch;
+    for (const line of seen) if (line.configEpoch > epoch) epoch = line.configEpoch;
+    node.epoch = epoch;
     // A node that does not know its own address (`:0`) may still be listed at one by the others.
-    const located = reference.addr ? reference : mostCommon(node.seenBy.map((s) => s.line).filter((l) => l.addr), (l) => l.addr);
+    const located = reference.addr ? reference : mostCommonLine(...withCounts(seen, counts, (l) => Boolean(l.addr)), (l) => l.addr);
     if (located) {
       node.addr = located.addr;
       node.host = located.host;
@@ -213,13 +329,12 @@ function mergeNode(node: ModelNode): void {
   if (node.own) node.reachable = true;
   else if (node.probe) node.reachable = node.probe.status === 'ok' ? true : node.probe.status === 'unreachable' ? false : null;
 
-  const flags = node.seenBy.flatMap((s) => s.line.flags);
-  node.flagged = flags.includes('fail') ? 'fail' : flags.includes('fail?') ? 'pfail' : null;
+  node.flagged = seen.some((l) => l.flags.includes('fail')) ? 'fail' : seen.some((l) => l.flags.includes('fail?')) ? 'pfail' : null;
   if (node.reachable === false || (node.flagged === 'fail' && node.reachable !== true)) node.health = 'down';
   else if (node.reachable === true) node.health = node.flagged ? 'suspect' : 'up';
   else if (node.flagged === 'pfail') node.health = 'suspect';
   else if (node.flagged === 'fail') node.health = 'down';
-  else node.health = node.seenBy.some((s) => s.line.flags.includes('handshake') || s.line.flags.includes('noaddr')) ? 'unknown' : 'up';
+  else node.health = seen.some((l) => l.flags.includes('handshake') || l.flags.includes('noaddr')) ? 'unknown' : 'up';
   // Offline, a node only listed by one view is "up" only as far as that view can tell.
 }
 
@@ -234,24 +349,24 @@ function roleOf(line: ClusterNodeLine): 'master' | 'replica' | 'unknown' {
  * resolves conflicts), ties broken by the number of views that agree. Typed arrays keep this
  * linear: it runs on every diagnosis and every monitor poll.
  */
-function slotOwners(views: NodeView[], nodes: Map<string, ModelNode>): { owner: Int32Array; ids: string[] } {
+function slotOwners(table: LineTable, nodes: Map<string, ModelNode>): { owner: Int32Array; ids: string[] } {
   const ids = [...nodes.keys()];
   const indexOf = new Map(ids.map((id, i) => [id, i]));
   const slotCount = SLOT_COUNT;
-  // Most views make identical claims: count each distinct claim once, with its number of views.
+  // Most views make identical claims: count each distinct claim once, with its number of views
+  // (the table holds each distinct line once, in the order the lines first appear).
   const claims = new Map<string, { candidate: number; epoch: number; from: number; to: number; views: number }>();
-  for (const view of views) {
-    for (const line of view.lines) {
-      if (!line.flags.includes('master') || line.slots.length === 0) continue;
-      const epoch = nodes.get(line.id)?.epoch ?? line.configEpoch;
-      for (const [from, to] of line.slots) {
-        const key = `${line.id}|${from}|${to}`;
-        const claim = claims.get(key);
-        if (claim) claim.views++;
-        else claims.set(key, { candidate: indexOf.get(line.id)!, epoch, from, to, views: 1 });
-      }
+  table.lines.forEach((line, index) => {
+    if (line.slots.length === 0 || !line.flags.includes('master')) return;
+    const count = table.counts[index]!;
+    const epoch = nodes.get(line.id)?.epoch ?? line.configEpoch;
+    for (const [from, to] of line.slots) {
+      const key = `${line.id}|${from}|${to}`;
+      const claim = claims.get(key);
+      if (claim) claim.views += count;
+      else claims.set(key, { candidate: indexOf.get(line.id)!, epoch, from, to, views: count });
     }
-  }
+  });
   const owner = new Int32Array(slotCount).fill(-1);
   const bestEpoch = new Float64Array(slotCount).fill(-1);
   const votes = new Int32Array(slotCount);
@@ -286,15 +401,28 @@ export function inRanges(slot: number, ranges: readonly SlotRange[]): boolean {
   return ranges.some(([from, to]) => slot >= from && slot <= to);
 }
 
-function mostCommon<T>(items: T[], keyOf: (t: T) => string): T | undefined {
-  const counts = new Map<string, { item: T; n: number }>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const entry = counts.get(key) ?? { item, n: 0 };
-    entry.n++;
-    counts.set(key, entry);
-  }
-  return [...counts.values()].sort((a, b) => b.n - a.n)[0]?.item;
+/** The lines (with their counts) that pass `keep`. */
+function withCounts(lines: ClusterNodeLine[], counts: number[], keep: (line: ClusterNodeLine) => boolean): [ClusterNodeLine[], number[]] {
+  const kept: ClusterNodeLine[] = [];
+  const keptCounts: number[] = [];
+  lines.forEach((line, i) => {
+    if (!keep(line)) return;
+    kept.push(line);
+    keptCounts.push(counts[i]!);
+  });
+  return [kept, keptCounts];
+}
+
+/** The line most views agree on (by `keyOf`), the first seen winning a tie. */
+function mostCommonLine(lines: ClusterNodeLine[], counts: number[], keyOf: (line: ClusterNodeLine) => string): ClusterNodeLine | undefined {
+  const tally = new Map<string, { item: ClusterNodeLine; n: number }>();
+  lines.forEach((line, i) => {
+    const key = keyOf(line);
+    const entry = tally.get(key);
+    if (entry) entry.n += counts[i]!;
+    else tally.set(key, { item: line, n: counts[i]! });
+  });
+  return [...tally.values()].sort((a, b) => b.n - a.n)[0]?.item;
 }
 
 
@@ -309,11 +437,29 @@ export function evidenceLine(viewer: string, text: string): string {
   return `[${viewer}] ${text}`;
 }
 
+/** The exact text `view` printed for `line` (a line shared by many views carries the first one's `raw`). */
+export function rawLineIn(view: NodeView, line: ClusterNodeLine): string {
+  if (line === view.myself) return line.raw;
+  return rawLineAt(view, view.lines.indexOf(line)) || line.raw;
+}
+
+/** The exact text of view.lines[index] as that view printed it ('' when there is none). */
+export function rawLineAt(view: NodeView, index: number): string {
+  const line = view.lines[index];
+  if (!line) return '';
+  return (line === view.myself ? line.raw : rawLines.get(view)?.(index)) || line.raw;
+}
+
+/** The text of the line a sighting saw, as that view printed it. */
+export function seenRaw(seen: Sighting): string {
+  return rawLineIn(seen.view, seen.line);
+}
+
 /** The raw line of `node` as one live view prints it (its own line first), for evidence. */
 export function lineEvidence(node: ModelNode, max = 2): string[] {
   const out: string[] = [];
   if (node.own?.myself) out.push(evidenceLine(node.own.myself.addr, node.own.myself.raw));
-  for (const seen of node.seenBy.slice(0, max)) out.push(evidenceLine(seen.viewer, seen.line.raw));
+  for (const seen of node.seenBy.slice(0, max)) out.push(evidenceLine(seen.viewer, seenRaw(seen)));
   return out;
 }
 
@@ -334,8 +480,22 @@ export function slotOwningMasters(model: ClusterModel): ModelNode[] {
 }
 
 export function replicasOf(model: ClusterModel, masterId: string): ModelNode[] {
-  return [...model.nodes.values()].filter((n) => n.role === 'replica' && n.masterId === masterId);
+  // Indexed once per model: rules ask for every master's replicas.
+  let byMaster = replicasByMaster.get(model);
+  if (!byMaster) {
+    byMaster = new Map();
+    for (const n of model.nodes.values()) {
+      if (n.role !== 'replica' || n.masterId === null) continue;
+      const list = byMaster.get(n.masterId);
+      if (list) list.push(n);
+      else byMaster.set(n.masterId, [n]);
+    }
+    replicasByMaster.set(model, byMaster);
+  }
+  return [...(byMaster.get(masterId) ?? [])];
 }
+
+const replicasByMaster = new WeakMap<ClusterModel, Map<string, ModelNode[]>>();
 
 /** `cluster_state` lines of the nodes that answered, for evidence. */
 export function stateEvidence(model: ClusterModel, state?: 'ok' | 'fail', max = 3): string[] {

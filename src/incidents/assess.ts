@@ -3,7 +3,7 @@
 // tested on fixtures without a cluster.
 import { comparableAddr } from '../cluster/address';
 import { parseClusterInfo } from '../cluster/parse-info';
-import { parseClusterNodes } from '../cluster/parse-nodes';
+import { parsedClusterNodes } from '../cluster/parse-nodes';
 import { formatRanges, type SlotRange } from '../cluster/slots';
 import type { ClusterNodeLine, ClusterSnapshot } from '../cluster/types';
 import type { AuditRecord } from '../audit/audit-log';
@@ -34,6 +34,8 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
   }
   const listed = new Set<string>();
   const flagged = new Map<string, string>();
+  // Views share the line objects of nodes they print alike: look at each line's address once.
+  const visited = new Set<ClusterNodeLine>();
   for (const view of views) {
     if (view.error) {
       reasons.push(`${view.addr}: unreadable reply (${view.error})`);
@@ -44,7 +46,10 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
       reasons.push(`${view.addr} counts ${view.info.slotsPfail} pfail and ${view.info.slotsFail} fail slots`);
     }
     for (const line of view.lines) {
-      if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(comparableAddr(line.addr));
+      if (!visited.has(line)) {
+        visited.add(line);
+        if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(comparableAddr(line.addr));
+      }
       if (line.flags.includes('myself')) continue;
       const failed = line.flags.includes('fail');
       const suspect = line.flags.includes('fail?') && line.flags.includes('master') && line.slots.length > 0;
@@ -99,7 +104,7 @@ export interface NodeState {
 export function nodeStates(snapshot: ClusterSnapshot, at: number): NodeState[] {
   const out: NodeState[] = [];
   for (const view of parsedViews(snapshot)) {
-    const me = view.lines.find((l) => l.flags.includes('myself'));
+    const me = view.myself;
     if (!me) continue;
     out.push({
       id: me.id,
@@ -207,19 +212,26 @@ function firstString(...values: unknown[]): string | undefined {
 interface ParsedView {
   addr: string;
   lines: ClusterNodeLine[];
+  myself?: ClusterNodeLine;
   info?: ReturnType<typeof parseClusterInfo>;
   dbsize?: number;
   error?: string;
 }
 
+/** The probe's replies as collection parsed them (once per snapshot, shared with the diagnosis). */
 function parsedViews(snapshot: ClusterSnapshot): ParsedView[] {
   return snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => {
     const replies = probe.replies!;
     const view: ParsedView = { addr: probe.addr, lines: [], ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}) };
+    const parsed = parsedClusterNodes(replies);
+    if (parsed.error) {
+      view.error = errorMessage(parsed.error);
+      return view;
+    }
+    view.lines = parsed.lines;
+    if (parsed.myself) view.myself = parsed.myself;
+    if (parsed.myself?.addr) view.addr = parsed.myself.addr;
     try {
-      view.lines = parseClusterNodes(replies.clusterNodes);
-      const me = view.lines.find((l) => l.flags.includes('myself'));
-      if (me?.addr) view.addr = me.addr;
       if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
     } catch (err) {
       view.error = errorMessage(err);

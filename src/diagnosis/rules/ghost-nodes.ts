@@ -1,5 +1,5 @@
 import type { Finding } from '../types';
-import { evidenceLine, type ClusterModel } from '../model';
+import { evidenceLine, seenRaw, type ClusterModel } from '../model';
 import { plural } from '../../text';
 import { lingeringOfKind } from './lingering';
 
@@ -20,7 +20,7 @@ export function ghostNodes(model: ClusterModel): Finding[] {
     detail:
       ghosts.map(({ node, why }) => `${node.addr || 'no address'} (${node.id.slice(0, 8)}) ${why}`).join('; ') +
       '. If they will not come back, CLUSTER FORGET them on every live node within 60 s, or gossip brings them back.',
-    evidence: ghosts.flatMap(({ node }) => node.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, s.line.raw))),
+    evidence: ghosts.flatMap(({ node }) => node.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
     nodes: ghosts.map(({ node }) => node.id),
     slots: [],
   }];

@@ -1,6 +1,6 @@
 import { comparableAddr } from '../../cluster/address';
 import type { Finding } from '../types';
-import { evidenceLine, type ClusterModel, type ModelNode, type NodeView } from '../model';
+import { evidenceLine, rawLineAt, type ClusterModel, type ModelNode, type NodeView } from '../model';
 import { plural } from '../../text';
 
 /** Handshake entries at one address that no member owns, and the instance behind them if it answered. */
@@ -91,9 +91,9 @@ function describe(attempt: JoinAttempt): string {
 
 function findAttempts(model: ClusterModel): JoinAttempt[] {
   // One pass to find handshake lines; the rest only runs when there is one (rare).
-  const handshakes: Array<{ view: NodeView; line: NodeView['lines'][number] }> = [];
+  const handshakes: Array<{ view: NodeView; line: NodeView['lines'][number]; index: number }> = [];
   for (const view of model.views) {
-    for (const line of view.lines) if (line.flags.includes('handshake') && line.addr) handshakes.push({ view, line });
+    view.lines.forEach((line, index) => { if (line.flags.includes('handshake') && line.addr) handshakes.push({ view, line, index }); });
   }
   if (handshakes.length === 0) return [];
   const listedByOthers = new Set<string>();
@@ -121,21 +121,21 @@ function findAttempts(model: ClusterModel): JoinAttempt[] {
     }
     return attempt;
   };
-  for (const { view, line } of handshakes) {
+  for (const { view, line, index } of handshakes) {
     const viewer = view.myself?.addr || view.probe.addr;
     const member = memberAt.get(comparableAddr(line.addr));
     if (member && member.id !== line.id) {
       // Meeting a known member again: only worth a word when the one doing it is no member.
       if (outsider(view)) {
         const attempt = attemptAt(viewer);
-        attempt.evidence.push(evidenceLine(viewer, line.raw));
+        attempt.evidence.push(evidenceLine(viewer, rawLineAt(view, index)));
       }
       continue;
     }
     const attempt = attemptAt(line.addr);
     if (!attempt.handshakeIds.includes(line.id)) attempt.handshakeIds.push(line.id);
     if (!attempt.viewers.includes(viewer)) attempt.viewers.push(viewer);
-    attempt.evidence.push(evidenceLine(viewer, line.raw));
+    attempt.evidence.push(evidenceLine(viewer, rawLineAt(view, index)));
   }
   for (const [key, attempt] of groups) {
     const joiner = [...model.nodes.values()].find((n) => n.own && !attempt.handshakeIds.includes(n.id) &&

@@ -1,5 +1,5 @@
 import type { Finding } from '../types';
-import { evidenceLine, label, type ClusterModel, type ModelNode } from '../model';
+import { evidenceLine, label, seenRaw, type ClusterModel, type ModelNode } from '../model';
 import { plural } from '../../text';
 
 /**
@@ -19,7 +19,7 @@ export function nodeUnreachable(model: ClusterModel, explained: Set<string>): Fi
     detail: parts.join('; ') + '.',
     evidence: [
       ...silent.map((n) => evidenceLine(n.probe?.addr ?? n.addr, `redis-medic: ${n.probe?.error ?? 'no answer'}`)),
-      ...silent.flatMap((n) => n.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, s.line.raw))),
+      ...silent.flatMap((n) => n.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
     ],
     nodes: silent.map((n) => n.id),
     slots: [],

@@ -1,6 +1,6 @@
 import type { Finding } from '../types';
 import { countSlots, formatRanges, mergeRanges, type SlotRange } from '../../cluster/slots';
-import { evidenceLine, label, requiresFullCoverage, type ClusterModel, type ModelNode } from '../model';
+import { evidenceLine, label, requiresFullCoverage, seenRaw, type ClusterModel, type ModelNode } from '../model';
 
 /**
  * Slots that no master serves although nothing is down: never assigned, or dropped by their
@@ -54,6 +54,6 @@ function droppedEvidence(node: ModelNode): string[] {
   const out: string[] = [];
   if (node.own?.myself) out.push(evidenceLine(node.addr, node.own.myself.raw));
   const other = node.seenBy[0];
-  if (other) out.push(evidenceLine(other.viewer, other.line.raw));
+  if (other) out.push(evidenceLine(other.viewer, seenRaw(other)));
   return out;
 }

@@ -1,6 +1,6 @@
 import { comparableAddr } from '../../cluster/address';
 import { plural } from '../../text';
-import { evidenceLine, label, type ClusterModel, type ModelNode } from '../model';
+import { evidenceLine, label, rawLineIn, type ClusterModel, type ModelNode } from '../model';
 import type { Finding } from '../types';
 
 const EVIDENCE_SHOWN = 10;
@@ -59,7 +59,7 @@ export function nodeIdMismatch(model: ClusterModel): Finding[] {
       '(cluster-announce-ip/-port/-bus-port), or the address now belongs to another Redis; the cluster\'s own gossip ' +
       'reaches the wrong process too. Check the listed node\'s announce settings.',
     evidence: model.impostors.flatMap((i) => [
-      ...i.listed.slice(0, 2).map((l) => evidenceLine(l.viewer, l.line.raw)),
+      ...i.listed.slice(0, 2).map((l) => evidenceLine(l.viewer, rawLineIn(l.view, l.line))),
       evidenceLine(i.addr, i.view.myself!.raw),
     ]),
     nodes: [...new Set(listedNodes.map((n) => n.id))],
