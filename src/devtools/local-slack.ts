@@ -75,7 +75,8 @@ export async function startFakeSlack(options: { onCall?: (call: RecordedCall) =>
   const faults = new Map<string, FaultSpec[]>();
   const messages: StoredMessage[] = [];
   let tsCounter = 0;
-  const nextTs = (): string => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
+  // Real seconds, as Slack's ts are (history lookups filter by time), and a counter: unique and ordered.
+  const nextTs = (): string => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
   const fake: { usergroups: Record<string, string[]>; socketModeUrl?: string } = { usergroups: {} };
 
   const server = http.createServer((req, res) => {

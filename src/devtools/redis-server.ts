@@ -10,31 +10,48 @@ export interface ThrowawayRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** kill -9, then start again on the same port: it comes back empty unless its args persist. */
+  restart(): Promise<void>;
 }
 
 /**
  * A plain (non-cluster) redis-server on a free loopback port, in a temp dir, keeping nothing on
  * disk: the queue Redis for `demo` when none answers at REDIS_URL.
  */
-export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+export async function startThrowawayRedis(options: { args?: string[] } = {}): Promise<ThrowawayRedis> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'redis-medic-queue-'));
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  trackProcess(child);
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message}`))));
-  const stop = async (): Promise<void> => {
+  // Extra args come last, so they override the no-persistence defaults.
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
+  let child: ChildProcess;
+  const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL'); });
     }
+  };
+  const launch = async (): Promise<void> => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    trackProcess(child);
+    const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message}`))));
+    await Promise.race([waitForPing(port, 5000), spawnError]);
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await Promise.race([waitForPing(port, 5000), spawnError]);
+    await launch();
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return {
+    url: `redis://127.0.0.1:${port}`, port, stop,
+    async restart() {
+      await kill();
+      await launch();
+    },
+  };
 }
 
 /** True when something answers PING at the URL within the timeout. */

@@ -13,6 +13,7 @@ import {
   type QueueRedisTarget,
 } from './connection';
 import { createJobMetrics } from './metrics';
+import { checkQueueRedisPersistence } from './persistence';
 import { createDiagnoseProcessor, type DiagnoseProcessorDeps } from './processors/diagnose';
 import { handBackOnAbort } from './processors/hand-back';
 import { createMonitorProcessor } from './processors/monitor';
@@ -180,6 +181,12 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
       // INFO refused (ACL, renamed command): the address check has passed; say what was skipped.
       logger.warn({ queueRedis: target.display, error: errorMessage(err) }, `could not run INFO cluster on the queue Redis (${errorMessage(err)}); skipping the cluster-mode check`);
     }
+    // At start-up and after every reconnect (a restarted queue Redis may have come back without
+    // persistence, and empty): say whether what redis-medic keeps there survives a restart.
+    void checkQueueRedisPersistence(producer, target.display).then((check) => {
+      if (check.verdict === 'aof') logger.info({ queueRedis: target.display, persistence: check.evidence }, check.message);
+      else logger.warn({ queueRedis: target.display, persistence: check.evidence }, check.message);
+    });
     if (!verified) {
       verified = true;
       resolveVerified();

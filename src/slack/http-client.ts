@@ -29,6 +29,49 @@ export const fetchWithTimeout: typeof fetch = async (input, init = {}) => {
   return res;
 };
 
+/**
+ * What a failed Web API call means for the person waiting: Slack rate-limited us (retry later),
+ * the bot cannot post there (invite it), Slack did not answer clearly (a timeout, a 5xx: the
+ * call may have landed), or Slack refused for another reason.
+ */
+export interface SlackFailure {
+  kind: 'rate-limited' | 'not-in-channel' | 'unanswered' | 'refused';
+  /** Slack's error code, or the transport's message. */
+  detail: string;
+}
+
+const NOT_IN_CHANNEL = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
+
+export function slackFailureOf(err: unknown): SlackFailure {
+  const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string } | undefined;
+  const platform = e?.data?.error;
+  if (e?.code === 'slack_webapi_rate_limited_error' || platform === 'ratelimited' || e?.statusCode === 429 || /rate limit was exceeded/i.test(e?.message ?? '')) {
+    return { kind: 'rate-limited', detail: platform ?? 'ratelimited' };
+  }
+  if (platform && NOT_IN_CHANNEL.has(platform)) return { kind: 'not-in-channel', detail: platform };
+  if (platform) return { kind: 'refused', detail: platform };
+  if (e?.code === 'slack_webapi_http_error') return { kind: 'unanswered', detail: `HTTP ${e.statusCode ?? '?'}` };
+  return { kind: 'unanswered', detail: errorMessage(err) };
+}
+
+/**
+ * Runs `call` again while Slack rate-limits it (the WebClient has already waited out each
+ * Retry-After), for at most `maxWaitMs`: work that was queued must not be dropped because a
+ * channel is busy. Other failures are thrown at once.
+ */
+export async function whileRateLimited<T>(call: () => Promise<T>, options: { maxWaitMs: number; logger?: Logger; what: string; pauseMs?: number }): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (slackFailureOf(err).kind !== 'rate-limited' || Date.now() - started > options.maxWaitMs) throw err;
+      options.logger?.info({ what: options.what }, `slack: rate limited on ${options.what}; still retrying`);
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 1000));
+    }
+  }
+}
+
 /** Told about every failed Slack call of this process (for redis_medic_slack_api_errors_total). */
 export type SlackApiErrorListener = (method: string, error: string) => void;
 const slackApiErrorListeners = new Set<SlackApiErrorListener>();

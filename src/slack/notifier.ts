@@ -15,6 +15,7 @@ import { approversText, escapeMrkdwn } from './blocks/text';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import { createInflightDiagnoses } from './inflight-diagnoses';
+import { whileRateLimited } from './http-client';
 import { createSlackWebClient } from './web-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
 
@@ -36,6 +37,9 @@ export interface SlackNotifierDeps {
 export type SlackNotifier = Required<JobHooks> & DiagnosisPublisher;
 
 type SlackOrigin = Extract<Origin, { kind: 'slack' }>;
+
+/** How long the answers of queued work wait out Slack's rate limits before giving up. */
+const RATE_LIMIT_PATIENCE_MS = 5 * 60 * 1000;
 
 interface RunningRepair {
   plan: Pick<FixPlan, 'title' | 'steps'>;
@@ -61,13 +65,17 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   const lastProgressEdit = new Map<string, number>();
   const running = new Map<string, RunningRepair>();
 
+  // A busy channel (Slack allows about one message per second) delays an answer, never drops it.
   const post = async (channel: string, message: MessageBody, threadTs?: string): Promise<string> => {
-    const result = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
+    const result = await whileRateLimited(
+      () => client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, ...(threadTs ? { thread_ts: threadTs } : {}) }),
+      { maxWaitMs: RATE_LIMIT_PATIENCE_MS, logger: log, what: 'chat.postMessage' },
+    );
     if (!result.ts) throw new RedisMedicError(ErrorCode.QueueUnavailable, `chat.postMessage to ${channel} returned no ts`);
     return result.ts;
   };
   const update = async (channel: string, ts: string, message: MessageBody): Promise<void> => {
-    await client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+    await whileRateLimited(() => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }), { maxWaitMs: RATE_LIMIT_PATIENCE_MS, logger: log, what: 'chat.update' });
   };
   const rediagnoseValue = (cluster: string): string => signer.sign({ kind: 'rediagnose', cluster });
 

@@ -6,7 +6,7 @@ import { diagnosingMessage } from './blocks/diagnosis';
 import { refusalMessage } from './blocks/repair';
 import { escapeMrkdwn } from './blocks/text';
 import type { SlackContext } from './context';
-import { respondEphemeral } from './http-client';
+import { respondEphemeral, slackFailureOf, type SlackFailure } from './http-client';
 import { plural } from '../text';
 
 export interface DiagnosisAsk {
@@ -62,10 +62,13 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     if (!result.ts) throw new Error('chat.postMessage returned no ts');
     ts = result.ts;
   } catch (err) {
-    log.warn({ err: errorMessage(err), channel }, 'could not post the diagnosis root message');
+    const failure = slackFailureOf(err);
+    log.warn({ err: errorMessage(err), channel, failure: failure.kind }, 'could not post the diagnosis root message');
+    if (failure.kind === 'rate-limited' || failure.kind === 'unanswered') return queueWithoutRoot(ctx, ask, channel, failure);
     await releaseClaim(ctx, ask);
-    await respondEphemeral(ask.responseUrl, refusalMessage(
-      `I could not post in <#${channel}> (${escapeMrkdwn(slackError(err))}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`,
+    await respondEphemeral(ask.responseUrl, refusalMessage(failure.kind === 'not-in-channel'
+      ? `I could not post in <#${channel}> (${escapeMrkdwn(failure.detail)}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`
+      : `Slack refused my message in <#${channel}> (${escapeMrkdwn(failure.detail)}). Nothing was diagnosed.`,
     ), log);
     return null;
   }
@@ -86,6 +89,33 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     const message = diagnosingMessage(cluster.name, `could not queue the diagnosis (${errorMessage(err)}). Nothing ran; try again in a minute.`);
     await ctx.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks })
       .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not edit the root message'));
+    return null;
+  }
+}
+
+/**
+ * Slack is rate-limiting the channel (or did not answer): the "Diagnosing..." message could not
+ * be posted, but the diagnosis is queued all the same; the worker posts its answer as a new
+ * message once Slack lets it through. The asker is told exactly that.
+ */
+async function queueWithoutRoot(ctx: SlackContext, ask: DiagnosisAsk, channel: string, failure: SlackFailure): Promise<{ ts: string; jobId: string } | null> {
+  const log = ctx.logger.child({ component: 'slack', cluster: ask.cluster.name });
+  const why = failure.kind === 'rate-limited'
+    ? `Slack is rate-limiting messages in <#${channel}> right now`
+    : `Slack did not answer in time (${escapeMrkdwn(failure.detail)})`;
+  try {
+    const jobId = await ctx.enqueuer.enqueueDiagnosis({
+      cluster: ask.cluster.name,
+      origin: { kind: 'slack', channel, user: ask.user, ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}) },
+    });
+    await respondEphemeral(ask.responseUrl, refusalMessage(
+      `${why}, so the "Diagnosing…" message is not there yet. Your ${ask.kind === 'audit' ? 'prevention check' : 'diagnosis'} of *${escapeMrkdwn(ask.cluster.name)}* is queued: its answer will be posted in <#${channel}> as soon as Slack lets it through (retrying). No need to ask again.`,
+    ), log);
+    return { ts: '', jobId };
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'could not queue the diagnosis');
+    await releaseClaim(ctx, ask);
+    await respondEphemeral(ask.responseUrl, refusalMessage(`${why}, and the diagnosis could not be queued either (${escapeMrkdwn(errorMessage(err))}). Nothing ran; try again in a minute.`), log);
     return null;
   }
 }

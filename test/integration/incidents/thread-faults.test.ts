@@ -1,0 +1,136 @@
+// Slack faults lose nothing and duplicate nothing (issue 10 §2): the incident thread under a
+// Slack that answers 500, answers after 11 s, or rate-limits. Real cluster (3 masters, no
+// replica, node-timeout 1000 ms), real queue Redis, the fake Slack Web API playing the faults,
+// and the production Slack client of the incident publisher (10 s timeout, no retries).
+import assert from 'node:assert/strict';
+import { createAuditLog } from '../../../src/audit/audit-log';
+import type { Config } from '../../../src/config/schema';
+import { createClusterMonitor, type ClusterMonitor } from '../../../src/incidents/monitor';
+import type { MonitorJobData } from '../../../src/jobs/types';
+import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
+import { INCIDENT_REPLY_EVENT } from '../../../src/slack/blocks/incident';
+import { useCluster } from '../../helpers/cluster';
+import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
+import { CLUSTER, count, deleteKeys, isIncidentRoot, queueRedis, testConfig, testLogger, testPrefix } from './harness';
+
+const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
+
+describe('incident thread under Slack faults', function () {
+  this.timeout(60_000);
+  const cluster = useCluster({ masters: 3 });
+  let fake: FakeSlack;
+  let prefix: string;
+  const redis = queueRedis();
+  const cleanups: Array<() => Promise<void>> = [];
+
+  before(async () => {
+    fake = await startFakeSlack();
+  });
+  after(async () => {
+    await fake.close();
+    redis.disconnect();
+  });
+  beforeEach(() => {
+    prefix = testPrefix();
+    fake.reset();
+  });
+  afterEach(async function () {
+    this.timeout(30_000);
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    await deleteKeys(prefix);
+    const c = cluster();
+    for (const node of c.nodes) if (!node.alive) await c.restart(node);
+    await c.waitUntilOk({ timeoutMs: 20_000 });
+  });
+
+  /** A monitor process with the production incident publisher (its own queue Redis connection). */
+  function monitorOf(config: Config): ClusterMonitor {
+    const own = queueRedis();
+    cleanups.push(async () => own.disconnect());
+    const logger = testLogger();
+    return createClusterMonitor({ config, logger, redis: own, audit: createAuditLog(own, config.queue.prefix, logger), publisher: createSlackIncidentPublisher({ config, logger, redis: own }) });
+  }
+
+  const replies = (rootTs: string): RecordedCall[] => fake.callsTo('chat.postMessage').filter((c) => c.params.thread_ts === rootTs && c.response?.ok);
+  const partsOf = (calls: RecordedCall[]): string[] => calls.map((c) => {
+    const p = c.params.metadata?.event_payload ?? {};
+    return c.params.metadata?.event_type === INCIDENT_REPLY_EVENT ? `${String(p.key).split(':').pop()}/${p.part}` : 'other';
+  });
+
+  it('500s after the root was posted: the reply is retried until it lands, whole and in order; the findings count as told only then', async () => {
+    const c = cluster();
+    const config = testConfig(prefix, c.seeds, fake);
+    const m = monitorOf(config);
+    await c.kill(c.masters()[2]!);
+    // Every thread reply fails for a while; the root goes through.
+    fake.fault('chat.postMessage', { status: 500, times: 5, match: (p) => Boolean(p.thread_ts) });
+
+    const first = await m.poll(POLL);
+    assert.equal(first.incident?.action, 'opened');
+    assert.match(first.thread?.stalled ?? '', /^diagnosis: no clear answer from Slack \(incident reply: Slack answered HTTP 500\)/);
+    const rootTs = (await m.store.getIncident(CLUSTER))!.record.rootTs!;
+    assert.ok(rootTs);
+    assert.equal((await m.store.getIncident(CLUSTER))!.record.findingsSignature, '', 'not stored as told while the reply has not landed');
+
+    let polls = 1;
+    while ((await m.store.getIncident(CLUSTER))!.record.findingsSignature === '' && polls < 15) {
+      await m.poll(POLL);
+      polls++;
+    }
+    const thread = replies(rootTs);
+    const parts = partsOf(thread);
+    assert.ok(parts.length >= 4, `summary, findings, node table, fixes: ${parts.join(', ')}`);
+    assert.deepEqual(parts, [...new Set(parts)], 'no part posted twice');
+    assert.deepEqual(parts.map((p) => Number(p.split('/')[1])), parts.map((_, i) => i), 'in order, from the first part');
+    assert.ok(buttonsIn([thread[thread.length - 1]!]).some((b) => b.actionId.startsWith('redis_medic.approve')), 'the last part is the fix message with its buttons');
+    assert.equal(count(fake, isIncidentRoot), 1);
+  });
+
+  it('a root post answered after 11 s: looked up before any retry, one root message, a second monitor posts nothing meanwhile', async () => {
+    const c = cluster();
+    const config = testConfig(prefix, c.seeds, fake);
+    const [a, b] = [monitorOf(config), monitorOf(config)];
+    await c.kill(c.masters()[2]!);
+    fake.fault('chat.postMessage', { delayMs: 11_000, match: (p) => !p.thread_ts });
+
+    const slow = a.poll(POLL); // its root post times out after 10 s (the client's timeout)
+    await fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+    for (let i = 0; i < 4; i++) {
+      const other = await b.poll(POLL);
+      assert.equal(other.thread, undefined, 'the other monitor leaves the thread to the one delivering it');
+    }
+    const first = await slow;
+    assert.match(first.thread?.stalled ?? '', /^root: no clear answer from Slack/);
+    assert.equal((await a.store.getIncident(CLUSTER))!.record.rootUncertain, true);
+
+    const second = await b.poll(POLL);
+    assert.deepEqual(second.thread?.steps.slice(0, 2), ['root', 'diagnosis'], JSON.stringify(second.thread));
+    for (let i = 0; i < 3; i++) await a.poll(POLL);
+    assert.equal(count(fake, isIncidentRoot), 1, 'exactly one root message');
+    const rootTs = (await a.store.getIncident(CLUSTER))!.record.rootTs!;
+    assert.equal(rootTs, fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts, 'the slow one, found in the channel');
+    assert.ok(fake.callsTo('conversations.history').length >= 1, 'the channel was read before posting again');
+    assert.ok(replies(rootTs).length >= 4, 'and the thread got its diagnosis');
+  });
+
+  it('429 with Retry-After on the thread: says so, waits that long, then delivers', async () => {
+    const c = cluster();
+    const config = testConfig(prefix, c.seeds, fake);
+    const m = monitorOf(config);
+    await c.kill(c.masters()[2]!);
+    fake.fault('chat.postMessage', { status: 429, retryAfterSec: 3, match: (p) => Boolean(p.thread_ts) });
+
+    const first = await m.poll(POLL);
+    assert.equal(first.thread?.stalled, 'diagnosis: rate limited by Slack: retrying in 3 s');
+    const waiting = (await m.store.getIncident(CLUSTER))!.record.slackNotBefore!;
+    assert.ok(waiting > Date.now() + 2000);
+    const callsBefore = fake.calls.length;
+    const early = await m.poll(POLL);
+    assert.equal(early.thread, undefined, 'nothing is sent to Slack before Retry-After has passed');
+    assert.equal(fake.calls.slice(callsBefore).filter((x) => x.method === 'chat.postMessage').length, 0);
+
+    await new Promise((resolve) => setTimeout(resolve, waiting - Date.now() + 50));
+    const later = await m.poll(POLL);
+    assert.deepEqual(later.thread?.steps, ['diagnosis'], JSON.stringify(later.thread));
+  });
+});
