@@ -445,7 +445,13 @@ function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutM
   return { failure: 'other', error: message };
 }
 
+function isTcpPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
 function tcpReachable(host: string, port: number, timeoutMs: number): Promise<{ reachable: boolean; error?: string }> {
+  // net.connect throws on such a port: unawaited, that was an unhandled rejection (process exit).
+  if (!isTcpPort(port)) return Promise.resolve({ reachable: false, error: `${port} is not a TCP port` });
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (result: { reachable: boolean; error?: string }): void => {
@@ -538,7 +544,8 @@ function endpointOf(address: string): { hostPort: string; bus?: number } | undef
   const endpoint = address.split(',')[0] ?? '';
   const [hostPort = '', bus] = endpoint.split('@');
   if (hostPort.startsWith(':') || hostPort.endsWith(':0')) return undefined; // noaddr / unknown
-  return { hostPort, ...(bus ? { bus: Number(bus) } : {}) };
+  // A bus port is data like the rest: one no TCP port can be (70000, -1) is not checked at all.
+  return { hostPort, ...(bus && isTcpPort(Number(bus)) && /^\d+$/.test(bus) ? { bus: Number(bus) } : {}) };
 }
 
 /** The fields of the `myself` line, whatever its address (`:0` included): from the reply's one parse. */
