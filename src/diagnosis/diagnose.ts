@@ -1,4 +1,4 @@
-import { countSlots, mergeRanges, SLOT_COUNT, type SlotRange } from '../cluster/slots';
+import { countSlots, mergeRanges, type SlotRange } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { buildModel, type ClusterModel, type ModelNode } from './model';
 import { busPortUnreachable } from './rules/bus-port';
@@ -9,7 +9,7 @@ import { nodeKeepsJoining } from './rules/node-keeps-joining';
 import { nodeUnreachable } from './rules/node-unreachable';
 import { nodesDisagree } from './rules/nodes-disagree';
 import { openSlots } from './rules/open-slots';
-import { quorumLost } from './rules/quorum-lost';
+import { quorumLost, quorumState } from './rules/quorum-lost';
 import { masterWithoutReplica, masterWithoutSlots, replicaSameHost } from './rules/replica-risks';
 import { replicaDown } from './rules/replica-down';
 import { replicationBroken } from './rules/replication-broken';
@@ -31,7 +31,8 @@ export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
 export function diagnoseModel(model: ClusterModel): DiagnosisReport {
   const { snapshot } = model;
   const coverage = coverageOf(model);
-  const findings = sortFindings(runRules(model, countSlots(coverage.uncovered)));
+  // Slots without a live owner: with quorum lost every slot is refused, but only these need one.
+  const findings = sortFindings(runRules(model, countSlots(mergeRanges([...coverage.servedByFailedMaster, ...coverage.unassigned]))));
   const reachableStates = model.views.map((v) => v.info?.state).filter(Boolean);
   const primary = findings.find((f) => f.category === 'fault') ?? null;
   const verdict: Verdict =
@@ -71,7 +72,7 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...nodeIdMismatch(model),
     ...readCapHit(model),
     ...nodeOutOfScope(model),
-    ...fullCoverageSetting(model, uncoveredSlots),
+    ...fullCoverageSetting(model, uncoveredSlots, quorum.length > 0),
   ];
   // Unreachable nodes that a fault above already explains are not reported twice.
   const explained = new Set(findings.filter((f) => f.category === 'fault' && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
@@ -86,26 +87,41 @@ function sortFindings(findings: Finding[]): Finding[] {
   );
 }
 
+/**
+ * What clients can reach. With quorum lost (a majority of slot-owning masters down or `fail?`),
+ * Redis puts every node that cannot reach a majority in `cluster_state:fail`, and such a node
+ * refuses every query (CLUSTERDOWN): then a live master's own slots count as served only if its
+ * own CLUSTER INFO still says ok (the few seconds before node-timeout flags the others); a
+ * suspect owner's slots are owned by a failed master.
+ */
 function coverageOf(model: ClusterModel): CoverageReport {
+  const minority = quorumState(model).lost;
   const uncovered: SlotRange[] = [];
   const failedOwner: SlotRange[] = [];
   const noOwner: SlotRange[] = [];
   let assigned = 0;
   let pfail = 0;
   let fail = 0;
+  let ok = 0;
   for (const run of model.slotRuns) {
     const count = run.to - run.from + 1;
     const range: SlotRange = [run.from, run.to];
     if (run.owner && !run.disowned) assigned += count;
     if (run.owner?.health === 'down') fail += count;
-    else if (run.owner?.health === 'suspect' && run.served) pfail += count;
-    if (run.served) continue;
+    else if (run.owner?.health === 'suspect' && (run.served || minority)) pfail += count;
+    const suspectOwner = minority && run.owner?.health === 'suspect';
+    const refused = minority && !suspectOwner && run.served && run.owner?.own?.info?.state !== 'ok';
+    if (run.served && !suspectOwner && !refused) {
+      if (run.owner?.health === 'up') ok += count;
+      continue;
+    }
     uncovered.push(range);
+    if (refused) continue; // it has a live owner: nobody needs to take these slots over
     (!run.owner || run.disowned ? noOwner : failedOwner).push(range);
   }
   return {
     assigned,
-    ok: SLOT_COUNT - countSlots(uncovered) - pfail,
+    ok,
     pfail,
     fail,
     uncovered: mergeRanges(uncovered),

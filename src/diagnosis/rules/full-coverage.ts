@@ -2,7 +2,7 @@ import type { Finding } from '../types';
 import { evidenceLine, type ClusterModel } from '../model';
 
 /** What `cluster-require-full-coverage` means for this cluster right now. */
-export function fullCoverageSetting(model: ClusterModel, uncoveredSlots: number): Finding[] {
+export function fullCoverageSetting(model: ClusterModel, uncoveredSlots: number, quorumLost = false): Finding[] {
   const settings = model.views
     .map((v) => ({ addr: v.myself?.addr ?? v.probe.addr, value: v.config['cluster-require-full-coverage'] }))
     .filter((s): s is { addr: string; value: string } => Boolean(s.value));
@@ -11,7 +11,9 @@ export function fullCoverageSetting(model: ClusterModel, uncoveredSlots: number)
   const mixed = values.size > 1;
   const value = mixed ? 'mixed' : settings[0]!.value;
   let meaning: string;
-  if (mixed) {
+  if (quorumLost) {
+    meaning = 'With quorum lost every node is in the minority and refuses all queries whatever this setting says: setting it to no serves nothing until a majority of masters is back.';
+  } else if (mixed) {
     meaning = 'The nodes disagree: some refuse every query when a slot is uncovered, others keep serving. Set one value everywhere.';
   } else if (value === 'yes') {
     meaning = uncoveredSlots > 0

@@ -3,7 +3,7 @@ import type { ModelNode } from '../../diagnosis/model';
 import { restartedWithoutMaster } from '../../diagnosis/promotion';
 import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
-import { byAddr, downMasters, findingsOf, liveReplicasOf, name, reportNode, slotText, subtract, type PlanContext } from './context';
+import { byAddr, downMasters, findingsOf, liveReplicasOf, name, ownerlessSlots, reportNode, slotText, subtract, type PlanContext } from './context';
 
 /**
  * A down master with a live replica: promote the replica. With a majority of masters alive,
@@ -25,7 +25,9 @@ export function promoteReplicaPlans(ctx: PlanContext): FixPlan[] {
     why: `take over the slots of ${master.addr}`,
   }));
   const slots = mergeRanges(pairs.flatMap(({ master }) => master.slots));
-  const rest = subtract(ctx.report.coverage.uncovered, slots);
+  // Slots without a live owner (not what clients cannot reach: with quorum lost that is every
+  // slot, and the takeover gives the cluster its majority back).
+  const rest = subtract(ownerlessSlots(ctx), slots);
   const restoresAll = rest.length === 0;
   const plan: Omit<FixPlan, 'id'> = {
     action: 'PROMOTE_REPLICA',

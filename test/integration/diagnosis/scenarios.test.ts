@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
+import { parsePaste } from '../../../src/cluster/parse-paste';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
-import { freePort, useCluster, type TestCluster } from '../../helpers/cluster';
+import { freePort, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
 import { hashTagOf } from '../../helpers/slot-keys';
 
@@ -73,13 +74,40 @@ describe('diagnosis on real clusters', function () {
       const report = await diagnoseLive(c);
       assert.equal(report.primary, 'QUORUM_LOST');
       assert.equal(report.verdict, 'down');
-      assert.deepEqual(report.coverage.uncovered, [[0, 10922]]);
+      // The survivor cannot reach a majority: it says cluster_state:fail and serves nothing.
+      assert.deepEqual(report.coverage.uncovered, [[0, 16383]]);
+      assert.deepEqual(report.coverage.servedByFailedMaster, [[0, 10922]]);
+      assert.equal(report.coverage.ok, 0);
       const finding = report.findings[0]!;
       for (const master of dead) {
         assert.ok(finding.nodes.includes(master.id));
         for (const replica of c.replicasOf(master)) assert.ok(finding.nodes.includes(replica.id), 'orphan replica listed');
       }
       assert.ok(!codes(report).includes('REPLICA_NOT_PROMOTED'), 'quorum loss explains the missing promotion');
+    });
+  });
+
+  describe('an unreachable majority: 1 of 2 masters killed, flagged fail? only (no majority to agree on fail)', () => {
+    const cluster = useCluster({ masters: 2 });
+    it('is down, every slot unserved (the survivor refuses its own slots too), live and from a paste of the survivor', async () => {
+      const c = cluster();
+      const [survivor, victim] = c.masters() as [TestNode, TestNode];
+      await c.kill(victim);
+      await c.waitUntilFlagged(victim, 'fail?');
+      await c.waitFor((infos) => /cluster_state:fail/.test(infos.get(survivor.addr) ?? ''), { what: 'the survivor to say fail' });
+      const live = await diagnoseLive(c);
+      assert.equal(live.verdict, 'down');
+      assert.equal(live.primary, 'QUORUM_LOST');
+      assert.deepEqual(live.coverage.uncovered, [[0, 16383]]);
+      assert.deepEqual(live.coverage.servedByFailedMaster, victim.slots);
+      assert.match(live.findings[0]!.detail, /refuses all queries \(CLUSTERDOWN\), its own slots 0-8191 too/);
+      // What people paste: the survivor's CLUSTER NODES alone, where the victim is only `fail?`.
+      const nodes = await c.client(survivor).call('CLUSTER', 'NODES') as string;
+      assert.match(nodes, /master,fail\? /);
+      const { report: pasted } = analyseSnapshot(parsePaste(`${survivor.addr}> cluster nodes\n${nodes}`));
+      assert.equal(pasted.verdict, 'down');
+      assert.deepEqual(pasted.coverage.uncovered, [[0, 16383]]);
+      assert.equal(pasted.coverage.ok, 0);
     });
   });
 

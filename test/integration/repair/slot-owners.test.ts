@@ -3,12 +3,13 @@
 // claims the dead owner's slots in its own view (same config epoch: Redis never settles it)
 // holds their keys. Each is driven into that state for real, then diagnosed, planned and run.
 import assert from 'node:assert/strict';
-import calculateSlot from 'cluster-key-slot';
+import type { Redis } from 'ioredis';
 import { parsePaste } from '../../../src/cluster/parse-paste';
 import { analyseSnapshot } from '../../../src/engine';
 import { executePlan } from '../../../src/repair/executor';
 import type { FixPlan, RepairResult } from '../../../src/repair/types';
 import { eventually, freePort, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
+import { hashTagOf } from '../../helpers/slot-keys';
 import { assertOkEverywhere, clusterConfigOf, config, diagnosisOf, useQueueRedis } from './support';
 
 const commands = (plan: FixPlan): string[] => plan.steps.map((s) => `${s.node}> ${s.command.join(' ')}`);
@@ -17,13 +18,12 @@ function assertRepaired(result: RepairResult): void {
   assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`);
 }
 
-/** `perSlot` keys in each of `slots` (hash slots computed here, as clients do). */
-function keysIn(slots: number[], perSlot: number, prefix: string): string[] {
+/** `perSlot` keys in each of `slots` (hash tags found by asking the cluster). */
+async function keysIn(client: Redis, slots: number[], perSlot: number): Promise<string[]> {
   const keys: string[] = [];
   for (const slot of slots) {
-    let i = 0;
-    while (calculateSlot(`${prefix}${i}`) !== slot) i++;
-    for (let n = 0; n < perSlot; n++) keys.push(`{${prefix}${i}}:${n}`);
+    const tag = await hashTagOf(client, slot);
+    for (let n = 0; n < perSlot; n++) keys.push(`{${tag}}:${n}`);
   }
   return keys;
 }
@@ -60,7 +60,7 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       await c.client(dead).call('CLUSTER', 'BUMPEPOCH');
       const epoch = await myEpoch(c, dead);
       await c.waitForNodes((views) => [...views.values()].every((lines) => lines.some((l) => l.id === dead.id && l.raw.split(' ')[6] === String(epoch))), { what: 'every node to know the bumped epoch' });
-      keys = keysIn(slots, 3, 'moved:');
+      keys = await keysIn(c.client(source), slots, 3);
       for (const key of keys) await c.client(source).call('SET', key, `value of ${key}`);
       for (const slot of slots) {
         await c.client(dead).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
@@ -155,7 +155,7 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       // Alone it cannot cover every slot; only to write its keys it may serve a partial range.
       await x.call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no');
       await eventually(async () => /cluster_state:ok/.test(await x.call('CLUSTER', 'INFO') as string), { what: 'the claimant to serve its range' });
-      keys = keysIn([10923, 11000, 11999], 4, 'claimed:');
+      keys = await keysIn(x, [10923, 11000, 11999], 4);
       for (const key of keys) await x.call('SET', key, 'v');
       await x.call('CONFIG', 'SET', 'cluster-require-full-coverage', 'yes');
       const [m0] = c.masters();

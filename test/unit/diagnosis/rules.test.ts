@@ -1,6 +1,9 @@
 // Every rule on snapshots captured from real clusters (test/fixtures/cluster-nodes/repair-*.json),
 // plus small, named edits of them for states that are hard to produce on loopback.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parsePaste } from '../../../src/cluster/parse-paste';
 import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import { analyseSnapshot } from '../../../src/engine';
@@ -199,4 +202,27 @@ describe('answers that cannot be trusted', () => {
     const cap = finding(report, 'READ_CAP_HIT');
     assert.match(cap.evidence[0]!, /^\[127\.0\.0\.1:9\] redis-medic: answered more than 65,536 bytes/);
   });
+});
+
+describe('an unreachable majority is a down cluster (pastes of one view, masters only `fail?`)', () => {
+  const paste = (name: string): DiagnosisReport =>
+    analyseSnapshot(parsePaste(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', name), 'utf8'))).report;
+
+  for (const [name, survivorSlots, downSlots] of [
+    ['majority-pfail-2-of-3.txt', '0-5460', [[5461, 16383]]],
+    ['majority-pfail-1-of-2.txt', '0-8191', [[8192, 16383]]],
+  ] as const) {
+    it(`${name}: down, all 16384 slots unserved, the survivor's own slots refused too`, () => {
+      const report = paste(name);
+      assert.equal(report.verdict, 'down');
+      assert.equal(report.primary, 'QUORUM_LOST');
+      assert.deepEqual(report.coverage.uncovered, [[0, 16383]]);
+      assert.equal(report.coverage.ok, 0);
+      assert.deepEqual(report.coverage.servedByFailedMaster, downSlots);
+      assert.match(finding(report, 'QUORUM_LOST').detail, new RegExp(`cluster_state:fail and refuses all queries \\(CLUSTERDOWN\\), its own slots ${survivorSlots} too`));
+      // Nobody needs to take the survivor's slots over: plans only move the down masters' ones.
+      const added = report.fixes.flatMap((p) => p.steps).filter((s) => s.command[1] === 'ADDSLOTSRANGE').map((s) => s.command.slice(2).join(' '));
+      assert.deepEqual([...new Set(added)], [`${downSlots[0]![0]} ${downSlots[0]![1]}`]);
+    });
+  }
 });
