@@ -29,9 +29,22 @@ export interface CliIO {
   stderr: (text: string) => void;
 }
 
+// Every C0 control but tab and newline, DEL, and C1 (0x9b is CSI on 8-bit terminals).
+const TERMINAL_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text as a terminal shows it, not as it obeys it. Reports quote what nodes say, and a real
+ * redis-server takes any bytes as cluster-announce-ip: `\x1b[2J`, `\r` or an OSC 52 sequence
+ * there would clear the screen, rewrite a line or set the operator's clipboard. Shown as `\u001b`:
+ * readable, and the same character inside a --json string (where JSON.stringify leaves DEL and C1 raw).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export const processIO: CliIO = {
-  stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  stdout: (text) => process.stdout.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
+  stderr: (text) => process.stderr.write(terminalSafe(text.endsWith('\n') ? text : `${text}\n`)),
 };
 
 export function configFrom(command: Command): Config {

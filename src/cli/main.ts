@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { errorMessage, ErrorCode, isRedisMedicError } from '../errors';
-import { EXIT, isKeptAlive, UsageError } from './context';
+import { EXIT, isKeptAlive, terminalSafe, UsageError } from './context';
 import { commands } from './commands';
 
 /** The package version: from package.json beside src/ or dist/ (both are two levels below it). */
@@ -51,13 +51,13 @@ export function exitCodeFor(err: unknown): number {
     // --help and --version are not errors.
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  process.stderr.write(`redis-medic: ${errorMessage(err)}\n`);
+  process.stderr.write(terminalSafe(`redis-medic: ${errorMessage(err)}\n`));
   if (err instanceof UsageError) return EXIT.usage;
   if (isRedisMedicError(err)) {
     if (err.code === ErrorCode.NoSeedAnswered) return EXIT.unreachable;
     return USAGE_CODES.includes(err.code) ? EXIT.usage : EXIT.critical;
   }
-  if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(terminalSafe(`${err.stack}\n`));
   return EXIT.critical;
 }
 
