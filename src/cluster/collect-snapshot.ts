@@ -336,13 +336,20 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     // node-timeout x validity-factor + ping period (one parameter per call: Redis < 7 takes one).
     .call('CONFIG', 'GET', 'cluster-replica-validity-factor')
     .call('CONFIG', 'GET', 'repl-ping-replica-period')
+    // When a replica's sync should start and when Redis gives up on a silent one: the bounds of
+    // a first sync, a transition rather than broken replication while it lasts.
+    .call('CONFIG', 'GET', 'repl-diskless-sync')
+    .call('CONFIG', 'GET', 'repl-diskless-sync-delay')
+    .call('CONFIG', 'GET', 'repl-timeout')
+    // The node's own clock, to read CLUSTER NODES ping/pong times (ms in its clock) as ages.
+    .call('TIME')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
-  const [nodes, info, coverage, timeout, replication, dbsize, validity, pingPeriod] = results;
+  const [nodes, info, coverage, timeout, replication, dbsize, validity, pingPeriod, diskless, disklessDelay, replTimeout, time] = results;
   // CLUSTER NODES is essential; the rest is best effort (CONFIG may be renamed or denied by ACL).
   if (nodes?.[0]) throw nodes[0];
   const config: Record<string, string> = {};
-  for (const entry of [coverage, timeout, validity, pingPeriod]) {
+  for (const entry of [coverage, timeout, validity, pingPeriod, diskless, disklessDelay, replTimeout]) {
     const pairs = entry && !entry[0] && Array.isArray(entry[1]) ? (entry[1] as string[]) : [];
     for (let i = 0; i + 1 < pairs.length; i += 2) config[pairs[i]!] = pairs[i + 1]!;
   }
@@ -352,6 +359,7 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     config,
     ...(replication && !replication[0] ? { infoReplication: String(replication[1]) } : {}),
     ...(dbsize && !dbsize[0] ? { dbsize: Number(dbsize[1]) } : {}),
+    ...(time && !time[0] && Array.isArray(time[1]) ? { timeMs: Number(time[1][0]) * 1000 + Math.floor(Number(time[1][1]) / 1000) } : {}),
   };
 }
 
@@ -389,29 +397,55 @@ async function countOpenSlotKeys(probes: NodeProbe[], options: Omit<CollectOptio
     }
   }
   await Promise.all([...slotsOf].map(async ([probe, slots]) => {
-    const counts = await countKeysInSlots(probe.addr, [...slots].sort((a, b) => a - b), options).catch(() => undefined);
-    if (counts && Object.keys(counts).length > 0) probe.replies!.openSlotKeys = counts;
+    const counts = await countKeysInSlotsTwice(probe.addr, [...slots].sort((a, b) => a - b), options, OPEN_SLOT_RECOUNT_MS).catch(() => undefined);
+    if (counts && Object.keys(counts.first).length > 0) {
+      probe.replies!.openSlotKeys = counts.first;
+      probe.replies!.openSlotKeysLater = { afterMs: OPEN_SLOT_RECOUNT_MS, counts: counts.later };
+    }
   }));
 }
 
+/**
+ * Open slots are counted twice, this far apart: keys that move between the two counts are a
+ * resharding at work (a transition), counts that stay put are an interrupted one (a fault).
+ * redis-cli moves keys without pause while a slot is open, so 300 ms is plenty to see it.
+ */
+export const OPEN_SLOT_RECOUNT_MS = 300;
+
+/** `CLUSTER COUNTKEYSINSLOT` for each slot, in one pipeline (slots whose count failed are left out). */
 async function countKeysInSlots(addr: string, slots: number[], options: Omit<CollectOptions, 'seeds'>): Promise<Record<string, number>> {
+  return (await countKeysInSlotsTwice(addr, slots, options, null)).first;
+}
+
+/**
+ * The same, and again `recountAfterMs` later on the same connection (null: once), within one
+ * hard deadline.
+ */
+async function countKeysInSlotsTwice(addr: string, slots: number[], options: Omit<CollectOptions, 'seeds'>, recountAfterMs: number | null): Promise<{ first: Record<string, number>; later: Record<string, number> }> {
   const { host, port } = parseHostPort(addr);
   const redis = connectionTo(host, port, options);
   redis.on('error', () => undefined);
-  const deadlineMs = (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + (options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) + 250;
+  const commandMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const deadlineMs = (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + commandMs + (recountAfterMs === null ? 0 : recountAfterMs + commandMs) + 250;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${deadlineMs} ms`)), deadlineMs);
   });
   try {
-    const ask = async (): Promise<Record<string, number>> => {
-      await redis.connect();
+    const count = async (): Promise<Record<string, number>> => {
       const pipeline = redis.pipeline();
       for (const slot of slots) pipeline.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot));
       const results = (await pipeline.exec()) ?? [];
       const counts: Record<string, number> = {};
-      results.forEach(([err, count], i) => { if (!err) counts[String(slots[i])] = Number(count); });
+      results.forEach(([err, n], i) => { if (!err) counts[String(slots[i])] = Number(n); });
       return counts;
+    };
+    const ask = async (): Promise<{ first: Record<string, number>; later: Record<string, number> }> => {
+      await redis.connect();
+      const first = await count();
+      if (recountAfterMs === null) return { first, later: first };
+      await new Promise((resolve) => setTimeout(resolve, recountAfterMs));
+      return { first, later: await count() };
     };
     return await Promise.race([ask(), deadline]);
   } finally {

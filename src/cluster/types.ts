@@ -60,6 +60,10 @@ export interface NodeReplies {
    * this is what decides which way an interrupted migration can be closed without losing a key.
    */
   openSlotKeys?: Record<string, number>;
+  /** The same counts taken again `afterMs` later: keys moving between the two are a resharding at work. */
+  openSlotKeysLater?: { afterMs: number; counts: Record<string, number> };
+  /** `TIME` on the node, in ms: its clock, which CLUSTER NODES ping-sent / pong-recv are in. */
+  timeMs?: number;
   /**
    * `CLUSTER COUNTKEYSINSLOT` for the slots no live master serves (asked after the first pass,
    * only of live masters that hold keys): the ranges asked, and the counts that were not zero.

@@ -17,6 +17,7 @@ import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
 import { splitBrain } from './rules/split-brain';
 import { nodeIdMismatch, nodeOutOfScope, readCapHit } from './rules/trust';
+import { joiningNodes, nodeJoining, replicaTransitions, reshardingInProgress } from './rules/transitions';
 import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
 import { plural } from '../text';
 
@@ -33,7 +34,9 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
   const coverage = coverageOf(model);
   // Slots without a live owner: with quorum lost every slot is refused, but only these need one.
   const findings = sortFindings(runRules(model, countSlots(mergeRanges([...coverage.servedByFailedMaster, ...coverage.unassigned]))));
-  const reachableStates = model.views.map((v) => v.info?.state).filter(Boolean);
+  // A node being added says cluster_state:fail until it has learnt the slots: not the cluster's state.
+  const joining = joiningNodes(model);
+  const reachableStates = model.views.filter((v) => !(v.myself && joining.has(v.myself.id))).map((v) => v.info?.state).filter(Boolean);
   const primary = findings.find((f) => f.category === 'fault') ?? null;
   const verdict: Verdict =
     reachableStates.includes('fail') || coverage.uncovered.length > 0 ? 'down' : primary ? 'degraded' : 'ok';
@@ -73,9 +76,12 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...readCapHit(model),
     ...nodeOutOfScope(model),
     ...fullCoverageSetting(model, uncoveredSlots, quorum.length > 0),
+    ...reshardingInProgress(model),
+    ...replicaTransitions(model),
+    ...nodeJoining(model),
   ];
-  // Unreachable nodes that a fault above already explains are not reported twice.
-  const explained = new Set(findings.filter((f) => f.category === 'fault' && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
+  // Unreachable nodes that a fault (or a failover under way) already explains are not reported twice.
+  const explained = new Set(findings.filter((f) => (f.category === 'fault' || f.category === 'transition') && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
   return [...findings, ...nodeUnreachable(model, explained)];
 }
 

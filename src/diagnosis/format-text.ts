@@ -18,7 +18,7 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
     out.push(...primary.evidence.slice(0, maxEvidence).map((e) => `    ${e}`));
     if (primary.evidence.length > maxEvidence) out.push(`    (${primary.evidence.length - maxEvidence} more lines in --json)`);
   } else {
-    out.push('No fault found: every node answers and every slot is served.');
+    out.push(...wrap(noFaultText(report), ''));
   }
   out.push('');
   out.push(
@@ -43,6 +43,18 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
   out.push('');
   out.push(...nextSteps(report));
   return out.join('\n');
+}
+
+/**
+ * The headline when nothing is broken: a healthy cluster, or one passing through a transition
+ * (a failover under way, a sync, a resharding, a node joining), said as such with when it ends.
+ */
+export function noFaultText(report: DiagnosisReport): string {
+  const transitions = report.findings.filter((f) => f.category === 'transition');
+  if (transitions.length === 0) return 'No fault found: every node answers and every slot is served.';
+  const items = transitions.map((f) => `${f.title}${f.transition?.until ? ` (should be over by ${f.transition.until.slice(11, 19)} UTC)` : ''}`);
+  return `No fault, ${transitions.length === 1 ? 'a transition' : `${transitions.length} transitions`} under way: ${items.join('; ')}. ` +
+    'Redis finishes these by itself; redis-medic names them a fault only if they outlast their bound. Re-check in a little while.';
 }
 
 function nodeTable(nodes: NodeReport[]): string[] {

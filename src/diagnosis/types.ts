@@ -2,8 +2,12 @@ import type { SlotRange } from '../cluster/slots';
 import type { FixPlan } from '../repair/types';
 
 export type Severity = 'critical' | 'warning' | 'info';
-/** fault: something is broken now. risk: nothing is broken yet, but it will bite. */
-export type FindingCategory = 'fault' | 'risk';
+/**
+ * fault: something is broken now. risk: nothing is broken yet, but it will bite. transition: a
+ * state a healthy cluster passes through (a first sync, a failover under way, a resharding, a
+ * node joining): named with when it should end, and a fault only once it outlasts its bound.
+ */
+export type FindingCategory = 'fault' | 'risk' | 'transition';
 
 export type FindingCode =
   | 'QUORUM_LOST'
@@ -27,7 +31,13 @@ export type FindingCode =
   | 'FULL_COVERAGE_SETTING'
   | 'NODE_ID_MISMATCH'
   | 'READ_CAP_HIT'
-  | 'NODE_OUT_OF_SCOPE';
+  | 'NODE_OUT_OF_SCOPE'
+  // Transitions (severity info, category transition).
+  | 'FAILOVER_IN_PROGRESS'
+  | 'REPLICA_SYNCING'
+  | 'REPLICA_RECONNECTING'
+  | 'RESHARDING_IN_PROGRESS'
+  | 'NODE_JOINING';
 
 /** Order of precedence when naming the root cause: the first fault in this list wins. */
 export const FINDING_PRECEDENCE: readonly FindingCode[] = [
@@ -54,6 +64,11 @@ export const FINDING_PRECEDENCE: readonly FindingCode[] = [
   'SEED_NOT_IN_CLUSTER',
   'NODE_OUT_OF_SCOPE',
   'FULL_COVERAGE_SETTING',
+  'FAILOVER_IN_PROGRESS',
+  'RESHARDING_IN_PROGRESS',
+  'REPLICA_SYNCING',
+  'REPLICA_RECONNECTING',
+  'NODE_JOINING',
 ];
 
 export interface Finding {
@@ -67,6 +82,17 @@ export interface Finding {
   /** Ids of the nodes concerned. */
   nodes: string[];
   slots: SlotRange[];
+  /** Transitions only: when it began and by when it should be over. */
+  transition?: TransitionTiming;
+}
+
+export interface TransitionTiming {
+  /** When it began, as far as the replies show (ISO), or null. */
+  since: string | null;
+  /** By when it should be over (ISO), or null when the replies cannot tell. */
+  until: string | null;
+  /** The bound past which it is a fault, in words. */
+  bound: string;
 }
 
 /** Who a node is and where, as the cluster announces it: shared by the model and the report. */

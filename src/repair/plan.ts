@@ -17,6 +17,8 @@ import { promoteReplicaPlans } from './plans/promote-replica';
 import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
 import type { FixPlan } from './types';
 import { planAddresses } from './validate';
+import { failoverPendingIds } from '../diagnosis/rules/transitions';
+import { slotsOf, type SlotRange } from '../cluster/slots';
 
 export interface PlanOptions {
   /** Configured spare nodes (host:port) that a plan may bring into the cluster. */
@@ -66,7 +68,7 @@ export const OFFLINE_NOTE =
 export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: PlanOptions = {}): FixPlan[] {
   if (report.findings.length === 0) return [];
   const ctx: PlanContext = { report, model: options.model ?? buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
-  const plans = PLANNERS.flatMap((planner) => planner(ctx));
+  const plans = outsideFailoverWindow(PLANNERS.flatMap((planner) => planner(ctx)), report);
   const seen = new Set<string>();
   const scope = options.scope;
   const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id) && (!scope || planAddresses(p).every((a) => scope.allows(a))));
@@ -126,6 +128,27 @@ export function keyCountRequest(report: DiagnosisReport, model: ClusterModel): K
     .map((m) => m.own!.probe.addr)
     .slice(0, Math.max(1, Math.floor(MAX_KEY_COUNTS / slots)));
   return addrs.length ? { addrs, slots: orphans } : null;
+}
+
+/**
+ * While Redis is failing a master over by itself (FAILOVER_IN_PROGRESS: a replica it can promote,
+ * inside node-timeout plus the election), no plan may act on that master: not promote its replica
+ * by hand, not restart it, not give its slots away, not switch coverage off for slots that are
+ * about to come back. The finding says to re-check; once the window has passed the master is
+ * REPLICA_NOT_PROMOTED and these plans come back, with the reason. Plans for anything else stay.
+ */
+function outsideFailoverWindow(plans: FixPlan[], report: DiagnosisReport): FixPlan[] {
+  const pending = failoverPendingIds(report.findings);
+  if (pending.size === 0) return plans;
+  const pendingSlots = new Set(report.nodes.filter((n) => pending.has(n.id)).flatMap((n) => [...slotsOf(n.slots)]));
+  const touches = (ranges: readonly SlotRange[]): boolean => [...slotsOf(ranges)].some((slot) => pendingSlots.has(slot));
+  const onlyPending = [...slotsOf(report.coverage.uncovered)].every((slot) => pendingSlots.has(slot));
+  return plans.filter((plan) => {
+    const involved = (plan.basis?.nodes ?? []).map((n) => n.id);
+    if (['PROMOTE_REPLICA', 'RESTART_NODE', 'ASSIGN_UNCOVERED_SLOTS'].includes(plan.action) && involved.some((id) => pending.has(id))) return false;
+    if (touches(plan.dataLoss.slots) || (plan.verify?.slotsServed && touches(plan.verify.slotsServed))) return false;
+    return !(plan.action === 'ALLOW_PARTIAL_COVERAGE' && onlyPending);
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import { evidenceLine, label, lineEvidence, probeEvidence, replicasOf, slotOwnin
 import { flaggedNoFailover, formatSeconds, promotionSettings, validityWindowMs, validityWindowText, whyNotPromoted } from '../promotion';
 import { plural } from '../../text';
 import { downShardCopies } from './lingering';
+import { failoverInProgress, failoverWindow } from './transitions';
 
 /**
  * A slot-owning master that is down: without a replica its slots are simply gone; with a live
@@ -37,7 +38,14 @@ export function masterDown(model: ClusterModel, lostQuorum: boolean): Finding[] 
         slots: master.slots,
       });
     } else if (!lostQuorum) {
-      const pending = master.health === 'suspect' || master.flagged !== 'fail';
+      // Inside the window in which Redis fails it over by itself: a transition, not a fault, and
+      // no plan may give its slots away yet.
+      const window = failoverWindow(model, master, replicas, lostQuorum);
+      if (window.inWindow) {
+        findings.push(failoverInProgress(model, master, window, [...evidence, ...replicas.flatMap((r) => replicaEvidence(r))]));
+        continue;
+      }
+      const pending = (master.health === 'suspect' || master.flagged !== 'fail') && !['no-majority-lost-it', 'window-passed'].includes(window.reason);
       findings.push({
         code: 'REPLICA_NOT_PROMOTED',
         severity: 'critical',
@@ -46,7 +54,9 @@ export function masterDown(model: ClusterModel, lostQuorum: boolean): Finding[] 
         detail:
           `${label(master)} owns slots ${slotText} and ${describeDown(master)}. ${replicas.map(label).join(', ')} ` +
           `${replicas.length === 1 ? 'is' : 'are'} still a replica of it. ` +
-          notPromotedText(replicas, pending, promotionSettings(model)) +
+          (window.reason === 'no-majority-lost-it'
+            ? `${window.why} `
+            : notPromotedText(replicas, pending, promotionSettings(model)) + (window.why ? `${window.why} ` : '')) +
           'CLUSTER FAILOVER FORCE on the replica promotes it.',
         evidence: [...evidence, ...replicas.flatMap((r) => replicaEvidence(r))],
         nodes: [master.id, ...replicas.map((r) => r.id)],

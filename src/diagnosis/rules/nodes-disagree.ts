@@ -3,6 +3,7 @@ import { formatRanges } from '../../cluster/slots';
 import type { ClusterNodeLine } from '../../cluster/types';
 import { evidenceLine, rawLineAt, rawLineIn, type ClusterModel, type LineTable, type NodeView } from '../model';
 import { joinerIds } from './node-keeps-joining';
+import { joiningNodes, replicaLink } from './transitions';
 
 /**
  * Nodes whose views differ: a partition, a split configuration, or nodes that forgot each
@@ -12,14 +13,23 @@ import { joinerIds } from './node-keeps-joining';
 export function nodesDisagree(model: ClusterModel): Finding[] {
   // An instance that keeps trying to join is no member: its view is not a configuration of this
   // cluster (NODE_KEEPS_JOINING names it).
-  const joiners = joinerIds(model);
+  // Nor is the view of a node being added, until it has caught up (NODE_JOINING names it).
+  const joiners = new Set([...joinerIds(model), ...joiningNodes(model).keys()]);
   const views = model.views.filter((v) => v.lines.length > 0 && !(v.myself && joiners.has(v.myself.id)));
   if (views.length < 2) return [];
   const table = model.lineTable;
-  const groups = configurationGroups(views, table);
+  // Whether a view lists the node being added yet is gossip at work, not configuration.
+  const groups = configurationGroups(views, table, joiners);
   const states = groupBy(views.filter((v) => v.info), (v) => v.info!.state);
+  // A replica that just came back and is (re)syncing is still flagged by the nodes that have not
+  // heard from it since: each clears the flag at its next pong. That is the rejoin, not a partition.
+  const rejoining = (id: string): boolean => {
+    const node = model.nodes.get(id);
+    const link = node ? replicaLink(model, node)?.kind : undefined;
+    return link === 'syncing' || link === 'reconnecting';
+  };
   const suspicions = views
-    .map((v) => ({ view: v, flagged: failingLines(v, table) }))
+    .map((v) => ({ view: v, flagged: failingLines(v, table).filter((l) => !rejoining(l.id)) }))
     .filter(({ flagged }) => flagged.some((l) => model.nodes.get(l.id)?.reachable === true && model.nodes.get(l.id)?.health !== 'down'));
   if (groups.size < 2 && states.size < 2 && suspicions.length === 0) return [];
 
@@ -75,16 +85,18 @@ const failingOf = new WeakMap<LineTable, boolean[]>();
  * (masters), in any order; groups in the order of their first view. Each distinct line gets a
  * token number once; a view's configuration is its sorted token numbers.
  */
-function configurationGroups(views: NodeView[], table: LineTable): Map<string, NodeView[]> {
+function configurationGroups(views: NodeView[], table: LineTable, joiners: ReadonlySet<string>): Map<string, NodeView[]> {
   const numbers = new Map<string, number>();
   const tokenOf = new Int32Array(table.lines.length);
   table.lines.forEach((line, index) => {
     // Handshake entries are transient (a MEET in flight, random ids): not configuration.
-    if (line.flags.includes('handshake')) {
+    if (line.flags.includes('handshake') || joiners.has(line.id)) {
       tokenOf[index] = -1;
       return;
     }
-    const text = `${line.id}:${line.flags.includes('master') ? formatRanges(line.slots) : ''}`;
+    // A node without slots shows the same as master or replica: a CLUSTER REPLICATE spreading by
+    // gossip (a replica being added, an old master rejoining) is no difference of configuration.
+    const text = `${line.id}:${line.flags.includes('master') && line.slots.length > 0 ? formatRanges(line.slots) : '-'}`;
     let token = numbers.get(text);
     if (token === undefined) {
       token = numbers.size;

@@ -2,9 +2,14 @@ import type { Finding } from '../types';
 import { toRanges } from '../../cluster/slots';
 import { evidenceLine, openSlotKeys, type ClusterModel } from '../model';
 import { plural } from '../../text';
+import { movingSlots } from './transitions';
 
-/** Slots left MIGRATING or IMPORTING: a resharding that was interrupted. */
+/**
+ * Slots left MIGRATING or IMPORTING: a resharding that was interrupted. Slots whose keys are
+ * moving while we look are a resharding at work (RESHARDING_IN_PROGRESS), not this fault.
+ */
 export function openSlots(model: ClusterModel): Finding[] {
+  const moving = movingSlots(model);
   const parts: string[] = [];
   const evidence: string[] = [];
   const slots: number[] = [];
@@ -20,15 +25,17 @@ export function openSlots(model: ClusterModel): Finding[] {
   };
   for (const view of model.views) {
     const me = view.myself;
-    if (!me || (me.migrating.length === 0 && me.importing.length === 0)) continue;
+    const migrating = me?.migrating.filter((m) => !moving.has(m.slot)) ?? [];
+    const importing = me?.importing.filter((i) => !moving.has(i.slot)) ?? [];
+    if (!me || (migrating.length === 0 && importing.length === 0)) continue;
     nodes.add(me.id);
     evidence.push(evidenceLine(me.addr, me.raw));
-    for (const { slot, to } of me.migrating) {
+    for (const { slot, to } of migrating) {
       slots.push(slot);
       nodes.add(to);
       parts.push(`slot ${slot} is MIGRATING from ${me.addr} to ${name(to)}${keys(slot, me.id, to)}`);
     }
-    for (const { slot, from } of me.importing) {
+    for (const { slot, from } of importing) {
       slots.push(slot);
       nodes.add(from);
       parts.push(`slot ${slot} is IMPORTING into ${me.addr} from ${name(from)}${keys(slot, me.id, from)}`);

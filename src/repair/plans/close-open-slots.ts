@@ -1,4 +1,5 @@
 import { openSlotKeys, type ModelNode } from '../../diagnosis/model';
+import { movingSlots } from '../../diagnosis/rules/transitions';
 import { plural } from '../../text';
 import { identify } from '../fingerprint';
 import type { FixPlan, PlanCheck, PlanStep, Risk } from '../types';
@@ -45,7 +46,9 @@ export const EXPECTED_MS_PER_BATCH = 20;
  * one slot that cannot be closed does not hold the others back.
  */
 export function closeOpenSlotsPlans(ctx: PlanContext): FixPlan[] {
-  const options = openSlots(ctx).flatMap((o) => optionsFor(ctx, o));
+  // Keys moving while we looked: a resharding at work, which closes its slots itself.
+  const moving = movingSlots(ctx.model);
+  const options = openSlots(ctx).filter((o) => !moving.has(o.slot)).flatMap((o) => optionsFor(ctx, o));
   const groups = new Map<string, SlotOption[]>();
   for (const option of options) {
     const key = [option.kind, option.source?.id, option.target?.id, option.dest?.id].join('|');

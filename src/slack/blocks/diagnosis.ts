@@ -3,7 +3,7 @@ import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagno
 import { commandText } from '../../repair/step-text';
 import type { FixPlan, KeyMove } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
-import { nodeTableRows } from '../../diagnosis/format-text';
+import { noFaultText, nodeTableRows } from '../../diagnosis/format-text';
 import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
 import { ACTIONS } from '../ids';
 import { plural } from '../../text';
@@ -54,7 +54,7 @@ export function rootMessage(report: DiagnosisReport, options: RootOptions): Mess
     const primary = report.findings.find((f) => f.code === report.primary);
     blocks.push(section(truncate(primary
       ? `${VERDICT_ICON[report.verdict]} *Root cause:* ${escapeMrkdwn(primary.title)} \`${primary.code}\`\n${escapeMrkdwn(primary.detail)}`
-      : `${VERDICT_ICON[report.verdict]} No fault found: every node answers and every slot is served.`, LIMITS.sectionText)));
+      : `${VERDICT_ICON[report.verdict]} ${escapeMrkdwn(noFaultText(report))}`, LIMITS.sectionText)));
     blocks.push(section(truncate(coverageText(report), LIMITS.sectionText)));
   }
   if (report.limitations?.length) {
