@@ -134,7 +134,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     pending = withinNodeCap(next);
   }
 
-  await Promise.all([...probes.map((probe) => bus.attach(probe, listings.get(probe)!)), countOpenSlotKeys(probes, options)]);
+  await Promise.all([...probes.map((probe) => bus.attach(probe, listings.get(probe)!)), countOpenSlotKeys(probes, probeOptions)]);
   return {
     cluster: options.cluster ?? options.seeds.join(','),
     seeds: options.seeds,
@@ -425,6 +425,8 @@ async function countKeysInSlotsTwice(addr: string, slots: number[], options: Omi
   const { host, port } = parseHostPort(addr);
   const redis = connectionTo(host, port, options);
   redis.on('error', () => undefined);
+  // Integers come back here; the same byte cap holds all the same (a hostile node may not care).
+  capReplyBytes(redis, { ...DEFAULT_COLLECTION_LIMITS, ...options.limits }.maxReplyBytes);
   const commandMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const deadlineMs = (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + commandMs + (recountAfterMs === null ? 0 : recountAfterMs + commandMs) + 250;
   let timer: NodeJS.Timeout | undefined;

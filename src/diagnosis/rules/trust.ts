@@ -55,9 +55,10 @@ export function nodeIdMismatch(model: ClusterModel): Finding[] {
       : `Other nodes answer at ${model.impostors.length} addresses than the ones the cluster lists there`,
     detail:
       `${parts.join('; ')}. A node that answers with another id is not that node: its answer is not used in this diagnosis ` +
-      'and no plan acts on it. The listed node most likely announces an address that is not its own ' +
-      '(cluster-announce-ip/-port/-bus-port), or the address now belongs to another Redis; the cluster\'s own gossip ' +
-      'reaches the wrong process too. Check the listed node\'s announce settings.',
+      'and no plan acts on it. Either the listed node announces an address that is not its own ' +
+      '(cluster-announce-ip/-port/-bus-port: check its announce settings), or the address now belongs to another Redis, ' +
+      'or the node there was restarted with an empty nodes.conf (a new id: its peers mark the old one noaddr within ' +
+      'seconds, and the next diagnosis names it). The cluster\'s own gossip reaches that process too.',
     evidence: model.impostors.flatMap((i) => [
       ...i.listed.slice(0, 2).map((l) => evidenceLine(l.viewer, rawLineIn(l.view, l.line))),
       evidenceLine(i.addr, i.view.myself!.raw),
