@@ -52,7 +52,13 @@ export async function diagnoseCluster(
   const options = { ...collectOptionsFor(cluster, config), ...overrides };
   const scope = (options.scope ??= clusterScope(cluster));
   const snapshot = await collectSnapshot(options);
-  const { report, model } = diagnoseOrThrow(snapshot);
+  // Between the CPU-bound steps of a big cluster (model, rules, plans), whatever else waits on
+  // this event loop gets its turn: a Slack ack in the same process, another cluster's poll.
+  await nextTurn();
+  const model = modelOrThrow(snapshot);
+  await nextTurn();
+  const report = diagnoseModel(model);
+  await nextTurn();
   await countOrphanKeys(snapshot, report, model, options);
   if (!extras.lastKnown) return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, model, scope }) };
   // History only matters for masters that are down: their keys cannot be counted any more.
@@ -89,12 +95,21 @@ export function analyseSnapshot(snapshot: ClusterSnapshot, spareNodes: string[] 
 }
 
 function diagnoseOrThrow(snapshot: ClusterSnapshot): { report: DiagnosisReport; model: ClusterModel } {
+  const model = modelOrThrow(snapshot);
+  return { report: diagnoseModel(model), model };
+}
+
+function modelOrThrow(snapshot: ClusterSnapshot): ClusterModel {
   if (!snapshot.probes.some((p) => p.status === 'ok')) {
     const reasons = snapshot.probes.map((p) => `  ${p.addr}: ${p.error ?? 'no answer'}`).join('\n');
     throw new RedisMedicError(ErrorCode.NoSeedAnswered, `no node of ${snapshot.cluster} answered:\n${reasons}`);
   }
-  const model = buildModel(snapshot);
-  return { report: diagnoseModel(model), model };
+  return buildModel(snapshot);
+}
+
+/** One turn of the event loop (timers, I/O callbacks, then this). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
