@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
+import pLimit from 'p-limit';
 import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
@@ -42,6 +43,13 @@ export interface CollectOptions extends RedisAuth {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 const MAX_DISCOVERY_ROUNDS = 4;
+/**
+ * Connections open at once in one collection (probes and bus-port checks). Every node is still
+ * asked concurrently with its own timeouts, but a 1000-node cluster is not dialled all at once:
+ * a thousand handshakes and replies landing together in one process would spend a node's
+ * timeout waiting for our own event loop, and report healthy nodes as not answering.
+ */
+const MAX_IN_FLIGHT = 128;
 const NOT_ASKED_SHOWN = 20;
 
 /**
@@ -90,14 +98,15 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const lineCache = new NodeLineCache();
   const listings = new Map<NodeProbe, Listing>();
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
-  const bus = busPortChecker(options, scope);
+  const inFlight = pLimit(MAX_IN_FLIGHT);
+  const bus = busPortChecker(options, scope, inFlight);
   // A seed outside the scope (the monitor's remembered nodes, after the config was narrowed) is
   // skipped without a word: if the cluster still lists it, its listing is reported below.
   let pending = withinNodeCap(unique(options.seeds).filter((addr) => scope.allows(addr)));
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
     pending.forEach((addr) => asked.add(comparableAddr(addr)));
     const results = await Promise.all(pending.map(async (addr) => {
-      const probe = await probeNode(addr, probeOptions);
+      const probe = await inFlight(() => probeNode(addr, probeOptions));
       const listing = listingOf(probe.replies, lineCache);
       listings.set(probe, listing);
       bus.startListed(listing);
@@ -156,7 +165,7 @@ function capHitOf(probe: NodeProbe, limits: CollectionLimits): CollectionCapHit 
  * TCP connects to cluster bus ports, each (host, bus port) once. A node's result is attached to
  * its probe only when it answered, for the bus port its own `myself` line announces.
  */
-function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressScope) {
+function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressScope, inFlight: pLimit.Limit) {
   const enabled = options.probeBusPort !== false && options.commands !== 'light';
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const checks = new Map<string, Promise<{ reachable: boolean; error?: string }>>();
@@ -164,7 +173,7 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
     const key = `${host}@${port}`;
     let pending = checks.get(key);
     if (!pending) {
-      pending = tcpReachable(host, port, timeoutMs);
+      pending = inFlight(() => tcpReachable(host, port, timeoutMs));
       checks.set(key, pending);
     }
     return pending;
