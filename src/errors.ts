@@ -17,6 +17,8 @@ export enum ErrorCode {
   PreconditionFailed = 'precondition_failed',
   VerificationFailed = 'verification_failed',
   RepairLockLost = 'repair_lock_lost',
+  /** The worker running a repair stopped (killed, crashed) before it finished. */
+  RepairInterrupted = 'repair_interrupted',
 }
 
 export class RedisMedicError extends Error {

@@ -6,6 +6,8 @@ import { configFrom, keepProcessAlive, UsageError } from './context';
 interface StartOptions {
   port?: string;
   workers: boolean;
+  lockDurationMs?: string;
+  stalledIntervalMs?: string;
 }
 
 export function register(program: Command): void {
@@ -14,6 +16,8 @@ export function register(program: Command): void {
     .description('run the Slack app, the HTTP routes (/healthz, /metrics, /alerts), the workers and the monitor in one process')
     .option('--port <port>', 'HTTP port (default $PORT or 3000)')
     .option('--no-workers', 'run the app only; `redis-medic worker` processes do the work')
+    .option('--lock-duration-ms <ms>', 'a job whose worker stops renewing its lock for this long is handed to another worker (default 30000)')
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died (default 30000)')
     .action(async (options: StartOptions, command: Command) => {
       await runStart(options, configFrom(command));
       keepProcessAlive();
@@ -28,7 +32,16 @@ export async function runStart(options: StartOptions, config: Config): Promise<R
   const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
   const { startService } = require('../service') as typeof import('../service');
   const logger = createLogger().child({ process: 'start' });
-  const service = await startService(config, { logger, withWorkers: options.workers, ...(port !== undefined ? { port } : {}) });
+  const ms = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number of milliseconds, got "${value}"`);
+    return n;
+  };
+  const lockDurationMs = ms('--lock-duration-ms', options.lockDurationMs);
+  const stalledIntervalMs = ms('--stalled-interval-ms', options.stalledIntervalMs);
+  const workers = { ...(lockDurationMs ? { lockDurationMs } : {}), ...(stalledIntervalMs ? { stalledIntervalMs } : {}) };
+  const service = await startService(config, { logger, withWorkers: options.workers, ...(port !== undefined ? { port } : {}), ...(Object.keys(workers).length ? { workers } : {}) });
   const onSignal = (signal: NodeJS.Signals): void => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -153,7 +153,11 @@ class Run {
     const failedChecks = await runChecks(plan.checks ?? [], links, repair.stepTimeoutMs);
     if (failedChecks.length) return this.refuse(ErrorCode.PreconditionFailed, `precondition failed, nothing was changed: ${failedChecks.join('; ')}`, report);
 
-    await this.audit('repair.started', { planId: plan.id, action: plan.action, title: plan.title, steps: plan.steps.length });
+    // Every step is named before the first runs: a run cut short (a worker killed) can then say
+    // which steps ran and which did not, from the audit stream or the job's progress record.
+    const stepList = plan.steps.map((s) => ({ node: s.node, command: s.command }));
+    await this.audit('repair.started', { planId: plan.id, action: plan.action, title: plan.title, steps: plan.steps.length, plan: stepList.map((s) => `${s.node}> ${s.command.join(' ')}`) });
+    await this.progress({ phase: 'started', planId: plan.id, title: plan.title, steps: stepList, message: `running ${plan.steps.length} step(s): ${plan.title}` });
     this.logger.info({ action: plan.action, steps: plan.steps.length }, `repair started: ${plan.title}`);
 
     const t1 = this.now();
@@ -166,7 +170,7 @@ class Run {
       const reason = lock.lost && !failed
         ? `lost the repair lock of ${options.cluster.name} after ${steps.length} of ${plan.steps.length} steps; stopped`
         : `step ${steps.indexOf(failed!) + 1} of ${plan.steps.length} failed on ${failed!.node} (${failed!.command.join(' ')}): ${failed!.reply}`;
-      return this.finish('failed', steps, lock.lost && !failed ? ErrorCode.RepairLockLost : ErrorCode.StepFailed, reason);
+      return this.finish('failed', steps, lock.lost && !failed ? ErrorCode.RepairLockLost : ErrorCode.StepFailed, reason, undefined, plan.steps.slice(steps.length));
     }
 
     await this.progress({ phase: 'verifying', message: `waiting for the expected state (at most ${repair.verifyTimeoutMs} ms)` });
@@ -231,8 +235,10 @@ class Run {
       ok = joined.ok;
     }
     const result: StepResult = { node: step.node, command: step.command, reply, ok, ms: this.now() - t0 };
-    await this.progress({ ...base, status: ok ? 'ok' : 'failed', reply, ms: result.ms, message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}` });
+    // The durable record first: a listener that hangs (Slack) or a worker killed meanwhile must
+    // not leave a step that ran unrecorded.
     await this.audit('repair.step', { planId: this.options.planId, index, node: step.node, command: step.command.join(' '), ok, reply, ms: result.ms });
+    await this.progress({ ...base, status: ok ? 'ok' : 'failed', reply, ms: result.ms, message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}` });
     return result;
   }
 
@@ -271,7 +277,7 @@ class Run {
     };
   }
 
-  private async finish(status: 'repaired' | 'failed', steps: StepResult[], code?: ErrorCode, reason?: string, verification?: string): Promise<RepairResult> {
+  private async finish(status: 'repaired' | 'failed', steps: StepResult[], code?: ErrorCode, reason?: string, verification?: string, notRun: PlanStep[] = []): Promise<RepairResult> {
     // The report after the repair is what people read next: take it even when verification failed.
     let finalReport: DiagnosisReport | undefined;
     try {
@@ -290,6 +296,7 @@ class Run {
       timings: { ...this.timings },
       ...(verification ? { verification } : {}),
       ...(finalReport ? { finalReport } : {}),
+      ...(notRun.length ? { notRun: notRun.map((s) => ({ node: s.node, command: s.command })) } : {}),
     };
     // The incident thread's "Fix:" line is read from this entry: name the plan, not only its id.
     await this.audit('repair.finished', {

@@ -167,9 +167,13 @@ export interface RepairResult {
   /** What verification saw last, when it did not pass. */
   verification?: string;
   finalReport?: DiagnosisReport;
+  /** Steps of the plan that never ran (a run cut short: a failed step, a lost lock, a dead worker). */
+  notRun?: Array<{ node: string; command: string[] }>;
 }
 
 /** Progress a repair reports while it runs (the queue layer passes it on as job progress). */
 export type RepairProgress =
   | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
+  /** The plan is about to run: every step, so a run cut short can say which did not run. */
+  | { phase: 'started'; planId: string; title: string; steps: Array<{ node: string; command: string[] }>; message: string }
   | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };

@@ -13,6 +13,7 @@ import {
   DeliveryError, type Delivery, type FixMessage, type FoundRoot, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote,
 } from '../incidents/incident-publisher';
 import type { Logger } from '../logging/logger';
+import { repairLockKey } from '../repair/lock';
 import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord } from './approvals';
 import { findingsMessages, fixesMessage, nodeTableMessages, rootMessage } from './blocks/diagnosis';
 import {
@@ -220,7 +221,18 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
     },
 
     async refreshFixes(ref, threadTs, report, current) {
-      if (current.approvalId && (await approvals.claimOf(current.approvalId))) return 'busy';
+      if (current.approvalId && (await approvals.claimOf(current.approvalId))) {
+        // Someone approved from it: the message now tells that repair's story. While a repair
+        // runs, nothing new is offered; once none runs (it ended, or its worker died half way),
+        // the current plans get a fix message of their own below it.
+        if ((await deps.redis.exists(repairLockKey(config.queue.prefix, ref.cluster))) === 1) return 'busy';
+        const part = await fixPart(ref, threadTs, report);
+        const ts = await post('fix message', ref.channel, {
+          ...part.message,
+          metadata: { event_type: INCIDENT_REPLY_EVENT, event_payload: { cluster: ref.cluster, incident_id: ref.incidentId, key: `${current.ts}:after`, part: 0, approval_id: part.approvalId!, plans: (part.plans ?? []).join(',') } },
+        }, threadTs);
+        return { ts, approvalId: part.approvalId!, plans: part.plans! };
+      }
       const part = await fixPart(ref, threadTs, report);
       await update('fix message edit', ref.channel, current.ts, part.message);
       const next: FixMessage = { ts: current.ts, approvalId: part.approvalId!, plans: part.plans! };

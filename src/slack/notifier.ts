@@ -229,6 +229,12 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     }
     // Last: the outcome reply is what people get notified of, once everything else says the same.
     await post(channel, outcomeMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result, rediagnoseValue: rediagnoseValue(data.cluster) }), threadTs);
+    // A repair cut short leaves the cluster between two states: offer the plan that completes it.
+    // In an incident thread (no root of ours) the monitor does that as soon as the repair lock is free.
+    if (result.code === ErrorCode.RepairInterrupted && result.finalReport && approval?.rootTs && threadTs) {
+      await publishDiagnosis({ report: result.finalReport, target: { channel, threadTs }, requestedBy: null, mode: 'thread-only' })
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not post the diagnosis after the interrupted repair'));
+    }
   }
 
   return { publishDiagnosis, onDiagnoseProgress, onDiagnosisDone, onDiagnosisFailed, onRepairProgress, onRepairDone };

@@ -3,13 +3,16 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../../audit/audit-log';
 import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
-import { errorMessage } from '../../errors';
+import type { DiagnosisReport } from '../../diagnosis/types';
+import { diagnoseCluster } from '../../engine';
+import { ErrorCode, errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import { approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalSigner } from '../../repair/approval';
 import type { ExecuteOptions } from '../../repair/executor';
-import type { RepairResult } from '../../repair/types';
+import type { RepairProgress, RepairResult } from '../../repair/types';
 import { medicKey, repairJobId } from '../queues';
 import type { JobHooks, RepairJobData, RepairJobResult } from '../types';
+import { describeInterruption, interruptionReason } from './interruption';
 import { actorOf, callHook } from './safe-hook';
 
 /** src/repair/executor.ts `executePlan`, or a stand-in with its contract. */
@@ -28,6 +31,8 @@ export interface RepairProcessorDeps {
   audit?: AuditLog;
   /** A name for this worker, stored in the started-marker. */
   workerName?: string;
+  /** The diagnosis after an interrupted repair (default: diagnoseCluster). */
+  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'>) => Promise<{ report: DiagnosisReport }>;
   now?: () => number;
 }
 
@@ -98,18 +103,58 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
     const approvers = check.approval.approvers.join('+');
 
     let firstRun: boolean;
+    // Keyed on the approval, not the job id: a copy of a signed job under another id is a second run.
+    const runKey = repairJobId(data.planId, data.approvalId);
+    const progressKey = medicKey(deps.config.queue.prefix, 'repair-progress', runKey);
     try {
       const marker = JSON.stringify({ worker: deps.workerName ?? `pid-${process.pid}`, at: new Date(now()).toISOString(), attempt: job.attemptsStarted });
-      // Keyed on the approval, not the job id: a copy of a signed job under another id is a second run.
-      const runKey = repairJobId(data.planId, data.approvalId);
       firstRun = (await deps.redis.set(medicKey(deps.config.queue.prefix, 'repair-started', runKey), marker, 'EX', STARTED_MARKER_TTL_SECONDS, 'NX')) === 'OK';
     } catch (err) {
       return finish(stopped('refused', `could not record the start of the repair in the queue Redis (${errorMessage(err)}); nothing was run`));
     }
     if (!firstRun) {
       const interrupted = (job.attemptsStarted ?? 0) > 1 || (job.stalledCounter ?? 0) > 0;
-      await deps.audit?.record({ action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId, planId: data.planId, reason: interrupted ? 'interrupted' : 'already-ran' } });
-      return finish(stopped(interrupted ? 'failed' : 'refused', interrupted ? INTERRUPTED_REASON : ALREADY_RAN_REASON));
+      if (!interrupted) {
+        await deps.audit?.record({ action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId, planId: data.planId, reason: 'already-ran' } });
+        return finish(stopped('refused', ALREADY_RAN_REASON));
+      }
+      return finish(await reportInterruption(cluster, progressKey, started));
+    }
+
+    /**
+     * A second run of a job whose worker died: nothing is run again. What the first run recorded
+     * says which steps ran and which did not, and a fresh diagnosis offers the plan that
+     * completes the job (the cluster is in between two states now).
+     */
+    async function reportInterruption(target: ClusterConfig, key: string, since: number): Promise<RepairResult> {
+      let records: RepairProgress[] = [];
+      try {
+        records = (await deps.redis.lrange(key, 0, -1)).map((r) => JSON.parse(r) as RepairProgress);
+      } catch (err) {
+        log.warn({ error: errorMessage(err) }, 'could not read the repair progress record');
+      }
+      const fallback = data.approvedPlan?.steps.map((s) => ({ node: s.node, command: s.command }));
+      const interruption = describeInterruption(records, fallback);
+      const recorded = records.length > 0;
+      const reason = recorded ? interruptionReason(interruption) : INTERRUPTED_REASON;
+      await deps.audit?.record({
+        action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin),
+        details: { jobId, planId: data.planId, reason: 'interrupted', ran: interruption.ran.length, unknown: interruption.unknown.length, notRun: interruption.notRun.length },
+      });
+      let finalReport: DiagnosisReport | undefined;
+      try {
+        finalReport = (await (deps.diagnose ?? diagnoseCluster)(target, deps.config)).report;
+      } catch (err) {
+        log.warn({ error: errorMessage(err) }, 'could not diagnose the cluster after the interrupted repair');
+      }
+      return {
+        status: 'failed', code: ErrorCode.RepairInterrupted, reason, planId: data.planId,
+        steps: [...interruption.ran, ...interruption.unknown.map((s) => ({ node: s.node, command: s.command, reply: 'sent; the worker stopped before its answer was recorded (it may have run)', ok: false, ms: 0 }))],
+        // Nothing recorded (a worker of an older version, or the record could not be written): say nothing is known.
+        ...(recorded && interruption.notRun.length ? { notRun: interruption.notRun } : {}),
+        durationMs: now() - since,
+        ...(finalReport ? { finalReport } : {}),
+      };
     }
 
     try {
@@ -127,6 +172,11 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         ...(deps.audit ? { audit: deps.audit } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         onProgress: async (progress) => {
+          // Recorded before anyone is told: if this worker dies, the next one says what ran.
+          if (progress.phase === 'started' || progress.phase === 'step') {
+            await deps.redis.multi().rpush(progressKey, JSON.stringify(progress)).expire(progressKey, STARTED_MARKER_TTL_SECONDS).exec()
+              .catch((err: unknown) => log.warn({ error: errorMessage(err) }, 'could not record the repair progress'));
+          }
           await job.updateProgress(progress as unknown as object).catch((err: unknown) => log.debug({ error: errorMessage(err) }, 'could not store job progress'));
           await callHook(log, 'onRepairProgress', deps.hooks?.onRepairProgress && (() => deps.hooks!.onRepairProgress!(data, progress)));
         },

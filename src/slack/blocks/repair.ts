@@ -70,6 +70,9 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
   } else {
     blocks.push(section('No command was run.'));
   }
+  if (result.notRun?.length) {
+    blocks.push(section(truncate(`*Not run:*\n${codeBlock(result.notRun.map((s) => `  ${stepLine(s)}`))}`, LIMITS.sectionText)));
+  }
   if (result.finalReport) blocks.push(section(truncate(finalCheckText(result.finalReport), LIMITS.sectionText)));
   const next = nextStepText(result);
   if (next) {
@@ -93,6 +96,7 @@ function nextStepText(result: RepairResult): string | null {
   if (result.status === 'repaired' && (!result.finalReport || result.finalReport.verdict === 'ok')) return null;
   if (result.status === 'repaired') return '*Next:* the fix worked, but the cluster is not fully healthy yet: re-diagnose to see what is left.';
   if (result.status === 'refused') return '*Next:* nothing was run. The cluster is not what was diagnosed (or another repair holds the lock): re-diagnose and approve the fresh plan.';
+  if (result.code === 'repair_interrupted') return '*Next:* the cluster is between two states. The fresh diagnosis in this thread offers the plan that completes the job; or re-diagnose.';
   const failed = result.steps.find((s) => !s.ok);
   return `*Next:* ${failed ? `the step on ${escapeMrkdwn(failed.node)} failed and nothing after it ran; check that node's log. ` : ''}Re-diagnose to see the current state before trying anything else.`;
 }
