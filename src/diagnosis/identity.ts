@@ -30,20 +30,26 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
  * every line: linear in the size of the answers.
  */
 export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V[]; impostors: Array<Impostor<V>> } {
-  // address -> id -> the first view (index) and line listing that id there
+  // Only the addresses that answered matter: lines elsewhere are skipped on their port number
+  // before any address is normalised (a 20,000-line view answers from one address).
+  const askedKeys = new Map<V, string>();
+  const askedPorts = new Set<number>();
+  for (const view of views) {
+    if (!view.myself) continue;
+    askedKeys.set(view, comparableAddr(view.probe.addr));
+    const port = Number(view.probe.addr.slice(view.probe.addr.lastIndexOf(':') + 1));
+    askedPorts.add(port);
+  }
+  const asked = new Set(askedKeys.values());
+  // asked address -> id -> the first view (index) and line listing that id there
   const listedAt = new Map<string, Map<string, { index: number; viewer: string; line: ClusterNodeLine; byOthersToo: boolean }>>();
-  // Views share the line objects (and address strings) of nodes they print alike: each address
-  // is normalised once.
-  const keys = new Map<string, string>();
   views.forEach((view, index) => {
     const viewer = view.myself?.addr || view.probe.addr;
     for (const line of view.lines) {
-      if (line.flags.includes('myself') || !line.addr || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
-      let key = keys.get(line.addr);
-      if (key === undefined) {
-        key = comparableAddr(line.addr);
-        keys.set(line.addr, key);
-      }
+      if (!askedPorts.has(line.port) || !line.addr) continue;
+      if (line.flags.includes('myself') || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
+      const key = comparableAddr(line.addr);
+      if (!asked.has(key)) continue;
       let ids = listedAt.get(key);
       if (!ids) listedAt.set(key, (ids = new Map()));
       const seen = ids.get(line.id);
@@ -55,7 +61,8 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
   const impostors: Array<Impostor<V>> = [];
   views.forEach((view, index) => {
     const id = view.myself?.id;
-    const ids = id ? listedAt.get(comparableAddr(view.probe.addr)) : undefined;
+    const key = askedKeys.get(view);
+    const ids = id && key !== undefined ? listedAt.get(key) : undefined;
     const others = ids ? [...ids.entries()].filter(([listedId, at]) => listedId !== id && (at.index !== index || at.byOthersToo)) : [];
     if (!ids || others.length === 0 || ids.has(id!)) {
       trusted.push(view);

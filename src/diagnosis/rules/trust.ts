@@ -13,7 +13,7 @@ const EVIDENCE_SHOWN = 10;
 export function nodeOutOfScope(model: ClusterModel): Finding[] {
   const outside = model.snapshot.outOfScope ?? [];
   if (outside.length === 0) return [];
-  const ids = new Set(outside.map((o) => o.line.split(/\s+/)[0]!).filter((id) => model.nodes.has(id)));
+  const ids = new Set(outside.map((o) => o.line.slice(0, o.line.indexOf(' '))).filter((id) => model.nodes.has(id)));
   const shown = outside.slice(0, 5).map((o) => o.addr).join(', ');
   const more = outside.length > 5 ? ` and ${outside.length - 5} more` : '';
   return [{
