@@ -221,9 +221,9 @@ class LocalCluster implements TestCluster {
   }
 
   /** Spawns redis-server; the process stays an orphan (killed on teardown) until attached. */
-  private startProcess(port: number, busPort: number, dir: string): RedisProcess {
+  private startProcess(port: number, busPort: number, dir: string, host?: string): RedisProcess {
     if (this.tornDown) throw new Error('cluster already torn down');
-    const proc = new RedisProcess(dir, redisArgs(this.config, port, busPort, dir));
+    const proc = new RedisProcess(dir, redisArgs(this.config, port, busPort, dir, host));
     this.orphanProcs.add(proc);
     return proc;
   }
@@ -281,10 +281,16 @@ class LocalCluster implements TestCluster {
   }
 
   /** Kills the node first if it is still running. Same port, dir and nodes.conf, so same id (and its keys, with persistence aof). */
-  async restart(node: TestNode): Promise<void> {
+  async restart(node: TestNode, options: { host?: string } = {}): Promise<void> {
     const old = this.procOf(node);
     if (!old.hasExited) await this.kill(node);
-    const proc = this.startProcess(node.port, node.busPort, node.dir);
+    if (options.host && options.host !== node.host) {
+      // A pod rescheduled with a new IP: same data dir and nodes.conf (which keeps the old
+      // addresses, its own included), another loopback address (all of 127.0.0.0/8 is local).
+      node.host = options.host;
+      node.addr = `${options.host}:${node.port}`;
+    }
+    const proc = this.startProcess(node.port, node.busPort, node.dir, node.host);
     try {
       await this.waitAnswering(node.host, node.port, proc);
     } catch (err) {

@@ -1,6 +1,7 @@
 import { countSlots, mergeRanges, type SlotRange } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { buildModel, type ClusterModel, type ModelNode } from './model';
+import { addressesChanged } from './rules/addresses-changed';
 import { busPortUnreachable } from './rules/bus-port';
 import { fullCoverageSetting } from './rules/full-coverage';
 import { ghostNodes } from './rules/ghost-nodes';
@@ -57,6 +58,7 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
 function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
   const quorum = quorumLost(model);
   const findings = [
+    ...addressesChanged(model),
     ...quorum,
     ...masterDown(model, quorum.length > 0),
     ...splitBrain(model),
@@ -145,6 +147,7 @@ function nodeReport(node: ModelNode): NodeReport {
   return {
     id: node.id,
     addr: node.addr,
+    ...(node.announcedAddr ? { announcedAddr: node.announcedAddr } : {}),
     host: node.host,
     port: node.port,
     busPort: node.busPort,

@@ -58,6 +58,11 @@ export interface ModelNode extends NodeIdentity {
   slots: SlotRange[];
   ownSlots: SlotRange[] | null;
   epoch: number;
+  /**
+   * Set when it answers at `addr` but announces this older address, where its peers cannot
+   * reach it (a restart at a new IP with nodes.conf keeping the old one).
+   */
+  announcedAddr?: string;
 }
 
 export interface ClusterModel {
@@ -336,6 +341,20 @@ function mergeNode(node: ModelNode, seen: ClusterNodeLine[], counts: number[]): 
   else if (node.flagged === 'fail') node.health = 'down';
   else node.health = seen.some((l) => l.flags.includes('handshake') || l.flags.includes('noaddr')) ? 'unknown' : 'up';
   // Offline, a node only listed by one view is "up" only as far as that view can tell.
+
+  // It answers where we asked, yet announces (and is listed at) another address that its peers
+  // cannot reach: it moved (a pod rescheduled with a new IP, nodes.conf keeping the old one).
+  // Where it answers is where commands must go; the old address stays as what it announces.
+  const reachedAt = node.own?.probe.addr;
+  if (reachedAt && own?.addr && node.flagged && comparableAddr(reachedAt) !== comparableAddr(own.addr)) {
+    const where = hostPortOf(reachedAt);
+    if (where) {
+      node.announcedAddr = own.addr;
+      node.addr = formatHostPort(where);
+      node.host = where.host;
+      node.port = where.port;
+    }
+  }
 }
 
 function roleOf(line: ClusterNodeLine): 'master' | 'replica' | 'unknown' {

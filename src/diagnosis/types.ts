@@ -10,6 +10,7 @@ export type Severity = 'critical' | 'warning' | 'info';
 export type FindingCategory = 'fault' | 'risk' | 'transition';
 
 export type FindingCode =
+  | 'ADDRESSES_CHANGED'
   | 'QUORUM_LOST'
   | 'SHARD_ALL_COPIES_DOWN'
   | 'MASTER_DOWN_NO_REPLICA'
@@ -41,6 +42,8 @@ export type FindingCode =
 
 /** Order of precedence when naming the root cause: the first fault in this list wins. */
 export const FINDING_PRECEDENCE: readonly FindingCode[] = [
+  // Nodes that came back at new addresses explain why every master looks down at once.
+  'ADDRESSES_CHANGED',
   'QUORUM_LOST',
   'SHARD_ALL_COPIES_DOWN',
   'MASTER_DOWN_NO_REPLICA',
@@ -107,6 +110,8 @@ export interface NodeIdentity {
 }
 
 export interface NodeReport extends NodeIdentity {
+  /** Set when it answers at `addr` but announces this older address (see ADDRESSES_CHANGED). */
+  announcedAddr?: string;
   /** Its own flags when it answered, otherwise the flags other nodes give it. */
   flags: string[];
   /** true: answered; false: asked and did not answer; null: not asked (offline analysis). */

@@ -12,6 +12,7 @@ import { assignSlotsPlans, orphanSlots } from './plans/assign-slots';
 import { closeOpenSlotsPlans } from './plans/close-open-slots';
 import { liveMasters, type PlanContext } from './plans/context';
 import { forgetGhostsPlans } from './plans/forget-ghosts';
+import { meetNewAddressesPlans } from './plans/meet-new-addresses';
 import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
 import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
@@ -47,6 +48,8 @@ export interface LastKnownKeys {
 // In the order a person should consider them: restarting a node whose data survived beats
 // anything that gives its slots away; root causes before their consequences; prevention last.
 const PLANNERS: Array<(ctx: PlanContext) => FixPlan[]> = [
+  // Nodes back at new addresses: introducing them loses nothing, and makes the rest moot.
+  meetNewAddressesPlans,
   restartNodePlans,
   promoteReplicaPlans,
   assignSlotsPlans,
@@ -57,6 +60,9 @@ const PLANNERS: Array<(ctx: PlanContext) => FixPlan[]> = [
   allowPartialCoveragePlans,
   addReplicaPlans,
 ];
+
+export const MOVED_NOTE =
+  'The nodes that look down are not merely at new addresses (ADDRESSES_CHANGED): introduce them there first (CLUSTER MEET), which loses nothing; this plan loses keys.';
 
 export const OFFLINE_NOTE =
   'Sketched from a paste: only the pasted nodes are known. Run `redis-medic diagnose` against the live cluster for a plan that can be run (the executor re-diagnoses and runs only plans it finds again).';
@@ -72,6 +78,10 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   const seen = new Set<string>();
   const scope = options.scope;
   const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id) && (!scope || planAddresses(p).every((a) => scope.allows(a))));
+  // Masters that look down may be alive at new addresses: anything that loses keys waits.
+  if (report.findings.some((f) => f.code === 'ADDRESSES_CHANGED')) {
+    for (const plan of unique) if (plan.dataLoss.slots.length > 0) plan.preconditions.unshift(MOVED_NOTE);
+  }
   // From a paste only the pasted views are known: "every live node" means those few.
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
   if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);

@@ -68,7 +68,7 @@ export interface NodeSettings {
   persistence: 'none' | 'aof';
 }
 
-export function redisArgs(settings: NodeSettings, port: number, busPort: number, dir: string): string[] {
+export function redisArgs(settings: NodeSettings, port: number, busPort: number, dir: string, host: string = HOST): string[] {
   const args = [
     '--port', String(port),
     '--cluster-enabled', 'yes',
@@ -77,7 +77,10 @@ export function redisArgs(settings: NodeSettings, port: number, busPort: number,
     '--cluster-port', String(busPort),
     '--cluster-require-full-coverage', settings.requireFullCoverage ? 'yes' : 'no',
     '--dir', dir,
-    '--bind', HOST,
+    '--bind', host,
+    // Its cluster bus connects out from this address too: on loopback the kernel would pick
+    // 127.0.0.1, and peers learn a node's address from where its packets come from.
+    ...(host === HOST ? [] : ['--bind-source-addr', host]),
     '--protected-mode', 'no',
     '--save', '',
     // fsync always: SIGKILL must not cost the writes a test made sure had reached this node.

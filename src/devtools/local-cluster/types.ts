@@ -60,7 +60,8 @@ export interface TestCluster {
   kill(node: TestNode): Promise<void>;
   freeze(node: TestNode): void;
   thaw(node: TestNode): void;
-  restart(node: TestNode): Promise<void>;
+  /** Kills it first if running; same port, dir and nodes.conf. `host`: come back at another loopback address (new IP, old nodes.conf). */
+  restart(node: TestNode, options?: { host?: string }): Promise<void>;
   killMasters(count: number): Promise<TestNode[]>;
   delSlotsRange(node: TestNode, from: number, to: number): Promise<void>;
   openSlot(slot: number, source: TestNode, target: TestNode): Promise<void>;

@@ -7,6 +7,7 @@ import { parsePaste } from '../../../src/cluster/parse-paste';
 import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import { analyseSnapshot } from '../../../src/engine';
+import { MOVED_NOTE } from '../../../src/repair/plan';
 import type { DiagnosisReport, FindingCode } from '../../../src/diagnosis/types';
 import { loadFixture } from '../repair/fixtures';
 
@@ -225,4 +226,30 @@ describe('an unreachable majority is a down cluster (pastes of one view, masters
       assert.deepEqual([...new Set(added)], [`${downSlots[0]![0]} ${downSlots[0]![1]}`]);
     });
   }
+});
+
+describe('a paste taken right after a restart at new addresses (one view, nothing received since start)', () => {
+  const report = analyseSnapshot(parsePaste(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8'))).report;
+
+  it('names ADDRESSES_CHANGED first: addresses may have changed, MEET before anything that loses keys', () => {
+    assert.equal(report.primary, 'ADDRESSES_CHANGED');
+    const found = finding(report, 'ADDRESSES_CHANGED');
+    assert.match(found.title, /Every node looks down at once right after a restart/);
+    assert.match(found.detail, /cluster_stats_messages_received:0/);
+    assert.match(found.detail, /CLUSTER MEET <new-ip> <port> <bus-port>/);
+    assert.match(found.detail, /cluster-announce-hostname/);
+  });
+
+  it('every plan that loses keys says to introduce the nodes at their new addresses first', () => {
+    const lossy = report.fixes.filter((p) => p.dataLoss.slots.length > 0);
+    assert.ok(lossy.length > 0);
+    for (const plan of lossy) assert.ok(plan.preconditions.includes(MOVED_NOTE), plan.title);
+  });
+
+  it('without that sign (the peers heard from), the same view is quorum loss, not moved addresses', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8').replace('cluster_stats_messages_received:0', 'cluster_stats_messages_received:40');
+    const other = analyseSnapshot(parsePaste(text)).report;
+    assert.equal(other.primary, 'QUORUM_LOST');
+    assert.ok(!other.findings.some((f) => f.code === 'ADDRESSES_CHANGED'));
+  });
 });
