@@ -71,6 +71,9 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     await c.kill(c.masters()[2]!);
     await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_incidents_open', { cluster: CLUSTER }), 1), 20_000);
     await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'down' }), 1), 20_000);
+    // The poll that opened the incident is observed once its thread is delivered (the root post is
+    // rate limited first, and waited out), which can be after a later poll saw the incident open.
+    await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_incident_detection_seconds_count', { cluster: CLUSTER }), 1), 20_000);
     text = await scrape();
     assert.equal(sample(text, 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'ok' }), 0);
     assert.equal(sample(text, 'redis_medic_cluster_uncovered_slots', { cluster: CLUSTER }), 5461);
