@@ -13,7 +13,14 @@ export default async function run(): Promise<void> {
   try {
     const seeds = [cluster.seeds[0]!];
     // Steady state, alternating: 20 warm-up rounds (JIT), then 100 measured rounds of each.
-    const [ours, theirs] = await timeInterleaved(100, 20, async () => { diagnose(await collectSnapshot({ seeds })); }, () => redisCliCheck(seeds[0]!, 10000));
+    const [ours, theirs] = await timeInterleaved(
+      100,
+      20,
+      async () => {
+        diagnose(await collectSnapshot({ seeds }));
+      },
+      () => redisCliCheck(seeds[0]!, 10000),
+    );
     const ratio = median(ours) / median(theirs);
     console.log(`diagnose 6 nodes (in-process)     median ${median(ours).toFixed(1)} ms  p90 ${percentile(ours, 90).toFixed(1)} ms`);
     // As the goal defines it: our in-process call against the redis-cli process (its start included).
@@ -22,24 +29,35 @@ export default async function run(): Promise<void> {
 
     const frozen = cluster.replicas()[0]!;
     cluster.freeze(frozen);
-    const [oursFrozen] = await timeIt(1, async () => { diagnose(await collectSnapshot({ seeds })); });
+    const [oursFrozen] = await timeIt(1, async () => {
+      diagnose(await collectSnapshot({ seeds }));
+    });
     const cliFrozen = await timeIt(1, () => redisCliCheck(seeds[0]!, 10000));
     cluster.thaw(frozen);
-    console.log(`one node frozen (SIGSTOP): ours ${oursFrozen!.toFixed(0)} ms; redis-cli ${cliFrozen[0]! >= 10000 ? 'did not finish in 10 s (killed)' : `${cliFrozen[0]!.toFixed(0)} ms`}`);
+    console.log(
+      `one node frozen (SIGSTOP): ours ${oursFrozen!.toFixed(0)} ms; redis-cli ${cliFrozen[0]! >= 10000 ? 'did not finish in 10 s (killed)' : `${cliFrozen[0]!.toFixed(0)} ms`}`,
+    );
   } finally {
     await cluster.teardown();
   }
 
   const text = generatedClusterNodes(1000);
-  const parse = await timeIt(50, async () => { parseClusterNodes(text); });
-  console.log(`parse 1000-node CLUSTER NODES      median ${median(parse).toFixed(2)} ms  p90 ${percentile(parse, 90).toFixed(2)} ms  (goal <= 5 ms) ${median(parse) <= 5 ? 'OK' : 'MISSED'}`);
+  const parse = await timeIt(50, async () => {
+    parseClusterNodes(text);
+  });
+  console.log(
+    `parse 1000-node CLUSTER NODES      median ${median(parse).toFixed(2)} ms  p90 ${percentile(parse, 90).toFixed(2)} ms  (goal <= 5 ms) ${median(parse) <= 5 ? 'OK' : 'MISSED'}`,
+  );
 }
 
 function redisCliCheck(seed: string, killAfterMs: number): Promise<void> {
   return new Promise((resolve) => {
     const child = spawn('redis-cli', ['--cluster', 'check', seed], { stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', () => { clearTimeout(timer); resolve(); });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 

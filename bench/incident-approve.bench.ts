@@ -32,17 +32,23 @@ interface Sample {
 }
 
 export default async function incidentApproveBench(): Promise<void> {
-  console.log(`node-timeout ${NODE_TIMEOUT_MS} ms, monitor interval ${INTERVAL_MS} ms, 3 masters without replica; one master killed at a random phase of the poll interval`);
+  console.log(
+    `node-timeout ${NODE_TIMEOUT_MS} ms, monitor interval ${INTERVAL_MS} ms, 3 masters without replica; one master killed at a random phase of the poll interval`,
+  );
   console.log('click                 run   cluster fail   MTTD (root)   buttons   click->ok   kill->ok   outcome');
   for (const when of ['at once', 'after node-timeout'] as When[]) {
     const samples: Sample[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const s = await oneRun(when);
       samples.push(s);
-      console.log(`${when.padEnd(20)} ${String(run).padStart(4)}   ${ms(s.clusterFailMs, 9)}   ${ms(s.mttdMs, 10)}   ${ms(s.buttonsMs, 7)}   ${ms(s.clickToOkMs, 8)}   ${ms(s.killToOkMs, 7)}   ${s.outcome}`);
+      console.log(
+        `${when.padEnd(20)} ${String(run).padStart(4)}   ${ms(s.clusterFailMs, 9)}   ${ms(s.mttdMs, 10)}   ${ms(s.buttonsMs, 7)}   ${ms(s.clickToOkMs, 8)}   ${ms(s.killToOkMs, 7)}   ${s.outcome}`,
+      );
     }
     const m = (f: (s: Sample) => number): number => Math.round(median(samples.map(f)));
-    console.log(`  -> median: cluster's own detection ${Number.isNaN(m((s) => s.clusterFailMs)) ? 'never (repaired first)' : `${m((s) => s.clusterFailMs)} ms`}; MTTD ${m((s) => s.mttdMs)} ms; approve -> cluster_state:ok ${m((s) => s.clickToOkMs)} ms; kill -> ok ${m((s) => s.killToOkMs)} ms`);
+    console.log(
+      `  -> median: cluster's own detection ${Number.isNaN(m((s) => s.clusterFailMs)) ? 'never (repaired first)' : `${m((s) => s.clusterFailMs)} ms`}; MTTD ${m((s) => s.mttdMs)} ms; approve -> cluster_state:ok ${m((s) => s.clickToOkMs)} ms; kill -> ok ${m((s) => s.killToOkMs)} ms`,
+    );
   }
 }
 
@@ -68,9 +74,17 @@ async function oneRun(when: When): Promise<Sample> {
     await cluster.kill(victim);
     // The cluster's own detection; when the repair lands first the cluster never says fail at all.
     let repairedFirst = false;
-    const clusterFail = cluster.waitFor((infos) => repairedFirst || (infos.size > 0 && [...infos.values()].every((t) => t.includes('cluster_state:fail'))), { timeoutMs: 60_000, what: 'cluster_state:fail everywhere' })
+    const clusterFail = cluster
+      .waitFor((infos) => repairedFirst || (infos.size > 0 && [...infos.values()].every((t) => t.includes('cluster_state:fail'))), {
+        timeoutMs: 60_000,
+        what: 'cluster_state:fail everywhere',
+      })
       .then(() => (repairedFirst ? NaN : Date.now() - killedAt));
-    const root = await h.fake.waitFor('chat.postMessage', (c) => !c.params.thread_ts && c.params.metadata?.event_type === INCIDENT_EVENT, 30_000);
+    const root = await h.fake.waitFor(
+      'chat.postMessage',
+      (c) => !c.params.thread_ts && c.params.metadata?.event_type === INCIDENT_EVENT,
+      30_000,
+    );
     const rootTs = root.response!.ts as string;
     const fixes = await h.fake.waitFor('chat.postMessage', (c) => c.params.thread_ts === rootTs && approveOf(c) !== undefined, 30_000);
     if (when === 'after node-timeout') {
@@ -80,11 +94,26 @@ async function oneRun(when: When): Promise<Sample> {
     const current = currentFixMessage(h.fake.calls, fixes);
     const approve = approveOf(current)!;
     const clickedAt = Date.now();
-    await send(interaction(h.url, SIGNING_SECRET, buttonClick({
-      actionId: approve.actionId, value: approve.value, userId: 'U0APPROVER', channel: CHANNEL,
-      messageTs: fixes.response!.ts as string, threadTs: rootTs, responseUrl: `${h.fake.responseUrlBase}click`,
-    })));
-    const outcome = await h.fake.waitFor('chat.postMessage', (c) => c.params.thread_ts === rootTs && /^(Repaired|Repair )/.test(String(c.params.text)), 60_000);
+    await send(
+      interaction(
+        h.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: approve.actionId,
+          value: approve.value,
+          userId: 'U0APPROVER',
+          channel: CHANNEL,
+          messageTs: fixes.response!.ts as string,
+          threadTs: rootTs,
+          responseUrl: `${h.fake.responseUrlBase}click`,
+        }),
+      ),
+    );
+    const outcome = await h.fake.waitFor(
+      'chat.postMessage',
+      (c) => c.params.thread_ts === rootTs && /^(Repaired|Repair )/.test(String(c.params.text)),
+      60_000,
+    );
     let okAt = NaN;
     if (/^Repaired/.test(String(outcome.params.text))) {
       await waitOk(cluster);
@@ -97,7 +126,8 @@ async function oneRun(when: When): Promise<Sample> {
       buttonsMs: fixes.at - killedAt,
       clickToOkMs: okAt - clickedAt,
       killToOkMs: okAt - killedAt,
-      outcome: String(outcome.params.text).split(':')[0]! + (Number.isNaN(await clusterFail) ? ' (before the cluster itself said fail)' : ''),
+      outcome:
+        String(outcome.params.text).split(':')[0]! + (Number.isNaN(await clusterFail) ? ' (before the cluster itself said fail)' : ''),
     };
   } finally {
     polling = false;

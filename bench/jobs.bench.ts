@@ -34,7 +34,13 @@ export default async function run(): Promise<void> {
     const reference = await inProcess(config, JOBS);
 
     const start = async (): Promise<void> => {
-      const worker = await startWorkerProcess({ config: fileConfig, redisUrl: QUEUE_REDIS_URL, queuePrefix: prefix, args: ['--concurrency', String(CONCURRENCY)], env: { LOG_LEVEL: 'warn' } });
+      const worker = await startWorkerProcess({
+        config: fileConfig,
+        redisUrl: QUEUE_REDIS_URL,
+        queuePrefix: prefix,
+        args: ['--concurrency', String(CONCURRENCY)],
+        env: { LOG_LEVEL: 'warn' },
+      });
       workers.push(worker);
       await waitForWorkers(producer, workers.length);
     };
@@ -48,7 +54,9 @@ export default async function run(): Promise<void> {
     console.log(`${JOBS} diagnoses of a 6-node cluster, ${CONCURRENCY} at a time per process, ${os.cpus().length} CPUs`);
     console.log(`in-process, no queue (reference)   ${reference.toFixed(0).padStart(5)} diagnoses/s`);
     console.log(`queue, 1 worker process            ${one.toFixed(0).padStart(5)} jobs/s   ${(one / reference).toFixed(2)}x reference`);
-    console.log(`queue, 2 worker processes          ${two.toFixed(0).padStart(5)} jobs/s   ${(two / reference).toFixed(2)}x reference   ${(two / one).toFixed(2)}x one worker`);
+    console.log(
+      `queue, 2 worker processes          ${two.toFixed(0).padStart(5)} jobs/s   ${(two / reference).toFixed(2)}x reference   ${(two / one).toFixed(2)}x one worker`,
+    );
   } finally {
     await Promise.all(workers.map((w) => w.kill()));
     await producer.close();
@@ -62,9 +70,11 @@ async function inProcess(config: Config, count: number): Promise<number> {
   const target = config.clusters[0]!;
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < count) await diagnoseCluster(target, config);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < count) await diagnoseCluster(target, config);
+    }),
+  );
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -75,17 +85,33 @@ async function throughQueue(system: JobSystem, count: number): Promise<number> {
   let completed = 0;
   let failed = 0;
   let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => { resolveDone = resolve; });
-  const onCompleted = ({ jobId }: { jobId: string }): void => { if (ids.has(jobId) && ++completed + failed === count) resolveDone(); };
-  const onFailed = ({ jobId }: { jobId: string }): void => { if (ids.has(jobId) && completed + ++failed === count) resolveDone(); };
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const onCompleted = ({ jobId }: { jobId: string }): void => {
+    if (ids.has(jobId) && ++completed + failed === count) resolveDone();
+  };
+  const onFailed = ({ jobId }: { jobId: string }): void => {
+    if (ids.has(jobId) && completed + ++failed === count) resolveDone();
+  };
   events.on('completed', onCompleted);
   events.on('failed', onFailed);
   try {
     const started = performance.now();
-    const jobs = await system.queues.diagnose.addBulk(Array.from({ length: count }, () => ({ name: 'diagnose', data: { cluster: 'bench', origin: { kind: 'cli' as const, user: 'bench' } } })));
-    jobs.forEach((j) => ids.add(String(j.id)));
+    const jobs = await system.queues.diagnose.addBulk(
+      Array.from({ length: count }, () => ({
+        name: 'diagnose',
+        data: { cluster: 'bench', origin: { kind: 'cli' as const, user: 'bench' } },
+      })),
+    );
+    for (const j of jobs) ids.add(String(j.id));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${completed} of ${count} jobs finished within 120 s`)), 120_000); })]).finally(() => clearTimeout(timer));
+    await Promise.race([
+      done,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`only ${completed} of ${count} jobs finished within 120 s`)), 120_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (failed) throw new Error(`${failed} of ${count} diagnose jobs failed`);
     return count / ((performance.now() - started) / 1000);
   } finally {

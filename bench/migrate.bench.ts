@@ -33,7 +33,12 @@ async function interrupted(): Promise<{ c: TestCluster; cluster: ClusterConfig }
     await pipeline.exec();
   }
   await c.openSlot(SLOT, source, target);
-  const cluster: ClusterConfig = { name: `bench-${randomUUID().slice(0, 8)}`, seeds: c.nodes.map((n) => n.addr), tls: false, spareNodes: [] };
+  const cluster: ClusterConfig = {
+    name: `bench-${randomUUID().slice(0, 8)}`,
+    seeds: c.nodes.map((n) => n.addr),
+    tls: false,
+    spareNodes: [],
+  };
   return { c, cluster };
 }
 
@@ -47,12 +52,21 @@ export default async function bench(): Promise<void> {
       const { report } = await diagnoseCluster(ours.cluster, config);
       const plan = report.fixes.find((p) => p.steps.some((s) => s.moveKeys));
       if (!plan) throw new Error(`no key-move plan: ${report.fixes.map((p) => p.title).join(' | ')}`);
-      const result = await executePlan({ cluster: ours.cluster, config, planId: plan.id, lockRedis: queue, lockPrefix: prefix, actor: 'bench' });
+      const result = await executePlan({
+        cluster: ours.cluster,
+        config,
+        planId: plan.id,
+        lockRedis: queue,
+        lockPrefix: prefix,
+        actor: 'bench',
+      });
       if (result.status !== 'repaired') throw new Error(`${result.status}: ${result.reason}`);
       oursMs = result.steps[0]!.ms;
       const batches = Math.ceil(KEYS / MOVE_BATCH);
       console.log(`${KEYS} small keys left on the source of an open slot (loopback, node-timeout 1000 ms)`);
-      console.log(`ours: key move ${oursMs} ms in ${batches} batches of ${MOVE_BATCH} = ${(oursMs / batches).toFixed(1)} ms per batch (estimate shown to people: ${EXPECTED_MS_PER_BATCH} ms); whole repair incl. re-diagnosis and verification: ${result.durationMs} ms`);
+      console.log(
+        `ours: key move ${oursMs} ms in ${batches} batches of ${MOVE_BATCH} = ${(oursMs / batches).toFixed(1)} ms per batch (estimate shown to people: ${EXPECTED_MS_PER_BATCH} ms); whole repair incl. re-diagnosis and verification: ${result.durationMs} ms`,
+      );
     } finally {
       await ours.c.teardown();
     }
@@ -62,7 +76,9 @@ export default async function bench(): Promise<void> {
       const started = Date.now();
       await run('redis-cli', ['--cluster', 'fix', ref.cluster.seeds[0]!], { timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
       const refMs = Date.now() - started;
-      console.log(`reference: redis-cli --cluster fix on the same state: ${refMs} ms (ours/reference ${(oursMs / refMs).toFixed(2)}x, key move only)`);
+      console.log(
+        `reference: redis-cli --cluster fix on the same state: ${refMs} ms (ours/reference ${(oursMs / refMs).toFixed(2)}x, key move only)`,
+      );
     } finally {
       await ref.c.teardown();
     }

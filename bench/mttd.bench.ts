@@ -30,7 +30,7 @@ export default async function mttdBench(): Promise<void> {
   const fake = await startFakeSlack();
   try {
     console.log('kill (at a random phase of the poll interval) -> incident root message (MTTD),');
-    console.log('next to the cluster\'s own detection (every live node says cluster_state:fail) and the budget');
+    console.log("next to the cluster's own detection (every live node says cluster_state:fail) and the budget");
     console.log('setup                          run   cluster fail   MTTD      budget (nt+iv+1s)   MTTD/budget');
     for (const setup of SETUPS) await measure(setup, fake);
   } finally {
@@ -53,7 +53,11 @@ async function measure(setup: Setup, fake: FakeSlack): Promise<void> {
   const audit = createAuditLog(redis, prefix, silentLogger);
   const publisher = createSlackIncidentPublisher({ config, logger: silentLogger, redis });
   const monitor = createClusterMonitor({ config, logger: silentLogger, redis, publisher, audit });
-  const system = createJobSystem(config, { logger: silentLogger, monitorPoll: (job) => monitor.poll(job.data, job.id), workers: { name: 'bench', shutdownGraceMs: 5000 } });
+  const system = createJobSystem(config, {
+    logger: silentLogger,
+    monitorPoll: (job) => monitor.poll(job.data, job.id),
+    workers: { name: 'bench', shutdownGraceMs: 5000 },
+  });
   const budget = setup.nodeTimeoutMs + setup.intervalMs + 1000;
   const mttds: number[] = [];
   try {
@@ -75,12 +79,16 @@ async function measure(setup: Setup, fake: FakeSlack): Promise<void> {
       ]);
       const mttd = root.at - killedAt;
       mttds.push(mttd);
-      console.log(`node-timeout ${pad(setup.nodeTimeoutMs, 5)} interval ${pad(setup.intervalMs, 5)}  ${pad(run, 3)}   ${pad(clusterFailMs, 6)} ms    ${pad(mttd, 5)} ms  ${pad(budget, 6)} ms           ${(mttd / budget).toFixed(2)}`);
+      console.log(
+        `node-timeout ${pad(setup.nodeTimeoutMs, 5)} interval ${pad(setup.intervalMs, 5)}  ${pad(run, 3)}   ${pad(clusterFailMs, 6)} ms    ${pad(mttd, 5)} ms  ${pad(budget, 6)} ms           ${(mttd / budget).toFixed(2)}`,
+      );
       await cluster.restart(victim);
       await cluster.waitUntilOk({ timeoutMs: 20_000 });
     }
     const sorted = [...mttds].sort((a, b) => a - b);
-    console.log(`  -> median MTTD ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms, budget ${budget} ms (median/budget ${(sorted[Math.floor(sorted.length / 2)]! / budget).toFixed(2)})`);
+    console.log(
+      `  -> median MTTD ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms, budget ${budget} ms (median/budget ${(sorted[Math.floor(sorted.length / 2)]! / budget).toFixed(2)})`,
+    );
   } finally {
     await system.close();
     redis.disconnect();
@@ -100,7 +108,6 @@ async function waitNoIncident(store: { getIncident(cluster: string): Promise<unk
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width);

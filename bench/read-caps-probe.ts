@@ -11,16 +11,30 @@ async function main(): Promise<void> {
   global.gc?.();
   const baselineKb = process.resourceUsage().maxRSS;
   const started = performance.now();
-  const snapshot = await collectSnapshot({ seeds: [seed], limits: { maxReplyBytes: Number(cap), maxClusterNodesLines: 10_000_000 }, connectTimeoutMs: 1000, commandTimeoutMs: 30_000 });
+  const snapshot = await collectSnapshot({
+    seeds: [seed],
+    limits: { maxReplyBytes: Number(cap), maxClusterNodesLines: 10_000_000 },
+    connectTimeoutMs: 1000,
+    commandTimeoutMs: 30_000,
+  });
   const ms = performance.now() - started;
   const probe = snapshot.probes[0]!;
-  console.log(JSON.stringify({
-    baselineKb, peakKb: process.resourceUsage().maxRSS, ms,
-    status: probe.status, error: probe.error ?? null, replyBytes: probe.replies?.clusterNodes.length ?? 0,
-  }));
+  console.log(
+    JSON.stringify({
+      baselineKb,
+      peakKb: process.resourceUsage().maxRSS,
+      ms,
+      status: probe.status,
+      error: probe.error ?? null,
+      replyBytes: probe.replies?.clusterNodes.length ?? 0,
+    }),
+  );
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -28,14 +28,17 @@ async function hugeReply(): Promise<void> {
   const fake = await startFakeNode({ clusterNodes: { streamBytes: 50 * MB } });
   try {
     console.log('a node answering CLUSTER NODES with 50 MB (collectSnapshot in its own process; peak RSS minus RSS before):');
-    for (const [label, cap] of [['default cap (2 MiB)', DEFAULT_COLLECTION_LIMITS.maxReplyBytes], ['cap out of the way (1 GiB)', 1024 * MB]] as const) {
+    for (const [label, cap] of [
+      ['default cap (2 MiB)', DEFAULT_COLLECTION_LIMITS.maxReplyBytes],
+      ['cap out of the way (1 GiB)', 1024 * MB],
+    ] as const) {
       fake.bytesStreamed = 0;
       const result = await probe(['huge', fake.addr, String(cap)]);
       const growth = (result.peakKb - result.baselineKb) / 1024;
       const verdict = cap === DEFAULT_COLLECTION_LIMITS.maxReplyBytes ? ` (goal < 32 MB) ${growth < 32 ? 'OK' : 'MISSED'}` : '';
       console.log(
         `  ${label.padEnd(28)} RSS +${growth.toFixed(1).padStart(6)} MB (peak ${(result.peakKb / 1024).toFixed(0)} MB)  ${result.ms.toFixed(0).padStart(5)} ms  ` +
-        `${result.status}, fake wrote ${(fake.bytesStreamed / MB).toFixed(1)} MB${verdict}`,
+          `${result.status}, fake wrote ${(fake.bytesStreamed / MB).toFixed(1)} MB${verdict}`,
       );
     }
   } finally {
@@ -50,12 +53,20 @@ async function manyLines(lines: number): Promise<void> {
     const admitted = { ...DEFAULT_COLLECTION_LIMITS, maxReplyBytes: 16 * MB, maxClusterNodesLines: lines + 1 };
     const snapshot = await collectSnapshot({ seeds: [fake.addr], limits: admitted });
     // Few rounds: until the model is linear (issue 15) one round takes many seconds.
-    const diagnoseOnly = await timeIt(3, () => { analyseSnapshot(snapshot); });
+    const diagnoseOnly = await timeIt(3, () => {
+      analyseSnapshot(snapshot);
+    });
     const cluster = { name: 'bench', seeds: [fake.addr], tls: false, spareNodes: [] };
-    const whole = await timeIt(1, async () => { await diagnoseCluster(cluster, { timeouts: TIMEOUTS, collection: admitted }); });
-    const capped = await timeIt(3, async () => { await diagnoseCluster(cluster, { timeouts: TIMEOUTS, collection: DEFAULT_COLLECTION_LIMITS }).catch(() => undefined); });
+    const whole = await timeIt(1, async () => {
+      await diagnoseCluster(cluster, { timeouts: TIMEOUTS, collection: admitted });
+    });
+    const capped = await timeIt(3, async () => {
+      await diagnoseCluster(cluster, { timeouts: TIMEOUTS, collection: DEFAULT_COLLECTION_LIMITS }).catch(() => undefined);
+    });
     console.log(`a ${lines.toLocaleString('en-US')}-line CLUSTER NODES reply (${(Buffer.byteLength(text) / MB).toFixed(1)} MB):`);
-    console.log(`  diagnose (model, rules, plans)         median ${median(diagnoseOnly).toFixed(0).padStart(6)} ms  p90 ${percentile(diagnoseOnly, 90).toFixed(0)} ms  (goal < 200 ms) ${median(diagnoseOnly) < 200 ? 'OK' : 'MISSED'}`);
+    console.log(
+      `  diagnose (model, rules, plans)         median ${median(diagnoseOnly).toFixed(0).padStart(6)} ms  p90 ${percentile(diagnoseOnly, 90).toFixed(0)} ms  (goal < 200 ms) ${median(diagnoseOnly) < 200 ? 'OK' : 'MISSED'}`,
+    );
     console.log(`  diagnoseCluster, caps raised to admit  median ${median(whole).toFixed(0).padStart(6)} ms`);
     console.log(`  diagnoseCluster, default caps (dropped) median ${median(capped).toFixed(0).padStart(5)} ms`);
   } finally {
@@ -74,12 +85,14 @@ function generatedReply(n: number): string {
     if (i < masters) {
       const from = Math.floor((i * 16384) / masters);
       const to = Math.floor(((i + 1) * 16384) / masters) - 1;
-      out.push(`${id} ${addr} ${me}master - 0 1700000000000 ${i + 1} connected${to >= from ? ` ${from === to ? from : `${from}-${to}`}` : ''}`);
+      out.push(
+        `${id} ${addr} ${me}master - 0 1700000000000 ${i + 1} connected${to >= from ? ` ${from === to ? from : `${from}-${to}`}` : ''}`,
+      );
     } else {
       out.push(`${id} ${addr} slave ${nodeId(i - masters + 1)} 0 1700000000000 ${i - masters + 1} connected`);
     }
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 interface ProbeResult {
@@ -96,7 +109,9 @@ function probe(args: string[]): Promise<ProbeResult> {
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const child = spawn(tsx, [path.join(__dirname, 'read-caps-probe.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`read-caps-probe ${args.join(' ')} exited ${code}`));

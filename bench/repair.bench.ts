@@ -28,56 +28,89 @@ const scenarios: Scenario[] = [
   {
     name: 'master down, no replica -> spare takes slots',
     cluster: { masters: 3, spares: 1 },
-    async breakIt(c) { const [m] = c.masters(); await c.kill(m!); await c.waitUntilFlagged(m!, 'fail'); },
+    async breakIt(c) {
+      const [m] = c.masters();
+      await c.kill(m!);
+      await c.waitUntilFlagged(m!, 'fail');
+    },
     action: 'ASSIGN_UNCOVERED_SLOTS',
     pick: (p, c) => p.steps.some((s) => s.node === c.spares()[0]!.addr),
   },
   {
     name: 'master down, no replica -> live master takes slots',
     cluster: { masters: 3 },
-    async breakIt(c) { const [m] = c.masters(); await c.kill(m!); await c.waitUntilFlagged(m!, 'fail'); },
+    async breakIt(c) {
+      const [m] = c.masters();
+      await c.kill(m!);
+      await c.waitUntilFlagged(m!, 'fail');
+    },
     action: 'ASSIGN_UNCOVERED_SLOTS',
   },
   {
     name: '2 of 3 masters down (3+3) -> takeovers',
     cluster: { masters: 3, replicasPerMaster: 1 },
-    async breakIt(c) { for (const v of await c.killMasters(2)) await c.waitUntilFlagged(v, 'fail?'); },
+    async breakIt(c) {
+      for (const v of await c.killMasters(2)) await c.waitUntilFlagged(v, 'fail?');
+    },
     action: 'PROMOTE_REPLICA',
   },
   {
     name: 'slots 16000-16383 unassigned -> covered',
     cluster: { masters: 3, slots: [[0, 15999]] },
-    async breakIt(c) { await c.waitFor((infos) => [...infos.values()].every((t) => t.includes('cluster_slots_assigned:16000'))); },
+    async breakIt(c) {
+      await c.waitFor((infos) => [...infos.values()].every((t) => t.includes('cluster_slots_assigned:16000')));
+    },
     action: 'ASSIGN_UNCOVERED_SLOTS',
   },
   {
     name: 'open slot -> closed (undo)',
     cluster: { masters: 3 },
-    async breakIt(c) { const [a, b] = c.masters(); await c.openSlot(100, a!, b!); },
+    async breakIt(c) {
+      const [a, b] = c.masters();
+      await c.openSlot(100, a!, b!);
+    },
     action: 'CLOSE_OPEN_SLOTS',
   },
   {
     name: 'ghost -> forgotten everywhere',
     cluster: { masters: 3 },
-    async breakIt(c) { await c.makeGhost(); },
+    async breakIt(c) {
+      await c.makeGhost();
+    },
     action: 'FORGET_GHOST_NODES',
   },
 ];
 
-interface Sample { verifiedMs: number; stepsMs: number; verifyMs: number; totalMs: number }
+interface Sample {
+  verifiedMs: number;
+  stepsMs: number;
+  verifyMs: number;
+  totalMs: number;
+}
 
 async function measureRepair(s: Scenario, queue: Redis, prefix: string): Promise<Sample> {
   const c = await spawnCluster(s.cluster);
   try {
     await s.breakIt(c);
-    const cluster: ClusterConfig = { name: `bench-${randomUUID().slice(0, 8)}`, seeds: c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr), tls: false, spareNodes: c.spares().map((n) => n.addr) };
+    const cluster: ClusterConfig = {
+      name: `bench-${randomUUID().slice(0, 8)}`,
+      seeds: c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr),
+      tls: false,
+      spareNodes: c.spares().map((n) => n.addr),
+    };
     const { report } = await diagnoseCluster(cluster, config);
     const plan = report.fixes.find((p) => p.action === s.action && (s.pick?.(p, c) ?? true));
     if (!plan) throw new Error(`${s.name}: no ${s.action} plan (${report.fixes.map((p) => p.id).join(', ')})`);
     const result = await executePlan({ cluster, config, planId: plan.id, lockRedis: queue, lockPrefix: prefix, actor: 'bench' });
-    if (result.status !== 'repaired' || !result.timings) throw new Error(`${s.name}: ${result.status}: ${result.reason}\n${result.verification ?? ''}`);
+    if (result.status !== 'repaired' || !result.timings)
+      throw new Error(`${s.name}: ${result.status}: ${result.reason}\n${result.verification ?? ''}`);
     const t = result.timings;
-    return { verifiedMs: t.lockMs + t.rediagnoseMs + t.stepsMs + t.verifyMs, stepsMs: t.stepsMs, verifyMs: t.verifyMs, totalMs: result.durationMs };
+    return {
+      verifiedMs: t.lockMs + t.rediagnoseMs + t.stepsMs + t.verifyMs,
+      stepsMs: t.stepsMs,
+      verifyMs: t.verifyMs,
+      totalMs: result.durationMs,
+    };
   } finally {
     await c.teardown();
   }
@@ -111,8 +144,12 @@ export default async function bench(): Promise<void> {
     for (let i = 0; i < RUNS; i++) references.push(await measureAutomaticFailover());
     const reference = median(references);
     console.log(`node-timeout 1000 ms, ${RUNS} run(s) each, medians; goal <= ${GOAL_MS} ms from execute to verified`);
-    console.log(`reference: Redis automatic failover (3+3, one master killed) until ok everywhere: ${reference} ms (runs: ${references.join(', ')})`);
-    const rows: string[][] = [['scenario', 'execute->verified', 'steps', 'verify', 'incl. final report', 'vs reference', 'goal', 'runs (ms)']];
+    console.log(
+      `reference: Redis automatic failover (3+3, one master killed) until ok everywhere: ${reference} ms (runs: ${references.join(', ')})`,
+    );
+    const rows: string[][] = [
+      ['scenario', 'execute->verified', 'steps', 'verify', 'incl. final report', 'vs reference', 'goal', 'runs (ms)'],
+    ];
     for (const s of scenarios) {
       const samples: Sample[] = [];
       for (let i = 0; i < RUNS; i++) samples.push(await measureRepair(s, queue, prefix));

@@ -6,7 +6,10 @@ import path from 'node:path';
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()
+  const files = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort()
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
   for (const file of files) {
     console.log(`\n== ${file}`);
@@ -15,7 +18,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

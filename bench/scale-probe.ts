@@ -65,7 +65,11 @@ export function generatedSnapshot(n: number): ClusterSnapshot {
     return `${id(i)} ${addr} ${self}master - 0 1700000000000 ${i + 1} connected${to >= from ? ` ${from}-${to}` : ''}`;
   }).join('\n');
   return {
-    cluster: 'generated', seeds: ['10.0.0.0:6379'], takenAt: new Date(0).toISOString(), durationMs: 0, offline: true,
+    cluster: 'generated',
+    seeds: ['10.0.0.0:6379'],
+    takenAt: new Date(0).toISOString(),
+    durationMs: 0,
+    offline: true,
     probes: [{ addr: '10.0.0.0:6379', status: 'ok', durationMs: 0, replies: { clusterNodes: text } }],
   };
 }
@@ -125,7 +129,8 @@ async function monitorPolls(seed: string): Promise<unknown> {
  * and returns each send-to-ack time.
  */
 function slashCommander(): { start(url: string): void; stop(): Promise<number[]>; close(): Promise<void> } {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     const http = require('node:http');
     const { performance } = require('node:perf_hooks');
@@ -150,11 +155,15 @@ function slashCommander(): { start(url: string): void; stop(): Promise<number[]>
         }
         parentPort.postMessage(acks);
       } else if (m.type === 'stop') running = false;
-    });`, { eval: true });
+    });`,
+    { eval: true },
+  );
   return {
     start(url) {
       // Distinct users: a per-user rate limit must not be what is measured.
-      const posts = Array.from({ length: 200 }, (_, i) => slashCommand(url, SECRET, { text: 'big', user_id: `U0SCALE${i}`, response_url: 'http://127.0.0.1:1/unused' }));
+      const posts = Array.from({ length: 200 }, (_, i) =>
+        slashCommand(url, SECRET, { text: 'big', user_id: `U0SCALE${i}`, response_url: 'http://127.0.0.1:1/unused' }),
+      );
       worker.postMessage({ type: 'start', posts });
     },
     stop() {
@@ -171,16 +180,25 @@ function slashCommander(): { start(url: string): void; stop(): Promise<number[]>
 
 async function main(): Promise<void> {
   const [mode, arg, rounds] = process.argv.slice(2);
-  const result = mode === 'inproc' ? await inProcess(arg!, Number(rounds ?? 3))
-    : mode === 'monitor' ? await monitorPolls(arg!)
-      : mode === 'nodes' ? await generatedReply(Number(arg), Number(rounds ?? 5))
-        : (() => { throw new Error(`unknown mode ${mode}`); })();
+  const result =
+    mode === 'inproc'
+      ? await inProcess(arg!, Number(rounds ?? 3))
+      : mode === 'monitor'
+        ? await monitorPolls(arg!)
+        : mode === 'nodes'
+          ? await generatedReply(Number(arg), Number(rounds ?? 5))
+          : (() => {
+              throw new Error(`unknown mode ${mode}`);
+            })();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 if (require.main === module) {
-  main().then(() => process.exit(0), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

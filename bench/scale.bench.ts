@@ -49,7 +49,15 @@ interface PollResult {
 }
 
 export default async function run(): Promise<void> {
-  const rows: Array<{ n: number; inproc: number; cli: number; cliPeak: number | null; redisCli: number; redisCliPeak: number | null; inprocPeak: number }> = [];
+  const rows: Array<{
+    n: number;
+    inproc: number;
+    cli: number;
+    cliPeak: number | null;
+    redisCli: number;
+    redisCliPeak: number | null;
+    inprocPeak: number;
+  }> = [];
   console.log('simulated cluster (one process, N RESP listeners): medians of 3 runs each, alternating');
   console.log('nodes  ours in-process      ours CLI (process)   redis-cli check      CLI/redis-cli  in-process/redis-cli');
   const polls: Array<{ n: number; result: PollResult }> = [];
@@ -76,7 +84,7 @@ export default async function run(): Promise<void> {
       rows.push(row);
       console.log(
         `${pad(n, 5)}  ${ms(row.inproc)} ${mb(row.inprocPeak)}  ${ms(row.cli)} ${mb(row.cliPeak)}  ${ms(row.redisCli)} ${mb(row.redisCliPeak)}  ` +
-        `${(row.cli / row.redisCli).toFixed(2).padStart(12)}x  ${(row.inproc / row.redisCli).toFixed(2).padStart(18)}x`,
+          `${(row.cli / row.redisCli).toFixed(2).padStart(12)}x  ${(row.inproc / row.redisCli).toFixed(2).padStart(18)}x`,
       );
       if (!/^ok, /.test(inproc.summary)) console.log(`       (in-process report: ${inproc.summary})`);
       const bad = cli.find((r) => r.exit !== 0);
@@ -90,12 +98,16 @@ export default async function run(): Promise<void> {
     const a = rows[0]!;
     const b = rows[rows.length - 1]!;
     const k = (x: number, y: number): string => (Math.log(y / x) / Math.log(b.n / a.n)).toFixed(2);
-    console.log(`growth exponent ${a.n} -> ${b.n} nodes (time ~ N^k): ours in-process k=${k(a.inproc, b.inproc)}, ours CLI k=${k(a.cli, b.cli)}, redis-cli k=${k(a.redisCli, b.redisCli)}`);
+    console.log(
+      `growth exponent ${a.n} -> ${b.n} nodes (time ~ N^k): ours in-process k=${k(a.inproc, b.inproc)}, ours CLI k=${k(a.cli, b.cli)}, redis-cli k=${k(a.redisCli, b.redisCli)}`,
+    );
   }
   const big = rows.find((r) => r.n === 1000);
   if (big) {
-    console.log(`goal: CLI on 1000 nodes <= redis-cli: ${big.cli <= big.redisCli ? 'OK' : 'MISSED'} (${(big.cli / big.redisCli).toFixed(2)}x); ` +
-      `peak RSS <= 300 MB: ${big.cliPeak !== null && big.cliPeak <= 300 ? 'OK' : 'MISSED'} (${big.cliPeak?.toFixed(0)} MB)`);
+    console.log(
+      `goal: CLI on 1000 nodes <= redis-cli: ${big.cli <= big.redisCli ? 'OK' : 'MISSED'} (${(big.cli / big.redisCli).toFixed(2)}x); ` +
+        `peak RSS <= 300 MB: ${big.cliPeak !== null && big.cliPeak <= 300 ? 'OK' : 'MISSED'} (${big.cliPeak?.toFixed(0)} MB)`,
+    );
   }
 
   console.log('\nmonitor poll (Slack app in the same process; a signed /redis-diagnose every 20 ms during the poll)');
@@ -103,14 +115,18 @@ export default async function run(): Promise<void> {
   for (const { n, result } of polls) {
     for (const p of result.polls) {
       const acks = p.acks.filter((x) => x >= 0);
-      console.log(`${pad(n, 5)}  ${p.kind.padEnd(30)}  ${ms(p.ms)}  ${ms(p.stallMs)}     ${pad(acks.length, 3)}, ${ms(acks.length ? Math.max(...acks) : NaN)}   ${p.off ? 'off' : 'healthy'}${p.verdict ? ` / ${p.verdict}` : ''}`);
+      console.log(
+        `${pad(n, 5)}  ${p.kind.padEnd(30)}  ${ms(p.ms)}  ${ms(p.stallMs)}     ${pad(acks.length, 3)}, ${ms(acks.length ? Math.max(...acks) : NaN)}   ${p.off ? 'off' : 'healthy'}${p.verdict ? ` / ${p.verdict}` : ''}`,
+      );
     }
     const light = result.polls.filter((p) => p.kind === 'light');
     if (n === 1000) {
       const worst = Math.max(...result.polls.map((p) => p.stallMs));
       const lightMax = Math.max(...light.map((p) => p.ms));
-      console.log(`goal: a 1000-node poll within 1 s: ${lightMax <= 1000 ? 'OK' : 'MISSED'} (light ${lightMax.toFixed(0)} ms; interval ${result.intervalMs} ms); ` +
-        `no stall over 100 ms: ${worst <= 100 ? 'OK' : 'MISSED'} (worst ${worst.toFixed(0)} ms)`);
+      console.log(
+        `goal: a 1000-node poll within 1 s: ${lightMax <= 1000 ? 'OK' : 'MISSED'} (light ${lightMax.toFixed(0)} ms; interval ${result.intervalMs} ms); ` +
+          `no stall over 100 ms: ${worst <= 100 ? 'OK' : 'MISSED'} (worst ${worst.toFixed(0)} ms)`,
+      );
     }
   }
 
@@ -122,12 +138,14 @@ export default async function run(): Promise<void> {
 
   const generated = await probe<ProbeResult>(['nodes', '20000', '5']);
   const gen = median(generated.samples.slice(1));
-  console.log(`\ngenerated 20,000-line CLUSTER NODES reply, diagnosed with plans: median ${gen.toFixed(0)} ms, peak RSS ${(generated.peakKb / 1024).toFixed(0)} MB ` +
-    `(${generated.summary}); goal < 200 ms: ${gen < 200 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `\ngenerated 20,000-line CLUSTER NODES reply, diagnosed with plans: median ${gen.toFixed(0)} ms, peak RSS ${(generated.peakKb / 1024).toFixed(0)} MB ` +
+      `(${generated.summary}); goal < 200 ms: ${gen < 200 ? 'OK' : 'MISSED'}`,
+  );
 }
 
 async function realCluster(n: number): Promise<void> {
-  let cluster;
+  let cluster: Awaited<ReturnType<typeof spawnCluster>>;
   const started = performance.now();
   try {
     cluster = await spawnCluster({ masters: n / 2, replicasPerMaster: 1 });
@@ -144,7 +162,9 @@ async function realCluster(n: number): Promise<void> {
     for (let i = 0; i < 10; i++) theirs.push((await timed('redis-cli', ['--cluster', 'check', seed])).ms);
     const o = median(ours.samples.slice(1));
     const t = median(theirs);
-    console.log(`${pad(n, 5)}  ${ms(o)}       ${ms(t)}       ${(o / t).toFixed(2)}x  ${o / t <= 0.5 ? 'OK' : 'MISSED'}   (spawned in ${(spawnMs / 1000).toFixed(0)} s; ${ours.summary})`);
+    console.log(
+      `${pad(n, 5)}  ${ms(o)}       ${ms(t)}       ${(o / t).toFixed(2)}x  ${o / t <= 0.5 ? 'OK' : 'MISSED'}   (spawned in ${(spawnMs / 1000).toFixed(0)} s; ${ours.summary})`,
+    );
   } finally {
     await cluster.teardown();
   }
@@ -164,8 +184,12 @@ function timed(command: string, args: string[], timeoutMs = CLI_TIMEOUT_MS): Pro
     const child = spawn('/usr/bin/time', ['-f', 'PEAK_RSS_KB=%M', command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);

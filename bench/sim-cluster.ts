@@ -79,18 +79,26 @@ async function serve(n: number): Promise<void> {
   }
   const now = Date.now();
   const replies = nodes.map((node) => nodeReplies(node, nodes, masters, now));
-  ports.forEach((server, i) => server.on('connection', (socket) => answer(socket, replies[i]!)));
+  ports.forEach((server, i) => {
+    server.on('connection', (socket) => answer(socket, replies[i]!));
+  });
   // The bus: accept and hold (a real bus speaks its own binary protocol; we only probe with connects).
-  busPorts.forEach((server) => server.on('connection', (socket) => socket.on('error', () => undefined)));
+  for (const server of busPorts) server.on('connection', (socket) => socket.on('error', () => undefined));
   process.stdout.write(`${JSON.stringify({ ports: ports.map((s) => s.port) })}\n`);
 }
 
 async function listenMany(n: number): Promise<Array<net.Server & { port: number }>> {
-  return Promise.all(Array.from({ length: n }, () => new Promise<net.Server & { port: number }>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve(Object.assign(server, { port: (server.address() as net.AddressInfo).port })));
-  })));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server & { port: number }>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, HOST, () => resolve(Object.assign(server, { port: (server.address() as net.AddressInfo).port })));
+        }),
+    ),
+  );
 }
 
 type Replies = Map<string, Buffer>;
@@ -106,26 +114,70 @@ function nodeReplies(me: SimNode, nodes: SimNode[], masters: number, now: number
     // Each viewer got its last PONG from each peer at its own moment.
     const pong = self ? Math.floor(now / 1000) * 1000 : now - ((me.index * 7919 + node.index * 104729) % 1000);
     const slots = node.slots ? ` ${node.slots[0]}-${node.slots[1]}` : '';
-    lines.push(`${node.id} ${HOST}:${node.port}@${node.busPort} ${flags} ${node.master?.id ?? '-'} 0 ${pong} ${node.epoch} connected${slots}`);
+    lines.push(
+      `${node.id} ${HOST}:${node.port}@${node.busPort} ${flags} ${node.master?.id ?? '-'} 0 ${pong} ${node.epoch} connected${slots}`,
+    );
   }
   const clusterInfo = [
-    'cluster_state:ok', `cluster_slots_assigned:${SLOTS}`, `cluster_slots_ok:${SLOTS}`, 'cluster_slots_pfail:0', 'cluster_slots_fail:0',
-    `cluster_known_nodes:${nodes.length}`, `cluster_size:${masters}`, `cluster_current_epoch:${masters}`, `cluster_my_epoch:${me.epoch}`,
-    'cluster_stats_messages_ping_sent:1000', 'cluster_stats_messages_pong_sent:1000', 'cluster_stats_messages_sent:2000',
-    'cluster_stats_messages_ping_received:1000', 'cluster_stats_messages_pong_received:1000', 'cluster_stats_messages_received:2000',
-    'total_cluster_links_buffer_limit_exceeded:0', '',
+    'cluster_state:ok',
+    `cluster_slots_assigned:${SLOTS}`,
+    `cluster_slots_ok:${SLOTS}`,
+    'cluster_slots_pfail:0',
+    'cluster_slots_fail:0',
+    `cluster_known_nodes:${nodes.length}`,
+    `cluster_size:${masters}`,
+    `cluster_current_epoch:${masters}`,
+    `cluster_my_epoch:${me.epoch}`,
+    'cluster_stats_messages_ping_sent:1000',
+    'cluster_stats_messages_pong_sent:1000',
+    'cluster_stats_messages_sent:2000',
+    'cluster_stats_messages_ping_received:1000',
+    'cluster_stats_messages_pong_received:1000',
+    'cluster_stats_messages_received:2000',
+    'total_cluster_links_buffer_limit_exceeded:0',
+    '',
   ].join('\r\n');
   const replicas = nodes.filter((r) => r.master === me);
   const replication = me.master
-    ? ['# Replication', 'role:slave', `master_host:${HOST}`, `master_port:${me.master.port}`, 'master_link_status:up', 'master_last_io_seconds_ago:1',
-      'master_sync_in_progress:0', 'slave_read_repl_offset:1000', 'slave_repl_offset:1000', 'slave_priority:100', 'slave_read_only:1',
-      'replica_announced:1', 'connected_slaves:0', 'master_failover_state:no-failover', 'master_repl_offset:1000', '']
-    : ['# Replication', 'role:master', `connected_slaves:${replicas.length}`,
-      ...replicas.map((r, i) => `slave${i}:ip=${HOST},port=${r.port},state=online,offset=1000,lag=0`),
-      'master_failover_state:no-failover', 'master_repl_offset:1000', ''];
+    ? [
+        '# Replication',
+        'role:slave',
+        `master_host:${HOST}`,
+        `master_port:${me.master.port}`,
+        'master_link_status:up',
+        'master_last_io_seconds_ago:1',
+        'master_sync_in_progress:0',
+        'slave_read_repl_offset:1000',
+        'slave_repl_offset:1000',
+        'slave_priority:100',
+        'slave_read_only:1',
+        'replica_announced:1',
+        'connected_slaves:0',
+        'master_failover_state:no-failover',
+        'master_repl_offset:1000',
+        '',
+      ]
+    : [
+        '# Replication',
+        'role:master',
+        `connected_slaves:${replicas.length}`,
+        ...replicas.map((r, i) => `slave${i}:ip=${HOST},port=${r.port},state=online,offset=1000,lag=0`),
+        'master_failover_state:no-failover',
+        'master_repl_offset:1000',
+        '',
+      ];
   const info = [
-    '# Server', 'redis_version:7.0.15', 'redis_mode:cluster', `tcp_port:${me.port}`, '',
-    ...replication, '# Cluster', 'cluster_enabled:1', '', '# Keyspace', '',
+    '# Server',
+    'redis_version:7.0.15',
+    'redis_mode:cluster',
+    `tcp_port:${me.port}`,
+    '',
+    ...replication,
+    '# Cluster',
+    'cluster_enabled:1',
+    '',
+    '# Keyspace',
+    '',
   ].join('\r\n');
   const config: Record<string, string> = { 'cluster-require-full-coverage': 'yes', 'cluster-node-timeout': '15000' };
   return new Map<string, Buffer>([

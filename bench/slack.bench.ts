@@ -40,14 +40,22 @@ export default async function run(): Promise<void> {
   const { port } = await slack.start(0);
   const oursUrl = `http://127.0.0.1:${port}${SLACK_EVENTS_PATH}`;
 
-  const reference = new App({ signingSecret: SECRET, token: 'bench-bot-token', logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
-  reference.command('/redis-diagnose', async ({ ack }) => { await ack({ response_type: 'ephemeral', text: 'ok' }); });
+  const reference = new App({
+    signingSecret: SECRET,
+    token: 'bench-bot-token',
+    logLevel: LogLevel.ERROR,
+    clientOptions: { slackApiUrl: apiUrl },
+  });
+  reference.command('/redis-diagnose', async ({ ack }) => {
+    await ack({ response_type: 'ephemeral', text: 'ok' });
+  });
   const server = (await reference.start(0)) as unknown as { address(): AddressInfo };
   const referenceUrl = `http://127.0.0.1:${server.address().port}/slack/events`;
 
   const burst = (url: string): Promise<number[]> => {
     const posts: SignedPost[] = Array.from({ length: CONCURRENT }, (_, i) =>
-      slashCommand(url, SECRET, { text: 'payments', user_id: `U0BENCH${i}`, response_url: 'http://127.0.0.1:1/unused' }));
+      slashCommand(url, SECRET, { text: 'payments', user_id: `U0BENCH${i}`, response_url: 'http://127.0.0.1:1/unused' }),
+    );
     return slackSide.call<number[]>({ type: 'burst', posts });
   };
   try {
@@ -57,15 +65,21 @@ export default async function run(): Promise<void> {
     await burst(oursUrl);
     await burst(referenceUrl);
     for (let round = 0; round < ROUNDS; round++) {
-      ours.push(...await burst(oursUrl));
-      bare.push(...await burst(referenceUrl));
+      ours.push(...(await burst(oursUrl)));
+      bare.push(...(await burst(referenceUrl)));
     }
     const line = (name: string, s: number[]): string =>
-      `${name.padEnd(38)} p50 ${median(s).toFixed(1).padStart(6)} ms  p99 ${percentile(s, 99).toFixed(1).padStart(6)} ms  max ${Math.max(...s).toFixed(1).padStart(6)} ms`;
+      `${name.padEnd(38)} p50 ${median(s).toFixed(1).padStart(6)} ms  p99 ${percentile(s, 99).toFixed(1).padStart(6)} ms  max ${Math.max(
+        ...s,
+      )
+        .toFixed(1)
+        .padStart(6)} ms`;
     console.log(`${CONCURRENT} concurrent slash commands x ${ROUNDS} rounds, send to ack`);
     console.log(line('redis-medic (guard, Bolt, ack)', ours));
     console.log(line('bare Bolt, ack only (reference)', bare));
-    console.log(`ratio ours/reference: p50 ${(median(ours) / median(bare)).toFixed(2)}x  p99 ${(percentile(ours, 99) / percentile(bare, 99)).toFixed(2)}x`);
+    console.log(
+      `ratio ours/reference: p50 ${(median(ours) / median(bare)).toFixed(2)}x  p99 ${(percentile(ours, 99) / percentile(bare, 99)).toFixed(2)}x`,
+    );
     console.log(`goal p99 <= 100 ms: ${percentile(ours, 99) <= 100 ? 'OK' : 'MISSED'}`);
   } finally {
     await reference.stop();
@@ -108,10 +122,13 @@ function startSlackSide(): { call<T>(message: unknown): Promise<T>; stop(): Prom
       } catch (err) { parentPort.postMessage({ error: String(err) }); }
     });`;
   const worker = new Worker(code, { eval: true });
-  const call = <T>(message: unknown): Promise<T> => new Promise((resolve, reject) => {
-    worker.once('message', (reply: { ok?: T; error?: string }) => (reply.error ? reject(new Error(reply.error)) : resolve(reply.ok as T)));
-    worker.postMessage(message);
-  });
+  const call = <T>(message: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      worker.once('message', (reply: { ok?: T; error?: string }) =>
+        reply.error ? reject(new Error(reply.error)) : resolve(reply.ok as T),
+      );
+      worker.postMessage(message);
+    });
   return {
     call,
     async stop() {

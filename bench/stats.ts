@@ -27,7 +27,12 @@ export function median(samples: number[]): number {
  * Time two contenders alternately (a, b, a, b...) after `warmup` rounds each, so a noisy
  * neighbour slows both alike and neither is measured cold while the other is warm.
  */
-export async function timeInterleaved(rounds: number, warmup: number, a: () => Promise<void>, b: () => Promise<void>): Promise<[number[], number[]]> {
+export async function timeInterleaved(
+  rounds: number,
+  warmup: number,
+  a: () => Promise<void>,
+  b: () => Promise<void>,
+): Promise<[number[], number[]]> {
   for (let i = 0; i < warmup; i++) {
     await a();
     await b();

@@ -47,7 +47,10 @@ export function collectOptionsFor(cluster: ClusterConfig, config: CollectConfig)
  * NoSeedAnswered (with each address's reason) when not one node answered.
  */
 export async function diagnoseCluster(
-  cluster: ClusterConfig, config: CollectConfig, overrides: Partial<CollectOptions> = {}, extras: DiagnoseExtras = {},
+  cluster: ClusterConfig,
+  config: CollectConfig,
+  overrides: Partial<CollectOptions> = {},
+  extras: DiagnoseExtras = {},
 ): Promise<DiagnosisRun> {
   const options = { ...collectOptionsFor(cluster, config), ...overrides };
   const scope = (options.scope ??= clusterScope(cluster));
@@ -79,7 +82,12 @@ export async function diagnoseCluster(
  * master holds in them (the planner gives slots to where their keys are). The counts go into
  * the snapshot, as raw replies, so a saved snapshot plans the same way again.
  */
-async function countOrphanKeys(snapshot: ClusterSnapshot, report: DiagnosisReport, model: ClusterModel, options: CollectOptions): Promise<void> {
+async function countOrphanKeys(
+  snapshot: ClusterSnapshot,
+  report: DiagnosisReport,
+  model: ClusterModel,
+  options: CollectOptions,
+): Promise<void> {
   const request = keyCountRequest(report, model);
   if (!request) return;
   const counts = await countOrphanSlotKeys(request, options);
@@ -128,5 +136,14 @@ function withFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: 
 
 /** A cluster given on the command line as `host:port[,host:port]` rather than by name. */
 export function adHocCluster(seeds: string, extra: Partial<ClusterConfig> = {}): ClusterConfig {
-  return { name: seeds, seeds: seeds.split(',').map((s) => s.trim()).filter(Boolean), tls: false, spareNodes: [], ...extra };
+  return {
+    name: seeds,
+    seeds: seeds
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    tls: false,
+    spareNodes: [],
+    ...extra,
+  };
 }

@@ -60,19 +60,23 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let hooks: JobHooks = {};
   const metrics = createDomainMetrics({ config, redis });
   const stopCountingSlackErrors = onSlackApiError((method, error) => metrics.onSlackApiError(method, error));
-  const forwardingHooks: JobHooks = countingHooks({
-    onDiagnoseProgress: (...a) => hooks.onDiagnoseProgress?.(...a) ?? Promise.resolve(),
-    onDiagnosisDone: (...a) => hooks.onDiagnosisDone?.(...a) ?? Promise.resolve(),
-    onDiagnosisFailed: (...a) => hooks.onDiagnosisFailed?.(...a) ?? Promise.resolve(),
-    onRepairProgress: (...a) => hooks.onRepairProgress?.(...a) ?? Promise.resolve(),
-    onRepairDone: (...a) => hooks.onRepairDone?.(...a) ?? Promise.resolve(),
-  }, () => metrics);
+  const forwardingHooks: JobHooks = countingHooks(
+    {
+      onDiagnoseProgress: (...a) => hooks.onDiagnoseProgress?.(...a) ?? Promise.resolve(),
+      onDiagnosisDone: (...a) => hooks.onDiagnosisDone?.(...a) ?? Promise.resolve(),
+      onDiagnosisFailed: (...a) => hooks.onDiagnosisFailed?.(...a) ?? Promise.resolve(),
+      onRepairProgress: (...a) => hooks.onRepairProgress?.(...a) ?? Promise.resolve(),
+      onRepairDone: (...a) => hooks.onRepairDone?.(...a) ?? Promise.resolve(),
+    },
+    () => metrics,
+  );
   const system = createJobSystem(config, {
     logger,
     audit,
     hooks: forwardingHooks,
     // Plans for a dead master's slots quote the key count the monitor last saw on it.
-    diagnose: (cluster, cfg) => diagnoseCluster(cluster, cfg, {}, { lastKnown: lastKnownKeysLookup(redis, config.queue.prefix, cluster.name) }),
+    diagnose: (cluster, cfg) =>
+      diagnoseCluster(cluster, cfg, {}, { lastKnown: lastKnownKeysLookup(redis, config.queue.prefix, cluster.name) }),
     ...(options.workers ? { workers: options.workers } : {}),
     onFatal: (err) => {
       logger.fatal({ err: err.message }, `refusing to run: ${err.message}`);
@@ -101,27 +105,55 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let port: number;
   const requestedPort = options.port ?? config.http.port;
   if (config.slack.botToken) {
-    slack = createSlackApp({ config, logger, enqueuer: system.enqueuer, redis, audit, customRoutes: routes, ...(options.now ? { now: options.now } : {}) });
+    slack = createSlackApp({
+      config,
+      logger,
+      enqueuer: system.enqueuer,
+      redis,
+      audit,
+      customRoutes: routes,
+      ...(options.now ? { now: options.now } : {}),
+    });
     ({ port } = await slack.start(requestedPort));
     hooks = slack.notifier;
     logger.info({ port, socketMode: Boolean(config.slack.appToken) }, `Slack app listening on port ${port}`);
   } else {
     plainServer = await startRouteServer(routes, { port: requestedPort, logger });
     port = plainServer.port;
-    logger.warn({ port }, `Slack is not configured (no SLACK_BOT_TOKEN): serving /healthz, /metrics and /alerts on port ${port}; diagnoses and incidents are kept in the queue and the logs`);
+    logger.warn(
+      { port },
+      `Slack is not configured (no SLACK_BOT_TOKEN): serving /healthz, /metrics and /alerts on port ${port}; diagnoses and incidents are kept in the queue and the logs`,
+    );
   }
 
   if (withWorkers) {
     const monitorPoll: MonitorPoll | undefined = config.monitor.enabled
       ? observePolls(
-        createMonitorPoll({ config, logger, redis, audit, ...(slack ? { publisher: createSlackIncidentPublisher({ config, logger, redis }) } : {}), ...(options.now ? { now: options.now } : {}) }),
-        [metrics.onPoll], logger, options.now,
-      )
+          createMonitorPoll({
+            config,
+            logger,
+            redis,
+            audit,
+            ...(slack ? { publisher: createSlackIncidentPublisher({ config, logger, redis }) } : {}),
+            ...(options.now ? { now: options.now } : {}),
+          }),
+          [metrics.onPoll],
+          logger,
+          options.now,
+        )
       : undefined;
     await system.startWorkers(monitorPoll ? { monitorPoll } : {});
     if (monitorPoll && config.clusters.length > 0) await system.startSchedulers();
   }
-  logger.info({ clusters: config.clusters.map((c) => c.name), queue: system.target.display, workers: withWorkers, monitor: withWorkers && config.monitor.enabled }, 'redis-medic started');
+  logger.info(
+    {
+      clusters: config.clusters.map((c) => c.name),
+      queue: system.target.display,
+      workers: withWorkers,
+      monitor: withWorkers && config.monitor.enabled,
+    },
+    'redis-medic started',
+  );
 
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
@@ -172,7 +204,16 @@ export function createWorkerWiring(): WorkerWiring {
       if (!config.slack.botToken) return countingHooks(undefined, () => metrics);
       const redis = createQueueConnection(config.queue.redisUrl, { role: 'producer', name: `redis-medic-worker-hooks-${process.pid}` });
       opened.push(redis);
-      return countingHooks(createSlackNotifier({ config, logger, client: createSlackWebClient(config), redis, audit: createAuditLog(redis, config.queue.prefix, logger) }), () => metrics);
+      return countingHooks(
+        createSlackNotifier({
+          config,
+          logger,
+          client: createSlackWebClient(config),
+          redis,
+          audit: createAuditLog(redis, config.queue.prefix, logger),
+        }),
+        () => metrics,
+      );
     },
     createMonitorPoll(config, logger, system) {
       const redis = system.redis;
@@ -183,7 +224,11 @@ export function createWorkerWiring(): WorkerWiring {
       if (!config.monitor.enabled) return undefined;
       const audit = createAuditLog(redis, config.queue.prefix, logger);
       if (!config.slack.botToken) return observePolls(createMonitorPoll({ config, logger, redis, audit }), [domain.onPoll], logger);
-      return observePolls(createMonitorPoll({ config, logger, redis, audit, publisher: createSlackIncidentPublisher({ config, logger, redis }) }), [domain.onPoll], logger);
+      return observePolls(
+        createMonitorPoll({ config, logger, redis, audit, publisher: createSlackIncidentPublisher({ config, logger, redis }) }),
+        [domain.onPoll],
+        logger,
+      );
     },
     async close() {
       stopCountingSlackErrors?.();

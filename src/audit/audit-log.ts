@@ -2,10 +2,22 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
 
 export type AuditAction =
-  | 'diagnosis.requested' | 'diagnosis.completed' | 'diagnosis.failed'
-  | 'repair.approved' | 'repair.vote' | 'repair.refused' | 'repair.started' | 'repair.step' | 'repair.finished'
-  | 'incident.opened' | 'incident.updated' | 'incident.resolved' | 'incident.reopened' | 'incident.adopted'
-  | 'alert.received' | 'request.rejected';
+  | 'diagnosis.requested'
+  | 'diagnosis.completed'
+  | 'diagnosis.failed'
+  | 'repair.approved'
+  | 'repair.vote'
+  | 'repair.refused'
+  | 'repair.started'
+  | 'repair.step'
+  | 'repair.finished'
+  | 'incident.opened'
+  | 'incident.updated'
+  | 'incident.resolved'
+  | 'incident.reopened'
+  | 'incident.adopted'
+  | 'alert.received'
+  | 'request.rejected';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -36,8 +48,21 @@ export function createAuditLog(redis: Redis, prefix: string, logger: Logger, max
     async record(entry) {
       logger.info({ audit: entry }, `audit: ${entry.action} ${entry.cluster} by ${entry.actor}`);
       try {
-        await redis.xadd(key, 'MAXLEN', '~', String(maxLen), '*',
-          'action', entry.action, 'cluster', entry.cluster, 'actor', entry.actor, 'details', JSON.stringify(entry.details ?? {}));
+        await redis.xadd(
+          key,
+          'MAXLEN',
+          '~',
+          String(maxLen),
+          '*',
+          'action',
+          entry.action,
+          'cluster',
+          entry.cluster,
+          'actor',
+          entry.actor,
+          'details',
+          JSON.stringify(entry.details ?? {}),
+        );
       } catch (err) {
         // The audit trail must not be lost silently: the log line above keeps it, and this says why the stream has a gap.
         logger.error({ err, audit: entry }, 'audit: could not append to the audit stream');
@@ -47,7 +72,10 @@ export function createAuditLog(redis: Redis, prefix: string, logger: Logger, max
       // Newest first, filtered by cluster; scan further back than `count` when filtering.
       const raw = await redis.xrevrange(key, '+', '-', 'COUNT', String(cluster ? count * 20 : count));
       const records = raw.map(([id, fields]) => toRecord(id, fields));
-      return records.filter((r) => !cluster || r.cluster === cluster).slice(0, count).reverse();
+      return records
+        .filter((r) => !cluster || r.cluster === cluster)
+        .slice(0, count)
+        .reverse();
     },
   };
 }

@@ -26,7 +26,8 @@ const COMMAND_TIMEOUT_MS = 5000;
 
 export async function runAudit(cluster: string | undefined, options: AuditCliOptions, config: Config, io: CliIO): Promise<number> {
   const count = Number(options.count ?? '50');
-  if (!Number.isInteger(count) || count <= 0 || count > 100_000) throw new UsageError(`--count must be a whole number from 1 to 100000, got "${options.count}"`);
+  if (!Number.isInteger(count) || count <= 0 || count > 100_000)
+    throw new UsageError(`--count must be a whole number from 1 to 100000, got "${options.count}"`);
   // Loaded here, not when the CLI starts.
   const { Redis } = require('ioredis') as typeof import('ioredis');
   const { createAuditLog } = require('../audit/audit-log') as typeof import('../audit/audit-log');
@@ -44,7 +45,10 @@ export async function runAudit(cluster: string | undefined, options: AuditCliOpt
     try {
       await redis.connect();
     } catch (err) {
-      throw new RedisMedicError(ErrorCode.QueueUnavailable, `cannot reach the queue Redis at ${redactUrl(config.queue.redisUrl)}: ${errorMessage(err)}`);
+      throw new RedisMedicError(
+        ErrorCode.QueueUnavailable,
+        `cannot reach the queue Redis at ${redactUrl(config.queue.redisUrl)}: ${errorMessage(err)}`,
+      );
     }
     const records = await createAuditLog(redis, config.queue.prefix, cliLogger()).read({ ...(cluster ? { cluster } : {}), count });
     if (options.json) io.stdout(JSON.stringify(records, null, 2));

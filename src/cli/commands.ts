@@ -32,6 +32,8 @@ function lazyWorkerWiring(): WorkerWiring {
   return {
     createHooks: async (config, logger) => (await load()).createHooks?.(config, logger),
     createMonitorPoll: async (config, logger, system) => (await load()).createMonitorPoll?.(config, logger, system),
-    close: async () => { await wiring?.close?.(); },
+    close: async () => {
+      await wiring?.close?.();
+    },
   };
 }

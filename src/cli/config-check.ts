@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { EXIT, processIO, UsageError, type CliIO } from './context';
 
 export function register(program: Command, io: CliIO = processIO): void {
-  const config = program
-    .command('config')
-    .description('work with the configuration file');
+  const config = program.command('config').description('work with the configuration file');
   config
     .command('check')
-    .description('validate a configuration file (and the environment it reads) without connecting to anything; `start` refuses what this refuses')
+    .description(
+      'validate a configuration file (and the environment it reads) without connecting to anything; `start` refuses what this refuses',
+    )
     .argument('[file]', 'the file to check (default: --config or $REDIS_MEDIC_CONFIG)')
     .action((file: string | undefined, _options: unknown, command: Command) => {
       const globalFile = command.optsWithGlobals<{ config?: string }>().config;
@@ -25,12 +25,14 @@ export function runConfigCheck(file: string | undefined, env: NodeJS.ProcessEnv,
   const config = loadConfig({ file, env });
   const clusters = config.clusters.map((c) => c.name);
   const slack = config.slack.appToken ? 'Socket Mode' : config.slack.botToken ? 'HTTP' : 'not configured';
-  io.stdout([
-    `${file}: valid`,
-    `  clusters: ${clusters.length === 0 ? 'none' : `${clusters.length} (${clusters.join(', ')})`}`,
-    `  Slack: ${slack}`,
-    `  queue Redis: ${redactUrlLazy(config.queue.redisUrl)} (prefix ${config.queue.prefix})`,
-  ].join('\n'));
+  io.stdout(
+    [
+      `${file}: valid`,
+      `  clusters: ${clusters.length === 0 ? 'none' : `${clusters.length} (${clusters.join(', ')})`}`,
+      `  Slack: ${slack}`,
+      `  queue Redis: ${redactUrlLazy(config.queue.redisUrl)} (prefix ${config.queue.prefix})`,
+    ].join('\n'),
+  );
   return EXIT.ok;
 }
 

@@ -11,14 +11,20 @@ export const DEMO_SCENARIOS = {
   'master-down': {
     about: 'a master with no replica is killed (CLUSTERDOWN The cluster is down)',
     spawn: { masters: 3, spares: 1 },
-    break: async (c: TestCluster) => { await c.kill(c.masters()[2]!); await c.waitUntilFail(); },
+    break: async (c: TestCluster) => {
+      await c.kill(c.masters()[2]!);
+      await c.waitUntilFail();
+    },
   },
   'quorum-lost': {
     about: '2 of 3 masters are killed; their replicas cannot win an election',
     spawn: { masters: 3, replicasPerMaster: 1 },
-    break: async (c: TestCluster) => { const dead = await c.killMasters(2); for (const m of dead) await c.waitUntilFlagged(m, 'fail?'); },
+    break: async (c: TestCluster) => {
+      const dead = await c.killMasters(2);
+      for (const m of dead) await c.waitUntilFlagged(m, 'fail?');
+    },
   },
-  'unassigned': {
+  unassigned: {
     about: 'slots 16000-16383 were never assigned (CLUSTERDOWN Hash slot not served)',
     spawn: { masters: 3, slots: [[0, 15999]] as Array<[number, number]> },
     break: async () => undefined,
@@ -28,10 +34,12 @@ export const DEMO_SCENARIOS = {
     spawn: { masters: 3 },
     break: async (c: TestCluster) => c.openSlot(42, c.masters()[0]!, c.masters()[1]!),
   },
-  'ghost': {
+  ghost: {
     about: 'a node joined, died, and lingers as a ghost in every table',
     spawn: { masters: 3 },
-    break: async (c: TestCluster) => { await c.makeGhost(); },
+    break: async (c: TestCluster) => {
+      await c.makeGhost();
+    },
   },
 } as const;
 
@@ -51,7 +59,10 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--scenario <name>', `what to break: ${Object.keys(DEMO_SCENARIOS).join(', ')}`, 'master-down')
     .option('--no-fix', 'diagnose only; do not run the recommended plan')
     .option('--keep', 'leave the cluster running until Ctrl-C (to try `redis-medic diagnose` on it)')
-    .option('--serve', 'run the whole product (Slack app, workers, monitor) with a local Slack printed here: incident, /redis-diagnose, approve, repaired, resolved')
+    .option(
+      '--serve',
+      'run the whole product (Slack app, workers, monitor) with a local Slack printed here: incident, /redis-diagnose, approve, repaired, resolved',
+    )
     .action(async (options: DemoOptions) => {
       if (options.serve) {
         const { runServeDemo } = require('../devtools/serve-demo') as typeof import('../devtools/serve-demo');
@@ -80,18 +91,34 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
   const cluster = await spawnCluster({ ...scenario.spawn, nodeTimeoutMs: 1000 });
   let queue: ThrowawayRedis | undefined;
   try {
-    io.stdout(`  nodes: ${cluster.seeds.join(' ')}${cluster.spares().length ? `   spare: ${cluster.spares().map((s) => s.addr).join(' ')}` : ''}`);
+    io.stdout(
+      `  nodes: ${cluster.seeds.join(' ')}${
+        cluster.spares().length
+          ? `   spare: ${cluster
+              .spares()
+              .map((s) => s.addr)
+              .join(' ')}`
+          : ''
+      }`,
+    );
     io.stdout('Breaking it for real...\n');
     await scenario.break(cluster);
 
-    const clusterConfig: ClusterConfig = { name: `demo-${options.scenario}`, seeds: cluster.seeds, tls: false, spareNodes: cluster.spares().map((s) => s.addr) };
+    const clusterConfig: ClusterConfig = {
+      name: `demo-${options.scenario}`,
+      seeds: cluster.seeds,
+      tls: false,
+      spareNodes: cluster.spares().map((s) => s.addr),
+    };
     const config: Config = parseConfig({ clusters: [clusterConfig] });
     const { report } = await diagnoseCluster(clusterConfig, config);
     io.stdout(formatReport(report));
 
     const plan = report.fixes.find((p) => p.executable);
     if (options.fix && plan) {
-      io.stdout(`\nThe demo approves the first executable plan itself (a throwaway cluster; a real one needs a human):\n${formatPlan(plan, clusterConfig.name)}\n`);
+      io.stdout(
+        `\nThe demo approves the first executable plan itself (a throwaway cluster; a real one needs a human):\n${formatPlan(plan, clusterConfig.name)}\n`,
+      );
       // The repair lock lives in the queue Redis: use REDIS_URL if it answers, else a throwaway one.
       const url = process.env.REDIS_URL ?? config.queue.redisUrl;
       if (!(await redisAnswers(url))) queue = await startThrowawayRedis();
@@ -108,7 +135,12 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
         });
         io.stdout(`\n${formatRepairResult(result)}`);
         const after = await diagnoseCluster(clusterConfig, config);
-        io.stdout(`\nAfter the repair: ${after.report.verdict.toUpperCase()}; every node: ${after.report.nodes.filter((n) => n.reachable).map((n) => `${n.addr} ${n.clusterState}`).join(', ')}`);
+        io.stdout(
+          `\nAfter the repair: ${after.report.verdict.toUpperCase()}; every node: ${after.report.nodes
+            .filter((n) => n.reachable)
+            .map((n) => `${n.addr} ${n.clusterState}`)
+            .join(', ')}`,
+        );
         if (result.status !== 'repaired') return EXIT.critical;
       } finally {
         lockRedis.disconnect();
@@ -118,7 +150,10 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
     }
     if (options.keep) {
       io.stdout(`\nCluster left running. Try: redis-medic diagnose ${cluster.seeds[0]}   (Ctrl-C to stop and clean up)`);
-      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
     }
     return EXIT.ok;
   } finally {

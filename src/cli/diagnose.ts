@@ -42,13 +42,20 @@ export async function runDiagnose(target: string, options: DiagnoseOptions, conf
   return report.findings.some((f) => f.severity === 'critical') ? EXIT.critical : EXIT.ok;
 }
 
-export const ALLOW_HELP = 'ad-hoc seeds only: where the other nodes may live, as allowedNetworks (comma-separated CIDRs or names, e.g. 10.0.0.0/16); default: the seeds\' own networks';
+export const ALLOW_HELP =
+  "ad-hoc seeds only: where the other nodes may live, as allowedNetworks (comma-separated CIDRs or names, e.g. 10.0.0.0/16); default: the seeds' own networks";
 
 /** A configured name, or ad-hoc seeds (the CLI user is the operator: typed addresses are fine here). */
-export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls' | 'allow'>, config: Config): ClusterConfig {
+export function targetCluster(
+  target: string,
+  options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls' | 'allow'>,
+  config: Config,
+): ClusterConfig {
   const configured = config.clusters.find((c) => c.name === target);
   if (configured && options.allow !== undefined) {
-    throw new UsageError(`--allow is for ad-hoc seeds: the allowed networks of cluster "${target}" are its allowedNetworks in the configuration`);
+    throw new UsageError(
+      `--allow is for ad-hoc seeds: the allowed networks of cluster "${target}" are its allowedNetworks in the configuration`,
+    );
   }
   // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
   const { adHocCluster } = require('../engine') as typeof import('../engine');
@@ -64,7 +71,10 @@ export function targetCluster(target: string, options: Pick<DiagnoseOptions, 'pa
 }
 
 function allowedFrom(text: string): string[] {
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     try {
       parseNetworkEntry(entry);
@@ -89,7 +99,7 @@ function looksLikeAddresses(target: string): boolean {
 export function timeoutsFrom(options: Pick<DiagnoseOptions, 'timeout'>, config: Config): Config['timeouts'] {
   if (options.timeout === undefined) return config.timeouts;
   const ms = Number(options.timeout);
-  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${options.timeout}"`);
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new UsageError(`--timeout must be a positive number of milliseconds, got "${options.timeout}"`);
   return { commandMs: ms, connectMs: Math.max(100, Math.round(ms / 2)) };
 }
-

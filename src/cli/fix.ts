@@ -6,7 +6,14 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
-import { approvalClaimKey, approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalCheck } from '../repair/approval';
+import {
+  approvalClaimKey,
+  approvalSigningSecret,
+  checkApproval,
+  createApprovalSigner,
+  readApprovalClaim,
+  type ApprovalCheck,
+} from '../repair/approval';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 import { ALLOW_HELP, targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
@@ -88,8 +95,13 @@ export async function runFix(target: string, options: FixOptions, config: Config
   if (!plan) {
     const reason = `plan ${planId} not found in the current diagnosis of ${cluster.name}: the cluster changed since it was made, or the id is wrong`;
     io.stderr(`redis-medic: ${reason}`);
-    say(report.fixes.length ? `Current plans:\n${report.fixes.map((p) => `  ${p.id}  ${p.title}`).join('\n')}` : `The current diagnosis (${report.verdict}) offers no plan.`);
-    if (options.json) io.stdout(JSON.stringify({ status: 'refused', reason, planId, steps: [], durationMs: 0, finalReport: report }, null, 2));
+    say(
+      report.fixes.length
+        ? `Current plans:\n${report.fixes.map((p) => `  ${p.id}  ${p.title}`).join('\n')}`
+        : `The current diagnosis (${report.verdict}) offers no plan.`,
+    );
+    if (options.json)
+      io.stdout(JSON.stringify({ status: 'refused', reason, planId, steps: [], durationMs: 0, finalReport: report }, null, 2));
     return EXIT.critical;
   }
 
@@ -117,7 +129,9 @@ export async function runFix(target: string, options: FixOptions, config: Config
 
   const lockRedis = await connectQueue(config, timeouts);
   if (typeof lockRedis === 'string') {
-    io.stderr(`redis-medic: cannot reach the queue Redis at ${redactUrl(config.queue.redisUrl)}, which holds the repair lock (${lockRedis}); refusing to repair, nothing was changed.`);
+    io.stderr(
+      `redis-medic: cannot reach the queue Redis at ${redactUrl(config.queue.redisUrl)}, which holds the repair lock (${lockRedis}); refusing to repair, nothing was changed.`,
+    );
     return EXIT.critical;
   }
   try {
@@ -128,10 +142,20 @@ export async function runFix(target: string, options: FixOptions, config: Config
     const approved = await approveForCli(lockRedis, config, { cluster: cluster.name, planId: plan.id, actor });
     if (!approved.ok) {
       io.stderr(`redis-medic: refusing to repair, nothing was changed: ${approved.reason}`);
-      await audit.record({ action: 'repair.refused', cluster: cluster.name, actor, details: { planId: plan.id, reason: approved.code, message: approved.reason, via: 'cli' } });
+      await audit.record({
+        action: 'repair.refused',
+        cluster: cluster.name,
+        actor,
+        details: { planId: plan.id, reason: approved.code, message: approved.reason, via: 'cli' },
+      });
       return EXIT.critical;
     }
-    await audit.record({ action: 'repair.approved', cluster: cluster.name, actor, details: { planId: plan.id, approvalId: approved.approval.id, title: plan.title, via: 'cli', signed: true } });
+    await audit.record({
+      action: 'repair.approved',
+      cluster: cluster.name,
+      actor,
+      details: { planId: plan.id, approvalId: approved.approval.id, title: plan.title, via: 'cli', signed: true },
+    });
     const result = await executePlan({
       cluster,
       config: { timeouts, repair: config.repair, collection: config.collection },
@@ -141,7 +165,9 @@ export async function runFix(target: string, options: FixOptions, config: Config
       actor,
       audit,
       logger: deps.logger,
-      onProgress: (p) => { if (p.phase !== 'step' || p.status !== 'running') io.stderr(`  ${p.message}`); },
+      onProgress: (p) => {
+        if (p.phase !== 'step' || p.status !== 'running') io.stderr(`  ${p.message}`);
+      },
     });
     io.stdout(options.json ? JSON.stringify(result, null, 2) : formatRepairResult(result));
     return result.status === 'repaired' ? EXIT.ok : EXIT.critical;
@@ -155,11 +181,21 @@ export async function runFix(target: string, options: FixOptions, config: Config
  * key is APPROVAL_SECRET's when configured; without one, a key made for this run only (the
  * approval is checked in this process, and no worker can be handed it).
  */
-async function approveForCli(redis: Redis, config: Config, input: { cluster: string; planId: string; actor: string }): Promise<ApprovalCheck> {
+async function approveForCli(
+  redis: Redis,
+  config: Config,
+  input: { cluster: string; planId: string; actor: string },
+): Promise<ApprovalCheck> {
   const signer = createApprovalSigner(approvalSigningSecret(config) ?? crypto.randomBytes(32));
   const id = `cli-${crypto.randomBytes(12).toString('base64url')}`;
   const claim = { user: input.actor, planId: input.planId, at: Date.now() };
-  const stored = await redis.set(approvalClaimKey(config.queue.prefix, id), JSON.stringify(claim), 'PX', config.approvals.expiryMs + CLAIM_KEPT_MS, 'NX');
+  const stored = await redis.set(
+    approvalClaimKey(config.queue.prefix, id),
+    JSON.stringify(claim),
+    'PX',
+    config.approvals.expiryMs + CLAIM_KEPT_MS,
+    'NX',
+  );
   if (stored !== 'OK') return { ok: false, code: 'no_claim', reason: 'could not claim the approval in the queue Redis' };
   const approval = signer.sign({ id, cluster: input.cluster, planId: input.planId, approvers: [input.actor], claimedAt: claim.at });
   return checkApproval({
@@ -191,7 +227,13 @@ async function connectQueue(config: Config, timeouts: Config['timeouts']): Promi
     timer = setTimeout(() => reject(new Error(`no answer within ${limitMs} ms`)), limitMs);
   });
   try {
-    await Promise.race([(async () => { await redis.connect(); await redis.ping(); })(), deadline]);
+    await Promise.race([
+      (async () => {
+        await redis.connect();
+        await redis.ping();
+      })(),
+      deadline,
+    ]);
     return redis;
   } catch (err) {
     redis.disconnect();

@@ -22,12 +22,15 @@ export function buildProgram(): Command {
     .description('Diagnose and repair Redis Cluster outages, from the shell or from Slack')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('-c, --config <file>', 'configuration file (YAML or JSON); default $REDIS_MEDIC_CONFIG')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes:
   0  ok (no critical finding; a long-running command stopped cleanly)
   1  a critical finding, or a repair that failed or was refused
   2  usage: a bad flag, argument or configuration file
-  3  no node of the cluster answered`)
+  3  no node of the cluster answered`,
+    )
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);
@@ -44,7 +47,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const USAGE_CODES: ErrorCode[] = [ErrorCode.ParseError, ErrorCode.ConfigError, ErrorCode.UnknownCluster, ErrorCode.AddressNotAllowed, ErrorCode.PlanNotFound];
+const USAGE_CODES: ErrorCode[] = [
+  ErrorCode.ParseError,
+  ErrorCode.ConfigError,
+  ErrorCode.UnknownCluster,
+  ErrorCode.AddressNotAllowed,
+  ErrorCode.PlanNotFound,
+];
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) {

@@ -16,7 +16,10 @@ export function register(program: Command): void {
     .description('run the Slack app, the HTTP routes (/healthz, /metrics, /alerts), the workers and the monitor in one process')
     .option('--port <port>', 'HTTP port (default $PORT or 3000)')
     .option('--no-workers', 'run the app only; `redis-medic worker` processes do the work')
-    .option('--lock-duration-ms <ms>', 'a job whose worker stops renewing its lock for this long is handed to another worker (default 30000)')
+    .option(
+      '--lock-duration-ms <ms>',
+      'a job whose worker stops renewing its lock for this long is handed to another worker (default 30000)',
+    )
     .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died (default 30000)')
     .action(async (options: StartOptions, command: Command) => {
       await runStart(options, configFrom(command));
@@ -27,7 +30,8 @@ export function register(program: Command): void {
 /** Starts the service and stops it cleanly on SIGTERM/SIGINT (exit code 0). */
 export async function runStart(options: StartOptions, config: Config): Promise<RunningService> {
   const port = options.port === undefined ? undefined : Number(options.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be 0-65535, got "${options.port}"`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new UsageError(`--port must be 0-65535, got "${options.port}"`);
   // Bolt and BullMQ load here, not when the CLI starts.
   const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
   const { startService } = require('../service') as typeof import('../service');
@@ -41,7 +45,12 @@ export async function runStart(options: StartOptions, config: Config): Promise<R
   const lockDurationMs = ms('--lock-duration-ms', options.lockDurationMs);
   const stalledIntervalMs = ms('--stalled-interval-ms', options.stalledIntervalMs);
   const workers = { ...(lockDurationMs ? { lockDurationMs } : {}), ...(stalledIntervalMs ? { stalledIntervalMs } : {}) };
-  const service = await startService(config, { logger, withWorkers: options.workers, ...(port !== undefined ? { port } : {}), ...(Object.keys(workers).length ? { workers } : {}) });
+  const service = await startService(config, {
+    logger,
+    withWorkers: options.workers,
+    ...(port !== undefined ? { port } : {}),
+    ...(Object.keys(workers).length ? { workers } : {}),
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -11,7 +11,6 @@ import { configFrom, EXIT, keepProcessAlive, processIO, UsageError, type CliIO }
 
 const LEAK_EXIT_MS = 10_000;
 
-
 export interface WorkerCliOptions {
   queues?: string;
   concurrency?: string;
@@ -25,7 +24,10 @@ export function register(program: Command, io: CliIO = processIO, wiring: Worker
   program
     .command('worker')
     .description('run job workers only (no Slack app, no scheduler); run several, on several hosts, to share the work')
-    .option('--queues <names>', 'queues to work on, comma separated: diagnose,repair,monitor (default: diagnose,repair, plus monitor when the monitor is wired)')
+    .option(
+      '--queues <names>',
+      'queues to work on, comma separated: diagnose,repair,monitor (default: diagnose,repair, plus monitor when the monitor is wired)',
+    )
     .option('--concurrency <n>', 'jobs in parallel per queue (default: queue.*Concurrency from the config)')
     .option('--health-port <port>', 'serve GET /healthz and /metrics on this port (0 = any free port)')
     .option('--lock-duration-ms <ms>', 'a job whose worker stops renewing its lock for this long is handed to another worker', '30000')
@@ -50,7 +52,12 @@ export interface RunningWorker {
  * the grace period or are handed back to the queue; a running repair is waited for; connections
  * closed; exit code 0. A second signal exits at once (code 1).
  */
-export async function runWorker(options: WorkerCliOptions, config: Config, wiring: WorkerWiring = {}, io: CliIO = processIO): Promise<RunningWorker> {
+export async function runWorker(
+  options: WorkerCliOptions,
+  config: Config,
+  wiring: WorkerWiring = {},
+  io: CliIO = processIO,
+): Promise<RunningWorker> {
   const settings = workerSettings(options, config);
   // pino, the HTTP routes and BullMQ load here, not when the CLI starts.
   const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
@@ -61,7 +68,9 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
   let refusedQueueRedis = false;
   let stopNow: ((reason: string) => Promise<void>) | undefined;
   let resolveStopped!: () => void;
-  const stopped = new Promise<void>((resolve) => { resolveStopped = resolve; });
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
 
   const system = createJobSystem(config, {
     logger,
@@ -79,7 +88,9 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
   const monitorPoll = wiring.createMonitorPoll ? await wiring.createMonitorPoll(config, logger, system) : undefined;
   if (settings.queues?.includes('monitor') && !monitorPoll) {
     await system.close();
-    throw new UsageError('--queues monitor needs the incident monitor, which this build does not wire into `worker`; use `redis-medic start` or drop monitor');
+    throw new UsageError(
+      '--queues monitor needs the incident monitor, which this build does not wire into `worker`; use `redis-medic start` or drop monitor',
+    );
   }
 
   let health: RouteServer | undefined;
@@ -109,7 +120,10 @@ export async function runWorker(options: WorkerCliOptions, config: Config, wirin
       // Everything is closed, so the process ends by itself (within ~6 s: BullMQ's last blocking
       // wait and ioredis' socket close guards are timers); this one only catches a leak.
       setTimeout(() => {
-        logger.warn({ resources: process.getActiveResourcesInfo() }, `worker still has open handles ${LEAK_EXIT_MS / 1000} s after closing; exiting anyway`);
+        logger.warn(
+          { resources: process.getActiveResourcesInfo() },
+          `worker still has open handles ${LEAK_EXIT_MS / 1000} s after closing; exiting anyway`,
+        );
         process.exit(process.exitCode ?? 0);
       }, LEAK_EXIT_MS).unref();
       resolveStopped();
@@ -164,7 +178,8 @@ export function workerSettings(options: WorkerCliOptions, config: Config): Parse
   if (queues) out.queues = queues;
   if (options.healthPort !== undefined) {
     const port = Number(options.healthPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--health-port must be a port number (0-65535), got "${options.healthPort}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--health-port must be a port number (0-65535), got "${options.healthPort}"`);
     out.healthPort = port;
   }
   return out;
@@ -180,4 +195,3 @@ async function optionalHooks(wiring: WorkerWiring, config: Config, logger: Logge
   const hooks = wiring.createHooks ? await wiring.createHooks(config, logger) : undefined;
   return hooks ? { hooks } : {};
 }
-

@@ -8,7 +8,16 @@ import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
-import type { ClusterNodeLine, ClusterSnapshot, CollectionCapHit, NodeProbe, NodeReplies, OutOfScopeAddress, ProbeFailure, SlotKeyCounts } from './types';
+import type {
+  ClusterNodeLine,
+  ClusterSnapshot,
+  CollectionCapHit,
+  NodeProbe,
+  NodeReplies,
+  OutOfScopeAddress,
+  ProbeFailure,
+  SlotKeyCounts,
+} from './types';
 
 export interface RedisAuth {
   username?: string;
@@ -87,7 +96,9 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     if (addrs.length <= room) return addrs;
     const notAsked = addrs.slice(room);
     capsHit.push({
-      cap: 'maxNodes', limit: limits.maxNodes, notAsked: notAsked.slice(0, NOT_ASKED_SHOWN),
+      cap: 'maxNodes',
+      limit: limits.maxNodes,
+      notAsked: notAsked.slice(0, NOT_ASKED_SHOWN),
       detail: `${notAsked.length} listed address${notAsked.length === 1 ? ' was' : 'es were'} not asked: ${limits.maxNodes} nodes is the most one diagnosis asks (collection.maxNodes)`,
     });
     return addrs.slice(0, room);
@@ -104,14 +115,16 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   // skipped without a word: if the cluster still lists it, its listing is reported below.
   let pending = withinNodeCap(unique(options.seeds).filter((addr) => scope.allows(addr)));
   for (let round = 0; round < MAX_DISCOVERY_ROUNDS && pending.length > 0; round++) {
-    pending.forEach((addr) => asked.add(comparableAddr(addr)));
-    const results = await Promise.all(pending.map(async (addr) => {
-      const probe = await inFlight(() => probeNode(addr, probeOptions));
-      const listing = listingOf(probe.replies, lineCache);
-      listings.set(probe, listing);
-      bus.startListed(listing);
-      return probe;
-    }));
+    for (const addr of pending) asked.add(comparableAddr(addr));
+    const results = await Promise.all(
+      pending.map(async (addr) => {
+        const probe = await inFlight(() => probeNode(addr, probeOptions));
+        const listing = listingOf(probe.replies, lineCache);
+        listings.set(probe, listing);
+        bus.startListed(listing);
+        return probe;
+      }),
+    );
     probes.push(...results);
     for (const probe of results) {
       if (probe.status === 'discarded') capsHit.push(capHitOf(probe, limits));
@@ -218,14 +231,21 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   }
   // collectSnapshot never gets here with such an address; a direct caller must not either.
   if (options.scope && !options.scope.allows(addr)) {
-    return { addr, status: 'not-asked', error: `outside the addresses allowed for this cluster: ${options.scope.description}`, durationMs: 0 };
+    return {
+      addr,
+      status: 'not-asked',
+      error: `outside the addresses allowed for this cluster: ${options.scope.description}`,
+      durationMs: 0,
+    };
   }
   const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const redis = connectionTo(host, port, options);
   // Failures are reported through the probe result. With retries off, ioredis rejects
   // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
   let socketError: unknown;
-  redis.on('error', (err) => { socketError ??= err; });
+  redis.on('error', (err) => {
+    socketError ??= err;
+  });
   const bytes = capReplyBytes(redis, limits.maxReplyBytes);
   // ioredis bounds connect and each command; this deadline bounds AUTH and anything between.
   const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
@@ -239,7 +259,10 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     const lines = lineCount(replies.clusterNodes);
     if (lines > limits.maxClusterNodesLines) {
       return {
-        addr, status: 'discarded', failure: 'too-many-lines', durationMs: Date.now() - started,
+        addr,
+        status: 'discarded',
+        failure: 'too-many-lines',
+        durationMs: Date.now() - started,
         error: `answered, but its CLUSTER NODES has ${lines.toLocaleString('en-US')} lines, over the cap of ${limits.maxClusterNodesLines.toLocaleString('en-US')} (collection.maxClusterNodesLines): its answer is not used`,
       };
     }
@@ -307,7 +330,10 @@ function capReplyBytes(redis: Redis, maxBytes: number): { exceeded: boolean; rec
 
 function tooLarge(addr: string, received: number, limits: CollectionLimits, started: number): NodeProbe {
   return {
-    addr, status: 'discarded', failure: 'reply-too-large', durationMs: Date.now() - started,
+    addr,
+    status: 'discarded',
+    failure: 'reply-too-large',
+    durationMs: Date.now() - started,
     error: `answered more than ${limits.maxReplyBytes.toLocaleString('en-US')} bytes (collection.maxReplyBytes; stopped reading at ${received.toLocaleString('en-US')}): its answer is not used`,
   };
 }
@@ -405,13 +431,20 @@ async function countOpenSlotKeys(probes: NodeProbe[], options: Omit<CollectOptio
       slotsOf.set(probe, slots);
     }
   }
-  await Promise.all([...slotsOf].map(async ([probe, slots]) => {
-    const counts = await countKeysInSlotsTwice(probe.addr, [...slots].sort((a, b) => a - b), options, OPEN_SLOT_RECOUNT_MS).catch(() => undefined);
-    if (counts && Object.keys(counts.first).length > 0) {
-      probe.replies!.openSlotKeys = counts.first;
-      probe.replies!.openSlotKeysLater = { afterMs: OPEN_SLOT_RECOUNT_MS, counts: counts.later };
-    }
-  }));
+  await Promise.all(
+    [...slotsOf].map(async ([probe, slots]) => {
+      const counts = await countKeysInSlotsTwice(
+        probe.addr,
+        [...slots].sort((a, b) => a - b),
+        options,
+        OPEN_SLOT_RECOUNT_MS,
+      ).catch(() => undefined);
+      if (counts && Object.keys(counts.first).length > 0) {
+        probe.replies!.openSlotKeys = counts.first;
+        probe.replies!.openSlotKeysLater = { afterMs: OPEN_SLOT_RECOUNT_MS, counts: counts.later };
+      }
+    }),
+  );
 }
 
 /**
@@ -430,14 +463,20 @@ async function countKeysInSlots(addr: string, slots: number[], options: Omit<Col
  * The same, and again `recountAfterMs` later on the same connection (null: once), within one
  * hard deadline.
  */
-async function countKeysInSlotsTwice(addr: string, slots: number[], options: Omit<CollectOptions, 'seeds'>, recountAfterMs: number | null): Promise<{ first: Record<string, number>; later: Record<string, number> }> {
+async function countKeysInSlotsTwice(
+  addr: string,
+  slots: number[],
+  options: Omit<CollectOptions, 'seeds'>,
+  recountAfterMs: number | null,
+): Promise<{ first: Record<string, number>; later: Record<string, number> }> {
   const { host, port } = parseHostPort(addr);
   const redis = connectionTo(host, port, options);
   redis.on('error', () => undefined);
   // Integers come back here; the same byte cap holds all the same (a hostile node may not care).
   capReplyBytes(redis, { ...DEFAULT_COLLECTION_LIMITS, ...options.limits }.maxReplyBytes);
   const commandMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const deadlineMs = (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + commandMs + (recountAfterMs === null ? 0 : recountAfterMs + commandMs) + 250;
+  const deadlineMs =
+    (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + commandMs + (recountAfterMs === null ? 0 : recountAfterMs + commandMs) + 250;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${deadlineMs} ms`)), deadlineMs);
@@ -448,7 +487,9 @@ async function countKeysInSlotsTwice(addr: string, slots: number[], options: Omi
       for (const slot of slots) pipeline.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot));
       const results = (await pipeline.exec()) ?? [];
       const counts: Record<string, number> = {};
-      results.forEach(([err, n], i) => { if (!err) counts[String(slots[i])] = Number(n); });
+      results.forEach(([err, n], i) => {
+        if (!err) counts[String(slots[i])] = Number(n);
+      });
       return counts;
     };
     const ask = async (): Promise<{ first: Record<string, number>; later: Record<string, number> }> => {
@@ -482,11 +523,16 @@ function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutM
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { failure: 'host-unreachable', error: `host unreachable (${code})` };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { failure: 'unresolved', error: `host name does not resolve (${code})` };
   // ioredis reports these only as messages: the classification happens here, once.
-  if (/ETIMEDOUT|connect timeout/i.test(message) || code === 'ETIMEDOUT') return { failure: 'connect-timeout', error: `connect timed out after ${connectTimeoutMs} ms` };
-  if (/Command timed out/i.test(message)) return { failure: 'no-reply', error: `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)` };
-  if (/NOAUTH/.test(message)) return { failure: 'auth-required', error: 'authentication required (NOAUTH): configure the cluster password' };
-  if (/WRONGPASS|invalid password|invalid username/i.test(message)) return { failure: 'auth-failed', error: 'authentication failed (WRONGPASS): check the username and password' };
-  if (/cluster support disabled/i.test(message)) return { failure: 'not-cluster', error: 'answered, but cluster mode is disabled on this node' };
+  if (/ETIMEDOUT|connect timeout/i.test(message) || code === 'ETIMEDOUT')
+    return { failure: 'connect-timeout', error: `connect timed out after ${connectTimeoutMs} ms` };
+  if (/Command timed out/i.test(message))
+    return { failure: 'no-reply', error: `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)` };
+  if (/NOAUTH/.test(message))
+    return { failure: 'auth-required', error: 'authentication required (NOAUTH): configure the cluster password' };
+  if (/WRONGPASS|invalid password|invalid username/i.test(message))
+    return { failure: 'auth-failed', error: 'authentication failed (WRONGPASS): check the username and password' };
+  if (/cluster support disabled/i.test(message))
+    return { failure: 'not-cluster', error: 'answered, but cluster mode is disabled on this node' };
   return { failure: 'other', error: message };
 }
 
@@ -633,16 +679,21 @@ export interface KeyCountRequest {
  * (COUNTKEYSINSLOT is O(1), so thousands of slots cost milliseconds). Best effort: a node that
  * does not answer every count gets none (the planner then says they are unknown), never an error.
  */
-export async function countOrphanSlotKeys(request: KeyCountRequest, options: Omit<CollectOptions, 'seeds'>): Promise<Map<string, SlotKeyCounts>> {
+export async function countOrphanSlotKeys(
+  request: KeyCountRequest,
+  options: Omit<CollectOptions, 'seeds'>,
+): Promise<Map<string, SlotKeyCounts>> {
   const slots = [...slotsOf(request.slots)];
   const out = new Map<string, SlotKeyCounts>();
   if (slots.length === 0) return out;
-  await Promise.all(unique(request.addrs).map(async (addr) => {
-    const counted = await countKeysInSlots(addr, slots, options).catch(() => undefined);
-    if (!counted || Object.keys(counted).length !== slots.length) return;
-    const counts: Record<string, number> = {};
-    for (const [slot, n] of Object.entries(counted)) if (n > 0) counts[slot] = n;
-    out.set(addr, { asked: request.slots, counts });
-  }));
+  await Promise.all(
+    unique(request.addrs).map(async (addr) => {
+      const counted = await countKeysInSlots(addr, slots, options).catch(() => undefined);
+      if (!counted || Object.keys(counted).length !== slots.length) return;
+      const counts: Record<string, number> = {};
+      for (const [slot, n] of Object.entries(counted)) if (n > 0) counts[slot] = n;
+      out.set(addr, { asked: request.slots, counts });
+    }),
+  );
   return out;
 }

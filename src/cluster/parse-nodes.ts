@@ -26,7 +26,7 @@ function parseLines(text: string, lineOffset: number, cache: NodeLineCache | und
   const nodes: ClusterNodeLine[] = [];
   const starts: number[] = [];
   let lineNumber = lineOffset;
-  for (let start = 0; start <= text.length;) {
+  for (let start = 0; start <= text.length; ) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     lineNumber++;
@@ -208,7 +208,15 @@ export function parseClusterNodesLine(rawLine: string, lineNumber = 1): ClusterN
   };
   if (fields.length < 8) fail(`a CLUSTER NODES line has at least 8 fields, this one has ${fields.length}`);
   const [id, address, flagText, master, pingSent, pongRecv, epoch, link, ...slotFields] = fields as [
-    string, string, string, string, string, string, string, string, ...string[]
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    ...string[],
   ];
   if (!NODE_ID.test(id)) fail(`node id must be 40 hex characters, got "${id}"`);
 
@@ -239,10 +247,7 @@ export function parseClusterNodesLine(rawLine: string, lineNumber = 1): ClusterN
   return line;
 }
 
-function parseAddress(
-  address: string,
-  fail: (why: string) => never,
-): { host: string; port: number; busPort: number; hostname?: string } {
+function parseAddress(address: string, fail: (why: string) => never): { host: string; port: number; busPort: number; hostname?: string } {
   // ip:port@cport[,hostname[,aux=value...]]; IPv6 addresses contain colons, so split on the last one.
   const [endpoint = '', hostname, ...aux] = address.split(',');
   void aux; // Redis 7.2+ appends `key=value` auxiliary fields; nothing here depends on them.
@@ -283,7 +288,7 @@ function parseSlotField(field: string, line: ClusterNodeLine, fail: (why: string
     return;
   }
   const range = /^(\d+)(?:-(\d+))?$/.exec(field);
-  if (!range) return fail(`bad slot field "${field}"`);
+  if (!range) fail(`bad slot field "${field}"`);
   const from = Number(range[1]);
   const to = range[2] === undefined ? from : Number(range[2]);
   if (!isSlot(from) || !isSlot(to) || to < from) fail(`bad slot range "${field}" (slots are 0-16383)`);

@@ -51,7 +51,8 @@ export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
       if (line.split(/\s+/)[2]?.split(',').includes('myself') && view.nodeLines.some(isMyselfLine)) {
         throw new ParseError(
           'a second "myself" line without a redis-cli prompt between the two views; paste each node\'s output after its prompt',
-          lineNumber, rawLine,
+          lineNumber,
+          rawLine,
         );
       }
       view.nodeLines.push(line);
@@ -64,7 +65,11 @@ export function parsePaste(text: string, cluster = 'pasted'): ClusterSnapshot {
 
   const withNodes = views.filter((v) => v.nodeLines.length > 0);
   if (withNodes.length === 0) {
-    throw new ParseError('no CLUSTER NODES lines found in the paste (a node line starts with a 40-character id)', 1, text.split(/\r?\n/)[0] ?? '');
+    throw new ParseError(
+      'no CLUSTER NODES lines found in the paste (a node line starts with a 40-character id)',
+      1,
+      text.split(/\r?\n/)[0] ?? '',
+    );
   }
   // CLUSTER INFO pasted on its own after the nodes of the same node belongs to that view.
   for (const view of views) {

@@ -67,7 +67,8 @@ export function parseNetworkEntry(text: string): NetworkRule {
 function whereOf(text: string, fail: (why: string) => never): NetworkRule['where'] {
   if (text.includes('/')) {
     const [address = '', bits] = text.split('/');
-    if (!net.isIP(address) || !/^\d{1,3}$/.test(bits ?? '') || !ipaddr.isValidCIDR(text)) fail('is not a CIDR such as 10.0.0.0/24 or fd00::/64');
+    if (!net.isIP(address) || !/^\d{1,3}$/.test(bits ?? '') || !ipaddr.isValidCIDR(text))
+      fail('is not a CIDR such as 10.0.0.0/24 or fd00::/64');
     const [ip, prefix] = ipaddr.parseCIDR(text);
     return { kind: 'network', range: canonicalRange(ip, prefix) };
   }
@@ -83,7 +84,8 @@ function whereOf(text: string, fail: (why: string) => never): NetworkRule['where
 
 /** `::ffff:10.0.0.0/104` is an IPv4 network: match it as one. */
 function canonicalRange(ip: Ip, prefix: number): [Ip, number] {
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) return [(ip as ipaddr.IPv6).toIPv4Address(), prefix - 96];
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96)
+    return [(ip as ipaddr.IPv6).toIPv4Address(), prefix - 96];
   return [ip, prefix];
 }
 
@@ -114,13 +116,15 @@ export function clusterScope(source: ScopeSource): AddressScope {
   const entries = explicit ? source.allowedNetworks! : defaultAllowedNetworks(exact);
   // Explicit entries were checked by the config schema (a bad one throws here, loudly); a
   // default derived from an odd seed name that is no host name is skipped: the seed itself stays allowed.
-  const rules = explicit ? entries.map((e) => parseNetworkEntry(e)) : entries.flatMap((e) => {
-    try {
-      return [parseNetworkEntry(e)];
-    } catch {
-      return [];
-    }
-  });
+  const rules = explicit
+    ? entries.map((e) => parseNetworkEntry(e))
+    : entries.flatMap((e) => {
+        try {
+          return [parseNetworkEntry(e)];
+        } catch {
+          return [];
+        }
+      });
   const exactKeys = new Set<string>();
   for (const addr of exact) {
     try {

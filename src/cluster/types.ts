@@ -1,11 +1,18 @@
 import type { SlotRange } from './slots';
 
 /** Flags that `CLUSTER NODES` prints for a node. */
-export type NodeFlag =
-  | 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags';
+export type NodeFlag = 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags';
 
 export const KNOWN_FLAGS: readonly NodeFlag[] = [
-  'myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags',
+  'myself',
+  'master',
+  'slave',
+  'fail?',
+  'fail',
+  'handshake',
+  'noaddr',
+  'nofailover',
+  'noflags',
 ];
 
 /** One line of `CLUSTER NODES`, as one node sees another (or itself). */
@@ -83,10 +90,18 @@ export interface SlotKeyCounts {
  * process is gone; a timeout means it may be frozen), never on the message text.
  */
 export type ProbeFailure =
-  | 'refused' | 'host-unreachable' | 'unresolved' | 'connect-timeout' | 'no-reply'
-  | 'auth-required' | 'auth-failed' | 'not-cluster' | 'other'
+  | 'refused'
+  | 'host-unreachable'
+  | 'unresolved'
+  | 'connect-timeout'
+  | 'no-reply'
+  | 'auth-required'
+  | 'auth-failed'
+  | 'not-cluster'
+  | 'other'
   // It answered, but more than a read cap allows: its answer was dropped (status 'discarded').
-  | 'reply-too-large' | 'too-many-lines';
+  | 'reply-too-large'
+  | 'too-many-lines';
 
 /** A node that did not refuse: it timed out connecting or replying (frozen, overloaded, filtered). */
 export function isSilent(probe: Pick<NodeProbe, 'failure'> | undefined): boolean {

@@ -40,4 +40,3 @@ export function resolveClusterRef(config: Config, ref: string, knownNodes: (clus
   }
   return owner;
 }
-

@@ -46,10 +46,12 @@ export function parseConfig(raw: unknown): Config {
     ...findUnknownKeys(configSchema, raw).map((u) => `- ${describeUnknownKey(u)}`),
     ...(result.success ? [] : [formatIssues(result.error)]),
   ];
-  if (!result.success || problems.length > 0) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n${problems.join('\n')}`);
+  if (!result.success || problems.length > 0)
+    throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n${problems.join('\n')}`);
   const names = result.data.clusters.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate) throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n- clusters: the name "${duplicate}" is used twice`);
+  if (duplicate)
+    throw new RedisMedicError(ErrorCode.ConfigError, `invalid configuration:\n- clusters: the name "${duplicate}" is used twice`);
   return result.data;
 }
 
@@ -75,7 +77,8 @@ function expandEnvIn(value: unknown, env: NodeJS.ProcessEnv, file: string): unkn
 function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const value = env[name];
-    if (value === undefined) throw new RedisMedicError(ErrorCode.ConfigError, `config file ${file} uses \${${name}}, which is not set in the environment`);
+    if (value === undefined)
+      throw new RedisMedicError(ErrorCode.ConfigError, `config file ${file} uses \${${name}}, which is not set in the environment`);
     return value;
   });
 }
@@ -105,10 +108,19 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 /** `REDIS_MEDIC_CLUSTERS="payments=10.0.0.31:6379,10.0.0.32:6379;cache=10.0.1.5:6379"` */
 function clustersFromEnv(text: string): Array<{ name: string; seeds: string[] }> {
-  return text.split(';').filter((s) => s.trim()).map((entry) => {
-    const [name = '', seeds = ''] = entry.split('=');
-    return { name: name.trim(), seeds: seeds.split(',').map((s) => s.trim()).filter(Boolean) };
-  });
+  return text
+    .split(';')
+    .filter((s) => s.trim())
+    .map((entry) => {
+      const [name = '', seeds = ''] = entry.split('=');
+      return {
+        name: name.trim(),
+        seeds: seeds
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      };
+    });
 }
 
 function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {

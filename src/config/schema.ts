@@ -42,85 +42,133 @@ export const clusterSchema = z.object({
 
 export const configSchema = z.object({
   clusters: z.array(clusterSchema).default([]),
-  timeouts: z.object({
-    connectMs: z.number().int().positive().default(500),
-    commandMs: z.number().int().positive().default(1000),
-  }).prefault({}),
+  timeouts: z
+    .object({
+      connectMs: z.number().int().positive().default(500),
+      commandMs: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
   /** Caps on what is read from any node (a node's answers are data, and can be hostile). */
-  collection: z.object({
-    /** Bytes read from one node per probe, all replies together; past it the node's answer is dropped. */
-    maxReplyBytes: z.number().int().min(64 * 1024).default(DEFAULT_COLLECTION_LIMITS.maxReplyBytes),
-    /** Lines of one node's CLUSTER NODES; past it that answer is dropped. */
-    maxClusterNodesLines: z.number().int().min(16).default(DEFAULT_COLLECTION_LIMITS.maxClusterNodesLines),
-    /** Nodes asked per diagnosis (seeds included); addresses listed beyond it are not followed. */
-    maxNodes: z.number().int().min(1).default(DEFAULT_COLLECTION_LIMITS.maxNodes),
-  }).prefault({}),
-  queue: z.object({
-    redisUrl: z.string().default('redis://127.0.0.1:6379'),
-    prefix: z.string().min(1).default('redis-medic'),
-    diagnoseConcurrency: z.number().int().positive().default(4),
-    repairConcurrency: z.number().int().positive().default(2),
-    monitorConcurrency: z.number().int().positive().default(4),
-    keepCompletedSeconds: z.number().int().positive().default(24 * 3600),
-    keepCompletedCount: z.number().int().positive().default(1000),
-    keepFailedSeconds: z.number().int().positive().default(7 * 24 * 3600),
-  }).prefault({}),
-  monitor: z.object({
-    enabled: z.boolean().default(true),
-    intervalMs: z.number().int().min(250).default(5000),
-    /** Consecutive healthy polls before an incident is resolved (stops flapping threads). */
-    resolveAfterPolls: z.number().int().positive().default(3),
-    /** Risk findings are posted once, then at most once per this interval. */
-    riskDigestMs: z.number().int().positive().default(24 * 3600 * 1000),
-    /**
-     * A cluster that breaks again within this long after its incident was resolved reopens the
-     * same incident and thread (a flapping master makes one thread, not one per flap).
-     */
-    reopenWindowMs: z.number().int().min(0).default(15 * 60 * 1000),
-  }).prefault({}),
-  approvals: z.object({
-    ...approversSchema.shape,
-    /** Whoever asked for the diagnosis may not approve its repair. */
-    twoPersonRule: z.boolean().default(true),
-    /**
-     * Distinct approvers a plan of risk `high` needs before it runs (1: one click). Monitor
-     * incidents have no requester, so the two-person rule alone cannot stop one person there.
-     */
-    highRiskApprovers: z.number().int().min(1).max(5).default(1),
-    expiryMs: z.number().int().positive().default(15 * 60 * 1000),
-  }).prefault({}),
-  repair: z.object({
-    stepTimeoutMs: z.number().int().positive().default(5000),
-    verifyTimeoutMs: z.number().int().positive().default(15000),
-    lockTtlMs: z.number().int().positive().default(30000),
-  }).prefault({}),
-  slack: z.object({
-    botToken: z.string().optional(),
-    signingSecret: z.string().optional(),
-    appToken: z.string().optional(),
-    apiUrl: z.string().url().optional(),
-    /** Where diagnoses of clusters without a channel of their own are posted by the monitor. */
-    defaultChannel: z.string().optional(),
-    /** Requests (commands, clicks, submissions) one user may make per window; more get a polite refusal. */
-    rateLimit: z.object({
-      perUser: z.number().int().positive().default(20),
-      windowMs: z.number().int().positive().default(60_000),
-    }).prefault({}),
-  }).prefault({}),
-  http: z.object({
-    port: z.number().int().min(0).max(65535).default(3000),
-    /**
-     * When set, /livez, /readyz, /healthz and /metrics are served on this port only (keep it
-     * cluster-internal), and the main port serves Slack and /alerts.
-     */
-    internalPort: z.number().int().min(0).max(65535).optional(),
-  }).prefault({}),
-  alerts: z.object({
-    webhookToken: z.string().optional(),
-    /** The Alertmanager label that names the cluster. */
-    clusterLabel: z.string().default('redis_cluster'),
-    maxBodyBytes: z.number().int().positive().default(256 * 1024),
-  }).prefault({}),
+  collection: z
+    .object({
+      /** Bytes read from one node per probe, all replies together; past it the node's answer is dropped. */
+      maxReplyBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(DEFAULT_COLLECTION_LIMITS.maxReplyBytes),
+      /** Lines of one node's CLUSTER NODES; past it that answer is dropped. */
+      maxClusterNodesLines: z.number().int().min(16).default(DEFAULT_COLLECTION_LIMITS.maxClusterNodesLines),
+      /** Nodes asked per diagnosis (seeds included); addresses listed beyond it are not followed. */
+      maxNodes: z.number().int().min(1).default(DEFAULT_COLLECTION_LIMITS.maxNodes),
+    })
+    .prefault({}),
+  queue: z
+    .object({
+      redisUrl: z.string().default('redis://127.0.0.1:6379'),
+      prefix: z.string().min(1).default('redis-medic'),
+      diagnoseConcurrency: z.number().int().positive().default(4),
+      repairConcurrency: z.number().int().positive().default(2),
+      monitorConcurrency: z.number().int().positive().default(4),
+      keepCompletedSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(24 * 3600),
+      keepCompletedCount: z.number().int().positive().default(1000),
+      keepFailedSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(7 * 24 * 3600),
+    })
+    .prefault({}),
+  monitor: z
+    .object({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().min(250).default(5000),
+      /** Consecutive healthy polls before an incident is resolved (stops flapping threads). */
+      resolveAfterPolls: z.number().int().positive().default(3),
+      /** Risk findings are posted once, then at most once per this interval. */
+      riskDigestMs: z
+        .number()
+        .int()
+        .positive()
+        .default(24 * 3600 * 1000),
+      /**
+       * A cluster that breaks again within this long after its incident was resolved reopens the
+       * same incident and thread (a flapping master makes one thread, not one per flap).
+       */
+      reopenWindowMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(15 * 60 * 1000),
+    })
+    .prefault({}),
+  approvals: z
+    .object({
+      ...approversSchema.shape,
+      /** Whoever asked for the diagnosis may not approve its repair. */
+      twoPersonRule: z.boolean().default(true),
+      /**
+       * Distinct approvers a plan of risk `high` needs before it runs (1: one click). Monitor
+       * incidents have no requester, so the two-person rule alone cannot stop one person there.
+       */
+      highRiskApprovers: z.number().int().min(1).max(5).default(1),
+      expiryMs: z
+        .number()
+        .int()
+        .positive()
+        .default(15 * 60 * 1000),
+    })
+    .prefault({}),
+  repair: z
+    .object({
+      stepTimeoutMs: z.number().int().positive().default(5000),
+      verifyTimeoutMs: z.number().int().positive().default(15000),
+      lockTtlMs: z.number().int().positive().default(30000),
+    })
+    .prefault({}),
+  slack: z
+    .object({
+      botToken: z.string().optional(),
+      signingSecret: z.string().optional(),
+      appToken: z.string().optional(),
+      apiUrl: z.string().url().optional(),
+      /** Where diagnoses of clusters without a channel of their own are posted by the monitor. */
+      defaultChannel: z.string().optional(),
+      /** Requests (commands, clicks, submissions) one user may make per window; more get a polite refusal. */
+      rateLimit: z
+        .object({
+          perUser: z.number().int().positive().default(20),
+          windowMs: z.number().int().positive().default(60_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  http: z
+    .object({
+      port: z.number().int().min(0).max(65535).default(3000),
+      /**
+       * When set, /livez, /readyz, /healthz and /metrics are served on this port only (keep it
+       * cluster-internal), and the main port serves Slack and /alerts.
+       */
+      internalPort: z.number().int().min(0).max(65535).optional(),
+    })
+    .prefault({}),
+  alerts: z
+    .object({
+      webhookToken: z.string().optional(),
+      /** The Alertmanager label that names the cluster. */
+      clusterLabel: z.string().default('redis_cluster'),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024),
+    })
+    .prefault({}),
   /** HMAC key for button values and approval tokens. */
   approvalSecret: z.string().optional(),
 });

@@ -9,7 +9,15 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../errors';
 import { parseClusterNodes, parseInfo } from './local-cluster/node-lines';
 import { normalizeOptions, type ClusterConfig } from './local-cluster/options';
-import { allAnswered, DEFAULT_WAIT_MS, findLine, pollUntil, summarizeInfo, summarizeNodes, type Observation } from './local-cluster/polling';
+import {
+  allAnswered,
+  DEFAULT_WAIT_MS,
+  findLine,
+  pollUntil,
+  summarizeInfo,
+  summarizeNodes,
+  type Observation,
+} from './local-cluster/polling';
 import { freePort, HOST } from './local-cluster/ports';
 import { commandText, createClient, RedisProcess, redisArgs, StopPolling } from './local-cluster/redis-process';
 import type { ClusterNodeLine, SpawnClusterOptions, TestCluster, TestNode, WaitOptions } from './local-cluster/types';
@@ -37,7 +45,6 @@ export async function spawnCluster(opts: SpawnClusterOptions): Promise<TestClust
   }
 }
 
-
 // ---------------------------------------------------------------------------------------
 // The cluster
 // ---------------------------------------------------------------------------------------
@@ -48,20 +55,31 @@ class LocalCluster implements TestCluster {
   readonly nodeTimeoutMs: number;
   private readonly procs = new Map<TestNode, RedisProcess>();
   private readonly orphanProcs = new Set<RedisProcess>(); // ghosts and failed start attempts
-  private readonly clients = new Map<string, Redis>();    // by addr
+  private readonly clients = new Map<string, Redis>(); // by addr
   private ghostCount = 0;
   private tornDown: Promise<void> | undefined;
 
-  constructor(readonly rootDir: string, private readonly config: ClusterConfig) {
+  constructor(
+    readonly rootDir: string,
+    private readonly config: ClusterConfig,
+  ) {
     this.nodeTimeoutMs = config.nodeTimeoutMs;
   }
 
   // ---- queries -------------------------------------------------------------------------
 
-  masters(): TestNode[] { return this.nodes.filter((n) => n.role === 'master'); }
-  replicas(): TestNode[] { return this.nodes.filter((n) => n.role === 'replica'); }
-  spares(): TestNode[] { return this.nodes.filter((n) => n.role === 'spare'); }
-  replicasOf(master: TestNode): TestNode[] { return this.replicas().filter((n) => n.masterId === master.id); }
+  masters(): TestNode[] {
+    return this.nodes.filter((n) => n.role === 'master');
+  }
+  replicas(): TestNode[] {
+    return this.nodes.filter((n) => n.role === 'replica');
+  }
+  spares(): TestNode[] {
+    return this.nodes.filter((n) => n.role === 'spare');
+  }
+  replicasOf(master: TestNode): TestNode[] {
+    return this.replicas().filter((n) => n.masterId === master.id);
+  }
 
   client(node: TestNode): Redis {
     // After teardown a new client would reconnect forever and keep the test process alive.
@@ -111,8 +129,12 @@ class LocalCluster implements TestCluster {
     if (failed) throw failed.reason;
 
     const masterNodes = this.masters();
-    masterNodes.forEach((master, i) => { master.slots = slotPlan[i] ?? []; });
-    this.replicas().forEach((replica, i) => { replica.masterId = masterNodes[Math.floor(i / replicasPerMaster)]?.id; });
+    masterNodes.forEach((master, i) => {
+      master.slots = slotPlan[i] ?? [];
+    });
+    this.replicas().forEach((replica, i) => {
+      replica.masterId = masterNodes[Math.floor(i / replicasPerMaster)]?.id;
+    });
     const joined = this.nodes.filter((n) => n.role !== 'spare');
     this.seeds = joined.map((n) => n.addr);
 
@@ -129,18 +151,19 @@ class LocalCluster implements TestCluster {
     // Distinct config epochs (as redis-cli does) avoid the epoch-collision dance among
     // slot-owning masters, which would otherwise bump epochs right after creation.
     await Promise.all(joined.map((node, i) => commandText(this.client(node), ['CLUSTER', 'SET-CONFIG-EPOCH', i + 1])));
-    await Promise.all(this.masters().map((master) => {
-      const bounds = master.slots.flat();
-      return commandText(this.client(master), ['CLUSTER', 'ADDSLOTSRANGE', ...bounds]);
-    }));
+    await Promise.all(
+      this.masters().map((master) => {
+        const bounds = master.slots.flat();
+        return commandText(this.client(master), ['CLUSTER', 'ADDSLOTSRANGE', ...bounds]);
+      }),
+    );
   }
 
   private async meetAll(joined: TestNode[]): Promise<void> {
     const [first, ...rest] = joined;
     if (!first) return;
     // The bus port is not port+10000 here, so it must be passed explicitly.
-    await Promise.all(rest.map((node) =>
-      commandText(this.client(node), ['CLUSTER', 'MEET', first.host, first.port, first.busPort])));
+    await Promise.all(rest.map((node) => commandText(this.client(node), ['CLUSTER', 'MEET', first.host, first.port, first.busPort])));
   }
 
   /** Every joined node knows exactly the joined nodes, with real ids (no handshakes). */
@@ -150,11 +173,15 @@ class LocalCluster implements TestCluster {
       what: `all ${joined.length} nodes to know each other (CLUSTER NODES)`,
       timeoutMs: DEFAULT_WAIT_MS,
       sample: () => this.observe(['CLUSTER', 'NODES'], joined),
-      done: (obs) => allAnswered(obs) && obs.every((o) => {
-        const lines = parseClusterNodes(o.text);
-        return lines.length === expected.size &&
-          lines.every((l) => expected.has(l.id) && !l.flags.includes('handshake') && !l.flags.includes('noaddr'));
-      }),
+      done: (obs) =>
+        allAnswered(obs) &&
+        obs.every((o) => {
+          const lines = parseClusterNodes(o.text);
+          return (
+            lines.length === expected.size &&
+            lines.every((l) => expected.has(l.id) && !l.flags.includes('handshake') && !l.flags.includes('noaddr'))
+          );
+        }),
       describe: (obs) => this.describeObservations(obs, summarizeNodes),
     });
   }
@@ -163,9 +190,7 @@ class LocalCluster implements TestCluster {
   private async waitForRoles(joined: TestNode[]): Promise<void> {
     const roleOk = (line: ClusterNodeLine | undefined, node: TestNode): boolean => {
       if (!line || ['fail', 'fail?', 'handshake', 'noaddr'].some((f) => line.flags.includes(f))) return false;
-      return node.role === 'master'
-        ? line.flags.includes('master')
-        : line.flags.includes('slave') && line.masterId === node.masterId;
+      return node.role === 'master' ? line.flags.includes('master') : line.flags.includes('slave') && line.masterId === node.masterId;
     };
     await pollUntil({
       what: 'every node to show the intended master/replica roles',
@@ -184,10 +209,11 @@ class LocalCluster implements TestCluster {
       timeoutMs: DEFAULT_WAIT_MS,
       sample: () => this.observe(['INFO', 'replication'], replicas),
       done: (obs) => allAnswered(obs) && obs.every((o) => parseInfo(o.text)['master_link_status'] === 'up'),
-      describe: (obs) => this.describeObservations(obs, (text) => {
-        const info = parseInfo(text);
-        return `role=${info['role']} master_link_status=${info['master_link_status']}`;
-      }),
+      describe: (obs) =>
+        this.describeObservations(obs, (text) => {
+          const info = parseInfo(text);
+          return `role=${info['role']} master_link_status=${info['master_link_status']}`;
+        }),
     });
   }
 
@@ -211,7 +237,17 @@ class LocalCluster implements TestCluster {
       }
       const id = await commandText(this.clientFor(HOST, port), ['CLUSTER', 'MYID']);
       const node: TestNode = {
-        host: HOST, port, busPort, addr: `${HOST}:${port}`, id, role, slots: [], dir, pid: proc.pid, alive: true, frozen: false,
+        host: HOST,
+        port,
+        busPort,
+        addr: `${HOST}:${port}`,
+        id,
+        role,
+        slots: [],
+        dir,
+        pid: proc.pid,
+        alive: true,
+        frozen: false,
       };
       this.orphanProcs.delete(proc);
       this.attach(node, proc);
@@ -351,10 +387,13 @@ class LocalCluster implements TestCluster {
       what: `every reachable node to list ${addr} (${id.slice(0, 8)})`,
       timeoutMs: DEFAULT_WAIT_MS,
       sample: () => this.observeReachable(['CLUSTER', 'NODES']),
-      done: (obs) => obs.length > 0 && allAnswered(obs) && obs.every((o) => {
-        const line = findLine(o.text, id);
-        return line !== undefined && !line.flags.includes('handshake');
-      }),
+      done: (obs) =>
+        obs.length > 0 &&
+        allAnswered(obs) &&
+        obs.every((o) => {
+          const line = findLine(o.text, id);
+          return line !== undefined && !line.flags.includes('handshake');
+        }),
       describe: (obs) => this.describeObservations(obs, summarizeNodes),
     });
   }
@@ -373,13 +412,15 @@ class LocalCluster implements TestCluster {
   }
 
   private async observe(command: Array<string | number>, nodes: TestNode[]): Promise<Observation[]> {
-    return Promise.all(nodes.map(async (node): Promise<Observation> => {
-      try {
-        return { node, text: await commandText(this.client(node), command) };
-      } catch (err) {
-        return { node, error: errorMessage(err) };
-      }
-    }));
+    return Promise.all(
+      nodes.map(async (node): Promise<Observation> => {
+        try {
+          return { node, text: await commandText(this.client(node), command) };
+        } catch (err) {
+          return { node, error: errorMessage(err) };
+        }
+      }),
+    );
   }
 
   private describeObservations(obs: Observation[], summarize: (text: string) => string): string {

@@ -105,16 +105,20 @@ export async function startFakeSlack(options: { onCall?: (call: RecordedCall) =>
       } else if (fault?.status && !fault.lands) {
         body = { ok: false, error: fault.status === 429 ? 'ratelimited' : `http_${fault.status}` };
       } else {
-        body = method === 'apps.connections.open' && fake.socketModeUrl
-          ? { ok: true, url: fake.socketModeUrl }
-          : answer(method, params, nextTs, fake.usergroups, messages);
+        body =
+          method === 'apps.connections.open' && fake.socketModeUrl
+            ? { ok: true, url: fake.socketModeUrl }
+            : answer(method, params, nextTs, fake.usergroups, messages);
       }
       call.response = body;
       options.onCall?.(call);
       const reply = (): void => {
         if (res.destroyed) return;
         if (fault?.status) {
-          res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {}) });
+          res.writeHead(fault.status, {
+            'content-type': 'application/json',
+            ...(fault.retryAfterSec !== undefined ? { 'retry-after': String(fault.retryAfterSec) } : {}),
+          });
           res.end(JSON.stringify(body));
           return;
         }
@@ -137,7 +141,14 @@ export async function startFakeSlack(options: { onCall?: (call: RecordedCall) =>
       const past = calls.find((c) => c.method === method && predicate(c));
       if (past) return Promise.resolve(past);
       return new Promise<RecordedCall>((resolve, reject) => {
-        const waiter = { method, predicate, resolve: (c: RecordedCall) => { clearTimeout(timer); resolve(c); } };
+        const waiter = {
+          method,
+          predicate,
+          resolve: (c: RecordedCall) => {
+            clearTimeout(timer);
+            resolve(c);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
           const seen = calls.map((c) => c.method).join(', ') || 'none';
@@ -159,10 +170,11 @@ export async function startFakeSlack(options: { onCall?: (call: RecordedCall) =>
       faults.clear();
       messages.length = 0;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }
 
@@ -199,29 +211,63 @@ function takeFault(faults: Map<string, FaultSpec[]>, method: string, params: Rec
 
 const BOT_ID = 'B0BOT';
 
-function answer(method: string, params: Record<string, any>, nextTs: () => string, usergroups: Record<string, string[]>, messages: StoredMessage[]): Record<string, unknown> {
+function answer(
+  method: string,
+  params: Record<string, any>,
+  nextTs: () => string,
+  usergroups: Record<string, string[]>,
+  messages: StoredMessage[],
+): Record<string, unknown> {
   const view = (m: StoredMessage, withMetadata: boolean): Record<string, unknown> => ({
-    type: 'message', ts: m.ts, text: m.text, blocks: m.blocks, bot_id: m.bot_id, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+    type: 'message',
+    ts: m.ts,
+    text: m.text,
+    blocks: m.blocks,
+    bot_id: m.bot_id,
+    ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
     ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
   });
   switch (method) {
     case 'auth.test':
-      return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'redis-medic', team_id: 'T0FAKE', user_id: 'U0BOT', bot_id: BOT_ID };
+      return {
+        ok: true,
+        url: 'https://fake.slack.test/',
+        team: 'Fake',
+        user: 'redis-medic',
+        team_id: 'T0FAKE',
+        user_id: 'U0BOT',
+        bot_id: BOT_ID,
+      };
     case 'chat.postMessage': {
       const ts = nextTs();
       messages.push({
-        channel: params.channel, ts, text: params.text, blocks: params.blocks, bot_id: BOT_ID,
-        ...(params.thread_ts ? { thread_ts: params.thread_ts } : {}), ...(params.metadata ? { metadata: params.metadata } : {}),
+        channel: params.channel,
+        ts,
+        text: params.text,
+        blocks: params.blocks,
+        bot_id: BOT_ID,
+        ...(params.thread_ts ? { thread_ts: params.thread_ts } : {}),
+        ...(params.metadata ? { metadata: params.metadata } : {}),
       });
-      return { ok: true, channel: params.channel, ts, message: { ts, text: params.text, blocks: params.blocks, thread_ts: params.thread_ts } };
+      return {
+        ok: true,
+        channel: params.channel,
+        ts,
+        message: { ts, text: params.text, blocks: params.blocks, thread_ts: params.thread_ts },
+      };
     }
     case 'chat.update': {
       const stored = messages.find((m) => m.channel === params.channel && m.ts === params.ts);
-      if (stored) Object.assign(stored, { text: params.text, blocks: params.blocks, ...(params.metadata ? { metadata: params.metadata } : {}) });
+      if (stored)
+        Object.assign(stored, { text: params.text, blocks: params.blocks, ...(params.metadata ? { metadata: params.metadata } : {}) });
       return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
     }
     case 'chat.getPermalink':
-      return { ok: true, channel: params.channel, permalink: `https://fake.slack.test/archives/${params.channel}/p${String(params.message_ts).replace('.', '')}` };
+      return {
+        ok: true,
+        channel: params.channel,
+        permalink: `https://fake.slack.test/archives/${params.channel}/p${String(params.message_ts).replace('.', '')}`,
+      };
     case 'conversations.history': {
       // Newest first, roots only (thread replies stay in their thread), as Slack answers.
       const withMetadata = params.include_all_metadata === 'true' || params.include_all_metadata === true;
@@ -231,7 +277,12 @@ function answer(method: string, params: Record<string, any>, nextTs: () => strin
       const roots = messages.filter((m) => m.channel === params.channel && !m.thread_ts && Number(m.ts) >= oldest).reverse();
       const page = roots.slice(offset, offset + limit);
       const more = offset + limit < roots.length;
-      return { ok: true, messages: page.map((m) => view(m, withMetadata)), has_more: more, response_metadata: { next_cursor: more ? String(offset + limit) : '' } };
+      return {
+        ok: true,
+        messages: page.map((m) => view(m, withMetadata)),
+        has_more: more,
+        response_metadata: { next_cursor: more ? String(offset + limit) : '' },
+      };
     }
     case 'conversations.replies': {
       const withMetadata = params.include_all_metadata === 'true' || params.include_all_metadata === true;
@@ -255,16 +306,25 @@ function answer(method: string, params: Record<string, any>, nextTs: () => strin
 }
 
 /** The buttons of `actions` blocks in recorded messages, with what a click needs. */
-export function buttonsIn(calls: RecordedCall[]): Array<{ actionId: string; value: string; text: string; ts: string | undefined; call: RecordedCall; confirm?: any }> {
+export function buttonsIn(
+  calls: RecordedCall[],
+): Array<{ actionId: string; value: string; text: string; ts: string | undefined; call: RecordedCall; confirm?: any }> {
   const out = [];
   for (const call of calls) {
     for (const block of (call.params.blocks ?? []) as any[]) {
       if (block.type !== 'actions') continue;
       for (const el of block.elements ?? []) {
-        if (el.type === 'button') out.push({ actionId: el.action_id, value: el.value, text: el.text?.text, ts: (call.params.ts ?? call.response?.ts) as string | undefined, call, confirm: el.confirm });
+        if (el.type === 'button')
+          out.push({
+            actionId: el.action_id,
+            value: el.value,
+            text: el.text?.text,
+            ts: (call.params.ts ?? call.response?.ts) as string | undefined,
+            call,
+            confirm: el.confirm,
+          });
       }
     }
   }
   return out;
 }
-

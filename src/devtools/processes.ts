@@ -13,16 +13,28 @@ export async function killAllSpawned(): Promise<void> {
   const waits: Promise<void>[] = [];
   for (const child of spawned) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
-    waits.push(new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      try { child.kill('SIGCONT'); child.kill('SIGKILL'); } catch { resolve(); }
-    }));
+    waits.push(
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        try {
+          child.kill('SIGCONT');
+          child.kill('SIGKILL');
+        } catch {
+          resolve();
+        }
+      }),
+    );
   }
   await Promise.all(waits);
 }
 
 process.on('exit', () => {
   for (const child of spawned) {
-    try { child.kill('SIGCONT'); child.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });

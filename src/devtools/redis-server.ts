@@ -26,13 +26,18 @@ export async function startThrowawayRedis(options: { args?: string[] } = {}): Pr
   let child: ChildProcess;
   const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL'); });
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
     }
   };
   const launch = async (): Promise<void> => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
     trackProcess(child);
-    const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message}`))));
+    const spawnError = new Promise<never>((_, reject) =>
+      child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message}`))),
+    );
     await Promise.race([waitForPing(port, 5000), spawnError]);
   };
   const stop = async (): Promise<void> => {
@@ -46,7 +51,9 @@ export async function startThrowawayRedis(options: { args?: string[] } = {}): Pr
     throw err;
   }
   return {
-    url: `redis://127.0.0.1:${port}`, port, stop,
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
     async restart() {
       await kill();
       await launch();
@@ -56,7 +63,14 @@ export async function startThrowawayRedis(options: { args?: string[] } = {}): Pr
 
 /** True when something answers PING at the URL within the timeout. */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -30,7 +30,12 @@ function signed(url: string, body: string, secret: string, options: SignOptions)
 }
 
 /** A slash command as Slack posts it. */
-export function slashCommand(url: string, secret: string, fields: Partial<Record<string, string>> & { text: string }, options: SignOptions = {}): SignedPost {
+export function slashCommand(
+  url: string,
+  secret: string,
+  fields: Partial<Record<string, string>> & { text: string },
+  options: SignOptions = {},
+): SignedPost {
   const params = new URLSearchParams({
     token: 'deprecated-verification-token',
     team_id: 'T0FAKE',
@@ -43,7 +48,7 @@ export function slashCommand(url: string, secret: string, fields: Partial<Record
     api_app_id: 'A0APP',
     response_url: 'http://127.0.0.1:1/response/unused',
     trigger_id: `trigger-${crypto.randomUUID()}`,
-    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Record<string, string>,
+    ...(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Record<string, string>),
   });
   return signed(url, params.toString(), secret, options);
 }
@@ -70,10 +75,21 @@ export function buttonClick(input: {
     user: { id: input.userId, username: input.userId.toLowerCase(), team_id: 'T0FAKE' },
     api_app_id: 'A0APP',
     token: 'deprecated-verification-token',
-    container: { type: 'message', message_ts: input.messageTs ?? '1700000000.000001', channel_id: input.channel ?? 'C0INCIDENTS', is_ephemeral: false },
+    container: {
+      type: 'message',
+      message_ts: input.messageTs ?? '1700000000.000001',
+      channel_id: input.channel ?? 'C0INCIDENTS',
+      is_ephemeral: false,
+    },
     trigger_id: `trigger-${crypto.randomUUID()}`,
     channel: { id: input.channel ?? 'C0INCIDENTS', name: 'incidents' },
-    message: { type: 'message', ts: input.messageTs ?? '1700000000.000001', ...(input.threadTs ? { thread_ts: input.threadTs } : {}), text: '', blocks: [] },
+    message: {
+      type: 'message',
+      ts: input.messageTs ?? '1700000000.000001',
+      ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+      text: '',
+      blocks: [],
+    },
     response_url: input.responseUrl ?? 'http://127.0.0.1:1/response/unused',
     actions: [{ action_id: input.actionId, block_id: 'fixes', type: 'button', value: input.value, action_ts: String(Date.now() / 1000) }],
   };

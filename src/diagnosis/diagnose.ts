@@ -19,7 +19,15 @@ import { slotsUnassigned } from './rules/slots-unassigned';
 import { splitBrain } from './rules/split-brain';
 import { nodeIdMismatch, nodeOutOfScope, readCapHit } from './rules/trust';
 import { joiningNodes, nodeJoining, replicaTransitions, reshardingInProgress } from './rules/transitions';
-import { FINDING_PRECEDENCE, type CoverageReport, type DiagnosisReport, type Finding, type NodeReport, type Severity, type Verdict } from './types';
+import {
+  FINDING_PRECEDENCE,
+  type CoverageReport,
+  type DiagnosisReport,
+  type Finding,
+  type NodeReport,
+  type Severity,
+  type Verdict,
+} from './types';
 import { plural } from '../text';
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
@@ -37,10 +45,12 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
   const findings = sortFindings(runRules(model, countSlots(mergeRanges([...coverage.servedByFailedMaster, ...coverage.unassigned]))));
   // A node being added says cluster_state:fail until it has learnt the slots: not the cluster's state.
   const joining = joiningNodes(model);
-  const reachableStates = model.views.filter((v) => !(v.myself && joining.has(v.myself.id))).map((v) => v.info?.state).filter(Boolean);
+  const reachableStates = model.views
+    .filter((v) => !(v.myself && joining.has(v.myself.id)))
+    .map((v) => v.info?.state)
+    .filter(Boolean);
   const primary = findings.find((f) => f.category === 'fault') ?? null;
-  const verdict: Verdict =
-    reachableStates.includes('fail') || coverage.uncovered.length > 0 ? 'down' : primary ? 'degraded' : 'ok';
+  const verdict: Verdict = reachableStates.includes('fail') || coverage.uncovered.length > 0 ? 'down' : primary ? 'degraded' : 'ok';
   return {
     cluster: snapshot.cluster,
     checkedAt: snapshot.takenAt,
@@ -83,15 +93,16 @@ function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
     ...nodeJoining(model),
   ];
   // Unreachable nodes that a fault (or a failover under way) already explains are not reported twice.
-  const explained = new Set(findings.filter((f) => (f.category === 'fault' || f.category === 'transition') && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes));
+  const explained = new Set(
+    findings.filter((f) => (f.category === 'fault' || f.category === 'transition') && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes),
+  );
   return [...findings, ...nodeUnreachable(model, explained)];
 }
 
 function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort(
     (a, b) =>
-      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-      FINDING_PRECEDENCE.indexOf(a.code) - FINDING_PRECEDENCE.indexOf(b.code),
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || FINDING_PRECEDENCE.indexOf(a.code) - FINDING_PRECEDENCE.indexOf(b.code),
   );
 }
 
@@ -166,7 +177,9 @@ function nodeReport(node: ModelNode): NodeReport {
     importing: own?.myself?.importing ?? [],
     ...(replication['role'] === 'slave'
       ? { replication: { linkStatus: replication['master_link_status'], offset: numberOrUndefined(replication['slave_repl_offset']) } }
-      : replication['master_repl_offset'] ? { replication: { offset: numberOrUndefined(replication['master_repl_offset']) } } : {}),
+      : replication['master_repl_offset']
+        ? { replication: { offset: numberOrUndefined(replication['master_repl_offset']) } }
+        : {}),
     ...(coverage ? { requireFullCoverage: coverage === 'yes' } : {}),
     ...(timeout ? { nodeTimeoutMs: Number(timeout) } : {}),
   };
@@ -199,7 +212,7 @@ function offlineLimitations(model: ClusterModel): string[] {
   const listed = model.nodes.size;
   const notes = [
     `Analysed ${plural(views, 'pasted view')} of ${listed} listed nodes; nobody was asked live.`,
-    'The other nodes\' own cluster_state, their views, open slots on them, replication links and key counts are unknown.',
+    "The other nodes' own cluster_state, their views, open slots on them, replication links and key counts are unknown.",
     'A node this view flags fail? or fail may be reachable from elsewhere (a partition), and one it shows healthy may be down since.',
   ];
   if (!model.views.some((v) => v.info)) notes.push('No CLUSTER INFO was pasted: cluster_state is inferred from the slots, not read.');
@@ -209,9 +222,9 @@ function offlineLimitations(model: ClusterModel): string[] {
     const known = model.nodes.get(myself.id)?.addr;
     notes.push(
       `The pasted view of ${myself.id.slice(0, 8)} does not name its own address (it prints \`${myself.raw.split(/\s+/)[1] ?? ':0'}\`: it has not learnt its IP yet)` +
-      (known
-        ? `; the other views list it at ${known}, and commands for it name that address.`
-        : ': no command can be addressed to it, so no plan sends it one. Paste its output under its redis-cli prompt (`10.0.0.5:6379> cluster nodes`) to name it.'),
+        (known
+          ? `; the other views list it at ${known}, and commands for it name that address.`
+          : ': no command can be addressed to it, so no plan sends it one. Paste its output under its redis-cli prompt (`10.0.0.5:6379> cluster nodes`) to name it.'),
     );
   }
   return notes;

@@ -8,7 +8,9 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
   const maxEvidence = options.evidence ?? 6;
   const out: string[] = [];
   const { coverage } = report;
-  out.push(`Cluster ${report.cluster}: ${report.verdict.toUpperCase()}${report.offline ? ' (offline analysis of a paste)' : ''}  (checked ${report.checkedAt}, ${report.durationMs} ms)`);
+  out.push(
+    `Cluster ${report.cluster}: ${report.verdict.toUpperCase()}${report.offline ? ' (offline analysis of a paste)' : ''}  (checked ${report.checkedAt}, ${report.durationMs} ms)`,
+  );
   out.push('');
   const primary = report.findings.find((f) => f.code === report.primary);
   if (primary) {
@@ -52,9 +54,13 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
 export function noFaultText(report: DiagnosisReport): string {
   const transitions = report.findings.filter((f) => f.category === 'transition');
   if (transitions.length === 0) return 'No fault found: every node answers and every slot is served.';
-  const items = transitions.map((f) => `${f.title}${f.transition?.until ? ` (should be over by ${f.transition.until.slice(11, 19)} UTC)` : ''}`);
-  return `No fault, ${transitions.length === 1 ? 'a transition' : `${transitions.length} transitions`} under way: ${items.join('; ')}. ` +
-    'Redis finishes these by itself; redis-medic names them a fault only if they outlast their bound. Re-check in a little while.';
+  const items = transitions.map(
+    (f) => `${f.title}${f.transition?.until ? ` (should be over by ${f.transition.until.slice(11, 19)} UTC)` : ''}`,
+  );
+  return (
+    `No fault, ${transitions.length === 1 ? 'a transition' : `${transitions.length} transitions`} under way: ${items.join('; ')}. ` +
+    'Redis finishes these by itself; redis-medic names them a fault only if they outlast their bound. Re-check in a little while.'
+  );
 }
 
 function nodeTable(nodes: NodeReport[]): string[] {
@@ -83,7 +89,11 @@ export function nodeTableRows(nodes: NodeReport[], options: { slotTextMax?: numb
   ]);
   const header = ['NODE', 'ID', 'ROLE', 'ANSWER', 'HEALTH', 'SLOTS', 'KEYS', 'FLAGS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 

@@ -68,7 +68,11 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
       trusted.push(view);
       return;
     }
-    impostors.push({ view, addr: view.probe.addr, listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line, view: views[at.index]! })) });
+    impostors.push({
+      view,
+      addr: view.probe.addr,
+      listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line, view: views[at.index]! })),
+    });
   });
   return { trusted, impostors };
 }

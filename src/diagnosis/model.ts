@@ -116,7 +116,9 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   // Replies parsed during collection are reused as they are; others (fixtures, pastes) are parsed
   // here, sharing the lines that many views print alike.
   const lineCache = new NodeLineCache();
-  const { trusted: views, impostors } = splitImpostors(snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache)));
+  const { trusted: views, impostors } = splitImpostors(
+    snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache)),
+  );
   const nodes = new Map<string, ModelNode>();
   const probeByAddr = new Map<string, NodeProbe>();
   for (const probe of snapshot.probes) probeByAddr.set(comparableAddr(probe.addr), probe);
@@ -166,7 +168,11 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
     const byAddr = node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
     if (!node.probe && byAddr && (byAddr.status !== 'ok' || answeredBy.get(byAddr) === node.id)) node.probe = byAddr;
     const seen = entry.distinct.filter((index) => !isMyself[index]);
-    mergeNode(node, seen.map((index) => table.lines[index]!), seen.map((index) => table.counts[index]!));
+    mergeNode(
+      node,
+      seen.map((index) => table.lines[index]!),
+      seen.map((index) => table.counts[index]!),
+    );
     defineSightings(node, entry.seenLines, entry.seenViews);
   }
 
@@ -207,10 +213,13 @@ function defineSightings(node: ModelNode, lines: ClusterNodeLine[], views: NodeV
   Object.defineProperty(node, 'seenBy', {
     enumerable: true,
     configurable: true,
-    get: () => settle(lines.map((line, i) => {
-      const view = views[i]!;
-      return { viewer: view.myself?.addr || view.probe.addr, line, view };
-    })),
+    get: () =>
+      settle(
+        lines.map((line, i) => {
+          const view = views[i]!;
+          return { viewer: view.myself?.addr || view.probe.addr, line, view };
+        }),
+      ),
     set: settle,
   });
 }
@@ -223,7 +232,7 @@ function runsOf(owners: { owner: Int32Array; ids: string[] }, nodes: Map<string,
   for (let slot = 1; slot <= slotCount; slot++) {
     if (slot < slotCount && owners.owner[slot] === owners.owner[start]) continue;
     const index = owners.owner[start]!;
-    const node = index === -1 ? null : nodes.get(owners.ids[index]!) ?? null;
+    const node = index === -1 ? null : (nodes.get(owners.ids[index]!) ?? null);
     runs.push(...servedParts(start, slot - 1, node));
     start = slot;
   }
@@ -267,7 +276,13 @@ function toView(probe: NodeProbe, lineCache: NodeLineCache): NodeView {
       // A paste without a prompt gives only a label (`pasted-view-1`): that is no address, and
       // the node stays without one rather than becoming a target named after the label.
       const original = view.myself;
-      view.myself = { ...original, addr: formatHostPort(reachedAt), host: reachedAt.host, port: reachedAt.port, ...(original.busPort ? {} : { busPort: reachedAt.port + 10000 }) };
+      view.myself = {
+        ...original,
+        addr: formatHostPort(reachedAt),
+        host: reachedAt.host,
+        port: reachedAt.port,
+        ...(original.busPort ? {} : { busPort: reachedAt.port + 10000 }),
+      };
       view.lines = view.lines.map((l) => (l === original ? view.myself! : l));
     }
   }
@@ -444,7 +459,6 @@ function mostCommonLine(lines: ClusterNodeLine[], counts: number[], keyOf: (line
   return [...tally.values()].sort((a, b) => b.n - a.n)[0]?.item;
 }
 
-
 // ---- helpers the rules share -------------------------------------------------------------
 
 /** A label for a node in prose: `10.0.0.31:6379 (07c37dfe)`. */
@@ -521,7 +535,12 @@ export function stateEvidence(model: ClusterModel, state?: 'ok' | 'fail', max = 
   return model.views
     .filter((v) => v.info && (!state || v.info.state === state))
     .slice(0, max)
-    .map((v) => evidenceLine(v.myself?.addr ?? v.probe.addr, `cluster_state:${v.info!.state} cluster_slots_ok:${v.info!.slotsOk} cluster_slots_fail:${v.info!.slotsFail}`));
+    .map((v) =>
+      evidenceLine(
+        v.myself?.addr ?? v.probe.addr,
+        `cluster_state:${v.info!.state} cluster_slots_ok:${v.info!.slotsOk} cluster_slots_fail:${v.info!.slotsFail}`,
+      ),
+    );
 }
 
 export function requiresFullCoverage(model: ClusterModel): boolean | null {

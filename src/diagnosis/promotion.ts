@@ -24,7 +24,11 @@ const DEFAULTS = { validityFactor: 10, pingPeriodS: 10 };
 
 export function promotionSettings(model: ClusterModel): PromotionSettings {
   const read = (key: string): number | null => {
-    const values = model.views.map((view) => view.config[key]).filter((text) => text !== undefined && text !== '').map(Number).filter(isCount);
+    const values = model.views
+      .map((view) => view.config[key])
+      .filter((text) => text !== undefined && text !== '')
+      .map(Number)
+      .filter(isCount);
     return values.length ? mostCommon(values) : null;
   };
   return {
@@ -48,9 +52,11 @@ export function validityWindowText(settings: PromotionSettings): string {
   const ping = settings.pingPeriodS ?? DEFAULTS.pingPeriodS;
   const window = validityWindowMs(settings);
   const timeout = settings.nodeTimeoutMs === null ? 'cluster-node-timeout' : `cluster-node-timeout ${settings.nodeTimeoutMs} ms`;
-  return `${timeout} x cluster-replica-validity-factor ${factor} + repl-ping-replica-period ${ping} s` +
+  return (
+    `${timeout} x cluster-replica-validity-factor ${factor} + repl-ping-replica-period ${ping} s` +
     (window === null ? '' : ` = ${formatSeconds(window)}`) +
-    (settings.validityFactor === null ? ' (Redis defaults: factor 10, period 10 s)' : '');
+    (settings.validityFactor === null ? ' (Redis defaults: factor 10, period 10 s)' : '')
+  );
 }
 
 /** The replica answered and says it never reached its master since it started. */
@@ -69,17 +75,22 @@ export function flaggedNoFailover(replica: ModelNode): boolean {
  * null when nothing explains it (an election may still be under way, or was lost).
  */
 export function whyNotPromoted(replica: ModelNode, settings: PromotionSettings): string | null {
-  if (flaggedNoFailover(replica)) return `${replica.addr} is flagged nofailover (cluster-replica-no-failover yes): Redis never promotes it by itself.`;
+  if (flaggedNoFailover(replica))
+    return `${replica.addr} is flagged nofailover (cluster-replica-no-failover yes): Redis never promotes it by itself.`;
   if (settings.validityFactor === 0) return null;
   if (restartedWithoutMaster(replica)) {
-    return `${replica.addr} was restarted after its master died (master_link_down_since_seconds:-1): ` +
-      'it cannot tell how old its data is, so it never runs for election by itself (redis#13234).';
+    return (
+      `${replica.addr} was restarted after its master died (master_link_down_since_seconds:-1): ` +
+      'it cannot tell how old its data is, so it never runs for election by itself (redis#13234).'
+    );
   }
   const downFor = Number(replica.own?.replication['master_link_down_since_seconds']);
   const window = validityWindowMs(settings);
   if (Number.isFinite(downFor) && window !== null && downFor * 1000 > window) {
-    return `${replica.addr} lost its master ${downFor} s ago, longer than the validity window (${validityWindowText(settings)}): ` +
-      'Redis counts its data as too old to promote by itself.';
+    return (
+      `${replica.addr} lost its master ${downFor} s ago, longer than the validity window (${validityWindowText(settings)}): ` +
+      'Redis counts its data as too old to promote by itself.'
+    );
   }
   return null;
 }

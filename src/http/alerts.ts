@@ -33,9 +33,7 @@ export interface ClusterAlert {
   summary?: string;
 }
 
-export type ParseResult =
-  | { ok: true; alerts: ClusterAlert[]; source: string }
-  | { ok: false; status: 400 | 422; error: string };
+export type ParseResult = { ok: true; alerts: ClusterAlert[]; source: string } | { ok: false; status: 400 | 422; error: string };
 
 /**
  * `POST /alerts/alertmanager` (Alertmanager webhook, version 4) and `POST /alerts` (`{"cluster":
@@ -44,12 +42,14 @@ export type ParseResult =
  */
 export function alertRoutes(deps: AlertRoutesDeps): CustomRoute[] {
   const log = deps.logger.child({ module: 'alerts' });
-  const handler = (parse: (body: unknown) => ParseResult) => (req: IncomingMessage, res: ServerResponse): void => {
-    handleAlert(deps, log, parse, req, res).catch((err: unknown) => {
-      log.error({ err: errorMessage(err) }, 'alert intake failed');
-      if (!res.headersSent) send(res, 500, { error: 'internal error' });
-    });
-  };
+  const handler =
+    (parse: (body: unknown) => ParseResult) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      handleAlert(deps, log, parse, req, res).catch((err: unknown) => {
+        log.error({ err: errorMessage(err) }, 'alert intake failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      });
+    };
   const label = deps.config.alerts.clusterLabel;
   return [
     { path: ALERTMANAGER_PATH, method: 'POST', handler: handler((body) => parseAlertmanager(body, label)) },
@@ -57,7 +57,13 @@ export function alertRoutes(deps: AlertRoutesDeps): CustomRoute[] {
   ];
 }
 
-async function handleAlert(deps: AlertRoutesDeps, log: Logger, parse: (body: unknown) => ParseResult, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleAlert(
+  deps: AlertRoutesDeps,
+  log: Logger,
+  parse: (body: unknown) => ParseResult,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const { webhookToken, maxBodyBytes } = deps.config.alerts;
   const path = (req.url ?? '').split('?')[0] ?? '';
   // Checked before a byte of the body is read: nobody unauthenticated gets us to buffer anything.
@@ -100,7 +106,11 @@ async function handleAlert(deps: AlertRoutesDeps, log: Logger, parse: (body: unk
     send(res, parsed.status, { error: parsed.error });
     return;
   }
-  const planned = planAlertJobs(parsed.alerts, parsed.source, deps.config.clusters.map((c) => c.name));
+  const planned = planAlertJobs(
+    parsed.alerts,
+    parsed.source,
+    deps.config.clusters.map((c) => c.name),
+  );
   if (!planned.ok) {
     await deps.audit?.record({ action: 'request.rejected', cluster: '-', actor: parsed.source, details: { path, reason: planned.error } });
     send(res, planned.status, { error: planned.error });
@@ -112,7 +122,12 @@ async function handleAlert(deps: AlertRoutesDeps, log: Logger, parse: (body: unk
     for (const job of planned.jobs) {
       const jobId = await deps.enqueuer.enqueueMonitorPoll(job);
       accepted.push({ cluster: job.cluster, reason: job.reason, jobId });
-      await deps.audit?.record({ action: 'alert.received', cluster: job.cluster, actor: parsed.source, details: { status: job.alert?.status, summary: job.alert?.summary, jobId } });
+      await deps.audit?.record({
+        action: 'alert.received',
+        cluster: job.cluster,
+        actor: parsed.source,
+        details: { status: job.alert?.status, summary: job.alert?.summary, jobId },
+      });
     }
   } catch (err) {
     log.error({ err: errorMessage(err), accepted }, 'alert: could not queue the monitor poll');
@@ -134,21 +149,30 @@ const alertmanagerSchema = z.object({
   groupLabels: labels.default({}),
   commonLabels: labels.default({}),
   commonAnnotations: labels.default({}),
-  alerts: z.array(z.object({
-    status: z.enum(['firing', 'resolved']),
-    labels: labels.default({}),
-    annotations: labels.default({}),
-    startsAt: z.string().optional(),
-    endsAt: z.string().optional(),
-    fingerprint: z.string().optional(),
-  })).min(1, 'no alerts in the payload').max(MAX_ALERTS, `at most ${MAX_ALERTS} alerts per payload`),
+  alerts: z
+    .array(
+      z.object({
+        status: z.enum(['firing', 'resolved']),
+        labels: labels.default({}),
+        annotations: labels.default({}),
+        startsAt: z.string().optional(),
+        endsAt: z.string().optional(),
+        fingerprint: z.string().optional(),
+      }),
+    )
+    .min(1, 'no alerts in the payload')
+    .max(MAX_ALERTS, `at most ${MAX_ALERTS} alerts per payload`),
 });
 
 const genericSchema = z.object({
   cluster: z.string().min(1, 'cluster must not be empty'),
   status: z.enum(['firing', 'resolved']).default('firing'),
   summary: z.string().optional(),
-  source: z.string().max(60).regex(/^[A-Za-z0-9_.:-]+$/, 'source: letters, digits, _ . : -').optional(),
+  source: z
+    .string()
+    .max(60)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'source: letters, digits, _ . : -')
+    .optional(),
 });
 
 /** Alertmanager webhook v4: the cluster comes from `clusterLabel` on each alert (or the group's common labels). */
@@ -161,9 +185,14 @@ export function parseAlertmanager(body: unknown, clusterLabel: string): ParseRes
     const cluster = alert.labels[clusterLabel] ?? payload.commonLabels[clusterLabel] ?? payload.groupLabels[clusterLabel];
     if (!cluster) {
       const name = alert.labels.alertname ?? payload.commonLabels.alertname;
-      return { ok: false, status: 422, error: `${name ? `alert "${echo(name)}"` : 'an alert'} has no "${clusterLabel}" label: it must name the Redis cluster (alerts.clusterLabel sets which label)` };
+      return {
+        ok: false,
+        status: 422,
+        error: `${name ? `alert "${echo(name)}"` : 'an alert'} has no "${clusterLabel}" label: it must name the Redis cluster (alerts.clusterLabel sets which label)`,
+      };
     }
-    const summary = alert.annotations.summary ?? payload.commonAnnotations.summary ?? alert.labels.alertname ?? payload.commonLabels.alertname;
+    const summary =
+      alert.annotations.summary ?? payload.commonAnnotations.summary ?? alert.labels.alertname ?? payload.commonLabels.alertname;
     alerts.push({ cluster, status: alert.status, ...(summary ? { summary: clean(summary) } : {}) });
   }
   return { ok: true, alerts, source: 'alertmanager' };
@@ -177,9 +206,7 @@ export function parseGenericAlert(body: unknown): ParseResult {
   return { ok: true, alerts: [{ cluster, status, ...(summary ? { summary: clean(summary) } : {}) }], source: source ?? 'webhook' };
 }
 
-export type AlertPlan =
-  | { ok: true; jobs: MonitorJobData[] }
-  | { ok: false; status: 422; error: string };
+export type AlertPlan = { ok: true; jobs: MonitorJobData[] } | { ok: false; status: 422; error: string };
 
 /**
  * One monitor job per cluster: an immediate diagnosis if any of its alerts fires, a recheck if
@@ -188,8 +215,15 @@ export type AlertPlan =
 export function planAlertJobs(alerts: readonly ClusterAlert[], source: string, known: readonly string[]): AlertPlan {
   const unknown = [...new Set(alerts.map((a) => a.cluster).filter((c) => !known.includes(c)))];
   if (unknown.length > 0) {
-    const names = unknown.slice(0, 5).map((c) => `"${echo(c)}"`).join(', ');
-    return { ok: false, status: 422, error: `unknown cluster${unknown.length === 1 ? '' : 's'} ${names}; known: ${known.join(', ') || 'none configured'}` };
+    const names = unknown
+      .slice(0, 5)
+      .map((c) => `"${echo(c)}"`)
+      .join(', ');
+    return {
+      ok: false,
+      status: 422,
+      error: `unknown cluster${unknown.length === 1 ? '' : 's'} ${names}; known: ${known.join(', ') || 'none configured'}`,
+    };
   }
   const byCluster = new Map<string, ClusterAlert[]>();
   for (const alert of alerts) byCluster.set(alert.cluster, [...(byCluster.get(alert.cluster) ?? []), alert]);
@@ -272,7 +306,10 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 function formatIssues(error: z.ZodError): string {
-  return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+    .join('; ');
 }
 
 /** Text from the payload that we repeat (errors, Slack): bounded, one line, printable. */

@@ -30,7 +30,11 @@ export async function healthBody(source: HealthSource): Promise<{ code: number; 
  * Bolt custom routes (`new App({ customRoutes: healthRoutes(system) })`); the worker process
  * serves the same routes with startRouteServer.
  */
-export function healthRoutes(source: HealthSource, logger: Logger = silentLogger, options: { stopping?: () => boolean } = {}): CustomRoute[] {
+export function healthRoutes(
+  source: HealthSource,
+  logger: Logger = silentLogger,
+  options: { stopping?: () => boolean } = {},
+): CustomRoute[] {
   const stopping = options.stopping ?? (() => false);
   return [
     // Liveness: the process answers HTTP. A queue Redis outage is not a reason to restart it.
@@ -94,7 +98,10 @@ export interface RouteServer {
  * A plain HTTP server for custom routes, for processes without the Slack app (`worker`): same
  * handlers, exact paths, GET/HEAD, 404 and 405 otherwise.
  */
-export async function startRouteServer(routes: CustomRoute[], options: { port: number; host?: string; logger?: Logger }): Promise<RouteServer> {
+export async function startRouteServer(
+  routes: CustomRoute[],
+  options: { port: number; host?: string; logger?: Logger },
+): Promise<RouteServer> {
   const logger = options.logger ?? silentLogger;
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];

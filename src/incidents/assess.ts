@@ -30,7 +30,10 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
   const reasons: string[] = [];
   const views = parsedViews(snapshot);
   if (views.length === 0) {
-    return { off: true, reasons: [`no node answered (${snapshot.probes.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`).join('; ') || 'none asked'})`] };
+    return {
+      off: true,
+      reasons: [`no node answered (${snapshot.probes.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`).join('; ') || 'none asked'})`],
+    };
   }
   const listed = new Set<string>();
   const flagged = new Map<string, string>();
@@ -54,7 +57,10 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
       const failed = line.flags.includes('fail');
       const suspect = line.flags.includes('fail?') && line.flags.includes('master') && line.slots.length > 0;
       if ((failed || suspect) && !flagged.has(line.id)) {
-        flagged.set(line.id, `${line.addr || 'no address'} (${line.id.slice(0, 8)}) is flagged ${failed ? 'fail' : 'fail?'} by ${view.addr}`);
+        flagged.set(
+          line.id,
+          `${line.addr || 'no address'} (${line.id.slice(0, 8)}) is flagged ${failed ? 'fail' : 'fail?'} by ${view.addr}`,
+        );
       }
     }
   }
@@ -121,7 +127,10 @@ export function nodeStates(snapshot: ClusterSnapshot, at: number): NodeState[] {
 
 /** The incident is "the same" while this is unchanged: codes, nodes and slots; never prose or counters. */
 export function findingsSignature(report: DiagnosisReport): string {
-  return signatureOf(report.findings.filter((f) => f.category === 'fault'), false);
+  return signatureOf(
+    report.findings.filter((f) => f.category === 'fault'),
+    false,
+  );
 }
 
 /** Risks change when a code, its nodes or its wording (e.g. the coverage setting's value) change. */
@@ -163,7 +172,8 @@ export function noAnswerReport(snapshot: ClusterSnapshot): DiagnosisReport {
     severity: 'critical',
     category: 'fault',
     title: `No node of ${snapshot.cluster} answered`,
-    detail: `redis-medic asked ${plural(asked.length, 'node')} and none answered: ${asked.join('; ')}. ` +
+    detail:
+      `redis-medic asked ${plural(asked.length, 'node')} and none answered: ${asked.join('; ')}. ` +
       'Either every node is down, or redis-medic cannot reach them (network, firewall, credentials).',
     evidence: snapshot.probes.map((p) => `[${p.addr}] redis-medic: ${p.error ?? 'no answer'}`),
     nodes: [],
@@ -220,23 +230,24 @@ interface ParsedView {
 
 /** The probe's replies as collection parsed them (once per snapshot, shared with the diagnosis). */
 function parsedViews(snapshot: ClusterSnapshot): ParsedView[] {
-  return snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => {
-    const replies = probe.replies!;
-    const view: ParsedView = { addr: probe.addr, lines: [], ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}) };
-    const parsed = parsedClusterNodes(replies);
-    if (parsed.error) {
-      view.error = errorMessage(parsed.error);
+  return snapshot.probes
+    .filter((p) => p.status === 'ok' && p.replies)
+    .map((probe) => {
+      const replies = probe.replies!;
+      const view: ParsedView = { addr: probe.addr, lines: [], ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}) };
+      const parsed = parsedClusterNodes(replies);
+      if (parsed.error) {
+        view.error = errorMessage(parsed.error);
+        return view;
+      }
+      view.lines = parsed.lines;
+      if (parsed.myself) view.myself = parsed.myself;
+      if (parsed.myself?.addr) view.addr = parsed.myself.addr;
+      try {
+        if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
+      } catch (err) {
+        view.error = errorMessage(err);
+      }
       return view;
-    }
-    view.lines = parsed.lines;
-    if (parsed.myself) view.myself = parsed.myself;
-    if (parsed.myself?.addr) view.addr = parsed.myself.addr;
-    try {
-      if (replies.clusterInfo) view.info = parseClusterInfo(replies.clusterInfo);
-    } catch (err) {
-      view.error = errorMessage(err);
-    }
-    return view;
-  });
+    });
 }
-

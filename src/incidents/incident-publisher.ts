@@ -24,7 +24,15 @@ export type ThreadNote =
   | { kind: 'reopened'; at: number; resolvedAt: number; flaps: number }
   /** The incident record was gone (queue Redis restarted empty) and this thread was picked up again. */
   | { kind: 'adopted'; at: number }
-  | { kind: 'resolved'; cause: string | null; fix: FixUsed | null; openedAt: number; resolvedAt: number; resolveAfterPolls: number; flaps: number };
+  | {
+      kind: 'resolved';
+      cause: string | null;
+      fix: FixUsed | null;
+      openedAt: number;
+      resolvedAt: number;
+      resolveAfterPolls: number;
+      flaps: number;
+    };
 
 /** An incident root of ours found in a channel (by its message metadata). */
 export interface FoundRoot {
@@ -71,7 +79,13 @@ export interface IncidentPublisher {
    * after `delivery.landed` parts; `onLanded(n)` is awaited after each part lands. Returns the
    * fix message when it has buttons.
    */
-  postDiagnosis(ref: IncidentRef, threadTs: string, report: DiagnosisReport, delivery: Delivery, onLanded: (landed: number) => Promise<void>): Promise<FixMessage | null>;
+  postDiagnosis(
+    ref: IncidentRef,
+    threadTs: string,
+    report: DiagnosisReport,
+    delivery: Delivery,
+    onLanded: (landed: number) => Promise<void>,
+  ): Promise<FixMessage | null>;
   /**
    * Same findings, other plans: the fix message is edited in place to offer the current plans
    * (buttons of a new approval; the old ones answer with a pointer here). 'busy' when someone

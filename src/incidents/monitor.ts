@@ -13,10 +13,27 @@ import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import {
-  assessLightProbe, causeOf, findingsSignature, fixUsed, isIncident, knownAddresses, noAnswerReport, nodeStates, riskFindings, type FixUsed,
+  assessLightProbe,
+  causeOf,
+  findingsSignature,
+  fixUsed,
+  isIncident,
+  knownAddresses,
+  noAnswerReport,
+  nodeStates,
+  riskFindings,
+  type FixUsed,
 } from './assess';
 import { isDeliveryError, type FixMessage, type IncidentPublisher, type IncidentRef, type ThreadNote } from './incident-publisher';
-import { createIncidentStore, lastKnownKeysLookup, MAX_POLLS_KEPT, type IncidentRecord, type IncidentStore, type PendingNote, type ResolvedIncident } from './store';
+import {
+  createIncidentStore,
+  lastKnownKeysLookup,
+  MAX_POLLS_KEPT,
+  type IncidentRecord,
+  type IncidentStore,
+  type PendingNote,
+  type ResolvedIncident,
+} from './store';
 import { nextThreadStep, plansOf, rootSignature, type ThreadContext, type ThreadStep } from './thread';
 
 /**
@@ -40,7 +57,13 @@ export interface MonitorDeps {
 }
 
 export type IncidentAction =
-  | 'opened' | 'joined' | 'reopened' | 'updated' | 'unchanged' | 'recovering' | 'resolved'
+  | 'opened'
+  | 'joined'
+  | 'reopened'
+  | 'updated'
+  | 'unchanged'
+  | 'recovering'
+  | 'resolved'
   /** Another process changed the incident at the same moment, every retry; the next poll catches up. */
   | 'contended';
 
@@ -104,7 +127,11 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const t = now();
     const seeds = unique([...cluster.seeds, ...(await store.knownNodes(cluster.name))]);
     const light = await collectSnapshot({
-      ...collectOptionsFor(cluster, deps.config), seeds, commands: 'light', lightKeyCounts: true, probeBusPort: false,
+      ...collectOptionsFor(cluster, deps.config),
+      seeds,
+      commands: 'light',
+      lightKeyCounts: true,
+      probeBusPort: false,
     });
     const assessment = assessLightProbe(light);
     await recordHistory(cluster.name, light, t);
@@ -117,10 +144,18 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const faulty = report !== null && isIncident(report);
     const healthy = !assessment.off && !faulty;
     const outcome: PollOutcome = {
-      cluster: cluster.name, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: report?.verdict ?? null, incident: null,
+      cluster: cluster.name,
+      reason: data.reason,
+      off: assessment.off,
+      reasons: assessment.reasons,
+      verdict: report?.verdict ?? null,
+      incident: null,
       ...(report ? { uncoveredSlots: countSlots(report.coverage.uncovered) } : {}),
     };
-    log.debug({ cluster: cluster.name, jobId, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: outcome.verdict }, 'monitor poll');
+    log.debug(
+      { cluster: cluster.name, jobId, reason: data.reason, off: assessment.off, reasons: assessment.reasons, verdict: outcome.verdict },
+      'monitor poll',
+    );
 
     if (faulty && report) outcome.incident = await onFault(cluster, report, data, t, open?.record ?? null);
     else if (open && healthy) outcome.incident = await onHealthy(cluster, t, open.record);
@@ -154,7 +189,13 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
   // ---- faults: open, reopen, join or update the incident -----------------------------------
 
-  async function onFault(cluster: ClusterConfig, report: DiagnosisReport, data: MonitorJobData, t: number, seen: IncidentRecord | null): Promise<PollOutcome['incident']> {
+  async function onFault(
+    cluster: ClusterConfig,
+    report: DiagnosisReport,
+    data: MonitorJobData,
+    t: number,
+    seen: IncidentRecord | null,
+  ): Promise<PollOutcome['incident']> {
     // Without Slack the incident lives in the queue Redis, the logs and the audit stream only.
     const channel = deps.publisher ? channelOf(cluster) : undefined;
     const cause = causeOf(report);
@@ -166,44 +207,65 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       const record: IncidentRecord = reopen
         ? reopened(last, t, pollEntry)
         : {
-          id: incidentId(cluster.name, t),
-          cluster: cluster.name,
-          openedAt: t,
-          openedBy: data.reason === 'alert' ? `alert:${data.alert?.source ?? 'unknown'}` : 'monitor',
-          detectedBy: detectedBy(data),
-          channel: channel ?? null,
-          rootTs: null,
-          rootUncertain: false,
-          // The queue Redis may have lost an open incident (restarted without persistence): its
-          // root message in the channel says so, and is adopted rather than doubled.
-          adoptCheck: Boolean(deps.publisher && channel),
-          findingsSignature: '',
-          rootSignature: '',
-          cause,
-          healthyPolls: 0,
-          healthySince: null,
-          lastCountedAt: null,
-          lastPollAt: t,
-          polls: [pollEntry],
-          flaps: 0,
-          resolvedAt: null,
-          fix: null,
-          fixes: null,
-          retire: null,
-          reply: null,
-          notes: [],
-          seq: 0,
-          delivering: null,
-          slackNotBefore: null,
-        };
+            id: incidentId(cluster.name, t),
+            cluster: cluster.name,
+            openedAt: t,
+            openedBy: data.reason === 'alert' ? `alert:${data.alert?.source ?? 'unknown'}` : 'monitor',
+            detectedBy: detectedBy(data),
+            channel: channel ?? null,
+            rootTs: null,
+            rootUncertain: false,
+            // The queue Redis may have lost an open incident (restarted without persistence): its
+            // root message in the channel says so, and is adopted rather than doubled.
+            adoptCheck: Boolean(deps.publisher && channel),
+            findingsSignature: '',
+            rootSignature: '',
+            cause,
+            healthyPolls: 0,
+            healthySince: null,
+            lastCountedAt: null,
+            lastPollAt: t,
+            polls: [pollEntry],
+            flaps: 0,
+            resolvedAt: null,
+            fix: null,
+            fixes: null,
+            retire: null,
+            reply: null,
+            notes: [],
+            seq: 0,
+            delivering: null,
+            slackNotBefore: null,
+          };
       if (await store.createIncident(record)) {
         if (reopen) {
-          log.warn({ cluster: cluster.name, incident: record.id, flaps: record.flaps }, `incident reopened: ${cluster.name} broke again ${Math.round((t - last.resolvedAt) / 1000)} s after it was resolved`);
-          await audit({ action: 'incident.reopened', cluster: cluster.name, actor: 'monitor', details: { incidentId: record.id, flaps: record.flaps, resolvedAt: new Date(last.resolvedAt).toISOString(), cause: cause?.code ?? null } });
+          log.warn(
+            { cluster: cluster.name, incident: record.id, flaps: record.flaps },
+            `incident reopened: ${cluster.name} broke again ${Math.round((t - last.resolvedAt) / 1000)} s after it was resolved`,
+          );
+          await audit({
+            action: 'incident.reopened',
+            cluster: cluster.name,
+            actor: 'monitor',
+            details: {
+              incidentId: record.id,
+              flaps: record.flaps,
+              resolvedAt: new Date(last.resolvedAt).toISOString(),
+              cause: cause?.code ?? null,
+            },
+          });
           return { id: record.id, action: 'reopened' };
         }
-        log.warn({ cluster: cluster.name, incident: record.id, cause: cause?.code }, `incident opened: ${cluster.name} is ${report.verdict}: ${cause?.title ?? 'cause not identified'}`);
-        await audit({ action: 'incident.opened', cluster: cluster.name, actor: record.openedBy, details: { incidentId: record.id, cause: cause?.code ?? null, verdict: report.verdict, reason: data.reason } });
+        log.warn(
+          { cluster: cluster.name, incident: record.id, cause: cause?.code },
+          `incident opened: ${cluster.name} is ${report.verdict}: ${cause?.title ?? 'cause not identified'}`,
+        );
+        await audit({
+          action: 'incident.opened',
+          cluster: cluster.name,
+          actor: record.openedBy,
+          details: { incidentId: record.id, cause: cause?.code ?? null, verdict: report.verdict, reason: data.reason },
+        });
         return { id: record.id, action: 'opened' };
       }
       // Another monitor opened it a moment ago: join that incident.
@@ -213,8 +275,13 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     let flapped = false;
     const applied = await updateIncident(cluster.name, (rec) => {
       const next: IncidentRecord = {
-        ...rec, healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: t,
-        cause: strongerCause(rec.cause, cause), polls: keep([...rec.polls, pollEntry]),
+        ...rec,
+        healthyPolls: 0,
+        healthySince: null,
+        lastCountedAt: null,
+        lastPollAt: t,
+        cause: strongerCause(rec.cause, cause),
+        polls: keep([...rec.polls, pollEntry]),
       };
       // Resolved but not yet announced (or archived): broken again, so the same incident goes on.
       flapped = rec.resolvedAt !== null;
@@ -225,11 +292,25 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const { before, decision } = applied;
     const rec = decision.next;
     if (flapped) {
-      await audit({ action: 'incident.reopened', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, flaps: rec.flaps, cause: cause?.code ?? null } });
+      await audit({
+        action: 'incident.reopened',
+        cluster: cluster.name,
+        actor: 'monitor',
+        details: { incidentId: rec.id, flaps: rec.flaps, cause: cause?.code ?? null },
+      });
       return { id: rec.id, action: 'reopened' };
     }
     if (sig !== before.findingsSignature && before.rootTs !== null && before.reply?.signature !== sig) {
-      await audit({ action: 'incident.updated', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, findings: report.findings.filter((f) => f.category === 'fault').map((f) => f.code), verdict: report.verdict } });
+      await audit({
+        action: 'incident.updated',
+        cluster: cluster.name,
+        actor: 'monitor',
+        details: {
+          incidentId: rec.id,
+          findings: report.findings.filter((f) => f.category === 'fault').map((f) => f.code),
+          verdict: report.verdict,
+        },
+      });
     }
     const action: IncidentAction = !seen ? 'joined' : sig !== before.findingsSignature || before.healthyPolls > 0 ? 'updated' : 'unchanged';
     return { id: rec.id, action };
@@ -239,9 +320,16 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   function reopened(last: ResolvedIncident, t: number, pollEntry: IncidentRecord['polls'][number]): IncidentRecord {
     const { durationMs: _duration, ...rest } = last;
     return {
-      ...rest, ...reopenedFields(last, last.resolvedAt, t),
-      healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: t, polls: keep([...last.polls, pollEntry]),
-      delivering: null, slackNotBefore: null, adoptCheck: false,
+      ...rest,
+      ...reopenedFields(last, last.resolvedAt, t),
+      healthyPolls: 0,
+      healthySince: null,
+      lastCountedAt: null,
+      lastPollAt: t,
+      polls: keep([...last.polls, pollEntry]),
+      delivering: null,
+      slackNotBefore: null,
+      adoptCheck: false,
     };
   }
 
@@ -250,10 +338,14 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     // A resolution note not yet posted is dropped: it would be contradicted at once.
     const notes = rec.notes.filter((n) => n.note.kind !== 'resolved');
     return {
-      flaps, resolvedAt: null, fix: null, seq: rec.seq + 1,
+      flaps,
+      resolvedAt: null,
+      fix: null,
+      seq: rec.seq + 1,
       notes: [...notes, pendingNote(rec, { kind: 'reopened', at: t, resolvedAt, flaps })],
       // A fresh diagnosis follows the note; the last fix buttons are retired by it.
-      findingsSignature: '', reply: null,
+      findingsSignature: '',
+      reply: null,
     };
   }
 
@@ -268,11 +360,23 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       const counts = rec.lastCountedAt === null || t - rec.lastCountedAt >= minHealthySpacingMs;
       const healthyPolls = rec.healthyPolls + (counts ? 1 : 0);
       const next: IncidentRecord = {
-        ...rec, healthyPolls, healthySince: rec.healthySince ?? t, lastCountedAt: counts ? t : rec.lastCountedAt, lastPollAt: t,
+        ...rec,
+        healthyPolls,
+        healthySince: rec.healthySince ?? t,
+        lastCountedAt: counts ? t : rec.lastCountedAt,
+        lastPollAt: t,
         polls: keep([...rec.polls, { at: t, healthy: true }]),
       };
       if (healthyPolls >= resolveAfterPolls) {
-        const note: ThreadNote = { kind: 'resolved', cause: rec.cause?.title ?? null, fix, openedAt: rec.openedAt, resolvedAt: t, resolveAfterPolls, flaps: rec.flaps };
+        const note: ThreadNote = {
+          kind: 'resolved',
+          cause: rec.cause?.title ?? null,
+          fix,
+          openedAt: rec.openedAt,
+          resolvedAt: t,
+          resolveAfterPolls,
+          flaps: rec.flaps,
+        };
         Object.assign(next, { resolvedAt: t, fix, seq: rec.seq + 1, notes: [...rec.notes, pendingNote(rec, note)] });
       }
       return { next };
@@ -280,8 +384,22 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     if (!applied) return { id: seen.id, action: 'contended' };
     const rec = applied.decision.next;
     if (rec.resolvedAt !== null) {
-      log.info({ cluster: cluster.name, incident: rec.id, durationMs: t - rec.openedAt, fix: rec.fix?.title ?? null, flaps: rec.flaps }, 'incident resolved');
-      await audit({ action: 'incident.resolved', cluster: cluster.name, actor: 'monitor', details: { incidentId: rec.id, durationMs: t - rec.openedAt, cause: rec.cause?.code ?? null, fix: rec.fix?.title ?? null, flaps: rec.flaps } });
+      log.info(
+        { cluster: cluster.name, incident: rec.id, durationMs: t - rec.openedAt, fix: rec.fix?.title ?? null, flaps: rec.flaps },
+        'incident resolved',
+      );
+      await audit({
+        action: 'incident.resolved',
+        cluster: cluster.name,
+        actor: 'monitor',
+        details: {
+          incidentId: rec.id,
+          durationMs: t - rec.openedAt,
+          cause: rec.cause?.code ?? null,
+          fix: rec.fix?.title ?? null,
+          flaps: rec.flaps,
+        },
+      });
       return { id: rec.id, action: 'resolved' };
     }
     return { id: rec.id, action: 'recovering' };
@@ -359,20 +477,44 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
         case 'adopt': {
           const found = await lookup(() => publisher.findRoot({ channel: rec.channel!, cluster: rec.cluster }), rec);
           const t = ctx.now;
-          if (found && found.incidentId !== rec.id && (found.state !== 'resolved' || (found.resolvedAt !== null && t - found.resolvedAt <= reopenWindowMs))) {
+          if (
+            found &&
+            found.incidentId !== rec.id &&
+            (found.state !== 'resolved' || (found.resolvedAt !== null && t - found.resolvedAt <= reopenWindowMs))
+          ) {
             const flapped = found.state === 'resolved';
-            log.warn({ cluster: rec.cluster, incident: found.incidentId, ts: found.ts, state: found.state }, flapped
-              ? 'incident: no record, but its thread was resolved moments ago: reopening it'
-              : 'incident: no record, but the channel has our open incident thread: adopting it (was the queue Redis restarted without persistence?)');
+            log.warn(
+              { cluster: rec.cluster, incident: found.incidentId, ts: found.ts, state: found.state },
+              flapped
+                ? 'incident: no record, but its thread was resolved moments ago: reopening it'
+                : 'incident: no record, but the channel has our open incident thread: adopting it (was the queue Redis restarted without persistence?)',
+            );
             await record((r) => {
               const base: Partial<IncidentRecord> = {
-                adoptCheck: false, id: found.incidentId, rootTs: found.ts, rootUncertain: false, openedAt: found.openedAt ?? r.openedAt,
-                flaps: found.flaps, rootSignature: '', seq: r.seq + 1,
+                adoptCheck: false,
+                id: found.incidentId,
+                rootTs: found.ts,
+                rootUncertain: false,
+                openedAt: found.openedAt ?? r.openedAt,
+                flaps: found.flaps,
+                rootSignature: '',
+                seq: r.seq + 1,
               };
-              const note: ThreadNote = flapped ? { kind: 'reopened', at: t, resolvedAt: found.resolvedAt!, flaps: found.flaps + 1 } : { kind: 'adopted', at: t };
-              return { ...base, ...(flapped ? { flaps: found.flaps + 1 } : {}), notes: [...r.notes, pendingNote({ ...r, id: found.incidentId, seq: r.seq + 1 }, note)] };
+              const note: ThreadNote = flapped
+                ? { kind: 'reopened', at: t, resolvedAt: found.resolvedAt!, flaps: found.flaps + 1 }
+                : { kind: 'adopted', at: t };
+              return {
+                ...base,
+                ...(flapped ? { flaps: found.flaps + 1 } : {}),
+                notes: [...r.notes, pendingNote({ ...r, id: found.incidentId, seq: r.seq + 1 }, note)],
+              };
             });
-            await audit({ action: flapped ? 'incident.reopened' : 'incident.adopted', cluster: rec.cluster, actor: 'monitor', details: { incidentId: found.incidentId, replaces: rec.id, ts: found.ts } });
+            await audit({
+              action: flapped ? 'incident.reopened' : 'incident.adopted',
+              cluster: rec.cluster,
+              actor: 'monitor',
+              details: { incidentId: found.incidentId, replaces: rec.id, ts: found.ts },
+            });
           } else {
             await record(() => ({ adoptCheck: false }));
           }
@@ -383,7 +525,10 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
           if (step.kind === 'find-root' || step.lookFirst) {
             const found = await lookup(() => publisher.findRoot({ channel: rec.channel!, cluster: rec.cluster, incidentId: rec.id }), rec);
             if (found) {
-              log.info({ cluster: rec.cluster, incident: rec.id, ts: found.ts }, 'incident: the root message of unknown outcome had landed; not posting it again');
+              log.info(
+                { cluster: rec.cluster, incident: rec.id, ts: found.ts },
+                'incident: the root message of unknown outcome had landed; not posting it again',
+              );
               await record(() => ({ rootTs: found.ts, rootUncertain: false }));
               return 'ok';
             }
@@ -408,13 +553,18 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
         }
         case 'diagnosis': {
           const report = ctx.report!;
-          const reply = rec.reply?.signature === step.signature ? rec.reply : { signature: step.signature, key: `${rec.id}:${rec.seq + 1}`, landed: 0, uncertain: false };
+          const reply =
+            rec.reply?.signature === step.signature
+              ? rec.reply
+              : { signature: step.signature, key: `${rec.id}:${rec.seq + 1}`, landed: 0, uncertain: false };
           await record((r) => ({ reply: { ...reply, uncertain: true }, seq: Math.max(r.seq, rec.seq + 1) }));
           const fixes = await publisher.postDiagnosis(ref, rec.rootTs!, report, reply, async (landed) => {
             await record((r) => ({ reply: r.reply && r.reply.key === reply.key ? { ...r.reply, landed } : r.reply }));
           });
           await record((r) => ({
-            findingsSignature: step.signature, reply: null, fixes,
+            findingsSignature: step.signature,
+            reply: null,
+            fixes,
             // The old buttons now point to the new ones (or were edited already by a repair).
             retire: r.fixes && r.fixes.ts !== fixes?.ts ? r.fixes : r.retire,
           }));
@@ -429,7 +579,11 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
           const refreshed = await publisher.refreshFixes(ref, rec.rootTs!, ctx.report!, rec.fixes!);
           // A repair runs from those buttons: leave its progress alone, offer nothing new until it ends.
           const fixes: FixMessage = refreshed === 'busy' ? { ...rec.fixes!, plans: step.plans } : refreshed;
-          if (refreshed !== 'busy') log.info({ cluster: rec.cluster, incident: rec.id, plans: plansOf(ctx.report!) }, 'incident: the offered plans changed; the fix message was edited in place');
+          if (refreshed !== 'busy')
+            log.info(
+              { cluster: rec.cluster, incident: rec.id, plans: plansOf(ctx.report!) },
+              'incident: the offered plans changed; the fix message was edited in place',
+            );
           await record(() => ({ fixes }));
           return 'ok';
         }
@@ -445,7 +599,12 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   }
 
   /** A failed step: say what really happened, remember whether it may have landed, wait if told to. */
-  async function failed(rec: IncidentRecord, step: ThreadStep, err: unknown, record: (change: (r: IncidentRecord) => Partial<IncidentRecord>) => Promise<void>): Promise<string> {
+  async function failed(
+    rec: IncidentRecord,
+    step: ThreadStep,
+    err: unknown,
+    record: (change: (r: IncidentRecord) => Partial<IncidentRecord>) => Promise<void>,
+  ): Promise<string> {
     const message = errorMessage(err);
     if (isDeliveryError(err)) {
       const retryAt = err.retryAfterMs !== undefined ? now() + err.retryAfterMs : null;
@@ -457,13 +616,19 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
         ...(landedNo && step.kind === 'note' ? { notes: r.notes.map((n, i) => (i === 0 ? { ...n, uncertain: false } : n)) } : {}),
         ...(landedNo && step.kind === 'diagnosis' && r.reply ? { reply: { ...r.reply, uncertain: false } } : {}),
       })).catch(() => undefined);
-      const what = err.retryAfterMs !== undefined
-        ? `rate limited by Slack: retrying in ${Math.ceil(err.retryAfterMs / 1000)} s`
-        : err.landed === 'unknown' ? `no clear answer from Slack (${message}): will look before retrying` : `Slack refused (${message}): retrying at the next poll`;
+      const what =
+        err.retryAfterMs !== undefined
+          ? `rate limited by Slack: retrying in ${Math.ceil(err.retryAfterMs / 1000)} s`
+          : err.landed === 'unknown'
+            ? `no clear answer from Slack (${message}): will look before retrying`
+            : `Slack refused (${message}): retrying at the next poll`;
       log.warn({ cluster: rec.cluster, incident: rec.id, step: step.kind }, `incident thread: ${step.kind} not delivered: ${what}`);
       return what;
     }
-    log.error({ cluster: rec.cluster, incident: rec.id, step: step.kind, error: message }, `incident thread: ${step.kind} failed; the next poll retries`);
+    log.error(
+      { cluster: rec.cluster, incident: rec.id, step: step.kind, error: message },
+      `incident thread: ${step.kind} failed; the next poll retries`,
+    );
     return message;
   }
 
@@ -473,7 +638,10 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       return await find();
     } catch (err) {
       if (isDeliveryError(err) && err.landed === 'no' && err.retryAfterMs === undefined) {
-        log.warn({ cluster: rec.cluster, channel: rec.channel, error: errorMessage(err) }, 'incident: cannot read the channel history (is the channels:history / groups:history scope granted?); an unfinished post may be repeated');
+        log.warn(
+          { cluster: rec.cluster, channel: rec.channel, error: errorMessage(err) },
+          'incident: cannot read the channel history (is the channels:history / groups:history scope granted?); an unfinished post may be repeated',
+        );
         return null;
       }
       throw err;
@@ -516,7 +684,10 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
    * Optimistic update: read, decide, compare-and-set; on a lost race read again and decide
    * again, so the decision is always made on the state that is actually replaced.
    */
-  async function updateIncident(cluster: string, decide: (rec: IncidentRecord) => Decision | null): Promise<{ decision: Decision; before: IncidentRecord } | null> {
+  async function updateIncident(
+    cluster: string,
+    decide: (rec: IncidentRecord) => Decision | null,
+  ): Promise<{ decision: Decision; before: IncidentRecord } | null> {
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const current = await store.getIncident(cluster);
       if (!current) return null;

@@ -78,9 +78,36 @@ export interface PendingNote {
 }
 
 /** Fields added after the first release: records written by an older version get these. */
-const RECORD_DEFAULTS: Omit<IncidentRecord, 'id' | 'cluster' | 'openedAt' | 'openedBy' | 'detectedBy' | 'channel' | 'rootTs' | 'findingsSignature' | 'rootSignature' | 'cause' | 'healthyPolls' | 'healthySince' | 'lastCountedAt' | 'lastPollAt' | 'polls'> = {
-  rootUncertain: false, adoptCheck: false, flaps: 0, resolvedAt: null, fix: null, fixes: null, retire: null, reply: null, notes: [], seq: 0,
-  delivering: null, slackNotBefore: null,
+const RECORD_DEFAULTS: Omit<
+  IncidentRecord,
+  | 'id'
+  | 'cluster'
+  | 'openedAt'
+  | 'openedBy'
+  | 'detectedBy'
+  | 'channel'
+  | 'rootTs'
+  | 'findingsSignature'
+  | 'rootSignature'
+  | 'cause'
+  | 'healthyPolls'
+  | 'healthySince'
+  | 'lastCountedAt'
+  | 'lastPollAt'
+  | 'polls'
+> = {
+  rootUncertain: false,
+  adoptCheck: false,
+  flaps: 0,
+  resolvedAt: null,
+  fix: null,
+  fixes: null,
+  retire: null,
+  reply: null,
+  notes: [],
+  seq: 0,
+  delivering: null,
+  slackNotBefore: null,
 };
 
 function normalize(record: IncidentRecord): IncidentRecord {
@@ -249,7 +276,11 @@ export function createIncidentStore(redis: Redis, prefix: string, options: Incid
  * 03:21". `nodeAddrOrId` is a 40-hex node id, or `host:port` (the id last seen at that address).
  */
 export async function lastKnownNodeState(
-  redis: Redis, prefix: string, cluster: string, nodeAddrOrId: string, at = Number.POSITIVE_INFINITY,
+  redis: Redis,
+  prefix: string,
+  cluster: string,
+  nodeAddrOrId: string,
+  at = Number.POSITIVE_INFINITY,
 ): Promise<NodeStateEntry | null> {
   const k = incidentKeys(prefix, cluster);
   const id = isNodeId(nodeAddrOrId) ? nodeAddrOrId : await redis.hget(k.nodeAddrs, comparableAddr(nodeAddrOrId));
@@ -264,7 +295,6 @@ function sameShape(a: { role: string; slots: SlotRange[]; addr: string }, b: { r
   return a.role === b.role && a.addr === b.addr && JSON.stringify(a.slots) === JSON.stringify(b.slots);
 }
 
-
 /**
  * The diagnosis side's view of the node history: for each node id, its last recorded key count
  * (while it was alive), so a plan can say what goes with a dead node's slots.
@@ -272,10 +302,12 @@ function sameShape(a: { role: string; slots: SlotRange[]; addr: string }, b: { r
 export function lastKnownKeysLookup(redis: Redis, prefix: string, cluster: string): LastKnownLookup {
   return async (nodeIds) => {
     const found = new Map<string, LastKnownKeys>();
-    await Promise.all(nodeIds.map(async (id) => {
-      const entry = await lastKnownNodeState(redis, prefix, cluster, id);
-      if (entry && entry.keys !== null) found.set(id, { addr: entry.addr, keys: entry.keys, at: new Date(entry.at).toISOString() });
-    }));
+    await Promise.all(
+      nodeIds.map(async (id) => {
+        const entry = await lastKnownNodeState(redis, prefix, cluster, id);
+        if (entry && entry.keys !== null) found.set(id, { addr: entry.addr, keys: entry.keys, at: new Date(entry.at).toISOString() });
+      }),
+    );
     return found;
   };
 }

@@ -65,11 +65,24 @@ export function nextThreadStep(rec: IncidentRecord, ctx: ThreadContext): ThreadS
 /** What the root should show now, or null when this poll knows nothing new (keep it). */
 export function rootView(rec: IncidentRecord, ctx: ThreadContext): RootView | null {
   if (rec.resolvedAt !== null) {
-    return { state: 'resolved', cause: rec.cause?.title ?? null, fix: rec.fix, resolvedAt: rec.resolvedAt, resolveAfterPolls: ctx.resolveAfterPolls, flaps: rec.flaps };
+    return {
+      state: 'resolved',
+      cause: rec.cause?.title ?? null,
+      fix: rec.fix,
+      resolvedAt: rec.resolvedAt,
+      resolveAfterPolls: ctx.resolveAfterPolls,
+      flaps: rec.flaps,
+    };
   }
   if (ctx.report) return { state: 'open', report: ctx.report, detectedBy: rec.detectedBy, updatedAt: ctx.now, flaps: rec.flaps };
   if (rec.healthySince !== null) {
-    return { state: 'recovering', cause: rec.cause?.title ?? null, since: rec.healthySince, resolveAfterPolls: ctx.resolveAfterPolls, flaps: rec.flaps };
+    return {
+      state: 'recovering',
+      cause: rec.cause?.title ?? null,
+      since: rec.healthySince,
+      resolveAfterPolls: ctx.resolveAfterPolls,
+      flaps: rec.flaps,
+    };
   }
   return null;
 }
@@ -81,6 +94,9 @@ export function rootView(rec: IncidentRecord, ctx: ThreadContext): RootView | nu
 export function rootSignature(rec: Pick<IncidentRecord, 'flaps'>, view: RootView): string {
   if (view.state !== 'open') return JSON.stringify([view.state, rec.flaps]);
   const { report } = view;
-  const down = report.nodes.filter((n) => n.health === 'down').map((n) => n.id).sort();
+  const down = report.nodes
+    .filter((n) => n.health === 'down')
+    .map((n) => n.id)
+    .sort();
   return JSON.stringify(['open', rec.flaps, report.verdict, causeOf(report)?.title ?? null, formatRanges(report.coverage.uncovered), down]);
 }

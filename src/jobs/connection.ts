@@ -21,10 +21,16 @@ export function parseQueueRedisUrl(url: string): QueueRedisTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new RedisMedicError(ErrorCode.ConfigError, `queue.redisUrl / REDIS_URL "${redactUrl(url)}" is not a URL (e.g. redis://127.0.0.1:6379)`);
+    throw new RedisMedicError(
+      ErrorCode.ConfigError,
+      `queue.redisUrl / REDIS_URL "${redactUrl(url)}" is not a URL (e.g. redis://127.0.0.1:6379)`,
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new RedisMedicError(ErrorCode.ConfigError, `queue.redisUrl / REDIS_URL must start with redis:// or rediss://, got "${redactUrl(url)}"`);
+    throw new RedisMedicError(
+      ErrorCode.ConfigError,
+      `queue.redisUrl / REDIS_URL must start with redis:// or rediss://, got "${redactUrl(url)}"`,
+    );
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = parsed.port ? Number(parsed.port) : 6379;
@@ -102,7 +108,10 @@ export function createOutageTracker(target: QueueRedisTarget, logger: Logger, no
     if (down.size > 0) return;
     if (state === 'down') {
       const seconds = downSince === undefined ? 0 : (now() - downSince) / 1000;
-      logger.warn({ queueRedis: target.display, outageSeconds: Number(seconds.toFixed(1)) }, `queue Redis ${target.display} is back after ${seconds.toFixed(1)} s`);
+      logger.warn(
+        { queueRedis: target.display, outageSeconds: Number(seconds.toFixed(1)) },
+        `queue Redis ${target.display} is back after ${seconds.toFixed(1)} s`,
+      );
     } else if (state === 'unknown') {
       logger.info({ queueRedis: target.display }, `connected to queue Redis ${target.display}`);
     }
@@ -112,10 +121,18 @@ export function createOutageTracker(target: QueueRedisTarget, logger: Logger, no
   };
 
   return {
-    get state() { return state; },
-    get lastError() { return lastError; },
-    get downSince() { return downSince; },
-    get reconnectAttempts() { return reconnectAttempts; },
+    get state() {
+      return state;
+    },
+    get lastError() {
+      return lastError;
+    },
+    get downSince() {
+      return downSince;
+    },
+    get reconnectAttempts() {
+      return reconnectAttempts;
+    },
     track(connection, label) {
       if (tracked.has(connection)) return;
       tracked.add(connection);

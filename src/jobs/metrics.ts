@@ -18,8 +18,18 @@ const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as 
  */
 export function createJobMetrics(queues: () => JobQueues | undefined, scrapeTimeoutMs = 1000): JobMetrics {
   const registry = new Registry();
-  const completed = new Counter({ name: 'redis_medic_jobs_completed_total', help: 'Jobs completed by this process, per queue', labelNames: ['queue'], registers: [registry] });
-  const failed = new Counter({ name: 'redis_medic_jobs_failed_total', help: 'Job attempts failed in this process, per queue', labelNames: ['queue'], registers: [registry] });
+  const completed = new Counter({
+    name: 'redis_medic_jobs_completed_total',
+    help: 'Jobs completed by this process, per queue',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: 'redis_medic_jobs_failed_total',
+    help: 'Job attempts failed in this process, per queue',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'redis_medic_job_duration_seconds',
     help: 'Time from a job starting on this process to it finishing, per queue',
@@ -35,14 +45,16 @@ export function createJobMetrics(queues: () => JobQueues | undefined, scrapeTime
     async collect() {
       const current = queues();
       if (!current) return;
-      await Promise.all(QUEUE_NAMES.map(async (name) => {
-        try {
-          const counts = await withTimeout(current[name].getJobCounts(...DEPTH_STATES), scrapeTimeoutMs, `count ${name} jobs`);
-          for (const state of DEPTH_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-        } catch {
-          // Queue Redis down: /healthz says so; the gauge keeps its last values.
-        }
-      }));
+      await Promise.all(
+        QUEUE_NAMES.map(async (name) => {
+          try {
+            const counts = await withTimeout(current[name].getJobCounts(...DEPTH_STATES), scrapeTimeoutMs, `count ${name} jobs`);
+            for (const state of DEPTH_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+          } catch {
+            // Queue Redis down: /healthz says so; the gauge keeps its last values.
+          }
+        }),
+      );
     },
   });
 

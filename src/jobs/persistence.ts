@@ -34,19 +34,40 @@ export async function checkQueueRedisPersistence(redis: Redis, display: string):
     const evidence = `appendonly ${appendonly}, save "${save ?? ''}"`;
     if (appendonly === 'yes') return { verdict: 'aof', evidence, message: `the queue Redis ${display} persists with AOF (${evidence})` };
     if (save && save.trim() !== '') {
-      return { verdict: 'rdb-only', evidence, message: `the queue Redis ${display} only takes RDB snapshots (${evidence}): a restart loses open incidents, approvals and repair markers written since the last snapshot; ${ADVICE}` };
+      return {
+        verdict: 'rdb-only',
+        evidence,
+        message: `the queue Redis ${display} only takes RDB snapshots (${evidence}): a restart loses open incidents, approvals and repair markers written since the last snapshot; ${ADVICE}`,
+      };
     }
-    return { verdict: 'none', evidence, message: `the queue Redis ${display} has no persistence (${evidence}): a restart loses open incidents, approvals and repair markers (open threads are found again in Slack, but approvals are not); ${ADVICE}` };
+    return {
+      verdict: 'none',
+      evidence,
+      message: `the queue Redis ${display} has no persistence (${evidence}): a restart loses open incidents, approvals and repair markers (open threads are found again in Slack, but approvals are not); ${ADVICE}`,
+    };
   }
   try {
     const info = await redis.info('persistence');
     const aof = /^aof_enabled:(\d)/m.exec(info)?.[1];
-    if (aof === '1') return { verdict: 'aof', evidence: 'aof_enabled:1', message: `the queue Redis ${display} persists with AOF (aof_enabled:1)` };
+    if (aof === '1')
+      return { verdict: 'aof', evidence: 'aof_enabled:1', message: `the queue Redis ${display} persists with AOF (aof_enabled:1)` };
     if (aof === '0') {
-      return { verdict: 'unknown', evidence: 'aof_enabled:0', message: `the queue Redis ${display} has AOF off (aof_enabled:0; CONFIG is not available to read its snapshot policy): a restart may lose open incidents, approvals and repair markers; ${ADVICE}` };
+      return {
+        verdict: 'unknown',
+        evidence: 'aof_enabled:0',
+        message: `the queue Redis ${display} has AOF off (aof_enabled:0; CONFIG is not available to read its snapshot policy): a restart may lose open incidents, approvals and repair markers; ${ADVICE}`,
+      };
     }
   } catch (err) {
-    return { verdict: 'unknown', evidence: errorMessage(err), message: `could not tell whether the queue Redis ${display} persists its data (CONFIG and INFO refused: ${errorMessage(err)}); it needs AOF: ${ADVICE}` };
+    return {
+      verdict: 'unknown',
+      evidence: errorMessage(err),
+      message: `could not tell whether the queue Redis ${display} persists its data (CONFIG and INFO refused: ${errorMessage(err)}); it needs AOF: ${ADVICE}`,
+    };
   }
-  return { verdict: 'unknown', evidence: 'no aof_enabled in INFO', message: `could not tell whether the queue Redis ${display} persists its data; it needs AOF: ${ADVICE}` };
+  return {
+    verdict: 'unknown',
+    evidence: 'no aof_enabled in INFO',
+    message: `could not tell whether the queue Redis ${display} persists its data; it needs AOF: ${ADVICE}`,
+  };
 }

@@ -5,9 +5,7 @@ import { findCluster } from '../config/clusters';
 import type { Config } from '../config/schema';
 import { withDeadline } from '../deadline';
 import { ErrorCode, errorMessage, isRedisMedicError, RedisMedicError } from '../errors';
-import type {
-  DiagnoseJobData, DiagnoseJobResult, Enqueuer, MonitorJobData, RepairJobData, RepairJobResult,
-} from './types';
+import type { DiagnoseJobData, DiagnoseJobResult, Enqueuer, MonitorJobData, RepairJobData, RepairJobResult } from './types';
 
 export const QUEUE_NAMES = ['diagnose', 'repair', 'monitor'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -35,10 +33,16 @@ export function medicKey(prefix: string, ...parts: string[]): string {
 }
 
 export function parseQueueNames(text: string): QueueName[] {
-  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(QUEUE_NAMES as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new RedisMedicError(ErrorCode.ConfigError, `unknown queue${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}: choose from ${QUEUE_NAMES.join(', ')}`);
+    throw new RedisMedicError(
+      ErrorCode.ConfigError,
+      `unknown queue${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}: choose from ${QUEUE_NAMES.join(', ')}`,
+    );
   }
   return [...new Set(names)] as QueueName[];
 }
@@ -130,10 +134,16 @@ export interface EnqueuerOptions {
  * (bad input changes nothing), and every call fails within `timeoutMs` with QueueUnavailable
  * when the queue Redis cannot take it.
  */
-export function createEnqueuer(queuesOrGetter: JobQueues | (() => JobQueues), config: Pick<Config, 'clusters' | 'queue'>, options: EnqueuerOptions): Enqueuer & JobResults {
+export function createEnqueuer(
+  queuesOrGetter: JobQueues | (() => JobQueues),
+  config: Pick<Config, 'clusters' | 'queue'>,
+  options: EnqueuerOptions,
+): Enqueuer & JobResults {
   const timeoutMs = options.timeoutMs ?? QUEUE_CALL_TIMEOUT_MS;
   const { redis } = options;
-  const unavailable = options.unavailable ?? (() => (redis.status === 'ready' ? undefined : `the queue Redis is unreachable right now (${redis.status}); try again in a moment`));
+  const unavailable =
+    options.unavailable ??
+    (() => (redis.status === 'ready' ? undefined : `the queue Redis is unreachable right now (${redis.status}); try again in a moment`));
   // Queues may be created only once the queue Redis has passed the start-up check.
   const queues = typeof queuesOrGetter === 'function' ? queuesOrGetter : () => queuesOrGetter;
   // Markers outlive the jobs (whose retention is bounded): an approval used once stays used.
@@ -167,7 +177,13 @@ export function createEnqueuer(queuesOrGetter: JobQueues | (() => JobQueues), co
       return call('queue the repair', async () => {
         // SET NX decides atomically which request owns this approval, even after BullMQ has
         // removed the job; the deterministic job id also makes BullMQ ignore a second add.
-        const won = await redis.set(medicKey(config.queue.prefix, 'repair-approval', jobId), JSON.stringify({ planId: data.planId, approvalId: data.approvalId, at: Date.now() }), 'EX', approvalTtlSeconds, 'NX');
+        const won = await redis.set(
+          medicKey(config.queue.prefix, 'repair-approval', jobId),
+          JSON.stringify({ planId: data.planId, approvalId: data.approvalId, at: Date.now() }),
+          'EX',
+          approvalTtlSeconds,
+          'NX',
+        );
         if (won !== 'OK') return { jobId, created: false };
         try {
           await queues().repair.add('repair', data, { jobId });
@@ -206,5 +222,9 @@ export function jobStatus<R>(job: Job<unknown, R>, state: JobState | 'unknown'):
 }
 
 export function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return withDeadline(work, timeoutMs, () => new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: the queue Redis did not answer within ${timeoutMs} ms`));
+  return withDeadline(
+    work,
+    timeoutMs,
+    () => new RedisMedicError(ErrorCode.QueueUnavailable, `cannot ${what}: the queue Redis did not answer within ${timeoutMs} ms`),
+  );
 }

@@ -36,7 +36,11 @@ export interface SchedulerSyncOptions {
  * scheduler have produced extra delayed jobs in BullMQ's past) and an unchanged scheduler is
  * left alone, so a restart does not reset the next poll.
  */
-export async function syncMonitorSchedulers(queue: MonitorQueue, config: Pick<Config, 'clusters' | 'monitor' | 'queue'>, options: SchedulerSyncOptions = {}): Promise<SchedulerSyncResult> {
+export async function syncMonitorSchedulers(
+  queue: MonitorQueue,
+  config: Pick<Config, 'clusters' | 'monitor' | 'queue'>,
+  options: SchedulerSyncOptions = {},
+): Promise<SchedulerSyncResult> {
   const logger = options.logger ?? silentLogger;
   const redis = options.redis ?? ((await queue.client) as unknown as Redis);
   const lockKey = medicKey(config.queue.prefix, 'scheduler-sync');
@@ -45,11 +49,17 @@ export async function syncMonitorSchedulers(queue: MonitorQueue, config: Pick<Co
   try {
     return await sync(queue, config, logger);
   } finally {
-    await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, lockKey, token).catch(() => undefined);
+    await redis
+      .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, lockKey, token)
+      .catch(() => undefined);
   }
 }
 
-async function sync(queue: MonitorQueue, config: Pick<Config, 'clusters' | 'monitor' | 'queue'>, logger: Logger): Promise<SchedulerSyncResult> {
+async function sync(
+  queue: MonitorQueue,
+  config: Pick<Config, 'clusters' | 'monitor' | 'queue'>,
+  logger: Logger,
+): Promise<SchedulerSyncResult> {
   const result: SchedulerSyncResult = { upserted: [], unchanged: [], removed: [] };
   const wanted = new Map<string, MonitorJobData>();
   if (config.monitor.enabled) {
@@ -71,11 +81,22 @@ async function sync(queue: MonitorQueue, config: Pick<Config, 'clusters' | 'moni
       result.unchanged.push(id);
       continue;
     }
-    await queue.upsertJobScheduler(id, { every }, { name: 'poll', data, opts: { ...(removeOnComplete !== undefined ? { removeOnComplete } : {}), ...(removeOnFail !== undefined ? { removeOnFail } : {}) } });
+    await queue.upsertJobScheduler(
+      id,
+      { every },
+      {
+        name: 'poll',
+        data,
+        opts: { ...(removeOnComplete !== undefined ? { removeOnComplete } : {}), ...(removeOnFail !== undefined ? { removeOnFail } : {}) },
+      },
+    );
     result.upserted.push(id);
   }
   if (result.upserted.length || result.removed.length) {
-    logger.info({ ...result, everyMs: every }, `monitor schedules: ${result.upserted.length} set, ${result.unchanged.length} unchanged, ${result.removed.length} removed`);
+    logger.info(
+      { ...result, everyMs: every },
+      `monitor schedules: ${result.upserted.length} set, ${result.unchanged.length} unchanged, ${result.removed.length} removed`,
+    );
   }
   return result;
 }
@@ -90,7 +111,8 @@ async function acquire(redis: Redis, key: string, token: string): Promise<void> 
   for (;;) {
     if ((await redis.set(key, token, 'PX', SYNC_LOCK_TTL_MS, 'NX')) === 'OK') return;
     // The holder crashed at worst: its lock expires within SYNC_LOCK_TTL_MS.
-    if (Date.now() > deadline) throw new Error(`could not take the monitor scheduler sync lock ${key} within ${SYNC_LOCK_TTL_MS + 1000} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`could not take the monitor scheduler sync lock ${key} within ${SYNC_LOCK_TTL_MS + 1000} ms`);
     await new Promise((resolve) => setTimeout(resolve, SYNC_LOCK_POLL_MS));
   }
 }

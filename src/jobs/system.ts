@@ -9,7 +9,11 @@ import type { MonitorPoll } from '../incidents/monitor';
 import type { Logger } from '../logging/logger';
 import { executePlan } from '../repair/executor';
 import {
-  assertQueueRedisAddressIsNotMonitored, assertQueueRedisIsNotMonitored, createOutageTracker, createQueueConnection, queueRedisExposure,
+  assertQueueRedisAddressIsNotMonitored,
+  assertQueueRedisIsNotMonitored,
+  createOutageTracker,
+  createQueueConnection,
+  queueRedisExposure,
   type QueueRedisTarget,
 } from './connection';
 import { createJobMetrics } from './metrics';
@@ -19,7 +23,14 @@ import { handBackOnAbort } from './processors/hand-back';
 import { createMonitorProcessor } from './processors/monitor';
 import { createRepairProcessor, type ExecutePlan } from './processors/repair';
 import {
-  createEnqueuer, createQueues, QUEUE_NAMES, withTimeout, type JobQueues, type JobResults, type JobStatus, type QueueName,
+  createEnqueuer,
+  createQueues,
+  QUEUE_NAMES,
+  withTimeout,
+  type JobQueues,
+  type JobResults,
+  type JobStatus,
+  type QueueName,
 } from './queues';
 import { syncMonitorSchedulers, type SchedulerSyncResult } from './scheduler';
 import { createQueueWorker, type JobProcessor, type WorkerSettings } from './worker-factory';
@@ -111,14 +122,18 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   const tracker = createOutageTracker(target, logger);
   const exposure = queueRedisExposure(config.queue.redisUrl);
   if (exposure.length) {
-    logger.warn({ queueRedis: target.display, problems: exposure },
+    logger.warn(
+      { queueRedis: target.display, problems: exposure },
       `the queue Redis ${target.display} has ${exposure.join(' and ')}: anyone who can reach it can read plan ids and queue jobs. ` +
-        'Repair jobs are signed, but give it a password or an ACL user and TLS in production (docs/security.md).');
+        'Repair jobs are signed, but give it a password or an ACL user and TLS in production (docs/security.md).',
+    );
   }
   const connectionOptions = { tracker, ...(deps.reconnectCapMs ? { reconnectCapMs: deps.reconnectCapMs } : {}) };
 
   const ownsProducer = !deps.connection;
-  const producer = deps.connection ?? createQueueConnection(target, { role: 'producer', name: `redis-medic-producer-${workerName}`, ...connectionOptions });
+  const producer =
+    deps.connection ??
+    createQueueConnection(target, { role: 'producer', name: `redis-medic-producer-${workerName}`, ...connectionOptions });
   if (deps.connection) tracker.track(deps.connection, 'producer');
   let workerRedis: Redis | undefined;
   const workerConnection = (): Redis => {
@@ -138,7 +153,8 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     unavailable: () => {
       if (refused) return refused.message;
       if (closing) return 'the job system is shutting down';
-      if (producer.status !== 'ready') return `the queue Redis is unreachable right now (${tracker.lastError ?? producer.status}); try again in a moment`;
+      if (producer.status !== 'ready')
+        return `the queue Redis is unreachable right now (${tracker.lastError ?? producer.status}); try again in a moment`;
       if (!verified) return 'the queue Redis is still being checked; try again in a moment';
       return undefined;
     },
@@ -158,7 +174,10 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   let verified = false;
   let resolveVerified!: () => void;
   let rejectVerified!: (err: unknown) => void;
-  const verifiedPromise = new Promise<void>((resolve, reject) => { resolveVerified = resolve; rejectVerified = reject; });
+  const verifiedPromise = new Promise<void>((resolve, reject) => {
+    resolveVerified = resolve;
+    rejectVerified = reject;
+  });
   verifiedPromise.catch(() => undefined);
 
   const onConnected = async (): Promise<void> => {
@@ -179,7 +198,10 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
         return;
       }
       // INFO refused (ACL, renamed command): the address check has passed; say what was skipped.
-      logger.warn({ queueRedis: target.display, error: errorMessage(err) }, `could not run INFO cluster on the queue Redis (${errorMessage(err)}); skipping the cluster-mode check`);
+      logger.warn(
+        { queueRedis: target.display, error: errorMessage(err) },
+        `could not run INFO cluster on the queue Redis (${errorMessage(err)}); skipping the cluster-mode check`,
+      );
     }
     // At start-up and after every reconnect (a restarted queue Redis may have come back without
     // persistence, and empty): say whether what redis-medic keeps there survives a restart.
@@ -200,9 +222,14 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   const runWorkers = (): void => {
     if (!verified || closing) return;
     const idle = [...workers].filter(([, worker]) => !worker.isRunning());
-    if (idle.length) logger.info({ queues: idle.map(([name]) => name), worker: workerName }, `taking jobs from ${idle.map(([name]) => name).join(', ')}`);
+    if (idle.length)
+      logger.info({ queues: idle.map(([name]) => name), worker: workerName }, `taking jobs from ${idle.map(([name]) => name).join(', ')}`);
     for (const [name, worker] of idle) {
-      worker.run().catch((err: unknown) => logger.error({ queue: name, error: errorMessage(err) }, `worker for ${name} stopped: ${errorMessage(err)}`));
+      worker
+        .run()
+        .catch((err: unknown) =>
+          logger.error({ queue: name, error: errorMessage(err) }, `worker for ${name} stopped: ${errorMessage(err)}`),
+        );
     }
   };
 
@@ -213,10 +240,13 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
       delete schedulerState.lastError;
       const waiters = schedulerWaiters;
       schedulerWaiters = [];
-      waiters.forEach((w) => w(result));
+      for (const w of waiters) w(result);
     } catch (err) {
       schedulerState.lastError = errorMessage(err);
-      logger.warn({ error: errorMessage(err) }, `could not sync the monitor schedules (retried on the next reconnect): ${errorMessage(err)}`);
+      logger.warn(
+        { error: errorMessage(err) },
+        `could not sync the monitor schedules (retried on the next reconnect): ${errorMessage(err)}`,
+      );
     }
   };
 
@@ -224,7 +254,10 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     const base = { config, logger, audit, ...(deps.hooks ? { hooks: deps.hooks } : {}) };
     switch (name) {
       case 'diagnose':
-        return handBackOnAbort(createDiagnoseProcessor({ ...base, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) }), logger) as never;
+        return handBackOnAbort(
+          createDiagnoseProcessor({ ...base, ...(deps.diagnose ? { diagnose: deps.diagnose } : {}) }),
+          logger,
+        ) as never;
       case 'repair':
         return createRepairProcessor({ ...base, redis: producer, executePlan: deps.executePlan ?? executePlan, workerName }) as never;
       case 'monitor':
@@ -240,10 +273,23 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   const doClose = async (): Promise<void> => {
     const graceMs = settings.shutdownGraceMs ?? DEFAULT_GRACE_MS;
     const running = [...workers.keys()];
-    if (running.length) logger.info({ queues: running, graceMs }, `stopping workers (${running.join(', ')}): no new jobs; running ones get up to ${graceMs / 1000} s`);
+    if (running.length)
+      logger.info(
+        { queues: running, graceMs },
+        `stopping workers (${running.join(', ')}): no new jobs; running ones get up to ${graceMs / 1000} s`,
+      );
     rejectVerified(new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down'));
-    const allClosed = (await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs, { logger, queueRedisDown })))).every(Boolean);
-    await Promise.all([...events.values()].map((e) => settleWithin(e.close().catch(() => undefined), QUIT_TIMEOUT_MS)));
+    const allClosed = (
+      await Promise.all([...workers].map(([name, worker]) => closeWorker(name, worker, graceMs, { logger, queueRedisDown })))
+    ).every(Boolean);
+    await Promise.all(
+      [...events.values()].map((e) =>
+        settleWithin(
+          e.close().catch(() => undefined),
+          QUIT_TIMEOUT_MS,
+        ),
+      ),
+    );
     if (createdQueues) await settleWithin(createdQueues.close(), QUIT_TIMEOUT_MS);
     await Promise.all([
       workerRedis && allClosed ? quitConnection(workerRedis) : undefined,
@@ -253,7 +299,9 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
   };
 
   return {
-    get queues() { return getQueues(); },
+    get queues() {
+      return getQueues();
+    },
     enqueuer,
     results: enqueuer,
     metrics: metrics.registry,
@@ -263,12 +311,18 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     async startWorkers(opts = {}) {
       if (closing) throw new RedisMedicError(ErrorCode.QueueUnavailable, 'the job system is shutting down');
       if (opts.monitorPoll) monitorPoll = opts.monitorPoll;
-      const names = opts.queues ?? (monitorPoll ? [...QUEUE_NAMES] : ['diagnose', 'repair'] as QueueName[]);
+      const names = opts.queues ?? (monitorPoll ? [...QUEUE_NAMES] : (['diagnose', 'repair'] as QueueName[]));
       if (names.includes('monitor') && !monitorPoll) {
-        throw new RedisMedicError(ErrorCode.ConfigError, 'the monitor queue needs the incident monitor (monitorPoll); this process was started without it');
+        throw new RedisMedicError(
+          ErrorCode.ConfigError,
+          'the monitor queue needs the incident monitor (monitorPoll); this process was started without it',
+        );
       }
       for (const name of names) if (!workers.has(name)) workers.set(name, createWorker(name));
-      logger.info({ queues: names, worker: workerName }, `workers for ${names.join(', ')} ${verified ? 'running' : 'waiting for the queue Redis'}`);
+      logger.info(
+        { queues: names, worker: workerName },
+        `workers for ${names.join(', ')} ${verified ? 'running' : 'waiting for the queue Redis'}`,
+      );
       runWorkers();
     },
 
@@ -283,12 +337,17 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     },
 
     whenSchedulersSynced(timeoutMs = 30_000) {
-      return withTimeout(new Promise<SchedulerSyncResult>((resolve) => schedulerWaiters.push(resolve)), timeoutMs, 'sync the monitor schedules');
+      return withTimeout(
+        new Promise<SchedulerSyncResult>((resolve) => schedulerWaiters.push(resolve)),
+        timeoutMs,
+        'sync the monitor schedules',
+      );
     },
 
     async health() {
       const workerStates: Partial<Record<QueueName, WorkerState>> = {};
-      for (const [name, worker] of workers) workerStates[name] = worker.closing ? 'closed' : worker.isRunning() ? 'running' : 'waiting-for-queue-redis';
+      for (const [name, worker] of workers)
+        workerStates[name] = worker.closing ? 'closed' : worker.isRunning() ? 'running' : 'waiting-for-queue-redis';
       const detail: JobSystemHealth['detail'] = { workers: workerStates };
       if (schedulersWanted) detail.schedulers = { ...schedulerState };
       if (closing) detail.shuttingDown = true;
@@ -321,15 +380,24 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     async waitForJob<R>(name: QueueName, jobId: string, timeoutMs: number): Promise<JobStatus<R>> {
       const queueEvents = this.queueEvents(name);
       await withTimeout(queueEvents.waitUntilReady(), timeoutMs, 'follow job events');
-      const job = await withTimeout((getQueues()[name] as Queue).getJob(jobId) as Promise<Job | undefined>, timeoutMs, `read ${name} job ${jobId}`);
+      const job = await withTimeout(
+        (getQueues()[name] as Queue).getJob(jobId) as Promise<Job | undefined>,
+        timeoutMs,
+        `read ${name} job ${jobId}`,
+      );
       if (!job) throw new RedisMedicError(ErrorCode.QueueUnavailable, `no ${name} job ${jobId} (never queued, or past its retention)`);
       try {
         await job.waitUntilFinished(queueEvents, timeoutMs);
       } catch (err) {
         // A failed job rejects here: the status below says why. A timeout is the caller's to see.
-        if (/timed out before finishing/.test(errorMessage(err))) throw new RedisMedicError(ErrorCode.QueueUnavailable, `${name} job ${jobId} did not finish within ${timeoutMs} ms`);
+        if (/timed out before finishing/.test(errorMessage(err)))
+          throw new RedisMedicError(ErrorCode.QueueUnavailable, `${name} job ${jobId} did not finish within ${timeoutMs} ms`);
       }
-      const status = await (name === 'diagnose' ? enqueuer.getDiagnosisResult(jobId) : name === 'repair' ? enqueuer.getRepairResult(jobId) : enqueuer.getMonitorResult(jobId));
+      const status = await (name === 'diagnose'
+        ? enqueuer.getDiagnosisResult(jobId)
+        : name === 'repair'
+          ? enqueuer.getRepairResult(jobId)
+          : enqueuer.getMonitorResult(jobId));
       if (!status) throw new RedisMedicError(ErrorCode.QueueUnavailable, `${name} job ${jobId} finished but is no longer retained`);
       return status as JobStatus<R>;
     },
@@ -340,4 +408,3 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
     },
   };
 }
-

@@ -4,7 +4,14 @@ import type { SignedApproval } from '../repair/approval';
 
 /** Who asked for a job and where its answer goes. */
 export type Origin =
-  | { kind: 'slack'; channel: string; user: string; /** root message to edit */ messageTs?: string; threadTs?: string; responseUrl?: string }
+  | {
+      kind: 'slack';
+      channel: string;
+      user: string /** root message to edit */;
+      messageTs?: string;
+      threadTs?: string;
+      responseUrl?: string;
+    }
   | { kind: 'cli'; user?: string }
   | { kind: 'monitor' }
   | { kind: 'alert'; source: string };

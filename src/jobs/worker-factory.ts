@@ -57,14 +57,26 @@ export function createQueueWorker(name: QueueName, processor: JobProcessor, deps
   const level = name === 'monitor' ? 'debug' : 'info';
   worker.on('error', (err: Error) => {
     // Connection errors are the outage tracker's one line; anything else is worth seeing.
-    if (tracker.state === 'down' || isConnectionError(err)) logger.debug({ queue: name, error: errorMessage(err) }, 'worker connection error');
+    if (tracker.state === 'down' || isConnectionError(err))
+      logger.debug({ queue: name, error: errorMessage(err) }, 'worker connection error');
     else logger.error({ queue: name, error: errorMessage(err) }, `${name} worker error: ${errorMessage(err)}`);
   });
   worker.on('completed', (job: Job) => {
-    logger[level]({ queue: name, jobId: job.id, worker: workerName, ms: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined }, `${name} job ${job.id} completed`);
+    logger[level](
+      {
+        queue: name,
+        jobId: job.id,
+        worker: workerName,
+        ms: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined,
+      },
+      `${name} job ${job.id} completed`,
+    );
   });
   worker.on('failed', (job: Job | undefined, err: Error) => {
-    logger.warn({ queue: name, jobId: job?.id, worker: workerName, attemptsMade: job?.attemptsMade, error: errorMessage(err) }, `${name} job ${job?.id ?? '?'} failed: ${errorMessage(err)}`);
+    logger.warn(
+      { queue: name, jobId: job?.id, worker: workerName, attemptsMade: job?.attemptsMade, error: errorMessage(err) },
+      `${name} job ${job?.id ?? '?'} failed: ${errorMessage(err)}`,
+    );
   });
   worker.on('stalled', (jobId: string) => {
     logger.warn({ queue: name, jobId }, `${name} job ${jobId} stalled (its worker died or hung) and was put back in the queue`);
@@ -75,5 +87,8 @@ export function createQueueWorker(name: QueueName, processor: JobProcessor, deps
 
 function isConnectionError(err: Error): boolean {
   const code = (err as { code?: string }).code;
-  return (code !== undefined && /^E[A-Z]+$/.test(code)) || /Connection is closed|Stream isn't writeable|connect E|ECONNRESET|ECONNREFUSED/.test(err.message);
+  return (
+    (code !== undefined && /^E[A-Z]+$/.test(code)) ||
+    /Connection is closed|Stream isn't writeable|connect E|ECONNRESET|ECONNREFUSED/.test(err.message)
+  );
 }

@@ -25,19 +25,31 @@ export interface WorkerShutdownDeps {
 export async function closeWorker(name: QueueName, worker: Worker, graceMs: number, deps: WorkerShutdownDeps): Promise<boolean> {
   const { logger, queueRedisDown } = deps;
   if (queueRedisDown()) {
-    logger.warn({ queue: name }, `the queue Redis is unreachable: closing the ${name} worker without waiting; its running jobs will be recovered as stalled by other workers`);
-    return settleWithin(worker.close(true).catch(() => undefined), QUIT_TIMEOUT_MS);
+    logger.warn(
+      { queue: name },
+      `the queue Redis is unreachable: closing the ${name} worker without waiting; its running jobs will be recovered as stalled by other workers`,
+    );
+    return settleWithin(
+      worker.close(true).catch(() => undefined),
+      QUIT_TIMEOUT_MS,
+    );
   }
   // Closing a BullMQ connection while it is still starting up makes it emit an 'error' with no
   // listener left (a crash): let the start-up finish first.
   await settleWithin(worker.waitUntilReady(), QUIT_TIMEOUT_MS);
-  const closed = worker.close().then(() => true, (err: unknown) => {
-    logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
-    return true;
-  });
+  const closed = worker.close().then(
+    () => true,
+    (err: unknown) => {
+      logger.warn({ queue: name, error: errorMessage(err) }, `closing the ${name} worker failed: ${errorMessage(err)}`);
+      return true;
+    },
+  );
   if (await settleWithin(closed, graceMs)) return true;
   if (name === 'repair') {
-    logger.warn({ queue: name }, `a repair is still running after ${graceMs / 1000} s of shutdown grace; waiting for it to finish (a repair is never abandoned half-way)`);
+    logger.warn(
+      { queue: name },
+      `a repair is still running after ${graceMs / 1000} s of shutdown grace; waiting for it to finish (a repair is never abandoned half-way)`,
+    );
   } else {
     logger.warn({ queue: name }, `${name} jobs still running after ${graceMs / 1000} s of shutdown grace: handing them back to the queue`);
     worker.cancelAllJobs('shutdown');
@@ -45,7 +57,10 @@ export async function closeWorker(name: QueueName, worker: Worker, graceMs: numb
   const pollMs = name === 'repair' ? graceMs : HAND_BACK_WAIT_MS;
   while (!(await settleWithin(closed, pollMs))) {
     if (queueRedisDown()) {
-      logger.error({ queue: name }, `the queue Redis went away while the ${name} worker was finishing: giving up on it; its jobs will be recovered as stalled`);
+      logger.error(
+        { queue: name },
+        `the queue Redis went away while the ${name} worker was finishing: giving up on it; its jobs will be recovered as stalled`,
+      );
       return false;
     }
     logger.warn({ queue: name }, `still waiting for the ${name} worker to finish its running jobs`);
@@ -55,9 +70,17 @@ export async function closeWorker(name: QueueName, worker: Worker, graceMs: numb
 
 export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
   try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -5,12 +5,29 @@ export type { Logger } from 'pino';
 // Secrets must never reach logs. pino's redact censors these paths wherever they appear in
 // a logged object; the wildcard forms catch nested cluster configs and HTTP headers.
 export const REDACT_PATHS = [
-  'password', '*.password', '*.*.password', '*[*].password',
-  'token', '*.token', '*.*.token',
-  'botToken', 'appToken', 'signingSecret', 'approvalSecret', 'alertWebhookToken',
-  '*.botToken', '*.appToken', '*.signingSecret', '*.approvalSecret', '*.alertWebhookToken',
-  'authorization', '*.authorization', '*.headers.authorization', '*.headers["x-slack-signature"]',
-  'redisUrl', '*.redisUrl',
+  'password',
+  '*.password',
+  '*.*.password',
+  '*[*].password',
+  'token',
+  '*.token',
+  '*.*.token',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'approvalSecret',
+  'alertWebhookToken',
+  '*.botToken',
+  '*.appToken',
+  '*.signingSecret',
+  '*.approvalSecret',
+  '*.alertWebhookToken',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers["x-slack-signature"]',
+  'redisUrl',
+  '*.redisUrl',
 ];
 
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
@@ -43,7 +60,9 @@ export function redactUrl(url: string): string {
     return '[unparseable URL, not shown]';
   }
   const userinfo = parsed.username || parsed.password ? `${parsed.username}${parsed.password ? ':[redacted]' : ''}@` : '';
-  const params = [...parsed.searchParams.entries()].map(([k, v]) => `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? '[redacted]' : encodeURIComponent(v)}`);
+  const params = [...parsed.searchParams.entries()].map(
+    ([k, v]) => `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? '[redacted]' : encodeURIComponent(v)}`,
+  );
   const path = parsed.pathname === '/' && !url.endsWith('/') ? '' : parsed.pathname;
   return `${parsed.protocol}//${userinfo}${parsed.host}${path}${params.length ? `?${params.join('&')}` : ''}`;
 }

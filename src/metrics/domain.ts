@@ -94,19 +94,36 @@ export function createDomainMetrics(deps: DomainMetricsDeps): DomainMetrics {
       labelNames: ['cluster'],
       registers: [],
       async collect() {
-        await Promise.all(clusters.map(async (cluster) => {
-          try {
-            this.set({ cluster }, (await withTimeout(store.getIncident(cluster), timeout)) ? 1 : 0);
-          } catch {
-            // Queue Redis down: /readyz says so; the gauge keeps its last value.
-          }
-        }));
+        await Promise.all(
+          clusters.map(async (cluster) => {
+            try {
+              this.set({ cluster }, (await withTimeout(store.getIncident(cluster), timeout)) ? 1 : 0);
+            } catch {
+              // Queue Redis down: /readyz says so; the gauge keeps its last value.
+            }
+          }),
+        );
       },
     }),
   ];
-  const diagnoses = new Counter({ name: 'redis_medic_diagnoses_total', help: 'Full diagnoses made by this process (monitor and requested), by verdict', labelNames: ['verdict'], registers: [] });
-  const repairs = new Counter({ name: 'redis_medic_repairs_total', help: 'Repairs run by this process, by fix action and outcome (repaired, failed, refused)', labelNames: ['action', 'outcome'], registers: [] });
-  const slackErrors = new Counter({ name: 'redis_medic_slack_api_errors_total', help: 'Slack Web API calls that failed (an HTTP error, a timeout, or ok:false), by method and error', labelNames: ['method', 'error'], registers: [] });
+  const diagnoses = new Counter({
+    name: 'redis_medic_diagnoses_total',
+    help: 'Full diagnoses made by this process (monitor and requested), by verdict',
+    labelNames: ['verdict'],
+    registers: [],
+  });
+  const repairs = new Counter({
+    name: 'redis_medic_repairs_total',
+    help: 'Repairs run by this process, by fix action and outcome (repaired, failed, refused)',
+    labelNames: ['action', 'outcome'],
+    registers: [],
+  });
+  const slackErrors = new Counter({
+    name: 'redis_medic_slack_api_errors_total',
+    help: 'Slack Web API calls that failed (an HTTP error, a timeout, or ok:false), by method and error',
+    labelNames: ['method', 'error'],
+    registers: [],
+  });
   const detection = new Histogram({
     name: 'redis_medic_incident_detection_seconds',
     help: 'Time to detect: from the last poll that saw the cluster healthy to the incident being opened',
@@ -122,7 +139,12 @@ export function createDomainMetrics(deps: DomainMetricsDeps): DomainMetrics {
     registers: [],
   });
   const build = buildInfo();
-  const buildInfoGauge = new Gauge({ name: 'redis_medic_build_info', help: 'The running build: always 1, with its version, commit and Node.js version', labelNames: ['version', 'commit', 'node'], registers: [] });
+  const buildInfoGauge = new Gauge({
+    name: 'redis_medic_build_info',
+    help: 'The running build: always 1, with its version, commit and Node.js version',
+    labelNames: ['version', 'commit', 'node'],
+    registers: [],
+  });
   buildInfoGauge.set({ version: build.version, commit: build.commit, node: process.version }, 1);
   const all: Metric[] = [...metrics, diagnoses, repairs, slackErrors, detection, resolution, buildInfoGauge] as Metric[];
   const attached = new WeakSet<Registry>();
@@ -192,7 +214,12 @@ function parse<T>(text: string | null | undefined): T | null {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Job hooks that count finished diagnoses and repairs, then call `inner` (the Slack notifier). */

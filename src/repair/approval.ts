@@ -40,8 +40,7 @@ export interface ApprovalSigner {
 }
 
 export function createApprovalSigner(secret: Buffer): ApprovalSigner {
-  const mac = (fields: ApprovalFields): Buffer =>
-    crypto.createHmac('sha256', secret).update(canonical(fields)).digest();
+  const mac = (fields: ApprovalFields): Buffer => crypto.createHmac('sha256', secret).update(canonical(fields)).digest();
   return {
     sign(fields) {
       return { v: 1, ...fields, approvers: [...fields.approvers], signature: mac(fields).toString('base64url') };
@@ -84,9 +83,7 @@ export async function readApprovalClaim(redis: Redis, prefix: string, approvalId
   }
 }
 
-export type ApprovalCheck =
-  | { ok: true; approval: SignedApproval }
-  | { ok: false; reason: string; code: ApprovalRefusal };
+export type ApprovalCheck = { ok: true; approval: SignedApproval } | { ok: false; reason: string; code: ApprovalRefusal };
 
 export type ApprovalRefusal = 'no_key' | 'unsigned' | 'bad_signature' | 'mismatch' | 'no_claim' | 'claim_mismatch' | 'expired';
 
@@ -113,12 +110,16 @@ export async function checkApproval(input: ApprovalCheckInput): Promise<Approval
   if (!signer) return refuse('no_key', 'this process cannot verify approvals: APPROVAL_SECRET (or SLACK_SIGNING_SECRET) is not configured');
   const approval = parseApproval(input.approval);
   if (!approval) return refuse('unsigned', 'the job carries no signed approval');
-  if (!signer.verify(approval)) return refuse('bad_signature', 'the approval signature does not verify (forged or altered, or signed with another APPROVAL_SECRET)');
+  if (!signer.verify(approval))
+    return refuse('bad_signature', 'the approval signature does not verify (forged or altered, or signed with another APPROVAL_SECRET)');
   if (approval.id !== job.approvalId || approval.cluster !== job.cluster || approval.planId !== job.planId) {
     return refuse('mismatch', 'the signed approval is for another approval, cluster or plan than the job');
   }
   if (approval.claimedAt > now + 60_000 || now - approval.claimedAt > input.maxAgeMs) {
-    return refuse('expired', `the approval is ${Math.round((now - approval.claimedAt) / 60_000)} min old (at most ${Math.round(input.maxAgeMs / 60_000)}): re-diagnose and approve again`);
+    return refuse(
+      'expired',
+      `the approval is ${Math.round((now - approval.claimedAt) / 60_000)} min old (at most ${Math.round(input.maxAgeMs / 60_000)}): re-diagnose and approve again`,
+    );
   }
   const claim = await input.readClaim(approval.id);
   if (!claim) return refuse('no_claim', 'no claim of this approval exists in the approval store');
@@ -139,10 +140,16 @@ function parseApproval(value: unknown): SignedApproval | null {
   const str = (k: string): boolean => typeof a[k] === 'string' && (a[k] as string).length > 0;
   if (a.v !== 1 || !str('id') || !str('cluster') || !str('planId') || !str('signature')) return null;
   if (typeof a.claimedAt !== 'number' || !Number.isFinite(a.claimedAt)) return null;
-  if (!Array.isArray(a.approvers) || a.approvers.length === 0 || !a.approvers.every((u) => typeof u === 'string' && u.length > 0)) return null;
+  if (!Array.isArray(a.approvers) || a.approvers.length === 0 || !a.approvers.every((u) => typeof u === 'string' && u.length > 0))
+    return null;
   return {
-    v: 1, id: a.id as string, cluster: a.cluster as string, planId: a.planId as string,
-    approvers: a.approvers as string[], claimedAt: a.claimedAt, signature: a.signature as string,
+    v: 1,
+    id: a.id as string,
+    cluster: a.cluster as string,
+    planId: a.planId as string,
+    approvers: a.approvers as string[],
+    claimedAt: a.claimedAt,
+    signature: a.signature as string,
   };
 }
 

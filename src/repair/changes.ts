@@ -34,15 +34,19 @@ function nodeChanges(label: string, was: NodeBasis, now: NodeBasis, node: NodeRe
   const out: string[] = [];
   if (was.addr && now.addr && was.addr !== now.addr) out.push(`${label} now announces ${now.addr}`);
   if (was.presence !== now.presence) {
-    if (now.presence === 'up' && was.presence !== 'unknown') out.push(`${label} answers again (it was ${PRESENCE_WORDS[was.presence]} when the plan was made)`);
+    if (now.presence === 'up' && was.presence !== 'unknown')
+      out.push(`${label} answers again (it was ${PRESENCE_WORDS[was.presence]} when the plan was made)`);
     else out.push(`${label} is ${PRESENCE_WORDS[now.presence]} now (it was ${PRESENCE_WORDS[was.presence]} when the plan was made)`);
   }
   if (was.role !== now.role || was.masterId !== now.masterId) {
-    const role = (b: NodeBasis): string => (b.role === 'replica' ? `a replica of ${b.masterId?.slice(0, 8) ?? 'no master'}` : `a ${b.role}`);
+    const role = (b: NodeBasis): string =>
+      b.role === 'replica' ? `a replica of ${b.masterId?.slice(0, 8) ?? 'no master'}` : `a ${b.role}`;
     out.push(`${label} is ${role(now)} now (it was ${role(was)})`);
   }
   if (JSON.stringify(was.slots) !== JSON.stringify(now.slots)) {
-    out.push(`${label} serves ${now.slots.length ? `slots ${formatRanges(now.slots)}` : 'no slots'} now (it served ${was.slots.length ? formatRanges(was.slots) : 'none'})`);
+    out.push(
+      `${label} serves ${now.slots.length ? `slots ${formatRanges(now.slots)}` : 'no slots'} now (it served ${was.slots.length ? formatRanges(was.slots) : 'none'})`,
+    );
   }
   if (JSON.stringify([was.migrating, was.importing]) !== JSON.stringify([now.migrating, now.importing])) {
     const open = node.migrating.length + node.importing.length;
@@ -57,12 +61,13 @@ export function stepChanges(approved: Pick<FixPlan, 'action' | 'steps' | 'basis'
   if (same.length === 0) return ['the current diagnosis offers no plan of this kind any more'];
   const line = (s: { node: string; command: string[] }): string => `${s.node}> ${s.command.join(' ')}`;
   const was = approved.steps.map(line);
-  const closest = same.map((p) => ({ plan: p, now: p.steps.map(line) }))
-    .sort((a, b) => overlap(b.now, was) - overlap(a.now, was))[0]!;
+  const closest = same.map((p) => ({ plan: p, now: p.steps.map(line) })).sort((a, b) => overlap(b.now, was) - overlap(a.now, was))[0]!;
   const gone = was.filter((l) => !closest.now.includes(l));
   const added = closest.now.filter((l) => !was.includes(l));
   if (gone.length || added.length) {
-    return [`its steps differ now (${[...gone.slice(0, 2).map((l) => `no longer \`${l}\``), ...added.slice(0, 2).map((l) => `now \`${l}\``)].join(', ')}): approve ${closest.plan.id} instead`];
+    return [
+      `its steps differ now (${[...gone.slice(0, 2).map((l) => `no longer \`${l}\``), ...added.slice(0, 2).map((l) => `now \`${l}\``)].join(', ')}): approve ${closest.plan.id} instead`,
+    ];
   }
   if (JSON.stringify(approved.basis?.extra ?? null) !== JSON.stringify(closest.plan.basis?.extra ?? null)) {
     return [`what it answers changed (the slots or nodes it is for): approve ${closest.plan.id} instead`];

@@ -9,13 +9,15 @@ import { plural } from '../text';
  * that does not answer fails its check: nothing is assumed.
  */
 export async function runChecks(checks: PlanCheck[], links: NodeLinks, timeoutMs: number): Promise<string[]> {
-  const failures = await Promise.all(checks.map(async (check) => {
-    try {
-      return await runCheck(check, links, timeoutMs);
-    } catch (err) {
-      return [`${check.node}: ${errorMessage(err)}`];
-    }
-  }));
+  const failures = await Promise.all(
+    checks.map(async (check) => {
+      try {
+        return await runCheck(check, links, timeoutMs);
+      } catch (err) {
+        return [`${check.node}: ${errorMessage(err)}`];
+      }
+    }),
+  );
   return failures.flat();
 }
 
@@ -24,7 +26,8 @@ async function runCheck(check: PlanCheck, links: NodeLinks, timeoutMs: number): 
     const info = parseInfoFields(await links.text(check.node, ['CLUSTER', 'INFO'], timeoutMs)).fields;
     const keys = Number(await links.call(check.node, ['DBSIZE'], timeoutMs));
     const out: string[] = [];
-    if (info['cluster_known_nodes'] !== '1') out.push(`${check.node} already knows ${Number(info['cluster_known_nodes']) - 1} other node(s): it is not a blank spare`);
+    if (info['cluster_known_nodes'] !== '1')
+      out.push(`${check.node} already knows ${Number(info['cluster_known_nodes']) - 1} other node(s): it is not a blank spare`);
     if (Number(info['cluster_slots_assigned'] ?? 0) !== 0) out.push(`${check.node} has ${info['cluster_slots_assigned']} slots assigned`);
     if (keys !== 0) out.push(`${check.node} holds ${keys} keys`);
     return out;

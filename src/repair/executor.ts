@@ -56,7 +56,10 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
   const run = new Run(options, logger, now, started);
 
   if (typeof options.planId !== 'string' || !isPlanId(options.planId)) {
-    return run.refuse(ErrorCode.PlanNotFound, `plan ${String(options.planId)} not found in the current diagnosis (plan ids look like assign-1a2b3c4d5e6f)`);
+    return run.refuse(
+      ErrorCode.PlanNotFound,
+      `plan ${String(options.planId)} not found in the current diagnosis (plan ids look like assign-1a2b3c4d5e6f)`,
+    );
   }
 
   await run.progress({ phase: 'locking', message: `taking the repair lock of ${options.cluster.name}` });
@@ -80,7 +83,11 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
   run.timings.lockMs = now() - started;
 
   const links = new NodeLinks(
-    { ...(options.cluster.username ? { username: options.cluster.username } : {}), ...(options.cluster.password ? { password: options.cluster.password } : {}), ...(options.cluster.tls ? { tls: true } : {}) },
+    {
+      ...(options.cluster.username ? { username: options.cluster.username } : {}),
+      ...(options.cluster.password ? { password: options.cluster.password } : {}),
+      ...(options.cluster.tls ? { tls: true } : {}),
+    },
     options.config.timeouts.connectMs,
     clusterScope(options.cluster),
   );
@@ -97,8 +104,13 @@ function changedReason(options: ExecuteOptions, report: DiagnosisReport): string
   // The plan may touch a node the configured scope excludes (a listing the re-diagnosis did not
   // follow): say so, since then what changed may be only where we are allowed to go.
   const outside = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
-  const scopeNote = outside ? `; note: ${outside.title} (a plan that touches them is never offered: ${outside.evidence.slice(0, 3).join(' | ')})` : '';
-  const offered = (report.fixes.length ? `the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}` : `the current diagnosis (${report.verdict}) offers no fix`) + scopeNote;
+  const scopeNote = outside
+    ? `; note: ${outside.title} (a plan that touches them is never offered: ${outside.evidence.slice(0, 3).join(' | ')})`
+    : '';
+  const offered =
+    (report.fixes.length
+      ? `the current diagnosis (${report.verdict}) offers ${report.fixes.map((p) => p.id).join(', ')}`
+      : `the current diagnosis (${report.verdict}) offers no fix`) + scopeNote;
   const approved = options.approved?.id === options.planId ? options.approved : undefined;
   if (!approved?.basis) {
     return `cluster changed: plan ${options.planId} no longer matches ${options.cluster.name} (the state it was made for is gone); ${offered}`;
@@ -151,26 +163,45 @@ class Run {
     if (problems.length) return this.refuse(ErrorCode.NotAllowed, `unsafe plan ${plan.id} refused: ${problems.join('; ')}`, report);
 
     const failedChecks = await runChecks(plan.checks ?? [], links, repair.stepTimeoutMs);
-    if (failedChecks.length) return this.refuse(ErrorCode.PreconditionFailed, `precondition failed, nothing was changed: ${failedChecks.join('; ')}`, report);
+    if (failedChecks.length)
+      return this.refuse(ErrorCode.PreconditionFailed, `precondition failed, nothing was changed: ${failedChecks.join('; ')}`, report);
 
     // Every step is named before the first runs: a run cut short (a worker killed) can then say
     // which steps ran and which did not, from the audit stream or the job's progress record.
     const stepList = plan.steps.map((s) => ({ node: s.node, command: s.command }));
-    await this.audit('repair.started', { planId: plan.id, action: plan.action, title: plan.title, steps: plan.steps.length, plan: stepList.map((s) => `${s.node}> ${s.command.join(' ')}`) });
-    await this.progress({ phase: 'started', planId: plan.id, title: plan.title, steps: stepList, message: `running ${plan.steps.length} step(s): ${plan.title}` });
+    await this.audit('repair.started', {
+      planId: plan.id,
+      action: plan.action,
+      title: plan.title,
+      steps: plan.steps.length,
+      plan: stepList.map((s) => `${s.node}> ${s.command.join(' ')}`),
+    });
+    await this.progress({
+      phase: 'started',
+      planId: plan.id,
+      title: plan.title,
+      steps: stepList,
+      message: `running ${plan.steps.length} step(s): ${plan.title}`,
+    });
     this.logger.info({ action: plan.action, steps: plan.steps.length }, `repair started: ${plan.title}`);
 
     const t1 = this.now();
-    const steps = plan.concurrent
-      ? await this.runConcurrently(plan.steps, links, lock)
-      : await this.runInOrder(plan.steps, links, lock);
+    const steps = plan.concurrent ? await this.runConcurrently(plan.steps, links, lock) : await this.runInOrder(plan.steps, links, lock);
     this.timings.stepsMs = this.now() - t1;
     const failed = steps.find((s) => !s.ok);
     if (failed || steps.length < plan.steps.length) {
-      const reason = lock.lost && !failed
-        ? `lost the repair lock of ${options.cluster.name} after ${steps.length} of ${plan.steps.length} steps; stopped`
-        : `step ${steps.indexOf(failed!) + 1} of ${plan.steps.length} failed on ${failed!.node} (${failed!.command.join(' ')}): ${failed!.reply}`;
-      return this.finish('failed', steps, lock.lost && !failed ? ErrorCode.RepairLockLost : ErrorCode.StepFailed, reason, undefined, plan.steps.slice(steps.length));
+      const reason =
+        lock.lost && !failed
+          ? `lost the repair lock of ${options.cluster.name} after ${steps.length} of ${plan.steps.length} steps; stopped`
+          : `step ${steps.indexOf(failed!) + 1} of ${plan.steps.length} failed on ${failed!.node} (${failed!.command.join(' ')}): ${failed!.reply}`;
+      return this.finish(
+        'failed',
+        steps,
+        lock.lost && !failed ? ErrorCode.RepairLockLost : ErrorCode.StepFailed,
+        reason,
+        undefined,
+        plan.steps.slice(steps.length),
+      );
     }
 
     await this.progress({ phase: 'verifying', message: `waiting for the expected state (at most ${repair.verifyTimeoutMs} ms)` });
@@ -189,8 +220,13 @@ class Run {
     });
     this.timings.verifyMs = outcome.ms;
     if (!outcome.ok) {
-      return this.finish('failed', steps, ErrorCode.VerificationFailed,
-        `all ${steps.length} steps ran, but the expected state did not hold within ${repair.verifyTimeoutMs} ms`, outcome.observed);
+      return this.finish(
+        'failed',
+        steps,
+        ErrorCode.VerificationFailed,
+        `all ${steps.length} steps ran, but the expected state did not hold within ${repair.verifyTimeoutMs} ms`,
+        outcome.observed,
+      );
     }
     return this.finish('repaired', steps);
   }
@@ -230,20 +266,44 @@ class Run {
       }
     }
     if (ok && step.waitFor) {
-      const joined = await waitForJoin(step.waitFor, { links, timeoutMs: repair.verifyTimeoutMs, commandTimeoutMs: timeouts.commandMs, pollMs: VERIFY_POLL_MS, now: this.now });
+      const joined = await waitForJoin(step.waitFor, {
+        links,
+        timeoutMs: repair.verifyTimeoutMs,
+        commandTimeoutMs: timeouts.commandMs,
+        pollMs: VERIFY_POLL_MS,
+        now: this.now,
+      });
       reply = `${reply}; ${joined.ok ? `joined after ${joined.ms} ms` : `not joined within ${repair.verifyTimeoutMs} ms: ${joined.observed}`}`;
       ok = joined.ok;
     }
     const result: StepResult = { node: step.node, command: step.command, reply, ok, ms: this.now() - t0 };
     // The durable record first: a listener that hangs (Slack) or a worker killed meanwhile must
     // not leave a step that ran unrecorded.
-    await this.audit('repair.step', { planId: this.options.planId, index, node: step.node, command: step.command.join(' '), ok, reply, ms: result.ms });
-    await this.progress({ ...base, status: ok ? 'ok' : 'failed', reply, ms: result.ms, message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}` });
+    await this.audit('repair.step', {
+      planId: this.options.planId,
+      index,
+      node: step.node,
+      command: step.command.join(' '),
+      ok,
+      reply,
+      ms: result.ms,
+    });
+    await this.progress({
+      ...base,
+      status: ok ? 'ok' : 'failed',
+      reply,
+      ms: result.ms,
+      message: `step ${index + 1}/${total} ${ok ? 'ok' : 'FAILED'}: ${reply}`,
+    });
     return result;
   }
 
   /** A key move: batches of MIGRATE, with progress at most once a second (Slack edits are rate limited). */
-  private async moveKeys(step: PlanStep, base: { phase: 'step'; index: number; total: number; node: string; command: string[] }, links: NodeLinks): Promise<{ ok: boolean; reply: string }> {
+  private async moveKeys(
+    step: PlanStep,
+    base: { phase: 'step'; index: number; total: number; node: string; command: string[] },
+    links: NodeLinks,
+  ): Promise<{ ok: boolean; reply: string }> {
     const { cluster, config } = this.options;
     let lastReport = this.now();
     const lock = this.lock;
@@ -256,7 +316,11 @@ class Run {
       onBatch: async (moved, batches) => {
         if (this.now() - lastReport < 1000) return;
         lastReport = this.now();
-        await this.progress({ ...base, status: 'running', message: `step ${base.index + 1}/${base.total}: moved ${moved} keys of slot ${step.moveKeys!.slot} in ${batches} batches so far` });
+        await this.progress({
+          ...base,
+          status: 'running',
+          message: `step ${base.index + 1}/${base.total}: moved ${moved} keys of slot ${step.moveKeys!.slot} in ${batches} batches so far`,
+        });
       },
     });
   }
@@ -277,7 +341,14 @@ class Run {
     };
   }
 
-  private async finish(status: 'repaired' | 'failed', steps: StepResult[], code?: ErrorCode, reason?: string, verification?: string, notRun: PlanStep[] = []): Promise<RepairResult> {
+  private async finish(
+    status: 'repaired' | 'failed',
+    steps: StepResult[],
+    code?: ErrorCode,
+    reason?: string,
+    verification?: string,
+    notRun: PlanStep[] = [],
+  ): Promise<RepairResult> {
     // The report after the repair is what people read next: take it even when verification failed.
     let finalReport: DiagnosisReport | undefined;
     try {
@@ -300,8 +371,15 @@ class Run {
     };
     // The incident thread's "Fix:" line is read from this entry: name the plan, not only its id.
     await this.audit('repair.finished', {
-      planId: this.options.planId, status, code, reason, steps: steps.length, durationMs: result.durationMs, verdict: finalReport?.verdict,
-      ...(this.plan ? { action: this.plan.action, title: this.plan.title } : {}), approvedBy: this.options.actor,
+      planId: this.options.planId,
+      status,
+      code,
+      reason,
+      steps: steps.length,
+      durationMs: result.durationMs,
+      verdict: finalReport?.verdict,
+      ...(this.plan ? { action: this.plan.action, title: this.plan.title } : {}),
+      approvedBy: this.options.actor,
     });
     this.logger.info({ status, durationMs: result.durationMs }, `repair ${status}${reason ? `: ${reason}` : ''}`);
     return result;
@@ -317,7 +395,10 @@ class Run {
     }
   }
 
-  private async audit(action: 'repair.started' | 'repair.step' | 'repair.finished' | 'repair.refused', details: Record<string, unknown>): Promise<void> {
+  private async audit(
+    action: 'repair.started' | 'repair.step' | 'repair.finished' | 'repair.refused',
+    details: Record<string, unknown>,
+  ): Promise<void> {
     if (!this.options.audit) return;
     try {
       await this.options.audit.record({ action, cluster: this.options.cluster.name, actor: this.options.actor, details });

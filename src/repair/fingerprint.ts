@@ -68,7 +68,9 @@ export function identify(input: FingerprintInput): { id: string; basis: PlanBasi
   const basis: PlanBasis = {
     nodes: involved.map((id) => {
       const node = input.nodes.find((n) => n.id === id);
-      return node ? nodeBasis(node) : { id, addr: '', role: 'unknown', masterId: null, presence: 'unknown', slots: [], migrating: [], importing: [] };
+      return node
+        ? nodeBasis(node)
+        : { id, addr: '', role: 'unknown', masterId: null, presence: 'unknown', slots: [], migrating: [], importing: [] };
     }),
     extra: input.extra ?? null,
   };
@@ -76,7 +78,9 @@ export function identify(input: FingerprintInput): { id: string; basis: PlanBasi
     action: input.action,
     // A join wait's epoch is read again when the plan runs: it is how long to wait, not what to do.
     steps: input.steps.map((s) => ({
-      node: s.node, command: s.command, waitFor: s.waitFor ? { node: s.waitFor.node, knowsIds: [...s.waitFor.knowsIds].sort() } : null,
+      node: s.node,
+      command: s.command,
+      waitFor: s.waitFor ? { node: s.waitFor.node, knowsIds: [...s.waitFor.knowsIds].sort() } : null,
       ...(s.moveKeys ? { moveKeys: s.moveKeys } : {}),
     })),
     checks: input.checks ?? [],

@@ -11,15 +11,23 @@ export function formatPlan(plan: FixPlan, cluster: string): string {
   ];
   if (plan.preconditions.length) out.push('  before you say yes:', ...plan.preconditions.map((p) => `    - ${p}`));
   if (plan.checks?.length) {
-    out.push('  checked first (read-only):', ...plan.checks.map((c) => (c.kind === 'blank-node'
-      ? `    - ${c.node} is a blank cluster node (no keys, no slots, knows no other node)`
-      : `    - ${c.node} holds no key in slot${c.slots.length === 1 ? '' : 's'} ${c.slots.join(', ')}`)));
+    out.push(
+      '  checked first (read-only):',
+      ...plan.checks.map((c) =>
+        c.kind === 'blank-node'
+          ? `    - ${c.node} is a blank cluster node (no keys, no slots, knows no other node)`
+          : `    - ${c.node} holds no key in slot${c.slots.length === 1 ? '' : 's'} ${c.slots.join(', ')}`,
+      ),
+    );
   }
   if (plan.steps.length) {
     out.push(`  steps${plan.concurrent ? ' (sent at once)' : ' (in order, stopping at the first failure)'}:`);
     plan.steps.forEach((s, i) => {
       out.push(`    ${i + 1}. ${s.node}> ${commandText(s)}${s.why ? `    # ${s.why}` : ''}`);
-      if (s.waitFor) out.push(`       then wait until ${s.waitFor.node} knows ${s.waitFor.knowsIds.length} node(s)${s.waitFor.currentEpochAtLeast !== undefined ? ` and epoch >= ${s.waitFor.currentEpochAtLeast}` : ''}`);
+      if (s.waitFor)
+        out.push(
+          `       then wait until ${s.waitFor.node} knows ${s.waitFor.knowsIds.length} node(s)${s.waitFor.currentEpochAtLeast !== undefined ? ` and epoch >= ${s.waitFor.currentEpochAtLeast}` : ''}`,
+        );
     });
   }
   out.push(`  expected: ${plan.expected}`);
@@ -40,7 +48,8 @@ export function formatRepairResult(result: RepairResult): string {
     const t = result.timings;
     out.push(`  timings: lock ${t.lockMs} ms, re-diagnosis ${t.rediagnoseMs} ms, steps ${t.stepsMs} ms, verification ${t.verifyMs} ms`);
   }
-  if (result.finalReport) out.push(`  cluster now: ${result.finalReport.verdict}${result.finalReport.primary ? ` (${result.finalReport.primary})` : ''}`);
+  if (result.finalReport)
+    out.push(`  cluster now: ${result.finalReport.verdict}${result.finalReport.primary ? ` (${result.finalReport.primary})` : ''}`);
   return out.join('\n');
 }
 

@@ -56,38 +56,58 @@ export async function acquireRepairLock(redis: Redis, key: string, options: Acqu
   const bound = <T>(p: Promise<T>, what: string): Promise<T> => queueDeadline(p, options.opTimeoutMs ?? 2000, what);
   for (;;) {
     const set = await bound(redis.set(key, value, 'PX', options.ttlMs, 'NX'), 'SET NX of the repair lock');
-    if (set === 'OK') return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now, options.opTimeoutMs ?? 2000) };
+    if (set === 'OK')
+      return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now, options.opTimeoutMs ?? 2000) };
     if (now() >= deadline) return { acquired: false, holder: parseHolder(await bound(redis.get(key), 'GET of the repair lock')) };
     await sleep(Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
   }
 }
 
-function startRenewing(redis: Redis, key: string, value: string, holder: LockHolder, ttlMs: number, now: () => number, opTimeoutMs: number): RepairLock {
+function startRenewing(
+  redis: Redis,
+  key: string,
+  value: string,
+  holder: LockHolder,
+  ttlMs: number,
+  now: () => number,
+  opTimeoutMs: number,
+): RepairLock {
   let lost = false;
   let renewals = 0;
   let lastRenewed = now();
   let released: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    // Not renewed for a whole TTL (Redis down or hung): the key may have expired and been taken.
-    if (now() - lastRenewed >= ttlMs) lost = true;
-    void queueDeadline(redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>, Math.min(opTimeoutMs, ttlMs), 'lock renewal').then(
-      (ok) => {
-        if (ok === 1) {
-          renewals++;
-          lastRenewed = now();
-        } else {
-          lost = true;
-        }
-      },
-      () => undefined,
-    );
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      // Not renewed for a whole TTL (Redis down or hung): the key may have expired and been taken.
+      if (now() - lastRenewed >= ttlMs) lost = true;
+      void queueDeadline(
+        redis.eval(RENEW, 1, key, value, String(ttlMs)) as Promise<number>,
+        Math.min(opTimeoutMs, ttlMs),
+        'lock renewal',
+      ).then(
+        (ok) => {
+          if (ok === 1) {
+            renewals++;
+            lastRenewed = now();
+          } else {
+            lost = true;
+          }
+        },
+        () => undefined,
+      );
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
   return {
     key,
     holder,
-    get lost() { return lost; },
-    get renewals() { return renewals; },
+    get lost() {
+      return lost;
+    },
+    get renewals() {
+      return renewals;
+    },
     release() {
       released ??= (async () => {
         clearInterval(timer);
@@ -106,7 +126,6 @@ function parseHolder(value: string | null): LockHolder | null {
     return null;
   }
 }
-
 
 function queueDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return withDeadline(promise, ms, () => new Error(`${what}: no reply from the queue Redis within ${ms} ms`));

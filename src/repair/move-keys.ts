@@ -43,7 +43,9 @@ export async function moveSlotKeys(step: PlanStep, options: MoveKeysOptions): Pr
   const replace = step.command.some((a) => a.toUpperCase() === 'REPLACE');
   const template = step.command.slice(0, -1); // without the trailing KEYS
   const auth = options.auth.password
-    ? options.auth.username ? ['AUTH2', options.auth.username, options.auth.password] : ['AUTH', options.auth.password]
+    ? options.auth.username
+      ? ['AUTH2', options.auth.username, options.auth.password]
+      : ['AUTH', options.auth.password]
     : [];
   const migrateTimeoutMs = Number(timeout) + commandTimeoutMs;
   let moved = 0;
@@ -61,7 +63,11 @@ export async function moveSlotKeys(step: PlanStep, options: MoveKeysOptions): Pr
     let previous: Buffer | undefined;
     for (;;) {
       if (options.stopped()) return result(false, 'stopped: the repair lock was lost');
-      const reply = await links.callBuffer(step.node, ['CLUSTER', 'GETKEYSINSLOT', String(move.slot), String(move.batch)], commandTimeoutMs);
+      const reply = await links.callBuffer(
+        step.node,
+        ['CLUSTER', 'GETKEYSINSLOT', String(move.slot), String(move.batch)],
+        commandTimeoutMs,
+      );
       const keys = (Array.isArray(reply) ? reply : []).map((k) => (Buffer.isBuffer(k) ? k : Buffer.from(String(k))));
       if (keys.length === 0) return result(true);
       if (previous && keys[0]!.equals(previous)) return result(false, `no progress: ${step.node} still lists the same keys after MIGRATE`);
@@ -83,7 +89,14 @@ export async function moveSlotKeys(step: PlanStep, options: MoveKeysOptions): Pr
 }
 
 /** Why the slot is not MIGRATING from `source` to `receiverId` and IMPORTING on the receiver from it (null when it is). */
-async function pairProblem(source: string, receiver: string, slot: number, receiverId: string, links: NodeLinks, timeoutMs: number): Promise<string | null> {
+async function pairProblem(
+  source: string,
+  receiver: string,
+  slot: number,
+  receiverId: string,
+  links: NodeLinks,
+  timeoutMs: number,
+): Promise<string | null> {
   const [sourceView, receiverView] = await Promise.all([
     links.text(source, ['CLUSTER', 'NODES'], timeoutMs),
     links.text(receiver, ['CLUSTER', 'NODES'], timeoutMs),

@@ -19,7 +19,11 @@ export class NodeLinks {
   private readonly links = new Map<string, Link>();
 
   /** `scope`: the cluster's configured scope; an address outside it is never connected to. */
-  constructor(private readonly auth: RedisAuth, private readonly connectTimeoutMs: number, private readonly scope: AddressScope) {}
+  constructor(
+    private readonly auth: RedisAuth,
+    private readonly connectTimeoutMs: number,
+    private readonly scope: AddressScope,
+  ) {}
 
   async call(addr: string, args: string[], timeoutMs: number): Promise<unknown> {
     return this.send(addr, args, timeoutMs, false);
@@ -32,7 +36,8 @@ export class NodeLinks {
 
   private async send(addr: string, args: Array<string | Buffer>, timeoutMs: number, buffers: boolean): Promise<unknown> {
     // validatePlan refuses such steps first; this holds for checks and verification polls too.
-    if (!this.scope.allows(addr)) throw new Error(`${addr} is outside the addresses allowed for this cluster (${this.scope.description}); not connected`);
+    if (!this.scope.allows(addr))
+      throw new Error(`${addr} is outside the addresses allowed for this cluster (${this.scope.description}); not connected`);
     const link = this.link(addr);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -81,7 +86,9 @@ export class NodeLinks {
       autoResubscribe: false,
     });
     const link: Link = { redis, ready: Promise.resolve() };
-    redis.on('error', (err) => { link.socketError ??= err; });
+    redis.on('error', (err) => {
+      link.socketError ??= err;
+    });
     link.ready = redis.connect();
     link.ready.catch(() => undefined);
     this.links.set(addr, link);

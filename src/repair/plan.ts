@@ -74,7 +74,10 @@ export const OFFLINE_NOTE =
 export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: PlanOptions = {}): FixPlan[] {
   if (report.findings.length === 0) return [];
   const ctx: PlanContext = { report, model: options.model ?? buildModel(snapshot), spareNodes: options.spareNodes ?? [] };
-  const plans = outsideFailoverWindow(PLANNERS.flatMap((planner) => planner(ctx)), report);
+  const plans = outsideFailoverWindow(
+    PLANNERS.flatMap((planner) => planner(ctx)),
+    report,
+  );
   const seen = new Set<string>();
   const scope = options.scope;
   const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id) && (!scope || planAddresses(p).every((a) => scope.allows(a))));
@@ -85,10 +88,15 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   // From a paste only the pasted views are known: "every live node" means those few.
   if (snapshot.offline) for (const plan of unique) plan.preconditions.unshift(OFFLINE_NOTE);
   if (options.lastKnown?.size) for (const plan of unique) annotateLostKeys(plan, report, options.lastKnown);
-  if (plansChannel.hasSubscribers) plansChannel.publish({ cluster: report.cluster, offline: snapshot.offline === true, plans: unique } satisfies PlansMade);
+  if (plansChannel.hasSubscribers)
+    plansChannel.publish({ cluster: report.cluster, offline: snapshot.offline === true, plans: unique } satisfies PlansMade);
   // A command names the node to run it on: a label (`pasted-view-1`) or an empty address is a
   // bug in a planner, and no plan is offered rather than one nobody can follow.
-  const misaddressed = unique.flatMap((p) => stepNodes(p).filter((node) => !isHostPort(node)).map((node) => `${p.id} names "${node}"`));
+  const misaddressed = unique.flatMap((p) =>
+    stepNodes(p)
+      .filter((node) => !isHostPort(node))
+      .map((node) => `${p.id} names "${node}"`),
+  );
   if (misaddressed.length) throw new Error(`a plan names a node that is not a host:port address (${misaddressed.join('; ')})`);
   return unique;
 }
@@ -105,10 +113,7 @@ export const plansChannel = diagnosticsChannel.channel('redis-medic:plans');
 
 /** Every node a plan sends a command to, waits on, or checks. */
 export function stepNodes(plan: FixPlan): string[] {
-  return [
-    ...plan.steps.flatMap((s) => [s.node, ...(s.waitFor ? [s.waitFor.node] : [])]),
-    ...(plan.checks ?? []).map((c) => c.node),
-  ];
+  return [...plan.steps.flatMap((s) => [s.node, ...(s.waitFor ? [s.waitFor.node] : [])]), ...(plan.checks ?? []).map((c) => c.node)];
 }
 
 export function isHostPort(text: string): boolean {
@@ -155,7 +160,8 @@ function outsideFailoverWindow(plans: FixPlan[], report: DiagnosisReport): FixPl
   const onlyPending = [...slotsOf(report.coverage.uncovered)].every((slot) => pendingSlots.has(slot));
   return plans.filter((plan) => {
     const involved = (plan.basis?.nodes ?? []).map((n) => n.id);
-    if (['PROMOTE_REPLICA', 'RESTART_NODE', 'ASSIGN_UNCOVERED_SLOTS'].includes(plan.action) && involved.some((id) => pending.has(id))) return false;
+    if (['PROMOTE_REPLICA', 'RESTART_NODE', 'ASSIGN_UNCOVERED_SLOTS'].includes(plan.action) && involved.some((id) => pending.has(id)))
+      return false;
     if (touches(plan.dataLoss.slots) || (plan.verify?.slotsServed && touches(plan.verify.slotsServed))) return false;
     return !(plan.action === 'ALLOW_PARTIAL_COVERAGE' && onlyPending);
   });
@@ -174,6 +180,8 @@ function annotateLostKeys(plan: FixPlan, report: DiagnosisReport, lastKnown: Rea
     .filter((k): k is LastKnownKeys => k !== undefined);
   if (lost.length === 0) return;
   plan.dataLoss.lastKnownKeys = lost.reduce((sum, k) => sum + k.keys, 0);
-  const parts = lost.map((k) => `about ${k.keys.toLocaleString('en-US')} keys were on ${k.addr} at ${k.at.slice(11, 16)} UTC (${k.at.slice(0, 10)})`);
+  const parts = lost.map(
+    (k) => `about ${k.keys.toLocaleString('en-US')} keys were on ${k.addr} at ${k.at.slice(11, 16)} UTC (${k.at.slice(0, 10)})`,
+  );
   plan.dataLoss.text += ` Last seen by the monitor: ${parts.join('; ')}.`;
 }

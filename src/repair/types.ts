@@ -94,7 +94,6 @@ export interface PlanVerification {
  */
 export type NodePresence = 'up' | 'suspect' | 'down' | 'cut-off' | 'unknown';
 
-
 /** What a plan rests on for one node it involves: who and where it is, what it serves, whether it is there. */
 export interface NodeBasis {
   id: string;
@@ -176,4 +175,14 @@ export type RepairProgress =
   | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
   /** The plan is about to run: every step, so a run cut short can say which did not run. */
   | { phase: 'started'; planId: string; title: string; steps: Array<{ node: string; command: string[] }>; message: string }
-  | { phase: 'step'; index: number; total: number; node: string; command: string[]; status: 'running' | 'ok' | 'failed'; reply?: string; ms?: number; message: string };
+  | {
+      phase: 'step';
+      index: number;
+      total: number;
+      node: string;
+      command: string[];
+      status: 'running' | 'ok' | 'failed';
+      reply?: string;
+      ms?: number;
+      message: string;
+    };

@@ -17,7 +17,25 @@ export interface PlanScope {
 }
 
 // Commands that destroy data or take a node down, named so the refusal says what it saw.
-const FORBIDDEN = new Set(['FLUSHALL', 'FLUSHDB', 'SHUTDOWN', 'DEBUG', 'DEL', 'UNLINK', 'SWAPDB', 'MIGRATE', 'RESTORE', 'EVAL', 'EVALSHA', 'FUNCTION', 'MODULE', 'SCRIPT', 'ACL', 'REPLICAOF', 'SLAVEOF']);
+const FORBIDDEN = new Set([
+  'FLUSHALL',
+  'FLUSHDB',
+  'SHUTDOWN',
+  'DEBUG',
+  'DEL',
+  'UNLINK',
+  'SWAPDB',
+  'MIGRATE',
+  'RESTORE',
+  'EVAL',
+  'EVALSHA',
+  'FUNCTION',
+  'MODULE',
+  'SCRIPT',
+  'ACL',
+  'REPLICAOF',
+  'SLAVEOF',
+]);
 
 /**
  * Belt and braces before anything runs: every step must be one of the few command shapes the
@@ -39,7 +57,10 @@ export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
     const where = `step ${i + 1} (${step.node}> ${step.command.join(' ')})`;
     const target = nodeProblem(step.node);
     if (target) problems.push(`${where}: ${target}`);
-    const why = step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE' ? keyMoveProblem(step, ids, nodeProblem) : commandProblem(step.command, ids, nodeProblem);
+    const why =
+      step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE'
+        ? keyMoveProblem(step, ids, nodeProblem)
+        : commandProblem(step.command, ids, nodeProblem);
     if (why) problems.push(`${where}: ${why}`);
     const waited = step.waitFor ? nodeProblem(step.waitFor.node) : null;
     if (waited) problems.push(`${where}: waits on ${waited}`);
@@ -67,7 +88,8 @@ function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeProblem: (addr: st
   if (!isSlot(move.slot)) return 'a key move needs a slot 0-16383';
   if (!isNodeId(move.to) || !ids.has(move.to)) return 'a key move needs the id of a node of this cluster to receive the keys';
   if (!Number.isInteger(move.batch) || move.batch < 1 || move.batch > 1000) return 'a key move batch is 1-1000 keys';
-  if (key !== '' || db !== '0') return 'a key move is MIGRATE host port "" 0 <timeout> [REPLACE] KEYS (database 0, keys appended at run time)';
+  if (key !== '' || db !== '0')
+    return 'a key move is MIGRATE host port "" 0 <timeout> [REPLACE] KEYS (database 0, keys appended at run time)';
   if (!/^\d+$/.test(timeout ?? '') || Number(timeout) < 1 || Number(timeout) > 60_000) return 'a key move timeout is 1-60000 ms';
   const tail = rest.map((r) => r.toUpperCase()).join(' ');
   if (tail !== 'KEYS' && tail !== 'REPLACE KEYS') return 'a key move ends with [REPLACE] KEYS: no key, AUTH or other option in the plan';
@@ -110,7 +132,12 @@ function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr:
   const subUpper = sub.toUpperCase();
   if (FORBIDDEN.has(upper)) return `${upper} is never allowed`;
   if (upper === 'CONFIG') {
-    if (subUpper !== 'SET' || args.length !== 2 || args[0]!.toLowerCase() !== 'cluster-require-full-coverage' || !['yes', 'no'].includes(args[1]!.toLowerCase())) {
+    if (
+      subUpper !== 'SET' ||
+      args.length !== 2 ||
+      args[0]!.toLowerCase() !== 'cluster-require-full-coverage' ||
+      !['yes', 'no'].includes(args[1]!.toLowerCase())
+    ) {
       return 'the only CONFIG allowed is CONFIG SET cluster-require-full-coverage yes|no';
     }
     return null;
@@ -120,11 +147,15 @@ function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr:
   switch (subUpper) {
     case 'ADDSLOTSRANGE':
     case 'DELSLOTSRANGE':
-      return args.length >= 2 && args.length % 2 === 0 && args.every((a) => /^\d+$/.test(a) && isSlot(Number(a))) ? null : `${subUpper} needs pairs of slots 0-16383`;
+      return args.length >= 2 && args.length % 2 === 0 && args.every((a) => /^\d+$/.test(a) && isSlot(Number(a)))
+        ? null
+        : `${subUpper} needs pairs of slots 0-16383`;
     case 'BUMPEPOCH':
       return args.length === 0 ? null : 'BUMPEPOCH takes no argument';
     case 'FAILOVER':
-      return args.length === 1 && ['FORCE', 'TAKEOVER'].includes(args[0]!.toUpperCase()) ? null : 'only FAILOVER FORCE or FAILOVER TAKEOVER';
+      return args.length === 1 && ['FORCE', 'TAKEOVER'].includes(args[0]!.toUpperCase())
+        ? null
+        : 'only FAILOVER FORCE or FAILOVER TAKEOVER';
     case 'SETSLOT': {
       const [slot, mode, id] = args;
       if (slot === undefined || !/^\d+$/.test(slot) || !isSlot(Number(slot))) return 'SETSLOT needs a slot 0-16383';
@@ -137,7 +168,8 @@ function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr:
       return args.length === 1 && knownId(args[0]) ? null : `${subUpper} needs the id of a node of this cluster`;
     case 'MEET': {
       const [host, port, bus] = args;
-      if (!host || !port || !/^\d+$/.test(port) || (bus !== undefined && !/^\d+$/.test(bus)) || args.length > 3) return 'MEET needs host port [bus-port]';
+      if (!host || !port || !/^\d+$/.test(port) || (bus !== undefined && !/^\d+$/.test(bus)) || args.length > 3)
+        return 'MEET needs host port [bus-port]';
       const addr = meetTarget(command)!;
       const problem = nodeProblem(addr);
       return problem ? `MEET ${problem}` : null;
@@ -146,4 +178,3 @@ function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr:
       return `CLUSTER ${subUpper} is not a repair command (RESET, FLUSHSLOTS and the like are never run)`;
   }
 }
-

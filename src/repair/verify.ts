@@ -88,7 +88,15 @@ async function pollUntil(options: PollOptions, round: () => Promise<{ ok: boolea
 
 async function observe(target: VerifyTarget, spec: PlanVerification, options: PollOptions): Promise<Observation> {
   const { links, commandTimeoutMs: t } = options;
-  const needNodes = Boolean(spec.forgotten?.length || spec.noOpenSlots || spec.closedSlots?.length || spec.slotOwners?.length || spec.meshed || spec.slotsServed?.length || spec.replicaOf?.length);
+  const needNodes = Boolean(
+    spec.forgotten?.length ||
+      spec.noOpenSlots ||
+      spec.closedSlots?.length ||
+      spec.slotOwners?.length ||
+      spec.meshed ||
+      spec.slotsServed?.length ||
+      spec.replicaOf?.length,
+  );
   const obs: Observation = { addr: target.addr };
   try {
     const replicaCheck = spec.replicaOf?.some((r) => r.node === target.addr);
@@ -126,7 +134,9 @@ function problemsOf(o: Observation, spec: PlanVerification, targets: VerifyTarge
   }
   if (spec.closedSlots?.length) {
     const me = lines.find((l) => l.flags.includes('myself'));
-    const open = [...(me?.migrating.map((m) => m.slot) ?? []), ...(me?.importing.map((m) => m.slot) ?? [])].filter((s) => spec.closedSlots!.includes(s));
+    const open = [...(me?.migrating.map((m) => m.slot) ?? []), ...(me?.importing.map((m) => m.slot) ?? [])].filter((s) =>
+      spec.closedSlots!.includes(s),
+    );
     if (open.length) out.push(`slot${open.length === 1 ? '' : 's'} ${open.join(', ')} still open`);
   }
   for (const { slot, owner } of spec.slotOwners ?? []) {
@@ -134,12 +144,18 @@ function problemsOf(o: Observation, spec: PlanVerification, targets: VerifyTarge
     if (routed?.id !== owner) out.push(`routes slot ${slot} to ${routed ? routed.id.slice(0, 8) : 'nobody'}, not ${owner.slice(0, 8)}`);
   }
   if (spec.meshed) {
-    const missing = targets.filter((t) => t.id && t.addr !== o.addr && !lines.some((l) => l.id === t.id && !l.flags.includes('handshake') && !l.flags.includes('noaddr')));
+    const missing = targets.filter(
+      (t) =>
+        t.id && t.addr !== o.addr && !lines.some((l) => l.id === t.id && !l.flags.includes('handshake') && !l.flags.includes('noaddr')),
+    );
     if (missing.length) out.push(`does not know ${missing.map((t) => t.addr).join(', ')}`);
   }
   if (spec.slotsServed?.length) {
     const healthy = lines.filter((l) => l.flags.includes('master') && !l.flags.includes('fail') && !l.flags.includes('fail?'));
-    const unserved = subtractRanges(spec.slotsServed, healthy.flatMap((l) => l.slots));
+    const unserved = subtractRanges(
+      spec.slotsServed,
+      healthy.flatMap((l) => l.slots),
+    );
     if (unserved.length) out.push(`${countSlots(unserved)} of the plan's slots not served in its view (first: ${unserved[0]![0]})`);
   }
   for (const r of spec.replicaOf ?? []) {

@@ -64,7 +64,10 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   if (!botToken) throw new RedisMedicError(ErrorCode.ConfigError, 'the Slack app needs SLACK_BOT_TOKEN (slack.botToken)');
   const signingSecret = config.slack.signingSecret;
   if (!socketMode && !signingSecret) {
-    throw new RedisMedicError(ErrorCode.ConfigError, 'the Slack app needs SLACK_SIGNING_SECRET (slack.signingSecret) to verify requests, or SLACK_APP_TOKEN for Socket Mode');
+    throw new RedisMedicError(
+      ErrorCode.ConfigError,
+      'the Slack app needs SLACK_SIGNING_SECRET (slack.signingSecret) to verify requests, or SLACK_APP_TOKEN for Socket Mode',
+    );
   }
 
   const bolt = boltLogger(logger);
@@ -86,7 +89,15 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const signer = createButtonSigner(buttonKey(config, logger));
   // buttonKey has just required one of the two secrets, so there is a key.
   const approvalSigner = createApprovalSigner(approvalSigningSecret(config)!);
-  const notifier = createSlackNotifier({ config, logger: deps.logger, client: app.client, redis: deps.redis, audit: deps.audit, now, signer });
+  const notifier = createSlackNotifier({
+    config,
+    logger: deps.logger,
+    client: app.client,
+    redis: deps.redis,
+    audit: deps.audit,
+    now,
+    signer,
+  });
   const ctx: SlackContext = {
     config,
     logger: deps.logger,
@@ -104,14 +115,16 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   };
   // Before every listener: a person (or a script with their token) gets a fair share, no more.
   const rateLimit = config.slack.rateLimit;
-  app.use(rateLimitMiddleware({
-    limiter: createRateLimiter(deps.redis, config.queue.prefix, rateLimit, now),
-    policy: rateLimit,
-    message: (retryAfterMs) => rateLimitedMessage(rateLimit, retryAfterMs),
-    viewErrorBlock: PASTE_BLOCK,
-    respond: (url, message) => respondEphemeral(url, message as Parameters<typeof respondEphemeral>[1], logger),
-    onRefused: (user, kind) => logger.warn({ user, kind, limit: rateLimit }, 'slack request refused: per-user rate limit'),
-  }) as unknown as Parameters<App['use']>[0]);
+  app.use(
+    rateLimitMiddleware({
+      limiter: createRateLimiter(deps.redis, config.queue.prefix, rateLimit, now),
+      policy: rateLimit,
+      message: (retryAfterMs) => rateLimitedMessage(rateLimit, retryAfterMs),
+      viewErrorBlock: PASTE_BLOCK,
+      respond: (url, message) => respondEphemeral(url, message as Parameters<typeof respondEphemeral>[1], logger),
+      onRefused: (user, kind) => logger.warn({ user, kind, limit: rateLimit }, 'slack request refused: per-user rate limit'),
+    }) as unknown as Parameters<App['use']>[0],
+  );
   registerCommands(app, ctx);
   registerActions(app, ctx);
   registerViews(app, ctx);
@@ -125,15 +138,17 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const method = (req.method ?? 'GET').toUpperCase();
     if (httpReceiver && guard && path === SLACK_EVENTS_PATH && method === 'POST') {
-      guard(req, res).then((verdict) => {
-        if (verdict === 'pass') dispatch(httpReceiver!, req, res);
-      }).catch((err: unknown) => {
-        logger.error({ err: errorMessage(err) }, 'slack request guard failed');
-        if (!res.headersSent) {
-          res.writeHead(500);
-          res.end();
-        }
-      });
+      guard(req, res)
+        .then((verdict) => {
+          if (verdict === 'pass') dispatch(httpReceiver!, req, res);
+        })
+        .catch((err: unknown) => {
+          logger.error({ err: errorMessage(err) }, 'slack request guard failed');
+          if (!res.headersSent) {
+            res.writeHead(500);
+            res.end();
+          }
+        });
       return;
     }
     if (httpReceiver) {
@@ -172,7 +187,9 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([
       connecting.then(() => 'connected' as const),
-      new Promise<'waiting'>((resolve) => { timer = setTimeout(() => resolve('waiting'), SOCKET_MODE_CONNECT_WAIT_MS); }),
+      new Promise<'waiting'>((resolve) => {
+        timer = setTimeout(() => resolve('waiting'), SOCKET_MODE_CONNECT_WAIT_MS);
+      }),
     ]).finally(() => clearTimeout(timer));
     if (waited === 'waiting') {
       logger.warn(`Socket Mode is not connected after ${SOCKET_MODE_CONNECT_WAIT_MS / 1000} s; still trying in the background`);
@@ -204,7 +221,10 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       server = created;
       if (socketMode) await connectSocketMode();
       const bound = (created.address() as AddressInfo).port;
-      logger.info({ port: bound, mode: socketMode ? 'socket' : 'http', path: socketMode ? undefined : SLACK_EVENTS_PATH }, 'slack app listening');
+      logger.info(
+        { port: bound, mode: socketMode ? 'socket' : 'http', path: socketMode ? undefined : SLACK_EVENTS_PATH },
+        'slack app listening',
+      );
       return { port: bound };
     },
     stop() {

@@ -97,7 +97,7 @@ export function createApprovalStore(redis: Redis, prefix: string, expiryMs: numb
       await redis.eval(RELEASE_IF_OURS, 1, claimKey(id), JSON.stringify(claim));
     },
     async vote(id, planId, user) {
-      const [encoded, added] = await redis.eval(VOTE, 1, `${key(id)}:votes`, planId, user, String(ttlMs)) as [string, number];
+      const [encoded, added] = (await redis.eval(VOTE, 1, `${key(id)}:votes`, planId, user, String(ttlMs))) as [string, number];
       return { voters: JSON.parse(encoded) as string[], added: added === 1 };
     },
     async votes(id) {
@@ -177,11 +177,19 @@ export function evaluateApproval(input: {
     return { reason: 'unknown_approval', message: 'This diagnosis is unknown or too old to act on: re-diagnose.' };
   }
   if (approval.cluster !== payload.cluster) {
-    return { reason: 'cluster_mismatch', message: `This button names cluster ${escapeMrkdwn(payload.cluster)}, but its diagnosis is of ${escapeMrkdwn(approval.cluster)}: refused.` };
+    return {
+      reason: 'cluster_mismatch',
+      message: `This button names cluster ${escapeMrkdwn(payload.cluster)}, but its diagnosis is of ${escapeMrkdwn(approval.cluster)}: refused.`,
+    };
   }
   if (payload.kind === 'approve' && approval.supersededBy) {
-    const where = approval.supersededBy.permalink ? `the current fix message: ${escapeMrkdwn(approval.supersededBy.permalink)}` : 'the current fix message of this thread';
-    return { reason: 'superseded', message: `The cluster changed since these buttons were posted, so they were replaced: nothing ran. The current plans and buttons are in ${where}.` };
+    const where = approval.supersededBy.permalink
+      ? `the current fix message: ${escapeMrkdwn(approval.supersededBy.permalink)}`
+      : 'the current fix message of this thread';
+    return {
+      reason: 'superseded',
+      message: `The cluster changed since these buttons were posted, so they were replaced: nothing ran. The current plans and buttons are in ${where}.`,
+    };
   }
   const plan = approval.plans.find((p) => p.id === payload.planId);
   if (!plan) {
@@ -198,10 +206,16 @@ export function evaluateApproval(input: {
     };
   }
   if (!approver?.allowed) {
-    return { reason: 'not_approver', message: `You are not allowed to approve repairs of ${escapeMrkdwn(approval.cluster)}${approver ? ` (${escapeMrkdwn(approver.detail)})` : ''}. Ask an approver.` };
+    return {
+      reason: 'not_approver',
+      message: `You are not allowed to approve repairs of ${escapeMrkdwn(approval.cluster)}${approver ? ` (${escapeMrkdwn(approver.detail)})` : ''}. Ask an approver.`,
+    };
   }
   if (policy.twoPersonRule && approval.requestedBy === user) {
-    return { reason: 'self_approval', message: 'Two-person rule: whoever asked for the diagnosis may not approve its repair. Ask another approver.' };
+    return {
+      reason: 'self_approval',
+      message: 'Two-person rule: whoever asked for the diagnosis may not approve its repair. Ask another approver.',
+    };
   }
   return null;
 }

@@ -22,7 +22,10 @@ export interface ButtonSigner {
 }
 
 /** The values of one diagnosis's fix buttons; signing is deterministic, so they can be rebuilt. */
-export function fixButtonValues(signer: ButtonSigner, approval: { id: string; cluster: string }): { approve(plan: { id: string }): string; dryRun(plan: { id: string }): string } {
+export function fixButtonValues(
+  signer: ButtonSigner,
+  approval: { id: string; cluster: string },
+): { approve(plan: { id: string }): string; dryRun(plan: { id: string }): string } {
   return {
     approve: (plan) => signer.sign({ kind: 'approve', approvalId: approval.id, cluster: approval.cluster, planId: plan.id }),
     dryRun: (plan) => signer.sign({ kind: 'dry-run', approvalId: approval.id, cluster: approval.cluster, planId: plan.id }),
@@ -30,8 +33,7 @@ export function fixButtonValues(signer: ButtonSigner, approval: { id: string; cl
 }
 
 export function createButtonSigner(key: string | Buffer): ButtonSigner {
-  const mac = (payload: ButtonPayload): Buffer =>
-    crypto.createHmac('sha256', key).update(canonical(payload)).digest();
+  const mac = (payload: ButtonPayload): Buffer => crypto.createHmac('sha256', key).update(canonical(payload)).digest();
   return {
     sign(payload) {
       const wire: Record<string, unknown> = { v: VERSION, k: KIND_CODES[payload.kind], c: payload.cluster };
@@ -60,16 +62,22 @@ export function buttonKey(config: Config, logger: Logger): Buffer {
   if (config.approvalSecret) return Buffer.from(config.approvalSecret, 'utf8');
   const signingSecret = config.slack.signingSecret;
   if (!signingSecret) {
-    throw new RedisMedicError(ErrorCode.ConfigError, 'set APPROVAL_SECRET (approvalSecret): it signs the approve buttons, and there is no signing secret to derive it from');
+    throw new RedisMedicError(
+      ErrorCode.ConfigError,
+      'set APPROVAL_SECRET (approvalSecret): it signs the approve buttons, and there is no signing secret to derive it from',
+    );
   }
-  logger.warn('approvalSecret is not set: deriving the button signing key from the Slack signing secret (set APPROVAL_SECRET to keep buttons valid across a signing-secret rotation)');
+  logger.warn(
+    'approvalSecret is not set: deriving the button signing key from the Slack signing secret (set APPROVAL_SECRET to keep buttons valid across a signing-secret rotation)',
+  );
   return crypto.createHmac('sha256', signingSecret).update('redis-medic button key v1').digest();
 }
 
 function canonical(payload: ButtonPayload): string {
-  const parts = payload.kind === 'rediagnose'
-    ? [VERSION, payload.kind, payload.cluster]
-    : [VERSION, payload.kind, payload.approvalId, payload.cluster, payload.planId];
+  const parts =
+    payload.kind === 'rediagnose'
+      ? [VERSION, payload.kind, payload.cluster]
+      : [VERSION, payload.kind, payload.approvalId, payload.cluster, payload.planId];
   // JSON of an array: no separator inside a field can make two payloads collide.
   return JSON.stringify(parts);
 }
@@ -91,9 +99,8 @@ function decode(value: string): { payload: ButtonPayload; signature: string } {
   if (w.v !== VERSION) throw badValue(`unknown version ${JSON.stringify(w.v)}`);
   const kind = CODE_KINDS[str('k')];
   if (!kind) throw badValue('unknown button kind');
-  const payload: ButtonPayload = kind === 'rediagnose'
-    ? { kind, cluster: str('c') }
-    : { kind, approvalId: str('a'), cluster: str('c'), planId: str('p') };
+  const payload: ButtonPayload =
+    kind === 'rediagnose' ? { kind, cluster: str('c') } : { kind, approvalId: str('a'), cluster: str('c'), planId: str('p') };
   return { payload, signature: str('s') };
 }
 

@@ -31,9 +31,7 @@ export function parseCommandText(raw: string): CommandRequest {
   return { kind: 'diagnose', ref: first };
 }
 
-export type Resolution =
-  | { ok: true; cluster: ClusterConfig; viaAddress: boolean }
-  | { ok: false; message: string };
+export type Resolution = { ok: true; cluster: ClusterConfig; viaAddress: boolean } | { ok: false; message: string };
 
 /**
  * Pure: a name or a host:port typed in Slack to a configured cluster, or a refusal that lists

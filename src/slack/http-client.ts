@@ -22,9 +22,12 @@ export const fetchWithTimeout: typeof fetch = async (input, init = {}) => {
   if (!res.ok) reportSlackError(method, `http_${res.status}`);
   else if (slackApiErrorListeners.size > 0 && (res.headers.get('content-type') ?? '').includes('json')) {
     // The Web API answers 200 with {"ok":false,"error":"..."}: read a copy, the caller reads the original.
-    void (res.clone().json() as Promise<{ ok?: boolean; error?: string } | null>).then((body) => {
-      if (body && body.ok === false) reportSlackError(method, String(body.error ?? 'unknown'));
-    }, () => undefined);
+    void (res.clone().json() as Promise<{ ok?: boolean; error?: string } | null>).then(
+      (body) => {
+        if (body && body.ok === false) reportSlackError(method, String(body.error ?? 'unknown'));
+      },
+      () => undefined,
+    );
   }
   return res;
 };
@@ -45,7 +48,12 @@ const NOT_IN_CHANNEL = new Set(['not_in_channel', 'channel_not_found', 'is_archi
 export function slackFailureOf(err: unknown): SlackFailure {
   const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string } | undefined;
   const platform = e?.data?.error;
-  if (e?.code === 'slack_webapi_rate_limited_error' || platform === 'ratelimited' || e?.statusCode === 429 || /rate limit was exceeded/i.test(e?.message ?? '')) {
+  if (
+    e?.code === 'slack_webapi_rate_limited_error' ||
+    platform === 'ratelimited' ||
+    e?.statusCode === 429 ||
+    /rate limit was exceeded/i.test(e?.message ?? '')
+  ) {
     return { kind: 'rate-limited', detail: platform ?? 'ratelimited' };
   }
   if (platform && NOT_IN_CHANNEL.has(platform)) return { kind: 'not-in-channel', detail: platform };
@@ -59,7 +67,10 @@ export function slackFailureOf(err: unknown): SlackFailure {
  * Retry-After), for at most `maxWaitMs`: work that was queued must not be dropped because a
  * channel is busy. Other failures are thrown at once.
  */
-export async function whileRateLimited<T>(call: () => Promise<T>, options: { maxWaitMs: number; logger?: Logger; what: string; pauseMs?: number }): Promise<T> {
+export async function whileRateLimited<T>(
+  call: () => Promise<T>,
+  options: { maxWaitMs: number; logger?: Logger; what: string; pauseMs?: number },
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     try {
@@ -124,4 +135,3 @@ export function slackClientOptions(config: Config): WebClientOptions {
     retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
   };
 }
-

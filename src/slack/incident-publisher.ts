@@ -10,15 +10,30 @@ import { withDeadline } from '../deadline';
 import type { DiagnosisReport } from '../diagnosis/types';
 import { errorMessage } from '../errors';
 import {
-  DeliveryError, type Delivery, type FixMessage, type FoundRoot, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote,
+  DeliveryError,
+  type Delivery,
+  type FixMessage,
+  type FoundRoot,
+  type IncidentPublisher,
+  type IncidentRef,
+  type RootView,
+  type ThreadNote,
 } from '../incidents/incident-publisher';
 import type { Logger } from '../logging/logger';
 import { repairLockKey } from '../repair/lock';
 import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord } from './approvals';
 import { findingsMessages, fixesMessage, nodeTableMessages, rootMessage } from './blocks/diagnosis';
 import {
-  adoptedThreadReply, INCIDENT_EVENT, INCIDENT_REPLY_EVENT, openIncidentMessage, recoveringIncidentMessage, reopenedThreadReply, resolvedIncidentMessage,
-  resolvedThreadReply, retiredFixesMessage, riskMessage,
+  adoptedThreadReply,
+  INCIDENT_EVENT,
+  INCIDENT_REPLY_EVENT,
+  openIncidentMessage,
+  recoveringIncidentMessage,
+  reopenedThreadReply,
+  resolvedIncidentMessage,
+  resolvedThreadReply,
+  retiredFixesMessage,
+  riskMessage,
 } from './blocks/incident';
 import type { MessageBody } from './blocks/kit';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
@@ -83,24 +98,50 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   }
 
   async function post(what: string, channel: string, message: MessageBody & { metadata?: unknown }, threadTs?: string): Promise<string> {
-    const res = await call(what, () => client.chat.postMessage({
-      channel, text: message.text, blocks: message.blocks, unfurl_links: false, ...(threadTs ? { thread_ts: threadTs } : {}),
-      ...(message.metadata ? { metadata: message.metadata as never } : {}),
-    }));
+    const res = await call(what, () =>
+      client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(message.metadata ? { metadata: message.metadata as never } : {}),
+      }),
+    );
     if (!res.ts) throw new DeliveryError(`${what}: chat.postMessage returned no ts`, 'unknown');
     return res.ts;
   }
 
   async function update(what: string, channel: string, ts: string, message: MessageBody & { metadata?: unknown }): Promise<void> {
-    await call(what, () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks, ...(message.metadata ? { metadata: message.metadata as never } : {}) }));
+    await call(what, () =>
+      client.chat.update({
+        channel,
+        ts,
+        text: message.text,
+        blocks: message.blocks,
+        ...(message.metadata ? { metadata: message.metadata as never } : {}),
+      }),
+    );
   }
 
   /** Messages of one thread carrying `key` in their metadata, by part index. */
-  async function landedParts(channel: string, threadTs: string, key: string): Promise<Map<number, { ts: string; approvalId?: string; plans?: string[] }>> {
+  async function landedParts(
+    channel: string,
+    threadTs: string,
+    key: string,
+  ): Promise<Map<number, { ts: string; approvalId?: string; plans?: string[] }>> {
     const found = new Map<number, { ts: string; approvalId?: string; plans?: string[] }>();
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page++) {
-      const res = await call('conversations.replies', () => client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
+      const res = await call('conversations.replies', () =>
+        client.conversations.replies({
+          channel,
+          ts: threadTs,
+          include_all_metadata: true,
+          limit: HISTORY_PAGE,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
       for (const m of res.messages ?? []) {
         const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
         if (meta?.event_type !== INCIDENT_REPLY_EVENT || meta.event_payload?.key !== key || !m.ts) continue;
@@ -118,7 +159,13 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   }
 
   /** Posts `parts` in order after `delivery.landed`, first looking up what an uncertain attempt left. */
-  async function postParts(ref: IncidentRef, threadTs: string, parts: Part[], delivery: Delivery, onLanded: (landed: number) => Promise<void>): Promise<Array<{ ts: string; approvalId?: string; plans?: string[] }>> {
+  async function postParts(
+    ref: IncidentRef,
+    threadTs: string,
+    parts: Part[],
+    delivery: Delivery,
+    onLanded: (landed: number) => Promise<void>,
+  ): Promise<Array<{ ts: string; approvalId?: string; plans?: string[] }>> {
     const posted: Array<{ ts: string; approvalId?: string; plans?: string[] } | undefined> = [];
     let start = delivery.landed;
     if (delivery.uncertain) {
@@ -126,7 +173,10 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       for (const [index, found] of landed) posted[index] = found;
       while (landed.has(start)) start++;
       if (start > delivery.landed) {
-        log.info({ incident: ref.incidentId, key: delivery.key, landed: start }, 'slack: parts of an interrupted reply had landed; not posting them again');
+        log.info(
+          { incident: ref.incidentId, key: delivery.key, landed: start },
+          'slack: parts of an interrupted reply had landed; not posting them again',
+        );
         await onLanded(start);
       }
     }
@@ -135,7 +185,10 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       const metadata = {
         event_type: INCIDENT_REPLY_EVENT,
         event_payload: {
-          cluster: ref.cluster, incident_id: ref.incidentId, key: delivery.key, part: index,
+          cluster: ref.cluster,
+          incident_id: ref.incidentId,
+          key: delivery.key,
+          part: index,
           ...(part.approvalId !== undefined ? { approval_id: part.approvalId, plans: (part.plans ?? []).join(',') } : {}),
         },
       };
@@ -149,24 +202,47 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   /** The fix buttons of `report`, under a new approval saved before the buttons exist. */
   async function fixPart(ref: IncidentRef, threadTs: string, report: DiagnosisReport): Promise<Part> {
     if (report.fixes.length === 0) {
-      return { message: fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs), approvalId: '', plans: [] };
+      return {
+        message: fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs),
+        approvalId: '',
+        plans: [],
+      };
     }
     const approval: ApprovalRecord = {
-      id: newApprovalId(), cluster: report.cluster, requestedBy: null, channel: ref.channel, threadTs, rootTs: null,
-      verdict: report.verdict, plans: report.fixes, createdAt: now(),
+      id: newApprovalId(),
+      cluster: report.cluster,
+      requestedBy: null,
+      channel: ref.channel,
+      threadTs,
+      rootTs: null,
+      verdict: report.verdict,
+      plans: report.fixes,
+      createdAt: now(),
     };
     // Stored before the buttons exist, so no click can arrive for an unknown approval.
     await approvals.save(approval);
     // Incidents have no requester: a high-risk plan may need several approvers (issue 11 §4).
     const progress = { needed: (p: DiagnosisReport['fixes'][number]) => approversNeeded(p, config.approvals) };
-    return { message: fixesMessage(report, fixButtonValues(signer, approval), config.approvals.expiryMs, progress), approvalId: approval.id, plans: report.fixes.map((p) => p.id) };
+    return {
+      message: fixesMessage(report, fixButtonValues(signer, approval), config.approvals.expiryMs, progress),
+      approvalId: approval.id,
+      plans: report.fixes.map((p) => p.id),
+    };
   }
 
   function rootBody(ref: IncidentRef, view: RootView): MessageBody & { metadata: unknown } {
     const base = { cluster: ref.cluster, incidentId: ref.incidentId, openedAt: ref.openedAt, flaps: view.flaps };
-    if (view.state === 'open') return openIncidentMessage({ ...base, detectedBy: view.detectedBy, report: view.report, updatedAt: view.updatedAt });
-    if (view.state === 'recovering') return recoveringIncidentMessage({ ...base, cause: view.cause, resolveAfterPolls: view.resolveAfterPolls, since: view.since });
-    return resolvedIncidentMessage({ ...base, resolvedAt: view.resolvedAt, cause: view.cause, fix: view.fix, resolveAfterPolls: view.resolveAfterPolls });
+    if (view.state === 'open')
+      return openIncidentMessage({ ...base, detectedBy: view.detectedBy, report: view.report, updatedAt: view.updatedAt });
+    if (view.state === 'recovering')
+      return recoveringIncidentMessage({ ...base, cause: view.cause, resolveAfterPolls: view.resolveAfterPolls, since: view.since });
+    return resolvedIncidentMessage({
+      ...base,
+      resolvedAt: view.resolvedAt,
+      cause: view.cause,
+      fix: view.fix,
+      resolveAfterPolls: view.resolveAfterPolls,
+    });
   }
 
   async function permalink(channel: string, ts: string): Promise<string | null> {
@@ -182,10 +258,16 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       const oldest = String(Math.floor((now() - lookbackMs) / 1000));
       let cursor: string | undefined;
       for (let page = 0; page < HISTORY_PAGES; page++) {
-        const res = await call('conversations.history', () => client.conversations.history({ channel, oldest, limit: HISTORY_PAGE, include_all_metadata: true, ...(cursor ? { cursor } : {}) }));
+        const res = await call('conversations.history', () =>
+          client.conversations.history({ channel, oldest, limit: HISTORY_PAGE, include_all_metadata: true, ...(cursor ? { cursor } : {}) }),
+        );
         // Newest first: the first match is the latest incident of the cluster.
         for (const m of res.messages ?? []) {
-          const found = rootOf(m as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }, cluster, incidentId);
+          const found = rootOf(
+            m as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } },
+            cluster,
+            incidentId,
+          );
           if (found) return found;
         }
         cursor = res.response_metadata?.next_cursor || undefined;
@@ -215,7 +297,8 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       if (delivery.landed <= fixIndex) parts = [...body, await fixPart(ref, threadTs, report)];
       const posted = await postParts(ref, threadTs, parts, delivery, onLanded);
       const fix = posted.find((p) => p.approvalId !== undefined);
-      await states.saveLast(report.cluster, lastStateOf(report, { channel: ref.channel, ts: threadTs }))
+      await states
+        .saveLast(report.cluster, lastStateOf(report, { channel: ref.channel, ts: threadTs }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the last state'));
       return fix ? { ts: fix.ts, approvalId: fix.approvalId!, plans: fix.plans ?? [] } : null;
     },
@@ -227,17 +310,37 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
         // the current plans get a fix message of their own below it.
         if ((await deps.redis.exists(repairLockKey(config.queue.prefix, ref.cluster))) === 1) return 'busy';
         const part = await fixPart(ref, threadTs, report);
-        const ts = await post('fix message', ref.channel, {
-          ...part.message,
-          metadata: { event_type: INCIDENT_REPLY_EVENT, event_payload: { cluster: ref.cluster, incident_id: ref.incidentId, key: `${current.ts}:after`, part: 0, approval_id: part.approvalId!, plans: (part.plans ?? []).join(',') } },
-        }, threadTs);
+        const ts = await post(
+          'fix message',
+          ref.channel,
+          {
+            ...part.message,
+            metadata: {
+              event_type: INCIDENT_REPLY_EVENT,
+              event_payload: {
+                cluster: ref.cluster,
+                incident_id: ref.incidentId,
+                key: `${current.ts}:after`,
+                part: 0,
+                approval_id: part.approvalId!,
+                plans: (part.plans ?? []).join(','),
+              },
+            },
+          },
+          threadTs,
+        );
         return { ts, approvalId: part.approvalId!, plans: part.plans! };
       }
       const part = await fixPart(ref, threadTs, report);
       await update('fix message edit', ref.channel, current.ts, part.message);
       const next: FixMessage = { ts: current.ts, approvalId: part.approvalId!, plans: part.plans! };
       // A click on the old buttons (a stale screen) now answers with a pointer here.
-      if (current.approvalId) await approvals.supersede(current.approvalId, { approvalId: next.approvalId, ts: next.ts, permalink: await permalink(ref.channel, next.ts) });
+      if (current.approvalId)
+        await approvals.supersede(current.approvalId, {
+          approvalId: next.approvalId,
+          ts: next.ts,
+          permalink: await permalink(ref.channel, next.ts),
+        });
       return next;
     },
 
@@ -247,7 +350,12 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       if (current) await approvals.supersede(old.approvalId, { approvalId: current.approvalId, ts: current.ts, permalink: pointer });
       // Approved already: the message shows that repair's progress and outcome; leave it.
       if (await approvals.claimOf(old.approvalId)) return;
-      await update('retire fix message', ref.channel, old.ts, retiredFixesMessage({ cluster: ref.cluster, pointer, plans: old.plans.length }));
+      await update(
+        'retire fix message',
+        ref.channel,
+        old.ts,
+        retiredFixesMessage({ cluster: ref.cluster, pointer, plans: old.plans.length }),
+      );
     },
 
     async postNote(ref, threadTs, note, delivery) {
@@ -263,10 +371,23 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
 function noteMessage(note: ThreadNote): MessageBody {
   if (note.kind === 'reopened') return reopenedThreadReply(note);
   if (note.kind === 'adopted') return adoptedThreadReply();
-  return resolvedThreadReply({ cluster: '', incidentId: '', openedAt: note.openedAt, resolvedAt: note.resolvedAt, cause: note.cause, fix: note.fix, resolveAfterPolls: note.resolveAfterPolls, flaps: note.flaps });
+  return resolvedThreadReply({
+    cluster: '',
+    incidentId: '',
+    openedAt: note.openedAt,
+    resolvedAt: note.resolvedAt,
+    cause: note.cause,
+    fix: note.fix,
+    resolveAfterPolls: note.resolveAfterPolls,
+    flaps: note.flaps,
+  });
 }
 
-function rootOf(m: { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }, cluster: string, incidentId?: string): FoundRoot | null {
+function rootOf(
+  m: { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } },
+  cluster: string,
+  incidentId?: string,
+): FoundRoot | null {
   const meta = m.metadata;
   if (!m.ts || meta?.event_type !== INCIDENT_EVENT) return null;
   const p = meta.event_payload ?? {};
@@ -274,8 +395,16 @@ function rootOf(m: { ts?: string; metadata?: { event_type?: string; event_payloa
   if (incidentId && p.incident_id !== incidentId) return null;
   const state = p.state === 'open' || p.state === 'recovering' || p.state === 'resolved' ? p.state : null;
   if (!state) return null;
-  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
-  return { ts: m.ts, incidentId: p.incident_id, state, openedAt: num(p.opened_at), resolvedAt: num(p.resolved_at), flaps: num(p.flaps) ?? 0 };
+  const num = (v: unknown): number | null =>
+    typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : null;
+  return {
+    ts: m.ts,
+    incidentId: p.incident_id,
+    state,
+    openedAt: num(p.opened_at),
+    resolvedAt: num(p.resolved_at),
+    flaps: num(p.flaps) ?? 0,
+  };
 }
 
 /** What a failed Slack call means for the caller: did it land, and should we wait? */
@@ -283,7 +412,11 @@ function classify(what: string, err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const e = err as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number };
   if (e?.code === 'slack_webapi_rate_limited_error') {
-    return new DeliveryError(`${what}: rate limited by Slack (Retry-After ${e.retryAfter ?? 1} s)`, 'no', Math.max(1, e.retryAfter ?? 1) * 1000);
+    return new DeliveryError(
+      `${what}: rate limited by Slack (Retry-After ${e.retryAfter ?? 1} s)`,
+      'no',
+      Math.max(1, e.retryAfter ?? 1) * 1000,
+    );
   }
   if (e?.code === 'slack_webapi_platform_error') {
     const code = e.data?.error ?? 'error';

@@ -14,15 +14,18 @@ export interface InflightDiagnosis {
   permalink?: string;
 }
 
-export type InflightClaim =
-  | { claimed: true; token: string }
-  | { claimed: false; current: InflightDiagnosis };
+export type InflightClaim = { claimed: true; token: string } | { claimed: false; current: InflightDiagnosis };
 
 export interface InflightDiagnoses {
   /** Atomic: one caller per cluster and kind gets `claimed: true`; everyone else gets the running one. */
   claim(entry: InflightDiagnosis): Promise<InflightClaim>;
   /** Record where the answer will be (only while the claim is still ours). */
-  attach(cluster: string, kind: InflightDiagnosis['kind'], token: string, where: { channel: string; ts: string; permalink?: string }): Promise<void>;
+  attach(
+    cluster: string,
+    kind: InflightDiagnosis['kind'],
+    token: string,
+    where: { channel: string; ts: string; permalink?: string },
+  ): Promise<void>;
   /** Give the claim back: by its token (nothing was started), or by its root message (the answer is out). */
   release(cluster: string, kind: InflightDiagnosis['kind'], by: { token: string } | { channel: string; ts: string }): Promise<void>;
 }
@@ -58,7 +61,9 @@ export function createInflightDiagnoses(redis: Redis, prefix: string, maxMs = IN
   return {
     async claim(entry) {
       const token = crypto.randomBytes(9).toString('base64url');
-      const current = await redis.eval(CLAIM, 1, key(entry.cluster, entry.kind), JSON.stringify({ ...entry, token }), String(maxMs)) as string | null;
+      const current = (await redis.eval(CLAIM, 1, key(entry.cluster, entry.kind), JSON.stringify({ ...entry, token }), String(maxMs))) as
+        | string
+        | null;
       if (current === null) return { claimed: true, token };
       try {
         const { token: _token, ...rest } = JSON.parse(current) as InflightDiagnosis & { token?: string };

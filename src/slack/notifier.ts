@@ -8,7 +8,15 @@ import type { DiagnoseJobData, JobHooks, Origin, RepairJobData, RepairProgress }
 import type { Logger } from '../logging/logger';
 import type { FixPlan, RepairResult } from '../repair/types';
 import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord, type ApprovalStore } from './approvals';
-import { diagnosingMessage, diagnosisFailedMessage, findingsMessages, fixesMessage, nodeTableMessages, offlineFixesMessage, rootMessage } from './blocks/diagnosis';
+import {
+  diagnosingMessage,
+  diagnosisFailedMessage,
+  findingsMessages,
+  fixesMessage,
+  nodeTableMessages,
+  offlineFixesMessage,
+  rootMessage,
+} from './blocks/diagnosis';
 import type { MessageBody } from './blocks/kit';
 import { applyProgress, approvedSummaryMessage, outcomeMessage, runningMessage, type StepLine } from './blocks/repair';
 import { approversText, escapeMrkdwn } from './blocks/text';
@@ -75,7 +83,11 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     return result.ts;
   };
   const update = async (channel: string, ts: string, message: MessageBody): Promise<void> => {
-    await whileRateLimited(() => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }), { maxWaitMs: RATE_LIMIT_PATIENCE_MS, logger: log, what: 'chat.update' });
+    await whileRateLimited(() => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }), {
+      maxWaitMs: RATE_LIMIT_PATIENCE_MS,
+      logger: log,
+      what: 'chat.update',
+    });
   };
   const rediagnoseValue = (cluster: string): string => signer.sign({ kind: 'rediagnose', cluster });
 
@@ -125,7 +137,13 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
         };
         // Stored before the buttons exist, so no click can arrive for an unknown approval.
         await approvals.save(approval);
-        await post(channel, fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs, { needed: (p) => approversNeeded(p, config.approvals) }), threadTs);
+        await post(
+          channel,
+          fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs, {
+            needed: (p) => approversNeeded(p, config.approvals),
+          }),
+          threadTs,
+        );
       } else if (kind !== 'audit') {
         await post(channel, fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs), threadTs);
       }
@@ -155,7 +173,11 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     try {
       await publishDiagnosis({
         report,
-        target: { channel: origin.channel, ...(origin.messageTs ? { messageTs: origin.messageTs } : {}), ...(origin.threadTs ? { threadTs: origin.threadTs } : {}) },
+        target: {
+          channel: origin.channel,
+          ...(origin.messageTs ? { messageTs: origin.messageTs } : {}),
+          ...(origin.threadTs ? { threadTs: origin.threadTs } : {}),
+        },
         requestedBy: origin.user,
         mode: 'full',
       });
@@ -168,8 +190,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   async function answered(cluster: string, origin: SlackOrigin): Promise<void> {
     if (!origin.messageTs) return;
     const by = { channel: origin.channel, ts: origin.messageTs };
-    await Promise.all([inflight.release(cluster, 'diagnose', by), inflight.release(cluster, 'audit', by)])
-      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not release the in-flight diagnosis'));
+    await Promise.all([inflight.release(cluster, 'diagnose', by), inflight.release(cluster, 'audit', by)]).catch((err: unknown) =>
+      log.warn({ err: errorMessage(err) }, 'could not release the in-flight diagnosis'),
+    );
   }
 
   async function onDiagnosisFailed(data: DiagnoseJobData, error: string): Promise<void> {
@@ -185,7 +208,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     }
   }
 
-  async function repairContext(data: RepairJobData, result?: RepairResult): Promise<{ approval: ApprovalRecord | null; plan: Pick<FixPlan, 'title' | 'steps'> }> {
+  async function repairContext(
+    data: RepairJobData,
+    result?: RepairResult,
+  ): Promise<{ approval: ApprovalRecord | null; plan: Pick<FixPlan, 'title' | 'steps'> }> {
     const approval = await approvals.get(data.approvalId).catch(() => null);
     const plan = approval?.plans.find((p) => p.id === data.planId) ?? result?.plan ?? { title: `plan ${data.planId}`, steps: [] };
     return { approval, plan };
@@ -200,13 +226,17 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
       running.set(data.approvalId, state);
     }
     state.steps = applyProgress(state.steps, progress);
-    await update(origin.channel, origin.messageTs, runningMessage({
-      cluster: data.cluster,
-      plan: state.plan,
-      approvedBy: data.approvedBy,
-      steps: state.steps,
-      phase: progress.message,
-    }));
+    await update(
+      origin.channel,
+      origin.messageTs,
+      runningMessage({
+        cluster: data.cluster,
+        plan: state.plan,
+        approvedBy: data.approvedBy,
+        steps: state.steps,
+        phase: progress.message,
+      }),
+    );
   }
 
   async function onRepairDone(data: RepairJobData, result: RepairResult): Promise<void> {
@@ -217,23 +247,35 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     if (!channel) return;
     const threadTs = origin?.threadTs ?? approval?.threadTs ?? undefined;
     if (origin?.messageTs) {
-      await update(channel, origin.messageTs, approvedSummaryMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result }))
-        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons message'));
+      await update(
+        channel,
+        origin.messageTs,
+        approvedSummaryMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result }),
+      ).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons message'));
     }
     if (result.finalReport && approval?.rootTs) {
       const note = `${result.status === 'repaired' ? 'repaired' : `repair ${result.status}`}: ${escapeMrkdwn(plan.title)}, approved by ${approversText(data.approvedBy)}`;
-      await update(channel, approval.rootTs, rootMessage(result.finalReport, { kind: 'diagnose', requestedBy: approval.requestedBy, note }))
-        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the root message with the outcome'));
-      await states.saveLast(data.cluster, lastStateOf(result.finalReport, { channel, ts: approval.rootTs }))
+      await update(
+        channel,
+        approval.rootTs,
+        rootMessage(result.finalReport, { kind: 'diagnose', requestedBy: approval.requestedBy, note }),
+      ).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the root message with the outcome'));
+      await states
+        .saveLast(data.cluster, lastStateOf(result.finalReport, { channel, ts: approval.rootTs }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the last state'));
     }
     // Last: the outcome reply is what people get notified of, once everything else says the same.
-    await post(channel, outcomeMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result, rediagnoseValue: rediagnoseValue(data.cluster) }), threadTs);
+    await post(
+      channel,
+      outcomeMessage({ cluster: data.cluster, plan, approvedBy: data.approvedBy, result, rediagnoseValue: rediagnoseValue(data.cluster) }),
+      threadTs,
+    );
     // A repair cut short leaves the cluster between two states: offer the plan that completes it.
     // In an incident thread (no root of ours) the monitor does that as soon as the repair lock is free.
     if (result.code === ErrorCode.RepairInterrupted && result.finalReport && approval?.rootTs && threadTs) {
-      await publishDiagnosis({ report: result.finalReport, target: { channel, threadTs }, requestedBy: null, mode: 'thread-only' })
-        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not post the diagnosis after the interrupted repair'));
+      await publishDiagnosis({ report: result.finalReport, target: { channel, threadTs }, requestedBy: null, mode: 'thread-only' }).catch(
+        (err: unknown) => log.warn({ err: errorMessage(err) }, 'could not post the diagnosis after the interrupted repair'),
+      );
     }
   }
 

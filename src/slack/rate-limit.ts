@@ -66,7 +66,7 @@ export function rateLimitMiddleware(deps: {
     if (!user || !args.ack) return args.next();
     const verdict = await deps.limiter.hit(user);
     if (verdict.allowed) return args.next();
-    const kind = body.command ? 'command' : body.type ?? 'request';
+    const kind = body.command ? 'command' : (body.type ?? 'request');
     deps.onRefused?.(user, kind);
     const message = deps.message(verdict.retryAfterMs);
     if (body.command) {

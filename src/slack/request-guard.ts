@@ -102,7 +102,12 @@ export function createRequestGuard(options: RequestGuardOptions): (req: Incoming
       log.warn({ path: req.url }, 'slack request refused: no signature headers');
       return refuse(res, 401, 'unsigned');
     }
-    if (typeof signature !== 'string' || !SIGNATURE.test(signature) || typeof timestampText !== 'string' || !TIMESTAMP.test(timestampText)) {
+    if (
+      typeof signature !== 'string' ||
+      !SIGNATURE.test(signature) ||
+      typeof timestampText !== 'string' ||
+      !TIMESTAMP.test(timestampText)
+    ) {
       log.warn({ path: req.url }, 'slack request refused: malformed signature headers');
       return refuseEarly(req, res, declared, bodyLimit, 401);
     }
@@ -193,6 +198,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }

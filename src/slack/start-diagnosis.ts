@@ -26,11 +26,17 @@ export interface DiagnosisAsk {
  * ask goes ahead unclaimed (the replay guard before this has just used the same Redis, so this
  * is rare, and refusing would leave someone at 3 a.m. without a diagnosis).
  */
-export async function claimDiagnosis(ctx: SlackContext, ask: Pick<DiagnosisAsk, 'cluster' | 'user' | 'kind'>): Promise<{ start: true; claimToken?: string } | { start: false; answer: MessageBody }> {
+export async function claimDiagnosis(
+  ctx: SlackContext,
+  ask: Pick<DiagnosisAsk, 'cluster' | 'user' | 'kind'>,
+): Promise<{ start: true; claimToken?: string } | { start: false; answer: MessageBody }> {
   try {
     const claim = await ctx.inflight.claim({ cluster: ask.cluster.name, kind: ask.kind, askedBy: ask.user, since: ctx.now() });
     if (claim.claimed) return { start: true, claimToken: claim.token };
-    ctx.logger.info({ component: 'slack', cluster: ask.cluster.name, user: ask.user, runningSince: claim.current.since }, 'diagnosis already running: pointed the asker at it');
+    ctx.logger.info(
+      { component: 'slack', cluster: ask.cluster.name, user: ask.user, runningSince: claim.current.since },
+      'diagnosis already running: pointed the asker at it',
+    );
     return { start: false, answer: alreadyRunningMessage(claim.current, ctx.now()) };
   } catch (err) {
     ctx.logger.warn({ component: 'slack', err: errorMessage(err) }, 'could not check for a diagnosis in flight; starting one');
@@ -51,12 +57,18 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
   const { cluster, user } = ask;
   const channel = answerChannel(cluster, ask.invokedChannel);
   const log = ctx.logger.child({ component: 'slack', cluster: cluster.name });
-  await ctx.audit.record({ action: 'diagnosis.requested', cluster: cluster.name, actor: user, details: { via: 'slack', kind: ask.kind, channel } });
+  await ctx.audit.record({
+    action: 'diagnosis.requested',
+    cluster: cluster.name,
+    actor: user,
+    details: { via: 'slack', kind: ask.kind, channel },
+  });
 
   let ts: string;
   try {
     const seeds = cluster.seeds.length;
-    const note = ask.kind === 'audit' ? `prevention checks, asking ${plural(seeds, 'seed node')}…` : `asking ${plural(seeds, 'seed node')}…`;
+    const note =
+      ask.kind === 'audit' ? `prevention checks, asking ${plural(seeds, 'seed node')}…` : `asking ${plural(seeds, 'seed node')}…`;
     const message = diagnosingMessage(cluster.name, note);
     const result = await ctx.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
     if (!result.ts) throw new Error('chat.postMessage returned no ts');
@@ -66,14 +78,20 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     log.warn({ err: errorMessage(err), channel, failure: failure.kind }, 'could not post the diagnosis root message');
     if (failure.kind === 'rate-limited' || failure.kind === 'unanswered') return queueWithoutRoot(ctx, ask, channel, failure);
     await releaseClaim(ctx, ask);
-    await respondEphemeral(ask.responseUrl, refusalMessage(failure.kind === 'not-in-channel'
-      ? `I could not post in <#${channel}> (${escapeMrkdwn(failure.detail)}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`
-      : `Slack refused my message in <#${channel}> (${escapeMrkdwn(failure.detail)}). Nothing was diagnosed.`,
-    ), log);
+    await respondEphemeral(
+      ask.responseUrl,
+      refusalMessage(
+        failure.kind === 'not-in-channel'
+          ? `I could not post in <#${channel}> (${escapeMrkdwn(failure.detail)}). Invite me there (\`/invite @redis-medic\`) and try again. Nothing was diagnosed.`
+          : `Slack refused my message in <#${channel}> (${escapeMrkdwn(failure.detail)}). Nothing was diagnosed.`,
+      ),
+      log,
+    );
     return null;
   }
 
-  await ctx.states.saveRequest(channel, ts, { kind: ask.kind, requestedBy: user })
+  await ctx.states
+    .saveRequest(channel, ts, { kind: ask.kind, requestedBy: user })
     .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the request record'));
   if (ask.claimToken) await attachThread(ctx, ask, channel, ts);
   try {
@@ -86,8 +104,12 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
     log.error({ err: errorMessage(err) }, 'could not queue the diagnosis');
     await releaseClaim(ctx, ask);
     await ctx.audit.record({ action: 'diagnosis.failed', cluster: cluster.name, actor: user, details: { reason: 'queue unavailable' } });
-    const message = diagnosingMessage(cluster.name, `could not queue the diagnosis (${errorMessage(err)}). Nothing ran; try again in a minute.`);
-    await ctx.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks })
+    const message = diagnosingMessage(
+      cluster.name,
+      `could not queue the diagnosis (${errorMessage(err)}). Nothing ran; try again in a minute.`,
+    );
+    await ctx.client.chat
+      .update({ channel, ts, text: message.text, blocks: message.blocks })
       .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not edit the root message'));
     return null;
   }
@@ -98,32 +120,52 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
  * be posted, but the diagnosis is queued all the same; the worker posts its answer as a new
  * message once Slack lets it through. The asker is told exactly that.
  */
-async function queueWithoutRoot(ctx: SlackContext, ask: DiagnosisAsk, channel: string, failure: SlackFailure): Promise<{ ts: string; jobId: string } | null> {
+async function queueWithoutRoot(
+  ctx: SlackContext,
+  ask: DiagnosisAsk,
+  channel: string,
+  failure: SlackFailure,
+): Promise<{ ts: string; jobId: string } | null> {
   const log = ctx.logger.child({ component: 'slack', cluster: ask.cluster.name });
-  const why = failure.kind === 'rate-limited'
-    ? `Slack is rate-limiting messages in <#${channel}> right now`
-    : `Slack did not answer in time (${escapeMrkdwn(failure.detail)})`;
+  const why =
+    failure.kind === 'rate-limited'
+      ? `Slack is rate-limiting messages in <#${channel}> right now`
+      : `Slack did not answer in time (${escapeMrkdwn(failure.detail)})`;
   try {
     const jobId = await ctx.enqueuer.enqueueDiagnosis({
       cluster: ask.cluster.name,
       origin: { kind: 'slack', channel, user: ask.user, ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}) },
     });
-    await respondEphemeral(ask.responseUrl, refusalMessage(
-      `${why}, so the "Diagnosing…" message is not there yet. Your ${ask.kind === 'audit' ? 'prevention check' : 'diagnosis'} of *${escapeMrkdwn(ask.cluster.name)}* is queued: its answer will be posted in <#${channel}> as soon as Slack lets it through (retrying). No need to ask again.`,
-    ), log);
+    await respondEphemeral(
+      ask.responseUrl,
+      refusalMessage(
+        `${why}, so the "Diagnosing…" message is not there yet. Your ${ask.kind === 'audit' ? 'prevention check' : 'diagnosis'} of *${escapeMrkdwn(ask.cluster.name)}* is queued: its answer will be posted in <#${channel}> as soon as Slack lets it through (retrying). No need to ask again.`,
+      ),
+      log,
+    );
     return { ts: '', jobId };
   } catch (err) {
     log.error({ err: errorMessage(err) }, 'could not queue the diagnosis');
     await releaseClaim(ctx, ask);
-    await respondEphemeral(ask.responseUrl, refusalMessage(`${why}, and the diagnosis could not be queued either (${escapeMrkdwn(errorMessage(err))}). Nothing ran; try again in a minute.`), log);
+    await respondEphemeral(
+      ask.responseUrl,
+      refusalMessage(
+        `${why}, and the diagnosis could not be queued either (${escapeMrkdwn(errorMessage(err))}). Nothing ran; try again in a minute.`,
+      ),
+      log,
+    );
     return null;
   }
 }
 
 /** Later askers are pointed at this root message: one permalink per diagnosis, not per asker. */
 async function attachThread(ctx: SlackContext, ask: DiagnosisAsk, channel: string, ts: string): Promise<void> {
-  const permalink = await ctx.client.chat.getPermalink({ channel, message_ts: ts }).then((r) => r.permalink, () => undefined);
-  await ctx.inflight.attach(ask.cluster.name, ask.kind, ask.claimToken!, { channel, ts, ...(permalink ? { permalink } : {}) })
+  const permalink = await ctx.client.chat.getPermalink({ channel, message_ts: ts }).then(
+    (r) => r.permalink,
+    () => undefined,
+  );
+  await ctx.inflight
+    .attach(ask.cluster.name, ask.kind, ask.claimToken!, { channel, ts, ...(permalink ? { permalink } : {}) })
     .catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not record where the diagnosis answers'));
 }
 

@@ -26,7 +26,8 @@ export interface FakeNode {
   close(): Promise<void>;
 }
 
-const HEALTHY_INFO = 'cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:1\r\ncluster_size:1\r\ncluster_current_epoch:1\r\ncluster_my_epoch:1\r\n';
+const HEALTHY_INFO =
+  'cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:1\r\ncluster_size:1\r\ncluster_current_epoch:1\r\ncluster_my_epoch:1\r\n';
 
 export async function startFakeNode(options: FakeNodeOptions = {}): Promise<FakeNode> {
   const host = options.host ?? '127.0.0.1';

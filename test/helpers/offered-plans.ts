@@ -7,12 +7,19 @@ import { NodeLinks } from '../../src/repair/node-links';
 import { validatePlan } from '../../src/repair/validate';
 import type { DiagnosisReport } from '../../src/diagnosis/types';
 
-export async function offeredPlanProblems(report: DiagnosisReport, options: { spareNodes?: string[]; password?: string } = {}): Promise<string[]> {
+export async function offeredPlanProblems(
+  report: DiagnosisReport,
+  options: { spareNodes?: string[]; password?: string } = {},
+): Promise<string[]> {
   // The scope a config seeded with these (loopback) nodes gets by default, as the executor uses it.
   const allowed = clusterScope({ seeds: report.nodes.map((n) => n.addr).filter(Boolean), spareNodes: options.spareNodes ?? [] });
   const links = new NodeLinks(options.password ? { password: options.password } : {}, 500, allowed);
   try {
-    const scope = { allowed, nodes: [...report.nodes.map((n) => n.addr).filter(Boolean), ...(options.spareNodes ?? [])], ids: report.nodes.map((n) => n.id) };
+    const scope = {
+      allowed,
+      nodes: [...report.nodes.map((n) => n.addr).filter(Boolean), ...(options.spareNodes ?? [])],
+      ids: report.nodes.map((n) => n.id),
+    };
     const problems: string[] = [];
     for (const plan of report.fixes.filter((p) => p.executable)) {
       const found = [...validatePlan(plan, scope), ...(await runChecks(plan.checks ?? [], links, 2000))];

@@ -19,7 +19,8 @@ diagnosticsChannel.subscribe('redis-medic:plans', (message) => {
   for (const plan of made.plans) {
     plansSeen++;
     for (const node of stepNodes(plan)) {
-      if (!isHostPort(node)) misaddressed.push(`${made.cluster}${made.offline ? ' (paste)' : ''}: ${plan.id} "${plan.title}" names "${node}"`);
+      if (!isHostPort(node))
+        misaddressed.push(`${made.cluster}${made.offline ? ' (paste)' : ''}: ${plan.id} "${plan.title}" names "${node}"`);
     }
   }
 });
@@ -33,7 +34,9 @@ export const mochaHooks = {
     await killAllSpawned();
     setTimeout(() => {
       const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
-      process.stderr.write(`\nmocha: the process is still alive ${LEAK_GRACE_MS / 1000} s after the last test; a test leaked: ${open.join(', ')}\n`);
+      process.stderr.write(
+        `\nmocha: the process is still alive ${LEAK_GRACE_MS / 1000} s after the last test; a test leaked: ${open.join(', ')}\n`,
+      );
       // Mocha sets the exit code in its own 'exit' listener; this one runs after it.
       process.on('exit', () => {
         process.exitCode = 1;
@@ -41,7 +44,9 @@ export const mochaHooks = {
       process.exit(1);
     }, LEAK_GRACE_MS).unref();
     if (misaddressed.length) {
-      throw new Error(`${misaddressed.length} plan step(s) of the ${plansSeen} plans made in this run name a node that is not a host:port address:\n${misaddressed.join('\n')}`);
+      throw new Error(
+        `${misaddressed.length} plan step(s) of the ${plansSeen} plans made in this run name a node that is not a host:port address:\n${misaddressed.join('\n')}`,
+      );
     }
   },
 };

@@ -67,7 +67,7 @@ export async function startWorkerProcess(options: StartWorkerOptions): Promise<W
     try {
       line = JSON.parse(text) as LogLine;
     } catch {
-      raw = (raw + text + '\n').slice(-4000);
+      raw = `${raw + text}\n`.slice(-4000);
       return;
     }
     lines.push(line);
@@ -85,7 +85,9 @@ export async function startWorkerProcess(options: StartWorkerOptions): Promise<W
     pending = parts.pop() ?? '';
     parts.filter((p) => p.trim()).forEach(onLine);
   });
-  child.stderr!.on('data', (chunk: Buffer) => { raw = (raw + chunk.toString('utf8')).slice(-4000); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    raw = (raw + chunk.toString('utf8')).slice(-4000);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       void rm(dir, { recursive: true, force: true });
@@ -93,7 +95,9 @@ export async function startWorkerProcess(options: StartWorkerOptions): Promise<W
     });
   });
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
 
   return {
     child,
@@ -107,13 +111,23 @@ export async function startWorkerProcess(options: StartWorkerOptions): Promise<W
       return new Promise<LogLine>((resolve, reject) => {
         const waiter = {
           predicate,
-          resolve: (l: LogLine) => { clearTimeout(timer); resolve(l); },
+          resolve: (l: LogLine) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          const tail = lines.slice(-8).map((l) => `    ${l.msg}`).join('\n');
-          reject(new Error(`worker ${child.pid}: no log line for ${opts.what ?? 'the awaited condition'} within ${timeoutMs} ms` +
-            `${done ? ' (the process has exited)' : ''}\n  last lines:\n${tail}\n  other output: ${raw.trim() || '(none)'}`));
+          const tail = lines
+            .slice(-8)
+            .map((l) => `    ${l.msg}`)
+            .join('\n');
+          reject(
+            new Error(
+              `worker ${child.pid}: no log line for ${opts.what ?? 'the awaited condition'} within ${timeoutMs} ms` +
+                `${done ? ' (the process has exited)' : ''}\n  last lines:\n${tail}\n  other output: ${raw.trim() || '(none)'}`,
+            ),
+          );
         }, timeoutMs);
         waiters.push(waiter);
       });
@@ -130,10 +144,24 @@ export async function startWorkerProcess(options: StartWorkerOptions): Promise<W
 }
 
 /** Resolves with the exit, or throws naming the process if it does not exit in time. */
-export async function waitForExit(worker: WorkerProcess, timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function waitForExit(
+  worker: WorkerProcess,
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`worker ${worker.pid} did not exit within ${timeoutMs} ms; last lines:\n${worker.lines.slice(-8).map((l) => `    ${l.msg}`).join('\n')}\n  other output: ${worker.rawOutput().trim() || '(none)'}`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `worker ${worker.pid} did not exit within ${timeoutMs} ms; last lines:\n${worker.lines
+              .slice(-8)
+              .map((l) => `    ${l.msg}`)
+              .join('\n')}\n  other output: ${worker.rawOutput().trim() || '(none)'}`,
+          ),
+        ),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([worker.exited, timeout]);

@@ -14,7 +14,7 @@ export interface ClusterConfig {
   password: string | undefined;
   persistence: 'none' | 'aof';
   slotPlan: SlotRange[][]; // per master, in master order
-  expectOk: boolean;       // whether the built cluster can reach cluster_state:ok
+  expectOk: boolean; // whether the built cluster can reach cluster_state:ok
 }
 
 export function normalizeOptions(opts: SpawnClusterOptions): ClusterConfig {
@@ -71,7 +71,9 @@ function expandRanges(ranges: SlotRange[]): number[] {
     }
   }
   const slots: number[] = [];
-  used.forEach((flag, slot) => { if (flag) slots.push(slot); });
+  used.forEach((flag, slot) => {
+    if (flag) slots.push(slot);
+  });
   return slots;
 }
 

@@ -55,14 +55,24 @@ export function findLine(text: string, id: string): ClusterNodeLine | undefined 
 
 export function summarizeInfo(text: string): string {
   const info = parseInfo(text);
-  const keys = ['cluster_state', 'cluster_slots_assigned', 'cluster_slots_ok', 'cluster_slots_pfail',
-    'cluster_slots_fail', 'cluster_known_nodes', 'cluster_size', 'cluster_current_epoch'];
+  const keys = [
+    'cluster_state',
+    'cluster_slots_assigned',
+    'cluster_slots_ok',
+    'cluster_slots_pfail',
+    'cluster_slots_fail',
+    'cluster_known_nodes',
+    'cluster_size',
+    'cluster_current_epoch',
+  ];
   return keys.map((key) => `${key.replace('cluster_', '')}=${info[key] ?? '?'}`).join(' ');
 }
 
 export function summarizeNodes(text: string): string {
   return parseClusterNodes(text)
-    .map((l) => `    ${l.id.slice(0, 8)} ${l.addr} ${l.flags.join(',')} ${l.masterId?.slice(0, 8) ?? '-'} ${l.linkState} ${l.slots.join(' ')}`)
+    .map(
+      (l) => `    ${l.id.slice(0, 8)} ${l.addr} ${l.flags.join(',')} ${l.masterId?.slice(0, 8) ?? '-'} ${l.linkState} ${l.slots.join(' ')}`,
+    )
     .join('\n');
 }
 

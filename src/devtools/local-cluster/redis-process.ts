@@ -15,16 +15,24 @@ export class RedisProcess {
   private spawnError: Error | undefined;
   private readonly exited: Promise<void>;
 
-  constructor(private readonly dir: string, args: string[]) {
+  constructor(
+    private readonly dir: string,
+    args: string[],
+  ) {
     this.child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     trackProcess(this.child);
     // 'exit' may never fire when spawn itself fails, so 'error' also counts as exited.
     this.exited = new Promise((resolve) => {
       this.child.once('exit', () => resolve());
-      this.child.once('error', (err) => { this.spawnError = err; resolve(); });
+      this.child.once('error', (err) => {
+        this.spawnError = err;
+        resolve();
+      });
     });
     // Config errors go to stdout/stderr before the log file is opened: keep a tail.
-    const keep = (chunk: Buffer): void => { this.outputTail = (this.outputTail + chunk.toString()).slice(-2000); };
+    const keep = (chunk: Buffer): void => {
+      this.outputTail = (this.outputTail + chunk.toString()).slice(-2000);
+    };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
   }
@@ -55,8 +63,9 @@ export class RedisProcess {
 
   async diagnostics(): Promise<string> {
     const log = await readFile(path.join(this.dir, 'redis.log'), 'utf8').catch(() => '');
-    const status = this.spawnError ? `spawn error: ${this.spawnError.message}` :
-      `exit code ${this.child.exitCode}, signal ${this.child.signalCode}`;
+    const status = this.spawnError
+      ? `spawn error: ${this.spawnError.message}`
+      : `exit code ${this.child.exitCode}, signal ${this.child.signalCode}`;
     return `${status}\noutput: ${this.outputTail.trim() || '(none)'}\nlog tail:\n${log.split('\n').slice(-15).join('\n')}`;
   }
 }
@@ -70,26 +79,39 @@ export interface NodeSettings {
 
 export function redisArgs(settings: NodeSettings, port: number, busPort: number, dir: string, host: string = HOST): string[] {
   const args = [
-    '--port', String(port),
-    '--cluster-enabled', 'yes',
-    '--cluster-config-file', 'nodes.conf',
-    '--cluster-node-timeout', String(settings.nodeTimeoutMs),
-    '--cluster-port', String(busPort),
-    '--cluster-require-full-coverage', settings.requireFullCoverage ? 'yes' : 'no',
-    '--dir', dir,
-    '--bind', host,
+    '--port',
+    String(port),
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-node-timeout',
+    String(settings.nodeTimeoutMs),
+    '--cluster-port',
+    String(busPort),
+    '--cluster-require-full-coverage',
+    settings.requireFullCoverage ? 'yes' : 'no',
+    '--dir',
+    dir,
+    '--bind',
+    host,
     // Its cluster bus connects out from this address too: on loopback the kernel would pick
     // 127.0.0.1, and peers learn a node's address from where its packets come from.
     ...(host === HOST ? [] : ['--bind-source-addr', host]),
-    '--protected-mode', 'no',
-    '--save', '',
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
     // fsync always: SIGKILL must not cost the writes a test made sure had reached this node.
     ...(settings.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-    '--daemonize', 'no',
-    '--logfile', path.join(dir, 'redis.log'),
+    '--daemonize',
+    'no',
+    '--logfile',
+    path.join(dir, 'redis.log'),
     // Redis 7 defaults to diskless sync with a 5 s delay (to batch replicas); that alone
     // would make every replica's first sync take 5 s.
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
   ];
   if (settings.password !== undefined) args.push('--requirepass', settings.password, '--masterauth', settings.password);
   return args;
@@ -101,7 +123,7 @@ export function createClient(host: string, port: number, password: string | unde
     port,
     password,
     connectTimeout: 1000,
-    commandTimeout: 1500,      // a frozen node must not hang a test
+    commandTimeout: 1500, // a frozen node must not hang a test
     enableOfflineQueue: false, // fail fast while (re)connecting instead of queueing
     maxRetriesPerRequest: 0,
     // Keep reconnecting (a killed node may be restarted) but never slower than 200 ms.

@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 
 export interface SpawnClusterOptions {
   masters: number;
-  replicasPerMaster?: number;      // default 0
-  spares?: number;                 // default 0: started in cluster mode but never met
-  nodeTimeoutMs?: number;          // default 1000 (cluster-node-timeout)
+  replicasPerMaster?: number; // default 0
+  spares?: number; // default 0: started in cluster mode but never met
+  nodeTimeoutMs?: number; // default 1000 (cluster-node-timeout)
   slots?: Array<[number, number]>; // default: all 16384 slots split evenly (redis-cli style)
-  requireFullCoverage?: boolean;   // default true
-  password?: string;               // requirepass + masterauth when given
+  requireFullCoverage?: boolean; // default true
+  password?: string; // requirepass + masterauth when given
   /**
    * default 'none' (nothing on disk but nodes.conf: a restarted node comes back empty).
    * 'aof': append-only file, fsync always, so a node killed with SIGKILL and restarted comes
@@ -25,7 +25,7 @@ export interface TestNode {
   id: string;
   role: 'master' | 'replica' | 'spare'; // role at creation; failovers do not update it
   masterId?: string;
-  slots: Array<[number, number]>;       // assigned at creation (masters)
+  slots: Array<[number, number]>; // assigned at creation (masters)
   dir: string;
   pid: number;
   alive: boolean;
@@ -34,17 +34,17 @@ export interface TestNode {
 
 export interface WaitOptions {
   timeoutMs?: number; // default 15000
-  what?: string;      // named in the timeout error
+  what?: string; // named in the timeout error
 }
 
 /** One parsed line of CLUSTER NODES. */
 export interface ClusterNodeLine {
   id: string;
-  addr: string;                // host:port (without @bus / hostname)
-  flags: string[];             // e.g. ['myself', 'master'], ['master', 'fail?']
+  addr: string; // host:port (without @bus / hostname)
+  flags: string[]; // e.g. ['myself', 'master'], ['master', 'fail?']
   masterId: string | undefined;
-  linkState: string;           // connected | disconnected
-  slots: string[];             // raw slot tokens, incl. '[5->-id]' / '[5-<-id]'
+  linkState: string; // connected | disconnected
+  slots: string[]; // raw slot tokens, incl. '[5->-id]' / '[5-<-id]'
   raw: string;
 }
 

@@ -21,8 +21,11 @@ export function addressesChanged(model: ClusterModel): Finding[] {
   const moved = [...model.nodes.values()].filter((n) => n.announcedAddr).sort((a, b) => a.addr.localeCompare(b.addr));
   const answering = model.views.filter((v) => v.myself);
   const masters = slotOwningMasters(model);
-  const alone = answering.length > 0 && answering.every((v) => v.info?.fields['cluster_stats_messages_received'] === '0') &&
-    masters.every((m) => m.own || m.flagged !== null) && masters.some((m) => !m.own);
+  const alone =
+    answering.length > 0 &&
+    answering.every((v) => v.info?.fields['cluster_stats_messages_received'] === '0') &&
+    masters.every((m) => m.own || m.flagged !== null) &&
+    masters.some((m) => !m.own);
   if (moved.length === 0 && !alone) return [];
 
   const meetable = moved.filter((n) => isIP(n.host));
@@ -41,25 +44,39 @@ export function addressesChanged(model: ClusterModel): Finding[] {
       : 'Find their new addresses (`kubectl get pods -o wide`), add them to the seeds (within allowedNetworks), and introduce the nodes to each other there ' +
         '(CLUSTER MEET <new-ip> <port> <bus-port> on each node) before anything that reassigns slots or promotes a replica: those lose keys. ') +
     (notMoved.some((m) => !m.own)
-      ? `Not found at a new address yet: ${notMoved.filter((m) => !m.own).map(label).join(', ')}. `
+      ? `Not found at a new address yet: ${notMoved
+          .filter((m) => !m.own)
+          .map(label)
+          .join(', ')}. `
       : '') +
     'To keep it from happening again, have the nodes announce names that survive a restart (cluster-announce-hostname with ' +
     'cluster-preferred-endpoint-type hostname, Redis 7+) or give the pods stable addresses.';
-  return [{
-    code: 'ADDRESSES_CHANGED',
-    severity: 'critical',
-    category: 'fault',
-    title: moved.length
-      ? `${plural(moved.length, 'node')} answer${moved.length === 1 ? 's' : ''} at a new address the cluster does not know: addresses changed after a restart?`
-      : 'Every node looks down at once right after a restart: addresses may have changed',
-    detail,
-    evidence: [
-      ...moved.flatMap(movedEvidence),
-      ...(moved.length ? [] : answering.slice(0, 3).map((v) => evidenceLine(v.probe.addr, `cluster_stats_messages_received:0 cluster_stats_messages_sent:${v.info?.fields['cluster_stats_messages_sent'] ?? '?'}`))),
-    ].slice(0, 8),
-    nodes: moved.length ? moved.map((n) => n.id) : masters.map((m) => m.id),
-    slots: (moved.length ? moved : masters).flatMap((n) => n.slots),
-  }];
+  return [
+    {
+      code: 'ADDRESSES_CHANGED',
+      severity: 'critical',
+      category: 'fault',
+      title: moved.length
+        ? `${plural(moved.length, 'node')} answer${moved.length === 1 ? 's' : ''} at a new address the cluster does not know: addresses changed after a restart?`
+        : 'Every node looks down at once right after a restart: addresses may have changed',
+      detail,
+      evidence: [
+        ...moved.flatMap(movedEvidence),
+        ...(moved.length
+          ? []
+          : answering
+              .slice(0, 3)
+              .map((v) =>
+                evidenceLine(
+                  v.probe.addr,
+                  `cluster_stats_messages_received:0 cluster_stats_messages_sent:${v.info?.fields['cluster_stats_messages_sent'] ?? '?'}`,
+                ),
+              )),
+      ].slice(0, 8),
+      nodes: moved.length ? moved.map((n) => n.id) : masters.map((m) => m.id),
+      slots: (moved.length ? moved : masters).flatMap((n) => n.slots),
+    },
+  ];
 }
 
 function movedEvidence(node: ModelNode): string[] {

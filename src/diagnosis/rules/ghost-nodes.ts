@@ -12,16 +12,18 @@ import { lingeringOfKind } from './lingering';
 export function ghostNodes(model: ClusterModel): Finding[] {
   const ghosts = lingeringOfKind(model, 'ghost');
   if (ghosts.length === 0) return [];
-  return [{
-    code: 'GHOST_NODES',
-    severity: 'warning',
-    category: 'fault',
-    title: `${plural(ghosts.length, 'ghost node')} in the cluster tables`,
-    detail:
-      ghosts.map(({ node, why }) => `${node.addr || 'no address'} (${node.id.slice(0, 8)}) ${why}`).join('; ') +
-      '. If they will not come back, CLUSTER FORGET them on every live node within 60 s, or gossip brings them back.',
-    evidence: ghosts.flatMap(({ node }) => node.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
-    nodes: ghosts.map(({ node }) => node.id),
-    slots: [],
-  }];
+  return [
+    {
+      code: 'GHOST_NODES',
+      severity: 'warning',
+      category: 'fault',
+      title: `${plural(ghosts.length, 'ghost node')} in the cluster tables`,
+      detail:
+        ghosts.map(({ node, why }) => `${node.addr || 'no address'} (${node.id.slice(0, 8)}) ${why}`).join('; ') +
+        '. If they will not come back, CLUSTER FORGET them on every live node within 60 s, or gossip brings them back.',
+      evidence: ghosts.flatMap(({ node }) => node.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
+      nodes: ghosts.map(({ node }) => node.id),
+      slots: [],
+    },
+  ];
 }

@@ -68,9 +68,12 @@ function classify(model: ClusterModel): Map<string, Lingering> {
     } else if (flags.includes('noaddr')) {
       out.set(node.id, { kind: 'ghost', node, why: 'has no address (noaddr)' });
     } else if (replacement && replacement.id !== node.id) {
-      out.set(node.id, { kind: 'ghost', node, why: `an old id: ${node.addr} now answers as ${replacement.id.slice(0, 8)} (restarted with an empty nodes.conf?)` });
+      out.set(node.id, {
+        kind: 'ghost',
+        node,
+        why: `an old id: ${node.addr} now answers as ${replacement.id.slice(0, 8)} (restarted with an empty nodes.conf?)`,
+      });
     } else if (node.health !== 'down') {
-      continue;
     } else if (node.role === 'replica') {
       const master = node.masterId ? model.nodes.get(node.masterId) : undefined;
       if (master && downShardCopies(model, master)) out.set(node.id, { kind: 'shard-copy', node, master });

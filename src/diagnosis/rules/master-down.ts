@@ -1,6 +1,16 @@
 import type { Finding } from '../types';
 import { countSlots, formatRanges } from '../../cluster/slots';
-import { evidenceLine, label, lineEvidence, probeEvidence, replicasOf, slotOwningMasters, stateEvidence, type ClusterModel, type ModelNode } from '../model';
+import {
+  evidenceLine,
+  label,
+  lineEvidence,
+  probeEvidence,
+  replicasOf,
+  slotOwningMasters,
+  stateEvidence,
+  type ClusterModel,
+  type ModelNode,
+} from '../model';
 import { flaggedNoFailover, formatSeconds, promotionSettings, validityWindowMs, validityWindowText, whyNotPromoted } from '../promotion';
 import { plural } from '../../text';
 import { downShardCopies } from './lingering';
@@ -45,7 +55,8 @@ export function masterDown(model: ClusterModel, lostQuorum: boolean): Finding[] 
         findings.push(failoverInProgress(model, master, window, [...evidence, ...replicas.flatMap((r) => replicaEvidence(r))]));
         continue;
       }
-      const pending = (master.health === 'suspect' || master.flagged !== 'fail') && !['no-majority-lost-it', 'window-passed'].includes(window.reason);
+      const pending =
+        (master.health === 'suspect' || master.flagged !== 'fail') && !['no-majority-lost-it', 'window-passed'].includes(window.reason);
       findings.push({
         code: 'REPLICA_NOT_PROMOTED',
         severity: 'critical',
@@ -95,7 +106,9 @@ function shardAllCopiesDown(model: ClusterModel, master: ModelNode, copies: Mode
       `promotes itself once reachable${window === null ? '' : ` within ${formatSeconds(window)} of losing its master`}. ` +
       'A replica restarted after its master died never does (it cannot tell how old its data is: redis#13234, unless cluster-replica-validity-factor is 0). ' +
       promote +
-      (noFailover.length ? ` ${noFailover.map((n) => n.addr).join(', ')} ${noFailover.length === 1 ? 'is' : 'are'} flagged nofailover: only a manual failover promotes ${noFailover.length === 1 ? 'it' : 'them'}.` : ''),
+      (noFailover.length
+        ? ` ${noFailover.map((n) => n.addr).join(', ')} ${noFailover.length === 1 ? 'is' : 'are'} flagged nofailover: only a manual failover promotes ${noFailover.length === 1 ? 'it' : 'them'}.`
+        : ''),
     '(3) Only if no copy comes back with its data: reassign the slots to a live master, empty: their keys are lost.',
     `The failed ${replicaWord} ${names} ${copies.length === 1 ? 'is a copy' : 'are copies'} of this shard, not ${copies.length === 1 ? 'a ghost' : 'ghosts'}: do not forget ${copies.length === 1 ? 'it' : 'them'}.`,
   ].join(' ');

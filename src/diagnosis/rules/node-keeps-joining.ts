@@ -36,7 +36,11 @@ export function joinAttempts(model: ClusterModel): JoinAttempt[] {
 
 /** Ids of instances that keep trying to join: not members, whatever their own view says. */
 export function joinerIds(model: ClusterModel): Set<string> {
-  return new Set(joinAttempts(model).map((a) => a.joiner?.id).filter((id): id is string => id !== undefined));
+  return new Set(
+    joinAttempts(model)
+      .map((a) => a.joiner?.id)
+      .filter((id): id is string => id !== undefined),
+  );
 }
 
 export function nodeKeepsJoining(model: ClusterModel): Finding[] {
@@ -45,24 +49,28 @@ export function nodeKeepsJoining(model: ClusterModel): Finding[] {
   const repeated = attempts.filter((a) => a.repeated);
   const shown = repeated.length > 0 ? repeated : attempts;
   const addrs = shown.map((a) => a.addr).join(', ');
-  return [{
-    code: 'NODE_KEEPS_JOINING',
-    severity: repeated.length > 0 ? 'warning' : 'info',
-    category: repeated.length > 0 ? 'fault' : 'risk',
-    title: repeated.length > 0
-      ? `${shown.length === 1 ? 'An instance' : `${shown.length} instances`} at ${addrs} ${shown.length === 1 ? 'keeps' : 'keep'} trying to join the cluster`
-      : `Handshake in progress with ${addrs}`,
-    detail: shown.map(describe).join(' ') +
-      (repeated.length > 0
-        ? ' CLUSTER FORGET does nothing here: every CLUSTER MEET makes a new id, and Redis drops each one by itself when its handshake does not complete. ' +
-          'Find the instance at that address that keeps trying to join (a removed machine still running with this cluster in its nodes.conf, ' +
-          'or a script or operator looping CLUSTER MEET) and stop it; if it should join, make its announced address and bus port reachable from the cluster.'
-        : ' Redis drops a handshake that does not complete within node-timeout (at least 1 s) by itself: nothing to forget. ' +
-          'A node being added right now looks like this. If the address shows up again with a new id at the next check, an instance there keeps trying to join: find it and stop it.'),
-    evidence: shown.flatMap((a) => a.evidence).slice(0, 10),
-    nodes: [...new Set(shown.flatMap((a) => [...(a.joiner ? [a.joiner.id] : []), ...a.handshakeIds]))],
-    slots: [],
-  }];
+  return [
+    {
+      code: 'NODE_KEEPS_JOINING',
+      severity: repeated.length > 0 ? 'warning' : 'info',
+      category: repeated.length > 0 ? 'fault' : 'risk',
+      title:
+        repeated.length > 0
+          ? `${shown.length === 1 ? 'An instance' : `${shown.length} instances`} at ${addrs} ${shown.length === 1 ? 'keeps' : 'keep'} trying to join the cluster`
+          : `Handshake in progress with ${addrs}`,
+      detail:
+        shown.map(describe).join(' ') +
+        (repeated.length > 0
+          ? ' CLUSTER FORGET does nothing here: every CLUSTER MEET makes a new id, and Redis drops each one by itself when its handshake does not complete. ' +
+            'Find the instance at that address that keeps trying to join (a removed machine still running with this cluster in its nodes.conf, ' +
+            'or a script or operator looping CLUSTER MEET) and stop it; if it should join, make its announced address and bus port reachable from the cluster.'
+          : ' Redis drops a handshake that does not complete within node-timeout (at least 1 s) by itself: nothing to forget. ' +
+            'A node being added right now looks like this. If the address shows up again with a new id at the next check, an instance there keeps trying to join: find it and stop it.'),
+      evidence: shown.flatMap((a) => a.evidence).slice(0, 10),
+      nodes: [...new Set(shown.flatMap((a) => [...(a.joiner ? [a.joiner.id] : []), ...a.handshakeIds]))],
+      slots: [],
+    },
+  ];
 }
 
 function describe(attempt: JoinAttempt): string {
@@ -70,7 +78,7 @@ function describe(attempt: JoinAttempt): string {
   if (attempt.handshakeIds.length > 0) {
     parts.push(
       `${attempt.viewers.join(', ')} ${attempt.viewers.length === 1 ? 'lists' : 'list'} ${attempt.addr} in handshake under ` +
-      `${plural(attempt.handshakeIds.length, 'id')} (${attempt.handshakeIds.map((id) => id.slice(0, 8)).join(', ')}).`,
+        `${plural(attempt.handshakeIds.length, 'id')} (${attempt.handshakeIds.map((id) => id.slice(0, 8)).join(', ')}).`,
     );
   }
   const joiner = attempt.joiner;
@@ -78,12 +86,14 @@ function describe(attempt: JoinAttempt): string {
     const known = knownMembers(joiner).length;
     parts.push(
       `The instance answering at ${attempt.addr} has id ${joiner.id.slice(0, 8)}, which no member lists` +
-      (known > 0 ? `, while it knows ${plural(known, 'node')} of this cluster` : '') +
-      (sendsMeet(joiner) ? ', and its own view shows it meeting members again (handshake entries towards their addresses)' : '') +
-      '.',
+        (known > 0 ? `, while it knows ${plural(known, 'node')} of this cluster` : '') +
+        (sendsMeet(joiner) ? ', and its own view shows it meeting members again (handshake entries towards their addresses)' : '') +
+        '.',
     );
     if (joiner.probe?.busPort && !joiner.probe.busPort.reachable) {
-      parts.push(`Its announced bus port ${joiner.probe.busPort.port} does not answer (${joiner.probe.busPort.error ?? 'unreachable'}), so no handshake with it can complete.`);
+      parts.push(
+        `Its announced bus port ${joiner.probe.busPort.port} does not answer (${joiner.probe.busPort.error ?? 'unreachable'}), so no handshake with it can complete.`,
+      );
     }
   }
   return parts.join(' ');
@@ -93,7 +103,9 @@ function findAttempts(model: ClusterModel): JoinAttempt[] {
   // One pass to find handshake lines; the rest only runs when there is one (rare).
   const handshakes: Array<{ view: NodeView; line: NodeView['lines'][number]; index: number }> = [];
   for (const view of model.views) {
-    view.lines.forEach((line, index) => { if (line.flags.includes('handshake') && line.addr) handshakes.push({ view, line, index }); });
+    view.lines.forEach((line, index) => {
+      if (line.flags.includes('handshake') && line.addr) handshakes.push({ view, line, index });
+    });
   }
   if (handshakes.length === 0) return [];
   const listedByOthers = new Set<string>();
@@ -108,7 +120,9 @@ function findAttempts(model: ClusterModel): JoinAttempt[] {
     if (node.addr && listedByOthers.has(node.id)) memberAt.set(comparableAddr(node.addr), node);
   }
   const outsider = (view: NodeView): boolean =>
-    model.views.length > 1 && view.myself !== undefined && !listedByOthers.has(view.myself.id) &&
+    model.views.length > 1 &&
+    view.myself !== undefined &&
+    !listedByOthers.has(view.myself.id) &&
     view.lines.some((l) => l.id !== view.myself!.id && !l.flags.includes('handshake') && listedByOthers.has(l.id));
 
   const groups = new Map<string, JoinAttempt>();
@@ -138,8 +152,9 @@ function findAttempts(model: ClusterModel): JoinAttempt[] {
     attempt.evidence.push(evidenceLine(viewer, rawLineAt(view, index)));
   }
   for (const [key, attempt] of groups) {
-    const joiner = [...model.nodes.values()].find((n) => n.own && !attempt.handshakeIds.includes(n.id) &&
-      (comparableAddr(n.addr) === key || comparableAddr(n.own.probe.addr) === key));
+    const joiner = [...model.nodes.values()].find(
+      (n) => n.own && !attempt.handshakeIds.includes(n.id) && (comparableAddr(n.addr) === key || comparableAddr(n.own.probe.addr) === key),
+    );
     if (joiner) {
       attempt.joiner = joiner;
       if (joiner.own?.myself) attempt.evidence.unshift(evidenceLine(attempt.addr, joiner.own.myself.raw));

@@ -11,19 +11,21 @@ export function nodeUnreachable(model: ClusterModel, explained: Set<string>): Fi
   const silent = [...model.nodes.values()].filter((n) => n.reachable === false && !explained.has(n.id));
   if (silent.length === 0) return [];
   const parts = silent.map((n) => `${label(n)} (${n.role}): ${n.probe?.error ?? 'no answer'}; ${clusterOpinion(n)}`);
-  return [{
-    code: 'NODE_UNREACHABLE',
-    severity: 'warning',
-    category: 'fault',
-    title: `${plural(silent.length, 'node')} did not answer`,
-    detail: parts.join('; ') + '.',
-    evidence: [
-      ...silent.map((n) => evidenceLine(n.probe?.addr ?? n.addr, `redis-medic: ${n.probe?.error ?? 'no answer'}`)),
-      ...silent.flatMap((n) => n.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
-    ],
-    nodes: silent.map((n) => n.id),
-    slots: [],
-  }];
+  return [
+    {
+      code: 'NODE_UNREACHABLE',
+      severity: 'warning',
+      category: 'fault',
+      title: `${plural(silent.length, 'node')} did not answer`,
+      detail: `${parts.join('; ')}.`,
+      evidence: [
+        ...silent.map((n) => evidenceLine(n.probe?.addr ?? n.addr, `redis-medic: ${n.probe?.error ?? 'no answer'}`)),
+        ...silent.flatMap((n) => n.seenBy.slice(0, 1).map((s) => evidenceLine(s.viewer, seenRaw(s)))),
+      ],
+      nodes: silent.map((n) => n.id),
+      slots: [],
+    },
+  ];
 }
 
 function clusterOpinion(node: ModelNode): string {

@@ -20,7 +20,10 @@ export function nodesDisagree(model: ClusterModel): Finding[] {
   const table = model.lineTable;
   // Whether a view lists the node being added yet is gossip at work, not configuration.
   const groups = configurationGroups(views, table, joiners);
-  const states = groupBy(views.filter((v) => v.info), (v) => v.info!.state);
+  const states = groupBy(
+    views.filter((v) => v.info),
+    (v) => v.info!.state,
+  );
   // A replica that just came back and is (re)syncing is still flagged by the nodes that have not
   // heard from it since: each clears the flag at its next pong. That is the rejoin, not a partition.
   const rejoining = (id: string): boolean => {
@@ -37,31 +40,41 @@ export function nodesDisagree(model: ClusterModel): Finding[] {
   const evidence: string[] = [];
   if (groups.size >= 2) {
     const described = [...groups.values()].map((g) => g.map(viewer).join(', '));
-    parts.push(`The nodes hold ${groups.size} different configurations (node ids and slots): ${described.map((d) => `[${d}]`).join(' vs ')}.`);
+    parts.push(
+      `The nodes hold ${groups.size} different configurations (node ids and slots): ${described.map((d) => `[${d}]`).join(' vs ')}.`,
+    );
     evidence.push(...differingLines(views, table));
   }
   if (states.size >= 2) {
     const ok = states.get('ok') ?? [];
     const fail = states.get('fail') ?? [];
-    parts.push(`${fail.map(viewer).join(', ')} say${fail.length === 1 ? 's' : ''} cluster_state:fail while ${ok.map(viewer).join(', ')} say${ok.length === 1 ? 's' : ''} ok: clients get different answers depending on the node they reach.`);
+    parts.push(
+      `${fail.map(viewer).join(', ')} say${fail.length === 1 ? 's' : ''} cluster_state:fail while ${ok.map(viewer).join(', ')} say${ok.length === 1 ? 's' : ''} ok: clients get different answers depending on the node they reach.`,
+    );
     evidence.push(...[...fail.slice(0, 2), ...ok.slice(0, 1)].map((v) => evidenceLine(viewer(v), `cluster_state:${v.info!.state}`)));
   }
   for (const { view, flagged } of suspicions.slice(0, 3)) {
     const names = flagged.map((l) => l.addr || l.id.slice(0, 8));
-    parts.push(`${viewer(view)} flags ${names.join(', ')} as failing although redis-medic reaches ${names.length === 1 ? 'it' : 'them'}: a network partition between nodes.`);
+    parts.push(
+      `${viewer(view)} flags ${names.join(', ')} as failing although redis-medic reaches ${names.length === 1 ? 'it' : 'them'}: a network partition between nodes.`,
+    );
     evidence.push(...flagged.slice(0, 2).map((l) => evidenceLine(viewer(view), rawLineIn(view, l))));
   }
   const split = states.size >= 2 || suspicions.length > 0;
-  return [{
-    code: 'NODES_DISAGREE',
-    severity: split ? 'critical' : 'warning',
-    category: 'fault',
-    title: 'Nodes disagree about the cluster',
-    detail: parts.join(' ') + ' Check the network between the nodes (and their bus ports) before changing slots: a fix made on one side of a partition can be undone by the other.',
-    evidence: [...new Set(evidence)].slice(0, 12),
-    nodes: views.map((v) => v.myself?.id).filter((id): id is string => Boolean(id)),
-    slots: [],
-  }];
+  return [
+    {
+      code: 'NODES_DISAGREE',
+      severity: split ? 'critical' : 'warning',
+      category: 'fault',
+      title: 'Nodes disagree about the cluster',
+      detail:
+        parts.join(' ') +
+        ' Check the network between the nodes (and their bus ports) before changing slots: a fix made on one side of a partition can be undone by the other.',
+      evidence: [...new Set(evidence)].slice(0, 12),
+      nodes: views.map((v) => v.myself?.id).filter((id): id is string => Boolean(id)),
+      slots: [],
+    },
+  ];
 }
 
 function viewer(view: NodeView): string {
@@ -70,7 +83,8 @@ function viewer(view: NodeView): string {
 
 /** The lines a view flags `fail?` or `fail` (not its own), looked at once per distinct line. */
 function failingLines(view: NodeView, table: LineTable): ClusterNodeLine[] {
-  const failing = failingOf.get(table) ?? table.lines.map((l) => !l.flags.includes('myself') && (l.flags.includes('fail?') || l.flags.includes('fail')));
+  const failing =
+    failingOf.get(table) ?? table.lines.map((l) => !l.flags.includes('myself') && (l.flags.includes('fail?') || l.flags.includes('fail')));
   failingOf.set(table, failing);
   const indices = table.ofView.get(view)!;
   const out: ClusterNodeLine[] = [];

@@ -17,10 +17,12 @@ export function openSlots(model: ClusterModel): Finding[] {
   const name = (id: string): string => model.nodes.get(id)?.addr || id.slice(0, 8);
   // Key counts on both ends (collected for open slots only): they decide which way it can close.
   const keys = (slot: number, ...ids: string[]): string => {
-    const parts = ids.map((id) => {
-      const count = openSlotKeys(model.nodes.get(id), slot);
-      return count === undefined ? null : `${plural(count, 'key')} on ${name(id)}`;
-    }).filter(Boolean);
+    const parts = ids
+      .map((id) => {
+        const count = openSlotKeys(model.nodes.get(id), slot);
+        return count === undefined ? null : `${plural(count, 'key')} on ${name(id)}`;
+      })
+      .filter(Boolean);
     return parts.length ? ` (${parts.join(', ')})` : '';
   };
   for (const view of model.views) {
@@ -43,16 +45,18 @@ export function openSlots(model: ClusterModel): Finding[] {
   }
   if (parts.length === 0) return [];
   const unique = [...new Set(slots)];
-  return [{
-    code: 'OPEN_SLOTS',
-    severity: 'warning',
-    category: 'fault',
-    title: `${plural(unique.length, 'open slot')} (migration interrupted)`,
-    detail:
-      `${parts.join('; ')}. Clients get ASK redirects and multi-key commands get TRYAGAIN until the slot is closed; ` +
-      'redis-cli --cluster check fails. Close it towards the node that holds its keys: move what is left (MIGRATE), then SETSLOT NODE / STABLE.',
-    evidence,
-    nodes: [...nodes],
-    slots: toRanges(unique),
-  }];
+  return [
+    {
+      code: 'OPEN_SLOTS',
+      severity: 'warning',
+      category: 'fault',
+      title: `${plural(unique.length, 'open slot')} (migration interrupted)`,
+      detail:
+        `${parts.join('; ')}. Clients get ASK redirects and multi-key commands get TRYAGAIN until the slot is closed; ` +
+        'redis-cli --cluster check fails. Close it towards the node that holds its keys: move what is left (MIGRATE), then SETSLOT NODE / STABLE.',
+      evidence,
+      nodes: [...nodes],
+      slots: toRanges(unique),
+    },
+  ];
 }

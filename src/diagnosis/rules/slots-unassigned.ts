@@ -18,12 +18,15 @@ export function slotsUnassigned(model: ClusterModel): Finding[] {
   const all = mergeRanges([...unassigned, ...[...dropped.values()].flat()]);
   const fullCoverage = requiresFullCoverage(model);
   const parts: string[] = [];
-  if (unassigned.length) parts.push(`No node owns slots ${formatRanges(unassigned)} (${countSlots(unassigned)} slots): they were never assigned, or every node forgot them.`);
+  if (unassigned.length)
+    parts.push(
+      `No node owns slots ${formatRanges(unassigned)} (${countSlots(unassigned)} slots): they were never assigned, or every node forgot them.`,
+    );
   for (const node of droppedNodes) {
     const ranges = mergeRanges(dropped.get(node)!);
     parts.push(
       `${label(node)} no longer claims slots ${formatRanges(ranges)} (its own view has no owner for them), while other nodes still route them to it: ` +
-      `clients get "CLUSTERDOWN Hash slot not served". Its keys for those slots may still be on it.`,
+        `clients get "CLUSTERDOWN Hash slot not served". Its keys for those slots may still be on it.`,
     );
   }
   parts.push(
@@ -31,23 +34,27 @@ export function slotsUnassigned(model: ClusterModel): Finding[] {
       ? 'cluster-require-full-coverage is no: the other slots are still served.'
       : 'With cluster-require-full-coverage yes, nodes that see the gap refuse every query ("CLUSTERDOWN The cluster is down").',
   );
-  return [{
-    code: 'SLOTS_UNASSIGNED',
-    severity: fullCoverage === false ? 'warning' : 'critical',
-    category: 'fault',
-    title: `${countSlots(all)} slots have no owner: ${formatRanges(all)}`,
-    detail: parts.join(' '),
-    evidence: [...assignedEvidence(model), ...droppedNodes.flatMap((n) => droppedEvidence(n))],
-    nodes: droppedNodes.map((n) => n.id),
-    slots: all,
-  }];
+  return [
+    {
+      code: 'SLOTS_UNASSIGNED',
+      severity: fullCoverage === false ? 'warning' : 'critical',
+      category: 'fault',
+      title: `${countSlots(all)} slots have no owner: ${formatRanges(all)}`,
+      detail: parts.join(' '),
+      evidence: [...assignedEvidence(model), ...droppedNodes.flatMap((n) => droppedEvidence(n))],
+      nodes: droppedNodes.map((n) => n.id),
+      slots: all,
+    },
+  ];
 }
 
 function assignedEvidence(model: ClusterModel): string[] {
   return model.views
     .filter((v) => v.info)
     .slice(0, 3)
-    .map((v) => evidenceLine(v.myself?.addr ?? v.probe.addr, `cluster_state:${v.info!.state} cluster_slots_assigned:${v.info!.slotsAssigned}`));
+    .map((v) =>
+      evidenceLine(v.myself?.addr ?? v.probe.addr, `cluster_state:${v.info!.state} cluster_slots_assigned:${v.info!.slotsAssigned}`),
+    );
 }
 
 function droppedEvidence(node: ModelNode): string[] {

@@ -51,7 +51,7 @@ export function splitBrain(model: ClusterModel): Finding[] {
         `${rival.addr} took its slots without a new epoch (ADDSLOTS or SETSLOT by hand, or a fix run while ${node.addr || 'it'} was cut off), ` +
         `so its claim does not beat the one ${node.addr || 'the failed node'}'s own nodes.conf most likely still holds. ` +
         `When it comes back, the node with the lower id (${winner.addr || winner.id.slice(0, 8)}) bumps its epoch and its claim wins everywhere: ` +
-        'the other side\'s keys of the contested slots are dropped. Do not forget it: that hides the conflict, not its nodes.conf. ' +
+        "the other side's keys of the contested slots are dropped. Do not forget it: that hides the conflict, not its nodes.conf. " +
         `Before it rejoins, decide which copy to keep: ${rival.addr} holds ${typeof keys === 'number' ? `${keys} keys` : 'its keys'} now; ` +
         `${node.addr || 'the failed node'}'s data dir holds what it had. To keep ${rival.addr}'s, CLUSTER BUMPEPOCH on it (its claim becomes the newest), then restart ` +
         `${node.addr || 'the failed node'}: it gives the slots up. To keep the failed node's, load its data dir into a standalone redis-server ` +

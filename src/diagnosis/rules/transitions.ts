@@ -64,7 +64,14 @@ export function failoverWindow(model: ClusterModel, master: ModelNode, replicas:
     return line !== undefined && (line.flags.includes('fail') || line.flags.includes('fail?') || line.linkState === 'disconnected');
   });
   const silentForMs = silentFor(losing, master.id);
-  const out = (reason: FailoverWindow['reason'], why: string | null): FailoverWindow => ({ silentForMs, windowMs, promotable, inWindow: reason === 'in-window', why, reason });
+  const out = (reason: FailoverWindow['reason'], why: string | null): FailoverWindow => ({
+    silentForMs,
+    windowMs,
+    promotable,
+    inWindow: reason === 'in-window',
+    why,
+    reason,
+  });
   if (lostQuorum) return out('quorum-lost', 'No majority of masters is alive to vote.');
   if (promotable.length === 0) return out('no-promotable-replica', null);
   // Redis fails a master over only once a majority of slot-owning masters lost it; a master the
@@ -73,11 +80,21 @@ export function failoverWindow(model: ClusterModel, master: ModelNode, replicas:
   const majority = Math.floor((masters.length + 1) / 2) + 1;
   const losingMasters = losing.filter((v) => v.myself && masters.some((m) => m.id === v.myself!.id)).length;
   if (losingMasters < majority && losing.length < model.views.length) {
-    return out('no-majority-lost-it', `Only ${losingMasters} of the ${masters.length + 1} slot-owning masters lost it: a failover needs a majority to agree (${majority}), so Redis will not start one.`);
+    return out(
+      'no-majority-lost-it',
+      `Only ${losingMasters} of the ${masters.length + 1} slot-owning masters lost it: a failover needs a majority to agree (${majority}), so Redis will not start one.`,
+    );
   }
-  if (silentForMs === null) return out('time-unknown', 'How long it has been down cannot be read from the replies (no pong time or TIME), so redis-medic does not wait for Redis to fail it over.');
+  if (silentForMs === null)
+    return out(
+      'time-unknown',
+      'How long it has been down cannot be read from the replies (no pong time or TIME), so redis-medic does not wait for Redis to fail it over.',
+    );
   if (silentForMs < windowMs) return out('in-window', null);
-  return out('window-passed', `No node has heard from it for ${formatSeconds(silentForMs)}, longer than Redis takes to fail over by itself (${formatSeconds(windowMs)}): it will not do it by itself any more.`);
+  return out(
+    'window-passed',
+    `No node has heard from it for ${formatSeconds(silentForMs)}, longer than Redis takes to fail over by itself (${formatSeconds(windowMs)}): it will not do it by itself any more.`,
+  );
 }
 
 /** The shortest time any of these views has gone without a pong from `id`, in its own clock. */
@@ -101,7 +118,12 @@ export function failoverInProgress(model: ClusterModel, master: ModelNode, windo
   const since = window.silentForMs === null ? null : new Date(taken - window.silentForMs).toISOString();
   const until = window.silentForMs === null ? null : new Date(taken - window.silentForMs + window.windowMs).toISOString();
   const names = window.promotable.map(label).join(', ');
-  const flagged = master.flagged === 'fail' ? 'the cluster flags it `fail`' : master.flagged === 'pfail' ? 'the other nodes flag it `fail?`, not yet `fail`' : 'the other nodes lost their link to it, not yet flagged';
+  const flagged =
+    master.flagged === 'fail'
+      ? 'the cluster flags it `fail`'
+      : master.flagged === 'pfail'
+        ? 'the other nodes flag it `fail?`, not yet `fail`'
+        : 'the other nodes lost their link to it, not yet flagged';
   const timing: TransitionTiming = {
     since,
     until,
@@ -114,7 +136,8 @@ export function failoverInProgress(model: ClusterModel, master: ModelNode, windo
     title: `Failover under way: master ${master.addr} is down, ${window.promotable.length === 1 ? 'its replica' : 'a replica'} should take over by itself`,
     detail:
       `${label(master)} owns slots ${formatRanges(master.slots)} and ${flagged}` +
-      (window.silentForMs === null ? '' : `; no node has heard from it for ${formatSeconds(window.silentForMs)}`) + '. ' +
+      (window.silentForMs === null ? '' : `; no node has heard from it for ${formatSeconds(window.silentForMs)}`) +
+      '. ' +
       `${names} ${window.promotable.length === 1 ? 'replicates it and can' : 'replicate it and can'} be promoted by Redis itself (not nofailover, data recent enough, a majority of masters alive to vote). ` +
       `Redis is expected to fail over within about node-timeout plus the election delay (~${formatSeconds(expectedFailoverMs(nodeTimeoutMs))}); ` +
       `its slots are not served until then. Re-check in a few seconds. No plan gives its slots away meanwhile: ` +
@@ -154,7 +177,7 @@ export type ReplicaLink =
 export function replicaLink(model: ClusterModel, replica: ModelNode): ReplicaLink | null {
   if (replica.role !== 'replica' || !replica.own || !replica.masterId) return null;
   const master = model.nodes.get(replica.masterId);
-  if (!master || master.health !== 'up') return null;
+  if (master?.health !== 'up') return null;
   const info = replica.own.replication;
   if (info['master_link_status'] !== 'down') return { kind: 'up' };
   const entry = master.own ? replicaEntry(master, replica) : undefined;
@@ -193,7 +216,12 @@ function numberOr(text: string | undefined, fallback: number): number {
   return text !== undefined && text !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-interface ReplicaEntry { ip: string; port: number; state: string; raw: string }
+interface ReplicaEntry {
+  ip: string;
+  port: number;
+  state: string;
+  raw: string;
+}
 
 /** The master's `slaveN:` line for this replica (matched by announced ip:port, or port alone when unique). */
 function replicaEntry(master: ModelNode, replica: ModelNode): ReplicaEntry | undefined {
@@ -218,7 +246,10 @@ export function replicaTransitions(model: ClusterModel): Finding[] {
     const master = model.nodes.get(replica.masterId!)!;
     const info = replica.own!.replication;
     const evidence = [
-      evidenceLine(replica.addr, `master_link_status:${info['master_link_status']} master_sync_in_progress:${info['master_sync_in_progress'] ?? '?'} master_link_down_since_seconds:${info['master_link_down_since_seconds'] ?? '?'}`),
+      evidenceLine(
+        replica.addr,
+        `master_link_status:${info['master_link_status']} master_sync_in_progress:${info['master_sync_in_progress'] ?? '?'} master_link_down_since_seconds:${info['master_link_down_since_seconds'] ?? '?'}`,
+      ),
     ];
     if (link.kind === 'syncing') {
       if (link.masterLine) evidence.push(evidenceLine(master.addr, link.masterLine));
@@ -239,7 +270,9 @@ export function replicaTransitions(model: ClusterModel): Finding[] {
             ? `The master lists it waiting for the data (state=wait_bgsave)${delayS !== null ? `: with diskless sync it waits repl-diskless-sync-delay (${delayS} s) for more replicas, then streams the data` : ': it is writing the RDB (BGSAVE) first'}. `
             : `The data is on its way${progress}. `) +
           `master_link_status is down until the sync completes: that is expected, not broken replication. It has no copy of the data yet, so it cannot take over if the master fails. ` +
-          (replica.flagged ? `Some nodes still flag it \`${replica.flagged === 'fail' ? 'fail' : 'fail?'}\` from before it came back: each clears that at its next pong from it. ` : '') +
+          (replica.flagged
+            ? `Some nodes still flag it \`${replica.flagged === 'fail' ? 'fail' : 'fail?'}\` from before it came back: each clears that at its next pong from it. `
+            : '') +
           `Redis drops a sync that exchanges nothing for repl-timeout (${replTimeoutS} s) and starts over; if it is still not up at the next check, look at the master's log (fork, disk, network).`,
         evidence,
         nodes: [replica.id, master.id],
@@ -276,7 +309,8 @@ export function replicaTransitions(model: ClusterModel): Finding[] {
 function transferText(info: Record<string, string>): string {
   const read = Number(info['master_sync_read_bytes']);
   const total = Number(info['master_sync_total_bytes']);
-  if (Number.isFinite(read) && Number.isFinite(total) && total > 0) return `: ${read} of ${total} bytes (${Math.floor((100 * read) / total)}%)`;
+  if (Number.isFinite(read) && Number.isFinite(total) && total > 0)
+    return `: ${read} of ${total} bytes (${Math.floor((100 * read) / total)}%)`;
   if (Number.isFinite(read) && read > 0) return `: ${read} bytes so far`;
   return '';
 }
@@ -323,27 +357,32 @@ export function reshardingInProgress(model: ClusterModel): Finding[] {
       if (!m) continue;
       nodes.add(me.id).add(to);
       const target = model.nodes.get(to);
-      const left = model.nodes.get(me.id)?.own?.probe.replies?.openSlotKeysLater?.counts[String(slot)] ?? openSlotKeys(model.nodes.get(me.id), slot);
-      parts.push(`slot ${slot}: ${left ?? '?'} keys left on ${me.addr}, ${m.moved} moved to ${target?.addr ?? to.slice(0, 8)} within ${m.afterMs} ms`);
+      const left =
+        model.nodes.get(me.id)?.own?.probe.replies?.openSlotKeysLater?.counts[String(slot)] ?? openSlotKeys(model.nodes.get(me.id), slot);
+      parts.push(
+        `slot ${slot}: ${left ?? '?'} keys left on ${me.addr}, ${m.moved} moved to ${target?.addr ?? to.slice(0, 8)} within ${m.afterMs} ms`,
+      );
       evidence.push(evidenceLine(me.addr, me.raw));
     }
   }
   const slots = toRanges(moving.keys());
-  return [{
-    code: 'RESHARDING_IN_PROGRESS',
-    severity: 'info',
-    category: 'transition',
-    title: `Resharding in progress: ${plural(moving.size, 'slot')} moving`,
-    detail:
-      `Keys are moving while redis-medic looks (${parts.join('; ') || `slots ${formatRanges(slots)}`}): an operator's or a tool's resharding is at work. ` +
-      'Clients get ASK redirects meanwhile, which cluster clients follow. The resharding closes each slot itself once its keys are moved; ' +
-      'redis-medic offers no plan for these slots (closing a slot under a running resharding breaks it). ' +
-      'If the keys stop moving with the slot still open, the resharding was interrupted: that is OPEN_SLOTS, with the plans to finish or undo it.',
-    evidence: evidence.length ? evidence : [],
-    nodes: [...nodes],
-    slots,
-    transition: { since: null, until: null, bound: 'as long as keys keep moving; an open slot whose keys do not move is OPEN_SLOTS' },
-  }];
+  return [
+    {
+      code: 'RESHARDING_IN_PROGRESS',
+      severity: 'info',
+      category: 'transition',
+      title: `Resharding in progress: ${plural(moving.size, 'slot')} moving`,
+      detail:
+        `Keys are moving while redis-medic looks (${parts.join('; ') || `slots ${formatRanges(slots)}`}): an operator's or a tool's resharding is at work. ` +
+        'Clients get ASK redirects meanwhile, which cluster clients follow. The resharding closes each slot itself once its keys are moved; ' +
+        'redis-medic offers no plan for these slots (closing a slot under a running resharding breaks it). ' +
+        'If the keys stop moving with the slot still open, the resharding was interrupted: that is OPEN_SLOTS, with the plans to finish or undo it.',
+      evidence: evidence.length ? evidence : [],
+      nodes: [...nodes],
+      slots,
+      transition: { since: null, until: null, bound: 'as long as keys keep moving; an open slot whose keys do not move is OPEN_SLOTS' },
+    },
+  ];
 }
 
 // ---- a node joining --------------------------------------------------------------------------
@@ -372,26 +411,55 @@ export function joiningNodes(model: ClusterModel): Map<string, string[]> {
     const node = me ? model.nodes.get(me.id) : undefined;
     if (!me || !node || !me.flags.includes('master') || node.slots.length > 0 || me.slots.length > 0) continue;
     const evidence: string[] = [];
-    const handshakeByOthers = model.views.filter((v) => v !== view && v.lines.some((l) => l.flags.includes('handshake') && l.addr && comparableAddr(l.addr) === comparableAddr(me.addr)));
-    for (const v of handshakeByOthers.slice(0, 2)) evidence.push(evidenceLine(v.myself?.addr ?? v.probe.addr, v.lines.find((l) => l.flags.includes('handshake') && comparableAddr(l.addr) === comparableAddr(me.addr))!.raw));
+    const handshakeByOthers = model.views.filter(
+      (v) =>
+        v !== view && v.lines.some((l) => l.flags.includes('handshake') && l.addr && comparableAddr(l.addr) === comparableAddr(me.addr)),
+    );
+    for (const v of handshakeByOthers.slice(0, 2))
+      evidence.push(
+        evidenceLine(
+          v.myself?.addr ?? v.probe.addr,
+          v.lines.find((l) => l.flags.includes('handshake') && comparableAddr(l.addr) === comparableAddr(me.addr))!.raw,
+        ),
+      );
     const known = new Set(view.lines.filter((l) => !l.flags.includes('handshake')).map((l) => l.id));
     const missing = [...members.keys()].filter((id) => id !== me.id && !known.has(id));
     const ownHandshakes = view.lines.filter((l) => l.flags.includes('handshake'));
-    const slotless = view.lines.filter((l) => l.flags.includes('master') && l.slots.length === 0 && (members.get(l.id)?.slots.length ?? 0) > 0);
-    if (missing.length) evidence.push(evidenceLine(me.addr, `knows ${known.size} nodes; not yet ${missing.map((id) => members.get(id)?.addr || id.slice(0, 8)).slice(0, 4).join(', ')}`));
+    const slotless = view.lines.filter(
+      (l) => l.flags.includes('master') && l.slots.length === 0 && (members.get(l.id)?.slots.length ?? 0) > 0,
+    );
+    if (missing.length)
+      evidence.push(
+        evidenceLine(
+          me.addr,
+          `knows ${known.size} nodes; not yet ${missing
+            .map((id) => members.get(id)?.addr || id.slice(0, 8))
+            .slice(0, 4)
+            .join(', ')}`,
+        ),
+      );
     if (ownHandshakes.length) evidence.push(...ownHandshakes.slice(0, 2).map((l) => evidenceLine(me.addr, l.raw)));
     if (slotless.length) evidence.push(...slotless.slice(0, 2).map((l) => evidenceLine(me.addr, l.raw)));
     // The join's tail: it knows everyone and every slot, flags nobody, and still says fail. Redis
     // keeps a master that just reached the majority at cluster_state:fail for node-timeout
     // (clamped to 0.5-5 s) before it says ok (the rejoin delay in clusterUpdateState).
-    const settling = view.info?.state === 'fail' && !view.lines.some((l) => l.flags.includes('fail') || l.flags.includes('fail?')) &&
+    const settling =
+      view.info?.state === 'fail' &&
+      !view.lines.some((l) => l.flags.includes('fail') || l.flags.includes('fail?')) &&
       model.views.some((v) => v !== view && v.info?.state === 'ok' && v.info.slotsAssigned === view.info?.slotsAssigned);
     // A join needs someone to have met it: a node that knows nobody and that nobody lists (one
     // restarted with an empty nodes.conf, a stray instance) is not joining, whatever it says.
-    const met = handshakeByOthers.length > 0 || ownHandshakes.length > 0 || [...known].some((id) => id !== me.id && members.has(id)) ||
+    const met =
+      handshakeByOthers.length > 0 ||
+      ownHandshakes.length > 0 ||
+      [...known].some((id) => id !== me.id && members.has(id)) ||
       model.views.some((v) => v !== view && v.lines.some((l) => l.id === me.id));
-    const catchingUp = met && (handshakeByOthers.length > 0 || missing.length > 0 || ownHandshakes.length > 0 || slotless.length > 0 || settling);
-    if (catchingUp && view.info?.state !== 'ok') evidence.push(evidenceLine(me.addr, `cluster_state:${view.info?.state ?? '?'} cluster_slots_assigned:${view.info?.slotsAssigned ?? '?'}`));
+    const catchingUp =
+      met && (handshakeByOthers.length > 0 || missing.length > 0 || ownHandshakes.length > 0 || slotless.length > 0 || settling);
+    if (catchingUp && view.info?.state !== 'ok')
+      evidence.push(
+        evidenceLine(me.addr, `cluster_state:${view.info?.state ?? '?'} cluster_slots_assigned:${view.info?.slotsAssigned ?? '?'}`),
+      );
     if (catchingUp) out.set(me.id, evidence);
   }
   joiningCache.set(model, out);
@@ -403,21 +471,26 @@ export function nodeJoining(model: ClusterModel): Finding[] {
   if (joining.size === 0) return [];
   const nodes = [...joining.keys()].map((id) => model.nodes.get(id)!).filter(Boolean);
   const nodeTimeoutMs = promotionSettings(model).nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
-  return [{
-    code: 'NODE_JOINING',
-    severity: 'info',
-    category: 'transition',
-    title: `${nodes.length === 1 ? `Node ${nodes[0]!.addr} is` : `${nodes.length} nodes are`} joining the cluster`,
-    detail:
-      `${nodes.map(label).join(', ')} ${nodes.length === 1 ? 'owns' : 'own'} no slot and ${nodes.length === 1 ? 'has' : 'have'} not caught up with the cluster yet (handshake, or members and slots not learnt): a node being added. ` +
-      `Until it has, its own view differs and it says cluster_state:fail; the nodes already in the cluster serve every slot. ` +
-      `Redis completes or drops a handshake within node-timeout (${formatSeconds(nodeTimeoutMs)}), spreads the slot table by gossip within a few more, ` +
-      `and keeps a master that just joined at cluster_state:fail for node-timeout (0.5 to 5 s) after that; ` +
-      'if the next check still shows it apart, check that its bus port is reachable both ways. Give it slots (redis-cli --cluster rebalance) or make it a replica (CLUSTER REPLICATE) once it has joined.',
-    evidence: [...joining.values()].flat().slice(0, 8),
-    nodes: nodes.map((n) => n.id),
-    slots: [],
-    transition: { since: null, until: null, bound: `a handshake completes or is dropped within node-timeout (${formatSeconds(nodeTimeoutMs)}); the view catches up within a few more` },
-  }];
+  return [
+    {
+      code: 'NODE_JOINING',
+      severity: 'info',
+      category: 'transition',
+      title: `${nodes.length === 1 ? `Node ${nodes[0]!.addr} is` : `${nodes.length} nodes are`} joining the cluster`,
+      detail:
+        `${nodes.map(label).join(', ')} ${nodes.length === 1 ? 'owns' : 'own'} no slot and ${nodes.length === 1 ? 'has' : 'have'} not caught up with the cluster yet (handshake, or members and slots not learnt): a node being added. ` +
+        `Until it has, its own view differs and it says cluster_state:fail; the nodes already in the cluster serve every slot. ` +
+        `Redis completes or drops a handshake within node-timeout (${formatSeconds(nodeTimeoutMs)}), spreads the slot table by gossip within a few more, ` +
+        `and keeps a master that just joined at cluster_state:fail for node-timeout (0.5 to 5 s) after that; ` +
+        'if the next check still shows it apart, check that its bus port is reachable both ways. Give it slots (redis-cli --cluster rebalance) or make it a replica (CLUSTER REPLICATE) once it has joined.',
+      evidence: [...joining.values()].flat().slice(0, 8),
+      nodes: nodes.map((n) => n.id),
+      slots: [],
+      transition: {
+        since: null,
+        until: null,
+        bound: `a handshake completes or is dropped within node-timeout (${formatSeconds(nodeTimeoutMs)}); the view catches up within a few more`,
+      },
+    },
+  ];
 }
-

@@ -14,25 +14,32 @@ export function nodeOutOfScope(model: ClusterModel): Finding[] {
   const outside = model.snapshot.outOfScope ?? [];
   if (outside.length === 0) return [];
   const ids = new Set(outside.map((o) => o.line.slice(0, o.line.indexOf(' '))).filter((id) => model.nodes.has(id)));
-  const shown = outside.slice(0, 5).map((o) => o.addr).join(', ');
+  const shown = outside
+    .slice(0, 5)
+    .map((o) => o.addr)
+    .join(', ');
   const more = outside.length > 5 ? ` and ${outside.length - 5} more` : '';
-  return [{
-    code: 'NODE_OUT_OF_SCOPE',
-    severity: 'warning',
-    category: 'risk',
-    title: `${outside.length} listed address${outside.length === 1 ? '' : 'es'} outside the allowed networks: not asked`,
-    detail:
-      `${shown}${more}: redis-medic never connects to (nor sends the password to) an address outside this cluster's scope, ` +
-      `${model.snapshot.scope ?? 'its seeds and spare nodes'}. Nodes there are neither checked nor repaired. ` +
-      'If they are nodes of this cluster, add their network to allowedNetworks in the configuration; if not, a node lists ' +
-      'an address that is not its own (cluster-announce-ip/-port), or something feeds the cluster false nodes.',
-    evidence: [
-      ...outside.slice(0, EVIDENCE_SHOWN).map((o) => evidenceLine(o.namedBy, o.line)),
-      ...(outside.length > EVIDENCE_SHOWN ? [`... and ${outside.length - EVIDENCE_SHOWN} more address${outside.length - EVIDENCE_SHOWN === 1 ? '' : 'es'}`] : []),
-    ],
-    nodes: [...ids],
-    slots: [],
-  }];
+  return [
+    {
+      code: 'NODE_OUT_OF_SCOPE',
+      severity: 'warning',
+      category: 'risk',
+      title: `${outside.length} listed address${outside.length === 1 ? '' : 'es'} outside the allowed networks: not asked`,
+      detail:
+        `${shown}${more}: redis-medic never connects to (nor sends the password to) an address outside this cluster's scope, ` +
+        `${model.snapshot.scope ?? 'its seeds and spare nodes'}. Nodes there are neither checked nor repaired. ` +
+        'If they are nodes of this cluster, add their network to allowedNetworks in the configuration; if not, a node lists ' +
+        'an address that is not its own (cluster-announce-ip/-port), or something feeds the cluster false nodes.',
+      evidence: [
+        ...outside.slice(0, EVIDENCE_SHOWN).map((o) => evidenceLine(o.namedBy, o.line)),
+        ...(outside.length > EVIDENCE_SHOWN
+          ? [`... and ${outside.length - EVIDENCE_SHOWN} more address${outside.length - EVIDENCE_SHOWN === 1 ? '' : 'es'}`]
+          : []),
+      ],
+      nodes: [...ids],
+      slots: [],
+    },
+  ];
 }
 
 /**
@@ -41,31 +48,36 @@ export function nodeOutOfScope(model: ClusterModel): Finding[] {
  */
 export function nodeIdMismatch(model: ClusterModel): Finding[] {
   if (model.impostors.length === 0) return [];
-  const listedNodes = model.impostors.flatMap((i) => i.listed.map((l) => model.nodes.get(l.line.id)).filter((n): n is ModelNode => n !== undefined));
+  const listedNodes = model.impostors.flatMap((i) =>
+    i.listed.map((l) => model.nodes.get(l.line.id)).filter((n): n is ModelNode => n !== undefined),
+  );
   const parts = model.impostors.map((i) => {
     const expected = i.listed.map((l) => label(l.line)).join(' or ');
     return `at ${i.addr} the cluster lists ${expected}, but ${i.view.myself!.id.slice(0, 8)} answers there`;
   });
-  return [{
-    code: 'NODE_ID_MISMATCH',
-    severity: 'warning',
-    category: 'fault',
-    title: model.impostors.length === 1
-      ? `Another node answers at ${model.impostors[0]!.addr} than the one the cluster lists there`
-      : `Other nodes answer at ${model.impostors.length} addresses than the ones the cluster lists there`,
-    detail:
-      `${parts.join('; ')}. A node that answers with another id is not that node: its answer is not used in this diagnosis ` +
-      'and no plan acts on it. Either the listed node announces an address that is not its own ' +
-      '(cluster-announce-ip/-port/-bus-port: check its announce settings), or the address now belongs to another Redis, ' +
-      'or the node there was restarted with an empty nodes.conf (a new id: its peers mark the old one noaddr within ' +
-      'seconds, and the next diagnosis names it). The cluster\'s own gossip reaches that process too.',
-    evidence: model.impostors.flatMap((i) => [
-      ...i.listed.slice(0, 2).map((l) => evidenceLine(l.viewer, rawLineIn(l.view, l.line))),
-      evidenceLine(i.addr, i.view.myself!.raw),
-    ]),
-    nodes: [...new Set(listedNodes.map((n) => n.id))],
-    slots: [],
-  }];
+  return [
+    {
+      code: 'NODE_ID_MISMATCH',
+      severity: 'warning',
+      category: 'fault',
+      title:
+        model.impostors.length === 1
+          ? `Another node answers at ${model.impostors[0]!.addr} than the one the cluster lists there`
+          : `Other nodes answer at ${model.impostors.length} addresses than the ones the cluster lists there`,
+      detail:
+        `${parts.join('; ')}. A node that answers with another id is not that node: its answer is not used in this diagnosis ` +
+        'and no plan acts on it. Either the listed node announces an address that is not its own ' +
+        '(cluster-announce-ip/-port/-bus-port: check its announce settings), or the address now belongs to another Redis, ' +
+        'or the node there was restarted with an empty nodes.conf (a new id: its peers mark the old one noaddr within ' +
+        "seconds, and the next diagnosis names it). The cluster's own gossip reaches that process too.",
+      evidence: model.impostors.flatMap((i) => [
+        ...i.listed.slice(0, 2).map((l) => evidenceLine(l.viewer, rawLineIn(l.view, l.line))),
+        evidenceLine(i.addr, i.view.myself!.raw),
+      ]),
+      nodes: [...new Set(listedNodes.map((n) => n.id))],
+      slots: [],
+    },
+  ];
 }
 
 /** A read cap bit: some answer was dropped, or some listed node was not asked. */
@@ -79,20 +91,29 @@ export function readCapHit(model: ClusterModel): Finding[] {
   const title = [
     dropped.length ? `${plural(dropped.length, 'answer')} dropped` : '',
     notFollowed.length ? 'not every listed node asked' : '',
-  ].filter(Boolean).join(', ');
-  return [{
-    code: 'READ_CAP_HIT',
-    severity: 'warning',
-    category: 'fault',
-    title: `Read caps hit: ${title}`,
-    detail:
-      `${hits.map((h) => (h.addr ? `${h.addr} ${h.detail}` : h.detail)).join('; ')}. ` +
-      'redis-medic bounds what it reads from any node, so a broken or hostile node cannot exhaust it; what lies past a cap ' +
-      'is unknown to this diagnosis (such nodes are neither judged down nor repaired). A real cluster this large needs the ' +
-      'caps raised (collection.maxReplyBytes, maxClusterNodesLines, maxNodes); otherwise look at what that node lists ' +
-      '(a handshake storm, a node that is not Redis).',
-    evidence: hits.map((h) => evidenceLine(h.addr ?? 'redis-medic', `redis-medic: ${h.detail}${h.notAsked?.length ? ` (first not asked: ${h.notAsked.slice(0, 5).join(', ')})` : ''}`)),
-    nodes: dropped.map((h) => byAddr.get(comparableAddr(h.addr!))?.id).filter((id): id is string => id !== undefined),
-    slots: [],
-  }];
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return [
+    {
+      code: 'READ_CAP_HIT',
+      severity: 'warning',
+      category: 'fault',
+      title: `Read caps hit: ${title}`,
+      detail:
+        `${hits.map((h) => (h.addr ? `${h.addr} ${h.detail}` : h.detail)).join('; ')}. ` +
+        'redis-medic bounds what it reads from any node, so a broken or hostile node cannot exhaust it; what lies past a cap ' +
+        'is unknown to this diagnosis (such nodes are neither judged down nor repaired). A real cluster this large needs the ' +
+        'caps raised (collection.maxReplyBytes, maxClusterNodesLines, maxNodes); otherwise look at what that node lists ' +
+        '(a handshake storm, a node that is not Redis).',
+      evidence: hits.map((h) =>
+        evidenceLine(
+          h.addr ?? 'redis-medic',
+          `redis-medic: ${h.detail}${h.notAsked?.length ? ` (first not asked: ${h.notAsked.slice(0, 5).join(', ')})` : ''}`,
+        ),
+      ),
+      nodes: dropped.map((h) => byAddr.get(comparableAddr(h.addr!))?.id).filter((id): id is string => id !== undefined),
+      slots: [],
+    },
+  ];
 }

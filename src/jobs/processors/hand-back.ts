@@ -29,10 +29,16 @@ export function handBackOnAbort<D, R>(processor: Processor<D, R>, logger: Logger
     work.catch(() => undefined);
     try {
       await job.moveToWait(token);
-      logger.info({ queue: job.queueName, jobId: job.id }, `handed job ${job.id} back to the queue (${String(signal.reason ?? 'aborted')})`);
+      logger.info(
+        { queue: job.queueName, jobId: job.id },
+        `handed job ${job.id} back to the queue (${String(signal.reason ?? 'aborted')})`,
+      );
     } catch (err) {
       // The lock is gone already: the stalled-job check hands it back instead.
-      logger.warn({ queue: job.queueName, jobId: job.id, error: errorMessage(err) }, `could not hand job ${job.id} back; the stalled-job check will`);
+      logger.warn(
+        { queue: job.queueName, jobId: job.id, error: errorMessage(err) },
+        `could not hand job ${job.id} back; the stalled-job check will`,
+      );
     }
     throw new WaitingError();
   };

@@ -45,8 +45,10 @@ export function interruptionReason(i: Interruption): string {
   const numberOf = (s: StepRef): number => (i.plan ? i.plan.indexOf(s) + 1 : 0);
   const total = i.plan?.length ?? i.ran.length + i.unknown.length + i.notRun.length;
   const parts = [`interrupted: the worker running this repair stopped after ${i.ran.length} of ${total} step${total === 1 ? '' : 's'}.`];
-  if (i.ran.length) parts.push(`Ran: ${i.ran.map((s, k) => `${line(s, k + 1)} (${s.ok ? 'ok' : 'FAILED'}${s.reply ? `: ${s.reply}` : ''})`).join('; ')}.`);
-  if (i.unknown.length) parts.push(`Sent, answer never recorded (it may have run): ${i.unknown.map((s) => line(s, numberOf(s))).join('; ')}.`);
+  if (i.ran.length)
+    parts.push(`Ran: ${i.ran.map((s, k) => `${line(s, k + 1)} (${s.ok ? 'ok' : 'FAILED'}${s.reply ? `: ${s.reply}` : ''})`).join('; ')}.`);
+  if (i.unknown.length)
+    parts.push(`Sent, answer never recorded (it may have run): ${i.unknown.map((s) => line(s, numberOf(s))).join('; ')}.`);
   if (i.notRun.length) parts.push(`Not run: ${i.notRun.map((s) => line(s, numberOf(s))).join('; ')}.`);
   parts.push('Nothing was re-run. The cluster was diagnosed again: the plan that completes the job is offered in the thread.');
   return parts.join(' ');

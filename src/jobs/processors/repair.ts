@@ -52,23 +52,36 @@ export const ALREADY_RAN_REASON = 'this approval was already used for a run; not
  * step makes a second run of the same job (a stalled job handed to another worker after a
  * crash) report "interrupted" instead of running steps again.
  */
-export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJob, token?: string, signal?: AbortSignal) => Promise<RepairJobResult> {
+export function createRepairProcessor(
+  deps: RepairProcessorDeps,
+): (job: RepairJob, token?: string, signal?: AbortSignal) => Promise<RepairJobResult> {
   const now = deps.now ?? Date.now;
   const secret = deps.approvalSigner ? undefined : approvalSigningSecret(deps.config);
   const signer = deps.approvalSigner ?? (secret ? createApprovalSigner(secret) : undefined);
-  if (!signer) deps.logger.error('repair worker: neither APPROVAL_SECRET nor SLACK_SIGNING_SECRET is configured, so no approval can be verified: every repair job will be refused');
+  if (!signer)
+    deps.logger.error(
+      'repair worker: neither APPROVAL_SECRET nor SLACK_SIGNING_SECRET is configured, so no approval can be verified: every repair job will be refused',
+    );
   return async (job, _token, _signal) => {
     const { data } = job;
     const jobId = String(job.id);
     const log = deps.logger.child({ queue: 'repair', jobId, cluster: data.cluster, planId: data.planId });
     const started = now();
     const finish = async (result: RepairResult, reportAs: RepairJobData = data): Promise<RepairResult> => {
-      log.info({ status: result.status, reason: result.reason, steps: result.steps.length }, `repair ${data.planId} of ${data.cluster}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`);
+      log.info(
+        { status: result.status, reason: result.reason, steps: result.steps.length },
+        `repair ${data.planId} of ${data.cluster}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`,
+      );
       await callHook(log, 'onRepairDone', deps.hooks?.onRepairDone && (() => deps.hooks!.onRepairDone!(reportAs, result, jobId)));
       return result;
     };
-    const stopped = (status: RepairResult['status'], reason: string): RepairResult =>
-      ({ status, reason, planId: data.planId, steps: [], durationMs: now() - started });
+    const stopped = (status: RepairResult['status'], reason: string): RepairResult => ({
+      status,
+      reason,
+      planId: data.planId,
+      steps: [],
+      durationMs: now() - started,
+    });
 
     let cluster: ClusterConfig;
     try {
@@ -86,18 +99,39 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
       readClaim: (id) => readApprovalClaim(deps.redis, deps.config.queue.prefix, id),
       now: now(),
       maxAgeMs: deps.config.approvals.expiryMs,
-    }).catch((err: unknown) => ({ ok: false as const, code: 'no_claim' as const, reason: `could not read the approval store (${errorMessage(err)})` }));
+    }).catch((err: unknown) => ({
+      ok: false as const,
+      code: 'no_claim' as const,
+      reason: `could not read the approval store (${errorMessage(err)})`,
+    }));
     if (!check.ok) {
       const claimed = typeof data.approvedBy === 'string' ? data.approvedBy.slice(0, 100) : 'unknown';
-      log.error({ code: check.code, approvalId: data.approvalId, claimedActor: claimed }, `repair job refused, nothing was run: ${check.reason}`);
+      log.error(
+        { code: check.code, approvalId: data.approvalId, claimedActor: claimed },
+        `repair job refused, nothing was run: ${check.reason}`,
+      );
       await deps.audit?.record({
-        action: 'repair.refused', cluster: data.cluster, actor: `unverified:${claimed}`,
-        details: { jobId, planId: data.planId, approvalId: data.approvalId, reason: check.code, message: check.reason, verified: false, claimedActor: claimed },
+        action: 'repair.refused',
+        cluster: data.cluster,
+        actor: `unverified:${claimed}`,
+        details: {
+          jobId,
+          planId: data.planId,
+          approvalId: data.approvalId,
+          reason: check.code,
+          message: check.reason,
+          verified: false,
+          claimedActor: claimed,
+        },
       });
       // Told in the approval's own thread (the notifier finds it by approval id in our store),
       // never where the job's unverified origin points, and without mentioning the claimed actor.
       return finish(stopped('refused', `the repair job's approval was refused (${check.reason}); nothing was run`), {
-        cluster: data.cluster, planId: data.planId, approvalId: data.approvalId, approvedBy: `unverified:${claimed}`, origin: { kind: 'cli', user: 'unverified' },
+        cluster: data.cluster,
+        planId: data.planId,
+        approvalId: data.approvalId,
+        approvedBy: `unverified:${claimed}`,
+        origin: { kind: 'cli', user: 'unverified' },
       });
     }
     const approvers = check.approval.approvers.join('+');
@@ -107,15 +141,33 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
     const runKey = repairJobId(data.planId, data.approvalId);
     const progressKey = medicKey(deps.config.queue.prefix, 'repair-progress', runKey);
     try {
-      const marker = JSON.stringify({ worker: deps.workerName ?? `pid-${process.pid}`, at: new Date(now()).toISOString(), attempt: job.attemptsStarted });
-      firstRun = (await deps.redis.set(medicKey(deps.config.queue.prefix, 'repair-started', runKey), marker, 'EX', STARTED_MARKER_TTL_SECONDS, 'NX')) === 'OK';
+      const marker = JSON.stringify({
+        worker: deps.workerName ?? `pid-${process.pid}`,
+        at: new Date(now()).toISOString(),
+        attempt: job.attemptsStarted,
+      });
+      firstRun =
+        (await deps.redis.set(
+          medicKey(deps.config.queue.prefix, 'repair-started', runKey),
+          marker,
+          'EX',
+          STARTED_MARKER_TTL_SECONDS,
+          'NX',
+        )) === 'OK';
     } catch (err) {
-      return finish(stopped('refused', `could not record the start of the repair in the queue Redis (${errorMessage(err)}); nothing was run`));
+      return finish(
+        stopped('refused', `could not record the start of the repair in the queue Redis (${errorMessage(err)}); nothing was run`),
+      );
     }
     if (!firstRun) {
       const interrupted = (job.attemptsStarted ?? 0) > 1 || (job.stalledCounter ?? 0) > 0;
       if (!interrupted) {
-        await deps.audit?.record({ action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin), details: { jobId, planId: data.planId, reason: 'already-ran' } });
+        await deps.audit?.record({
+          action: 'repair.refused',
+          cluster: data.cluster,
+          actor: actorOf(data.origin),
+          details: { jobId, planId: data.planId, reason: 'already-ran' },
+        });
         return finish(stopped('refused', ALREADY_RAN_REASON));
       }
       return finish(await reportInterruption(cluster, progressKey, started));
@@ -138,8 +190,17 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
       const recorded = records.length > 0;
       const reason = recorded ? interruptionReason(interruption) : INTERRUPTED_REASON;
       await deps.audit?.record({
-        action: 'repair.refused', cluster: data.cluster, actor: actorOf(data.origin),
-        details: { jobId, planId: data.planId, reason: 'interrupted', ran: interruption.ran.length, unknown: interruption.unknown.length, notRun: interruption.notRun.length },
+        action: 'repair.refused',
+        cluster: data.cluster,
+        actor: actorOf(data.origin),
+        details: {
+          jobId,
+          planId: data.planId,
+          reason: 'interrupted',
+          ran: interruption.ran.length,
+          unknown: interruption.unknown.length,
+          notRun: interruption.notRun.length,
+        },
       });
       let finalReport: DiagnosisReport | undefined;
       try {
@@ -148,8 +209,20 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         log.warn({ error: errorMessage(err) }, 'could not diagnose the cluster after the interrupted repair');
       }
       return {
-        status: 'failed', code: ErrorCode.RepairInterrupted, reason, planId: data.planId,
-        steps: [...interruption.ran, ...interruption.unknown.map((s) => ({ node: s.node, command: s.command, reply: 'sent; the worker stopped before its answer was recorded (it may have run)', ok: false, ms: 0 }))],
+        status: 'failed',
+        code: ErrorCode.RepairInterrupted,
+        reason,
+        planId: data.planId,
+        steps: [
+          ...interruption.ran,
+          ...interruption.unknown.map((s) => ({
+            node: s.node,
+            command: s.command,
+            reply: 'sent; the worker stopped before its answer was recorded (it may have run)',
+            ok: false,
+            ms: 0,
+          })),
+        ],
         // Nothing recorded (a worker of an older version, or the record could not be written): say nothing is known.
         ...(recorded && interruption.notRun.length ? { notRun: interruption.notRun } : {}),
         durationMs: now() - since,
@@ -174,17 +247,25 @@ export function createRepairProcessor(deps: RepairProcessorDeps): (job: RepairJo
         onProgress: async (progress) => {
           // Recorded before anyone is told: if this worker dies, the next one says what ran.
           if (progress.phase === 'started' || progress.phase === 'step') {
-            await deps.redis.multi().rpush(progressKey, JSON.stringify(progress)).expire(progressKey, STARTED_MARKER_TTL_SECONDS).exec()
+            await deps.redis
+              .multi()
+              .rpush(progressKey, JSON.stringify(progress))
+              .expire(progressKey, STARTED_MARKER_TTL_SECONDS)
+              .exec()
               .catch((err: unknown) => log.warn({ error: errorMessage(err) }, 'could not record the repair progress'));
           }
-          await job.updateProgress(progress as unknown as object).catch((err: unknown) => log.debug({ error: errorMessage(err) }, 'could not store job progress'));
+          await job
+            .updateProgress(progress as unknown as object)
+            .catch((err: unknown) => log.debug({ error: errorMessage(err) }, 'could not store job progress'));
           await callHook(log, 'onRepairProgress', deps.hooks?.onRepairProgress && (() => deps.hooks!.onRepairProgress!(data, progress)));
         },
       });
       return finish(result);
     } catch (err) {
       log.error({ err }, `repair ${data.planId} of ${data.cluster} stopped with an error`);
-      return finish(stopped('failed', `the repair stopped with an error: ${errorMessage(err)}. Re-diagnose before approving another repair.`));
+      return finish(
+        stopped('failed', `the repair stopped with an error: ${errorMessage(err)}. Re-diagnose before approving another repair.`),
+      );
     }
   };
 }

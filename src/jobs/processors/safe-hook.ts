@@ -18,9 +18,13 @@ export async function callHook(logger: Logger, name: string, call: (() => Promis
 /** Who a job acts for, as the audit log names actors. */
 export function actorOf(origin: { kind: string; user?: string; source?: string }): string {
   switch (origin.kind) {
-    case 'slack': return origin.user ?? 'slack';
-    case 'cli': return `cli:${origin.user ?? 'unknown'}`;
-    case 'alert': return origin.source ?? 'alertmanager';
-    default: return 'monitor';
+    case 'slack':
+      return origin.user ?? 'slack';
+    case 'cli':
+      return `cli:${origin.user ?? 'unknown'}`;
+    case 'alert':
+      return origin.source ?? 'alertmanager';
+    default:
+      return 'monitor';
   }
 }

@@ -46,9 +46,16 @@ export function addReplicaPlans(ctx: PlanContext): FixPlan[] {
       ...(spare.member ? {} : { checks: [{ kind: 'blank-node' as const, node: spare.addr }] }),
       // A replica does not change cluster_state; but if the cluster was up, "done" also means the
       // newcomer says ok too (it does once it learnt every slot's owner).
-      verify: { clusterOk: ctx.report.verdict !== 'down', replicaOf: [{ node: spare.addr, masterId: master.id }], ...(spare.member ? {} : { extraNodes: [spare.addr] }) },
+      verify: {
+        clusterOk: ctx.report.verdict !== 'down',
+        replicaOf: [{ node: spare.addr, masterId: master.id }],
+        ...(spare.member ? {} : { extraNodes: [spare.addr] }),
+      },
     };
-    plans.push({ ...identify({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }), ...plan });
+    plans.push({
+      ...identify({ ...plan, involved: [master.id, ...(spare.member ? [spare.member.id] : [])], nodes: ctx.report.nodes }),
+      ...plan,
+    });
   });
   return plans;
 }

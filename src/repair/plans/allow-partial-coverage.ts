@@ -20,7 +20,9 @@ export function allowPartialCoveragePlans(ctx: PlanContext): FixPlan[] {
   const plan: Omit<FixPlan, 'id'> = {
     action: 'ALLOW_PARTIAL_COVERAGE',
     title: `Temporarily serve the ${served} covered slots: cluster-require-full-coverage no on every live node (partial availability)`,
-    fixes: (['SLOTS_UNASSIGNED', 'SHARD_ALL_COPIES_DOWN', 'MASTER_DOWN_NO_REPLICA', 'REPLICA_NOT_PROMOTED', 'FULL_COVERAGE_SETTING'] as const).filter((c) => findingsOf(ctx, c).length > 0),
+    fixes: (
+      ['SLOTS_UNASSIGNED', 'SHARD_ALL_COPIES_DOWN', 'MASTER_DOWN_NO_REPLICA', 'REPLICA_NOT_PROMOTED', 'FULL_COVERAGE_SETTING'] as const
+    ).filter((c) => findingsOf(ctx, c).length > 0),
     risk: 'high',
     dataLoss: {
       slots: [],
@@ -31,7 +33,11 @@ export function allowPartialCoveragePlans(ctx: PlanContext): FixPlan[] {
       'Temporary: set cluster-require-full-coverage back to yes once every slot is served again; a restart of a node also brings yes back (CONFIG SET is not persisted).',
       'The applications tolerate errors for some keys (partial availability) rather than none.',
     ],
-    steps: live.map((n) => ({ node: n.addr, command: ['CONFIG', 'SET', 'cluster-require-full-coverage', 'no'], why: 'serve the covered slots' })),
+    steps: live.map((n) => ({
+      node: n.addr,
+      command: ['CONFIG', 'SET', 'cluster-require-full-coverage', 'no'],
+      why: 'serve the covered slots',
+    })),
     expected: `Every live node reports cluster-require-full-coverage no and serves the ${served} covered slots; the others stay down until repaired.`,
     executable: true,
     verify: { clusterOk: false, config: { parameter: 'cluster-require-full-coverage', value: 'no' } },

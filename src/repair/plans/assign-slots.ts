@@ -1,11 +1,34 @@
-import { countSlots, intersectRanges, mergeRanges, rangesOverlap, slotsOf, subtractRanges, toRanges, type SlotRange } from '../../cluster/slots';
+import {
+  countSlots,
+  intersectRanges,
+  mergeRanges,
+  rangesOverlap,
+  slotsOf,
+  subtractRanges,
+  toRanges,
+  type SlotRange,
+} from '../../cluster/slots';
 import { inRanges, type ModelNode } from '../../diagnosis/model';
 import { plural } from '../../text';
 import { identify } from '../fingerprint';
 import type { FixPlan, PlanCheck, PlanStep, PlanVerification, Risk } from '../types';
 import {
-  byAddr, downMasters, findingsOf, liveMasters, liveNodes, liveReplicasOf, maxEpoch, name, ownedInViewOf, ownerlessSlots,
-  rangeArgs, slotText, spareCandidates, subtract, type PlanContext, type SpareCandidate,
+  byAddr,
+  downMasters,
+  findingsOf,
+  liveMasters,
+  liveNodes,
+  liveReplicasOf,
+  maxEpoch,
+  name,
+  ownedInViewOf,
+  ownerlessSlots,
+  rangeArgs,
+  slotText,
+  spareCandidates,
+  subtract,
+  type PlanContext,
+  type SpareCandidate,
 } from './context';
 
 interface Target {
@@ -75,12 +98,14 @@ export function assignSlotsPlans(ctx: PlanContext): FixPlan[] {
     // First choice: every slot goes where its data is; slots with no data anywhere go to the
     // first home too (one epoch bump fewer, and the load can be evened out later).
     const rest = subtract(orphans, mergeRanges(homes.flatMap((h) => h.slots)));
-    add(homes.map((home, i) => ({
-      target: { addr: home.node.addr, node: home.node, spare: false },
-      slots: i === 0 ? mergeRanges([...home.slots, ...rest]) : home.slots,
-      home,
-      ...(i === 0 && rest.length ? { extra: rest } : {}),
-    })));
+    add(
+      homes.map((home, i) => ({
+        target: { addr: home.node.addr, node: home.node, spare: false },
+        slots: i === 0 ? mergeRanges([...home.slots, ...rest]) : home.slots,
+        home,
+        ...(i === 0 && rest.length ? { extra: rest } : {}),
+      })),
+    );
   }
   // Then the others: the live master with the fewest slots, a spare. With a data home above,
   // these take its slots away from it, and say so.
@@ -108,7 +133,11 @@ interface PlanInput {
  */
 export function orphanSlots(ctx: PlanContext, dropped = droppedByOwner(ctx)): { orphans: SlotRange[]; promotable: SlotRange[] } {
   const droppedSlots = mergeRanges([...dropped.values()].flat());
-  const promotable = mergeRanges(downMasters(ctx).filter((m) => liveReplicasOf(ctx, m.id).length > 0).flatMap((m) => m.slots));
+  const promotable = mergeRanges(
+    downMasters(ctx)
+      .filter((m) => liveReplicasOf(ctx, m.id).length > 0)
+      .flatMap((m) => m.slots),
+  );
   return { orphans: subtract(subtract(ownerlessSlots(ctx), droppedSlots), promotable), promotable };
 }
 
@@ -123,7 +152,11 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
     const owner = ctx.model.nodes.get(ownerId)!;
     involved.push(ownerId);
     steps.push(
-      { node: owner.addr, command: ['CLUSTER', 'ADDSLOTSRANGE', ...rangeArgs(ranges)], why: 'claim again the slots it dropped (its keys are still there)' },
+      {
+        node: owner.addr,
+        command: ['CLUSTER', 'ADDSLOTSRANGE', ...rangeArgs(ranges)],
+        why: 'claim again the slots it dropped (its keys are still there)',
+      },
       { node: owner.addr, command: ['CLUSTER', 'BUMPEPOCH'], why: 'make its claim the newest' },
     );
     titleParts.push(`give slots ${slotText(ranges)} back to ${owner.addr}, which still has their keys`);
@@ -138,7 +171,8 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
       // DELSLOTSRANGE first where the target's own view gives them to another node (the dead
       // owner, or a stale owner): ADDSLOTSRANGE refuses a slot that is busy in its view.
       const busy = ownedInViewOf(target.node, toAdd);
-      if (busy.length > 0) steps.push({ node: target.addr, command: ['CLUSTER', 'DELSLOTSRANGE', ...rangeArgs(busy)], why: busyWhy(ctx, target.node, busy) });
+      if (busy.length > 0)
+        steps.push({ node: target.addr, command: ['CLUSTER', 'DELSLOTSRANGE', ...rangeArgs(busy)], why: busyWhy(ctx, target.node, busy) });
     } else {
       const contact = liveMasters(ctx)[0] ?? liveNodes(ctx)[0]!;
       const live = liveNodes(ctx);
@@ -154,18 +188,27 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
       });
     }
     if (toAdd.length > 0) {
-      steps.push({ node: target.addr, command: ['CLUSTER', 'ADDSLOTSRANGE', ...rangeArgs(toAdd)], why: home ? 'take the slots whose data it holds' : 'take the slots nobody serves' });
+      steps.push({
+        node: target.addr,
+        command: ['CLUSTER', 'ADDSLOTSRANGE', ...rangeArgs(toAdd)],
+        why: home ? 'take the slots whose data it holds' : 'take the slots nobody serves',
+      });
     }
     const raise = target.node ? epochRaiser(ctx, target.node, slots, assignments) : undefined;
     if (raise) steps.push(raise);
     steps.push({
       node: target.addr,
       command: ['CLUSTER', 'BUMPEPOCH'],
-      why: alreadyClaimed.length && !toAdd.length
-        ? 'it already claims them: the highest config epoch makes the others follow its claim'
-        : 'the highest config epoch wins: the others follow its claim',
+      why:
+        alreadyClaimed.length && !toAdd.length
+          ? 'it already claims them: the highest config epoch makes the others follow its claim'
+          : 'the highest config epoch wins: the others follow its claim',
     });
-    titleParts.push(home ? homeTitle(home, target, extra ?? [], deadOwners) : `assign slots ${slotText(slots)} to ${target.addr}${target.spare ? ' (spare)' : ''}`);
+    titleParts.push(
+      home
+        ? homeTitle(home, target, extra ?? [], deadOwners)
+        : `assign slots ${slotText(slots)} to ${target.addr}${target.spare ? ' (spare)' : ''}`,
+    );
   }
 
   const given = assignments.flatMap((a) => a.slots.map(([x, y]): [SlotRange, Assignment] => [[x, y], a]));
@@ -201,12 +244,22 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
     title,
     fixes: fixedCodes(ctx),
     risk,
-    dataLoss: dataLoss({ orphans, fromDeadMasters, deadOwners, deadCopies: deadOwners.flatMap((m) => liveOrDeadReplicas(ctx, m)), kept: toRanges(kept), lost: toRanges(lost), taken, assignments }),
+    dataLoss: dataLoss({
+      orphans,
+      fromDeadMasters,
+      deadOwners,
+      deadCopies: deadOwners.flatMap((m) => liveOrDeadReplicas(ctx, m)),
+      kept: toRanges(kept),
+      lost: toRanges(lost),
+      taken,
+      assignments,
+    }),
     preconditions: preconditions(ctx, { deadOwners, assignments, promotable, orphans, homes, taken, fromDeadMasters }),
     steps,
-    expected: (restoresAll
-      ? `All 16384 slots are served and every node reports cluster_state:ok (about a second after the epoch bump).`
-      : `Slots ${slotText(covered)} are served again; the slots of down masters with a replica still need PROMOTE_REPLICA.`) +
+    expected:
+      (restoresAll
+        ? `All 16384 slots are served and every node reports cluster_state:ok (about a second after the epoch bump).`
+        : `Slots ${slotText(covered)} are served again; the slots of down masters with a replica still need PROMOTE_REPLICA.`) +
       // One target keeps the emergency fix to the fewest steps; evening the load out can wait.
       (countSlots(orphans) > 0 && assignments.length
         ? ` ${assignments.map((a) => a.target.addr).join(' and ')} then serve${assignments.length === 1 ? 's' : ''} these slots on top of ${assignments.length === 1 ? 'its' : 'their'} own: rebalance (redis-cli --cluster rebalance) once the incident is over.`
@@ -242,7 +295,9 @@ function targetsFor(ctx: PlanContext): Target[] {
   const masters = liveMasters(ctx).filter((m) => m.own && !hasOpenSlots(m));
   const spares = spareCandidates(ctx);
   const spareMemberIds = new Set(spares.map((s) => s.member?.id).filter(Boolean));
-  const regular = masters.filter((m) => !spareMemberIds.has(m.id)).sort((a, b) => countSlots(a.slots) - countSlots(b.slots) || byAddr(a, b));
+  const regular = masters
+    .filter((m) => !spareMemberIds.has(m.id))
+    .sort((a, b) => countSlots(a.slots) - countSlots(b.slots) || byAddr(a, b));
   if (regular[0]) targets.push({ addr: regular[0].addr, node: regular[0], spare: false });
   const spare: SpareCandidate | undefined = spares[0];
   if (spare) targets.push({ addr: spare.addr, ...(spare.member ? { node: spare.member } : {}), spare: true });
@@ -289,7 +344,9 @@ function hasOpenSlots(node: ModelNode): boolean {
 export function dataHomes(ctx: PlanContext, orphans: SlotRange[]): DataHome[] {
   // Only masters holding keys of some orphan slot, or claiming one, can win a slot: the others
   // are skipped once here rather than for every slot.
-  const candidates = liveMasters(ctx).filter((m) => m.own && (holdsKeysIn(m, orphans) || (m.ownSlots !== null && rangesOverlap(m.ownSlots, orphans))));
+  const candidates = liveMasters(ctx).filter(
+    (m) => m.own && (holdsKeysIn(m, orphans) || (m.ownSlots !== null && rangesOverlap(m.ownSlots, orphans))),
+  );
   if (candidates.length === 0) return [];
   const bySlot = new Map<ModelNode, number[]>();
   for (const slot of slotsOf(orphans)) {
@@ -329,7 +386,9 @@ export function dataHomes(ctx: PlanContext, orphans: SlotRange[]): DataHome[] {
 function holdsKeysIn(node: ModelNode, ranges: SlotRange[]): boolean {
   const counted = node.own?.probe.replies?.slotKeys;
   if (!counted) return false;
-  return Object.entries(counted.counts).some(([slot, keys]) => keys > 0 && inRanges(Number(slot), counted.asked) && inRanges(Number(slot), ranges));
+  return Object.entries(counted.counts).some(
+    ([slot, keys]) => keys > 0 && inRanges(Number(slot), counted.asked) && inRanges(Number(slot), ranges),
+  );
 }
 
 /** Keys `node` holds in `slot`, from the counts collected; undefined when not counted. */
@@ -364,7 +423,9 @@ function homeTitle(home: DataHome, target: Target, extra: SlotRange[], deadOwner
     }
   }
   if (countSlots(home.claimed) > 0) {
-    why.push(`its own view ${countSlots(home.claimed) === countSlots(home.slots) ? 'says it owns them' : `says it owns ${slotText(home.claimed)}`} (the others still route them to a dead master)`);
+    why.push(
+      `its own view ${countSlots(home.claimed) === countSlots(home.slots) ? 'says it owns them' : `says it owns ${slotText(home.claimed)}`} (the others still route them to a dead master)`,
+    );
   }
   const rest = extra.length ? ` and slots ${slotText(extra)} (no key anywhere)` : '';
   return `give slots ${slotText(home.slots)}${rest} to ${target.addr}: ${why.join('; ')}`;
@@ -397,19 +458,23 @@ function dataLoss(input: LossInput): FixPlan['dataLoss'] {
   const { orphans, deadOwners, deadCopies, kept, lost, taken, assignments } = input;
   const parts: string[] = [];
   const owners = deadOwners.map(name).join(', ');
-  const holders = owners + (deadCopies.length ? ` and ${deadCopies.length === 1 ? 'its replica' : 'their replicas'} ${deadCopies.map(name).join(', ')}` : '');
+  const holders =
+    owners +
+    (deadCopies.length ? ` and ${deadCopies.length === 1 ? 'its replica' : 'their replicas'} ${deadCopies.map(name).join(', ')}` : '');
   if (lost.length > 0) {
     parts.push(
       `The keys of slots ${slotText(lost)} lived on ${holders || 'a master that is down'}, which ${deadOwners.length + deadCopies.length === 1 ? 'is' : 'are'} down: they are gone, and the new owner starts them empty. ` +
-      `If ${deadOwners.length === 1 ? 'that node comes' : 'those nodes come'} back with the old data, the higher epoch wins and the old keys of these slots become unreachable. ` +
-      'Restart the node with its data dir instead, if it survived.',
+        `If ${deadOwners.length === 1 ? 'that node comes' : 'those nodes come'} back with the old data, the higher epoch wins and the old keys of these slots become unreachable. ` +
+        'Restart the node with its data dir instead, if it survived.',
     );
   }
   if (kept.length > 0) {
-    const keepers = assignments.filter((a) => a.target.node && a.slots.some(([x, y]) => kept.some(([c, d]) => x <= d && c <= y))).map((a) => a.target.addr);
+    const keepers = assignments
+      .filter((a) => a.target.node && a.slots.some(([x, y]) => kept.some(([c, d]) => x <= d && c <= y)))
+      .map((a) => a.target.addr);
     parts.push(
       `The keys of slots ${slotText(kept)} stay: ${keepers.join(', ')} ${keepers.length === 1 ? 'holds' : 'hold'} them. ` +
-      `Writes that reached only ${owners || 'the dead owner'} and were not replicated are lost.`,
+        `Writes that reached only ${owners || 'the dead owner'} and were not replicated are lost.`,
     );
   }
   for (const [home, slots] of taken) {
@@ -417,13 +482,15 @@ function dataLoss(input: LossInput): FixPlan['dataLoss'] {
     const keys = keysInRanges(home.node, ranges);
     parts.push(
       `${name(home.node)} ${countSlots(intersect(ranges, home.claimed)) ? 'claims' : 'holds data of'} slots ${slotText(ranges)}` +
-      `${keys === null ? ' (its keys there were not counted)' : `, with ${plural(keys, 'key')} in them`}: this plan gives them to another node, whose higher epoch wins, and ${name(home.node)} deletes its keys of slots it loses.`,
+        `${keys === null ? ' (its keys there were not counted)' : `, with ${plural(keys, 'key')} in them`}: this plan gives them to another node, whose higher epoch wins, and ${name(home.node)} deletes its keys of slots it loses.`,
     );
   }
   if (parts.length === 0) {
-    parts.push(orphans.length
-      ? 'None expected: no live node holds these slots, so no reachable key is dropped (slots given back to their owner keep their keys).'
-      : 'None: the owner still holds the keys of the slots it dropped.');
+    parts.push(
+      orphans.length
+        ? 'None expected: no live node holds these slots, so no reachable key is dropped (slots given back to their owner keep their keys).'
+        : 'None: the owner still holds the keys of the slots it dropped.',
+    );
   }
   const slots = mergeRanges([...lost, ...[...taken.values()].flatMap((s) => toRanges(s))]);
   return { slots, lastKnownKeys: null, text: parts.join(' ') };
@@ -445,21 +512,28 @@ function preconditions(ctx: PlanContext, input: PreconditionInput): string[] {
   for (const dead of deadOwners) {
     // A shard with every copy down: its replicas hold the data too (SHARD_ALL_COPIES_DOWN).
     const copies = liveOrDeadReplicas(ctx, dead);
-    out.push(copies.length
-      ? `Neither ${name(dead)} nor its ${copies.length === 1 ? 'replica' : 'replicas'} ${copies.map(name).join(', ')} will come back with their data (otherwise restart one: see the restart plans, which keep the keys).`
-      : `${name(dead)} will not come back with its data (otherwise restart it: see the restart plan).`);
+    out.push(
+      copies.length
+        ? `Neither ${name(dead)} nor its ${copies.length === 1 ? 'replica' : 'replicas'} ${copies.map(name).join(', ')} will come back with their data (otherwise restart one: see the restart plans, which keep the keys).`
+        : `${name(dead)} will not come back with its data (otherwise restart it: see the restart plan).`,
+    );
   }
   for (const { target } of assignments) {
-    if (target.spare && !target.node) out.push(`${target.addr} is a blank cluster-enabled redis-server (no keys, no slots, knows no other node): checked before the first step.`);
+    if (target.spare && !target.node)
+      out.push(
+        `${target.addr} is a blank cluster-enabled redis-server (no keys, no slots, knows no other node): checked before the first step.`,
+      );
   }
   for (const home of taken.keys()) {
-    out.push(`You mean to override ${name(home.node)}: it ranks first for these slots because ${home.keys ? `it holds ${plural(home.keys, 'key')} in them` : 'its own view claims them'}.`);
+    out.push(
+      `You mean to override ${name(home.node)}: it ranks first for these slots because ${home.keys ? `it holds ${plural(home.keys, 'key')} in them` : 'its own view claims them'}.`,
+    );
   }
   const uncounted = uncountedMasters(ctx);
   if (orphans.length > 0 && uncounted.length > 0 && input.fromDeadMasters.length > 0) {
     out.push(
       `Where the keys of slots ${slotText(orphans)} are was not counted on ${uncounted.map((n) => n.addr || n.id.slice(0, 8)).join(', ')}` +
-      `${ctx.model.snapshot.offline ? ' (a paste): a live `redis-medic diagnose` counts them' : ': count them'} (CLUSTER COUNTKEYSINSLOT on each master) and give the slots to a master that holds them.`,
+        `${ctx.model.snapshot.offline ? ' (a paste): a live `redis-medic diagnose` counts them' : ': count them'} (CLUSTER COUNTKEYSINSLOT on each master) and give the slots to a master that holds them.`,
     );
   }
   if (homes.length === 0 && input.fromDeadMasters.length > 0 && uncounted.length === 0 && liveMasters(ctx).length > 0) {

@@ -48,7 +48,9 @@ export const EXPECTED_MS_PER_BATCH = 20;
 export function closeOpenSlotsPlans(ctx: PlanContext): FixPlan[] {
   // Keys moving while we looked: a resharding at work, which closes its slots itself.
   const moving = movingSlots(ctx.model);
-  const options = openSlots(ctx).filter((o) => !moving.has(o.slot)).flatMap((o) => optionsFor(ctx, o));
+  const options = openSlots(ctx)
+    .filter((o) => !moving.has(o.slot))
+    .flatMap((o) => optionsFor(ctx, o));
   const groups = new Map<string, SlotOption[]>();
   for (const option of options) {
     const key = [option.kind, option.source?.id, option.target?.id, option.dest?.id].join('|');
@@ -122,16 +124,45 @@ function optionsFor(ctx: PlanContext, open: OpenSlot): SlotOption[] {
     const kt = openSlotKeys(T, slot);
     const out: SlotOption[] = [];
     if (kt === undefined || kt === 0) {
-      out.push({ ...base, kind: 'undo', source: S, target: T, keysToMove: 0, owner: S,
-        steps: [stable(S, slot, 'the source first: it stops sending clients to the target (ASK)'), stable(T, slot, 'then the target stops importing')],
-        checks: [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }] });
+      out.push({
+        ...base,
+        kind: 'undo',
+        source: S,
+        target: T,
+        keysToMove: 0,
+        owner: S,
+        steps: [
+          stable(S, slot, 'the source first: it stops sending clients to the target (ASK)'),
+          stable(T, slot, 'then the target stops importing'),
+        ],
+        checks: [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }],
+      });
     }
     if (ks === 0) {
-      out.push({ ...base, kind: 'finish', source: S, target: T, keysToMove: 0, owner: T,
-        steps: handOver(ctx, slot, S, T), checks: [{ kind: 'no-keys-in-slots', node: S.addr, slots: [slot] }], involved: restIds(ctx, S, T) });
+      out.push({
+        ...base,
+        kind: 'finish',
+        source: S,
+        target: T,
+        keysToMove: 0,
+        owner: T,
+        steps: handOver(ctx, slot, S, T),
+        checks: [{ kind: 'no-keys-in-slots', node: S.addr, slots: [slot] }],
+        involved: restIds(ctx, S, T),
+      });
     } else {
-      out.push({ ...base, kind: 'move-finish', source: S, target: T, dest: T, keysToMove: ks ?? null, owner: T,
-        steps: [moveKeys(S, T, slot, true), ...handOver(ctx, slot, S, T)], checks: [], involved: restIds(ctx, S, T) });
+      out.push({
+        ...base,
+        kind: 'move-finish',
+        source: S,
+        target: T,
+        dest: T,
+        keysToMove: ks ?? null,
+        owner: T,
+        steps: [moveKeys(S, T, slot, true), ...handOver(ctx, slot, S, T)],
+        checks: [],
+        involved: restIds(ctx, S, T),
+      });
     }
     return out;
   }
@@ -143,22 +174,57 @@ function optionsFor(ctx: PlanContext, open: OpenSlot): SlotOption[] {
     const ks = openSlotKeys(S, slot);
     if (ownerId === S.id) {
       if (T && kt !== undefined && kt > 0) {
-        return [{ ...base, kind: 'reopen-finish', source: S, target: T, dest: T, keysToMove: ks ?? null, owner: T,
-          steps: [
-            { node: T.addr, command: ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', S.id], why: `import slot ${slot} again: the target holds ${plural(kt, 'key')} of it that clients cannot reach` },
-            moveKeys(S, T, slot, true),
-            ...handOver(ctx, slot, S, T),
-          ],
-          checks: [], involved: restIds(ctx, S, T) }];
+        return [
+          {
+            ...base,
+            kind: 'reopen-finish',
+            source: S,
+            target: T,
+            dest: T,
+            keysToMove: ks ?? null,
+            owner: T,
+            steps: [
+              {
+                node: T.addr,
+                command: ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', S.id],
+                why: `import slot ${slot} again: the target holds ${plural(kt, 'key')} of it that clients cannot reach`,
+              },
+              moveKeys(S, T, slot, true),
+              ...handOver(ctx, slot, S, T),
+            ],
+            checks: [],
+            involved: restIds(ctx, S, T),
+          },
+        ];
       }
-      return [{ ...base, kind: 'close-source', source: S, target: T ?? ctx.model.nodes.get(m.to), keysToMove: 0, owner: S,
-        steps: [stable(S, slot, 'stop migrating: the other end does not import it')],
-        checks: T ? [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }] : [] }];
+      return [
+        {
+          ...base,
+          kind: 'close-source',
+          source: S,
+          target: T ?? ctx.model.nodes.get(m.to),
+          keysToMove: 0,
+          owner: S,
+          steps: [stable(S, slot, 'stop migrating: the other end does not import it')],
+          checks: T ? [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }] : [],
+        },
+      ];
     }
     if (T && ownerId === T.id) {
-      return [{ ...base, kind: 'handover', source: S, target: T, dest: T, keysToMove: ks === 0 ? 0 : ks ?? null, owner: T,
-        steps: [...(ks === 0 ? [] : [moveKeys(S, T, slot, false)]), ...handOver(ctx, slot, S, T).filter((s) => s.node !== T.addr)],
-        checks: [], involved: restIds(ctx, S, T) }];
+      return [
+        {
+          ...base,
+          kind: 'handover',
+          source: S,
+          target: T,
+          dest: T,
+          keysToMove: ks === 0 ? 0 : (ks ?? null),
+          owner: T,
+          steps: [...(ks === 0 ? [] : [moveKeys(S, T, slot, false)]), ...handOver(ctx, slot, S, T).filter((s) => s.node !== T.addr)],
+          checks: [],
+          involved: restIds(ctx, S, T),
+        },
+      ];
     }
     return [];
   }
@@ -170,12 +236,33 @@ function optionsFor(ctx: PlanContext, open: OpenSlot): SlotOption[] {
     const kt = openSlotKeys(T, slot);
     const source = ctx.model.nodes.get(i.from);
     if (kt === 0) {
-      return [{ ...base, kind: 'close-target', source, target: T, keysToMove: 0, owner,
-        steps: [stable(T, slot, 'stop importing: the other end does not migrate it')],
-        checks: [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }] }];
+      return [
+        {
+          ...base,
+          kind: 'close-target',
+          source,
+          target: T,
+          keysToMove: 0,
+          owner,
+          steps: [stable(T, slot, 'stop importing: the other end does not migrate it')],
+          checks: [{ kind: 'no-keys-in-slots', node: T.addr, slots: [slot] }],
+        },
+      ];
     }
-    return [{ ...base, kind: 'return-keys', source, target: T, dest: owner, keysToMove: kt ?? null, owner,
-      steps: [moveKeys(T, owner, slot, false), stable(T, slot, 'then stop importing')], checks: [], involved: [owner.id] }];
+    return [
+      {
+        ...base,
+        kind: 'return-keys',
+        source,
+        target: T,
+        dest: owner,
+        keysToMove: kt ?? null,
+        owner,
+        steps: [moveKeys(T, owner, slot, false), stable(T, slot, 'then stop importing')],
+        checks: [],
+        involved: [owner.id],
+      },
+    ];
   }
   return [];
 }
@@ -190,19 +277,26 @@ function handOver(ctx: PlanContext, slot: number, source: ModelNode, target: Mod
   return [target, source, ...rest].map((n) => ({
     node: n.addr,
     command: ['CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id],
-    why: n === target ? 'the target first: it takes the slot and bumps its epoch' : n === source ? 'then the source, which holds no key of it any more' : 'then the others, so no client is sent to the old owner',
+    why:
+      n === target
+        ? 'the target first: it takes the slot and bumps its epoch'
+        : n === source
+          ? 'then the source, which holds no key of it any more'
+          : 'then the others, so no client is sent to the old owner',
   }));
 }
 
 function restIds(ctx: PlanContext, source: ModelNode, target: ModelNode): string[] {
-  return liveMasters(ctx).filter((n) => n.id !== source.id && n.id !== target.id).map((n) => n.id);
+  return liveMasters(ctx)
+    .filter((n) => n.id !== source.id && n.id !== target.id)
+    .map((n) => n.id);
 }
 
 function moveKeys(from: ModelNode, to: ModelNode, slot: number, replace: boolean): PlanStep {
   return {
     node: from.addr,
     command: ['MIGRATE', to.host, String(to.port), '', '0', String(MIGRATE_TIMEOUT_MS), ...(replace ? ['REPLACE'] : []), 'KEYS'],
-    why: `move every key of slot ${slot} to ${to.addr}, ${MOVE_BATCH} at a time (CLUSTER GETKEYSINSLOT)${replace ? '; REPLACE: the source\'s copy is the one clients see' : ''}`,
+    why: `move every key of slot ${slot} to ${to.addr}, ${MOVE_BATCH} at a time (CLUSTER GETKEYSINSLOT)${replace ? "; REPLACE: the source's copy is the one clients see" : ''}`,
     moveKeys: { slot, to: to.id, batch: MOVE_BATCH },
   };
 }
@@ -249,9 +343,10 @@ function buildPlan(ctx: PlanContext, group: SlotOption[]): FixPlan {
     'close-source': {
       title: `Close ${slotText} on ${src}: ${tgt} does not import ${it}${target?.reachable === true ? ` and holds no key of ${it}` : ''}`,
       risk: target?.reachable === true ? 'low' : 'medium',
-      dataLoss: target?.reachable === true
-        ? `None: ${tgt} holds no key of ${it} (checked again before the first step); ${src} keeps ${it === 'it' ? 'its' : 'their'} keys.`
-        : `${tgt} did not answer, so its keys of ${slotText} (written there through ASK redirects since the migration began) cannot be counted: they stay out of reach on it. ${src} keeps its keys.`,
+      dataLoss:
+        target?.reachable === true
+          ? `None: ${tgt} holds no key of ${it} (checked again before the first step); ${src} keeps ${it === 'it' ? 'its' : 'their'} keys.`
+          : `${tgt} did not answer, so its keys of ${slotText} (written there through ASK redirects since the migration began) cannot be counted: they stay out of reach on it. ${src} keeps its keys.`,
       expected: `${src} keeps ${slotText}; no node reports ${it} open`,
     },
     handover: {
@@ -295,7 +390,9 @@ function buildPlan(ctx: PlanContext, group: SlotOption[]): FixPlan {
     ...(checks.length ? { checks } : {}),
     verify: { clusterOk: fullyCovered(ctx), closedSlots: slots, slotOwners: owners },
   };
-  const involved = [...new Set(group.flatMap((o) => [o.source?.id, o.target?.id, o.dest?.id, ...o.involved].filter((id): id is string => Boolean(id))))];
+  const involved = [
+    ...new Set(group.flatMap((o) => [o.source?.id, o.target?.id, o.dest?.id, ...o.involved].filter((id): id is string => Boolean(id)))),
+  ];
   return { ...identify({ ...plan, involved, nodes: ctx.report.nodes, extra: { kind, slots } }), ...plan };
 }
 
@@ -306,13 +403,17 @@ function describe(o: SlotOption): string {
     return k === undefined ? 'keys not counted' : plural(k, 'key');
   };
   switch (o.kind) {
-    case 'undo': case 'finish': case 'move-finish':
+    case 'undo':
+    case 'finish':
+    case 'move-finish':
       return `Slot ${o.slot} is MIGRATING from ${n(o.source)} (${count(o.source)}) to ${n(o.target)} (${count(o.target)}), which is IMPORTING it.`;
-    case 'reopen-finish': case 'close-source':
+    case 'reopen-finish':
+    case 'close-source':
       return `Slot ${o.slot} is MIGRATING from ${n(o.source)} (${count(o.source)}) to ${n(o.target)} (${o.target?.reachable === true ? count(o.target) : 'did not answer'}), which does not import it.`;
     case 'handover':
       return `Slot ${o.slot} is MIGRATING from ${n(o.source)} (${count(o.source)}) to ${n(o.target)} (${count(o.target)}), which already owns it.`;
-    case 'close-target': case 'return-keys':
+    case 'close-target':
+    case 'return-keys':
       return `Slot ${o.slot} is IMPORTING into ${n(o.target)} (${count(o.target)}) from ${n(o.source)}, which does not migrate it; ${n(o.owner)} owns it.`;
   }
 }
@@ -342,9 +443,12 @@ function timeText(keys: number | null, slots: number): string {
 
 function moveEstimate(keys: number | null, slots: number): string {
   const batches = batchesOf(keys, slots);
-  if (batches === null) return `Keys to move: not counted (CLUSTER COUNTKEYSINSLOT did not answer); they move ${MOVE_BATCH} per MIGRATE, each bounded by ${MIGRATE_TIMEOUT_MS / 1000} s of silence from the receiving node.`;
-  return `Keys to move: ${keys!.toLocaleString('en-US')} in ${batchCount(batches)} of up to ${MOVE_BATCH}: expected ${seconds(batches * EXPECTED_MS_PER_BATCH)}, ` +
-    `at most ${seconds(batches * MIGRATE_TIMEOUT_MS)} if every batch ran into MIGRATE's ${MIGRATE_TIMEOUT_MS / 1000} s timeout (large values or a slow link take longer than the estimate). New writes go to the receiving node meanwhile.`;
+  if (batches === null)
+    return `Keys to move: not counted (CLUSTER COUNTKEYSINSLOT did not answer); they move ${MOVE_BATCH} per MIGRATE, each bounded by ${MIGRATE_TIMEOUT_MS / 1000} s of silence from the receiving node.`;
+  return (
+    `Keys to move: ${keys!.toLocaleString('en-US')} in ${batchCount(batches)} of up to ${MOVE_BATCH}: expected ${seconds(batches * EXPECTED_MS_PER_BATCH)}, ` +
+    `at most ${seconds(batches * MIGRATE_TIMEOUT_MS)} if every batch ran into MIGRATE's ${MIGRATE_TIMEOUT_MS / 1000} s timeout (large values or a slow link take longer than the estimate). New writes go to the receiving node meanwhile.`
+  );
 }
 
 function seconds(ms: number): string {
@@ -358,7 +462,12 @@ function mergeChecks(checks: PlanCheck[]): PlanCheck[] {
     if (check.kind !== 'no-keys-in-slots') other.push(check);
     else byNode.set(check.node, [...(byNode.get(check.node) ?? []), ...check.slots]);
   }
-  return [...other, ...[...byNode.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([node, slots]): PlanCheck => ({ kind: 'no-keys-in-slots', node, slots }))];
+  return [
+    ...other,
+    ...[...byNode.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([node, slots]): PlanCheck => ({ kind: 'no-keys-in-slots', node, slots })),
+  ];
 }
 
 function batchCount(n: number): string {

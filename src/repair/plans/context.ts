@@ -21,9 +21,7 @@ export function reportNode(ctx: PlanContext, id: string): NodeReport | undefined
 
 /** Nodes that answered and gave their own view: the only ones a plan may send commands to. */
 export function liveNodes(ctx: PlanContext): ModelNode[] {
-  return [...ctx.model.nodes.values()]
-    .filter((n) => n.reachable === true && n.own?.myself && n.addr)
-    .sort(byAddr);
+  return [...ctx.model.nodes.values()].filter((n) => n.reachable === true && n.own?.myself && n.addr).sort(byAddr);
 }
 
 export function liveMasters(ctx: PlanContext): ModelNode[] {
@@ -70,7 +68,13 @@ export function spareCandidates(ctx: PlanContext): SpareCandidate[] {
     seen.add(key);
     const member = byKey.get(key);
     if (!member) out.push({ addr });
-    else if (member.role === 'master' && member.health === 'up' && member.reachable === true && member.slots.length === 0 && (member.own?.probe.replies?.dbsize ?? 0) === 0) {
+    else if (
+      member.role === 'master' &&
+      member.health === 'up' &&
+      member.reachable === true &&
+      member.slots.length === 0 &&
+      (member.own?.probe.replies?.dbsize ?? 0) === 0
+    ) {
       out.push({ addr: member.addr, member });
     }
   }
@@ -80,7 +84,10 @@ export function spareCandidates(ctx: PlanContext): SpareCandidate[] {
 /** The slots that `node`'s own view assigns to some master (itself included). */
 export function ownedInViewOf(node: ModelNode, ranges: SlotRange[]): SlotRange[] {
   const lines = node.own?.lines ?? [];
-  return intersectRanges(ranges, lines.filter((l) => l.flags.includes('master')).flatMap((l) => l.slots));
+  return intersectRanges(
+    ranges,
+    lines.filter((l) => l.flags.includes('master')).flatMap((l) => l.slots),
+  );
 }
 
 export function rangeArgs(ranges: SlotRange[]): string[] {
@@ -121,4 +128,3 @@ export function fullyCovered(ctx: PlanContext): boolean {
 export function subtract(ranges: SlotRange[], minus: SlotRange[]): SlotRange[] {
   return subtractRanges(ranges, minus);
 }
-

@@ -37,15 +37,25 @@ export function forgetGhostsPlans(ctx: PlanContext): FixPlan[] {
     title: `Forget ${ghosts.length === 1 ? 'the ghost' : `${ghosts.length} ghosts`} ${ghostNames.join(', ')} on every live node`,
     fixes: ['GHOST_NODES'],
     risk: silent.length > 0 ? 'medium' : 'low',
-    dataLoss: { slots: [], lastKnownKeys: null, text: 'None: ghosts own no slots. If a forgotten node comes back, it must be met again (CLUSTER MEET).' },
+    dataLoss: {
+      slots: [],
+      lastKnownKeys: null,
+      text: 'None: ghosts own no slots. If a forgotten node comes back, it must be met again (CLUSTER MEET).',
+    },
     preconditions: [
       `${ghosts.length === 1 ? 'It is' : 'They are'} gone for good (a node that comes back under the same id would have to be met again).`,
       `Every live node is told within ${FORGET_BAN_WINDOW_MS / 1000} s (the steps run at once): otherwise gossip brings the ghost back.`,
-      ...(silent.length ? [`${silent.map(name).join(', ')} did not answer and cannot be told: if ${silent.length === 1 ? 'it comes' : 'they come'} back still listing a ghost, forget it again.`] : []),
-      ...(skipped.length ? [`Not forgotten: ${skipped.map((id) => id.slice(0, 8)).join(', ')} is still the master of a live replica.`] : []),
+      ...(silent.length
+        ? [
+            `${silent.map(name).join(', ')} did not answer and cannot be told: if ${silent.length === 1 ? 'it comes' : 'they come'} back still listing a ghost, forget it again.`,
+          ]
+        : []),
+      ...(skipped.length
+        ? [`Not forgotten: ${skipped.map((id) => id.slice(0, 8)).join(', ')} is still the master of a live replica.`]
+        : []),
     ],
     steps,
-    expected: `No live node lists ${ghostNames.join(', ')}` + (fullyCovered(ctx) ? ', and every node reports cluster_state:ok.' : '.'),
+    expected: `No live node lists ${ghostNames.join(', ')}${fullyCovered(ctx) ? ', and every node reports cluster_state:ok.' : '.'}`,
     executable: true,
     concurrent: true,
     verify: { clusterOk: fullyCovered(ctx), forgotten: ghosts },

@@ -22,13 +22,21 @@ export function meetNewAddressesPlans(ctx: PlanContext): FixPlan[] {
   const moved = live.filter((n) => n.announcedAddr);
   if (moved.length === 0 || live.length < 2) return [];
   const first = moved[0]!;
-  const steps: PlanStep[] = live.filter((n) => n.id !== first.id).map((n) => ({
-    node: first.addr,
-    command: meet(n),
-    why: n.announcedAddr ? `${n.addr} is the new address of ${n.id.slice(0, 8)} (the cluster still calls ${n.announcedAddr})` : `${first.addr} tells ${n.addr} where it is now`,
-  }));
+  const steps: PlanStep[] = live
+    .filter((n) => n.id !== first.id)
+    .map((n) => ({
+      node: first.addr,
+      command: meet(n),
+      why: n.announcedAddr
+        ? `${n.addr} is the new address of ${n.id.slice(0, 8)} (the cluster still calls ${n.announcedAddr})`
+        : `${first.addr} tells ${n.addr} where it is now`,
+    }));
   const back = live.find((n) => n.id !== first.id)!;
-  steps.push({ node: back.addr, command: meet(first), why: `${first.addr} learns its own new address from a MEET it receives (it still announces ${first.announcedAddr})` });
+  steps.push({
+    node: back.addr,
+    command: meet(first),
+    why: `${first.addr} learns its own new address from a MEET it receives (it still announces ${first.announcedAddr})`,
+  });
 
   const answering = new Set(live.map((n) => n.id));
   const missing = slotOwningMasters(ctx.model).filter((m) => !answering.has(m.id));
@@ -46,14 +54,28 @@ export function meetNewAddressesPlans(ctx: PlanContext): FixPlan[] {
     preconditions: [
       `These addresses are the same nodes, restarted (redis-medic asked them: ${moved.map((n) => `${n.addr} is ${n.id.slice(0, 8)}`).join(', ')}); nothing answers at the old ones any more.`,
       `The bus ports are reachable between the new addresses (${live.map((n) => `${n.addr}@${n.busPort}`).join(', ')}).`,
-      ...(restoresAll ? [] : [`Not found at a new address: ${missing.map(name).join(', ')}; add ${missing.length === 1 ? 'its address' : 'their addresses'} to the seeds, or the cluster stays down.`]),
+      ...(restoresAll
+        ? []
+        : [
+            `Not found at a new address: ${missing.map(name).join(', ')}; add ${missing.length === 1 ? 'its address' : 'their addresses'} to the seeds, or the cluster stays down.`,
+          ]),
     ],
     steps,
-    expected: 'Every node lists the others at their new addresses' + (restoresAll ? ' and reports cluster_state:ok (a few seconds).' : '.'),
+    expected: `Every node lists the others at their new addresses${restoresAll ? ' and reports cluster_state:ok (a few seconds).' : '.'}`,
     executable: true,
     verify: { clusterOk: restoresAll, meshed: true },
   };
-  return [{ ...identify({ ...plan, involved: live.map((n) => n.id), nodes: ctx.report.nodes, extra: { moved: moved.map((n) => [n.id, n.addr, n.announcedAddr]) } }), ...plan }];
+  return [
+    {
+      ...identify({
+        ...plan,
+        involved: live.map((n) => n.id),
+        nodes: ctx.report.nodes,
+        extra: { moved: moved.map((n) => [n.id, n.addr, n.announcedAddr]) },
+      }),
+      ...plan,
+    },
+  ];
 }
 
 function meet(node: ModelNode): string[] {

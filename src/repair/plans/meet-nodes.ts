@@ -20,7 +20,11 @@ export function meetNodesPlans(ctx: PlanContext): FixPlan[] {
     for (const b of live) {
       if (a.id === b.id || knows(a, b) || met.has(pairKey(a, b))) continue;
       met.add(pairKey(a, b));
-      steps.push({ node: a.addr, command: ['CLUSTER', 'MEET', b.host, String(b.port), String(b.busPort)], why: `${a.addr} does not know ${b.addr}` });
+      steps.push({
+        node: a.addr,
+        command: ['CLUSTER', 'MEET', b.host, String(b.port), String(b.busPort)],
+        why: `${a.addr} does not know ${b.addr}`,
+      });
     }
   }
   if (steps.length === 0) return [];
@@ -33,7 +37,7 @@ export function meetNodesPlans(ctx: PlanContext): FixPlan[] {
     dataLoss: {
       slots: [],
       lastKnownKeys: null,
-      text: 'None by itself. Where both sides claim the same slots, the higher config epoch wins and the other side\'s keys of those slots become unreachable.',
+      text: "None by itself. Where both sides claim the same slots, the higher config epoch wins and the other side's keys of those slots become unreachable.",
     },
     preconditions: [
       ...steps.map((s) => `${s.why}.`),
@@ -41,7 +45,7 @@ export function meetNodesPlans(ctx: PlanContext): FixPlan[] {
       `The bus ports are reachable between them (${live.map((n) => `${n.addr}@${n.busPort}`).join(', ')}).`,
     ],
     steps,
-    expected: 'Every live node lists every other live node' + (fullyCovered(ctx) ? ', and every node reports cluster_state:ok.' : '.'),
+    expected: `Every live node lists every other live node${fullyCovered(ctx) ? ', and every node reports cluster_state:ok.' : '.'}`,
     executable: true,
     verify: { clusterOk: fullyCovered(ctx), meshed: true },
   };

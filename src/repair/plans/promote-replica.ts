@@ -3,7 +3,18 @@ import type { ModelNode } from '../../diagnosis/model';
 import { restartedWithoutMaster } from '../../diagnosis/promotion';
 import { identify } from '../fingerprint';
 import type { FixPlan, PlanStep } from '../types';
-import { byAddr, downMasters, findingsOf, liveReplicasOf, name, ownerlessSlots, reportNode, slotText, subtract, type PlanContext } from './context';
+import {
+  byAddr,
+  downMasters,
+  findingsOf,
+  liveReplicasOf,
+  name,
+  ownerlessSlots,
+  reportNode,
+  slotText,
+  subtract,
+  type PlanContext,
+} from './context';
 
 /**
  * A down master with a live replica: promote the replica. With a majority of masters alive,
@@ -39,14 +50,19 @@ export function promoteReplicaPlans(ctx: PlanContext): FixPlan[] {
     dataLoss: {
       slots,
       lastKnownKeys: null,
-      text:
-        pairs.map(({ master, replica }) => `writes ${master.addr} acknowledged after ${replica.addr}'s last replication offset${offsetText(ctx, replica)} are lost`).join('; ') +
-        '. If a failed master comes back, it becomes a replica of its successor and its unreplicated writes are discarded.',
+      text: `${pairs
+        .map(
+          ({ master, replica }) =>
+            `writes ${master.addr} acknowledged after ${replica.addr}'s last replication offset${offsetText(ctx, replica)} are lost`,
+        )
+        .join('; ')}. If a failed master comes back, it becomes a replica of its successor and its unreplicated writes are discarded.`,
     },
     preconditions: [
       ...pairs.map(({ master, replica }) => `${name(replica)} replicates ${name(master)}${linkText(ctx, replica)}.`),
       ...(quorumLost
-        ? ['The down masters are really down, not cut off in another partition: TAKEOVER there would give two masters the same slots (the higher epoch wins later, dropping the other side\'s writes).']
+        ? [
+            "The down masters are really down, not cut off in another partition: TAKEOVER there would give two masters the same slots (the higher epoch wins later, dropping the other side's writes).",
+          ]
         : ['A majority of masters is alive to vote: FORCE still needs their votes.']),
       ...(restoresAll ? [] : [`Slots ${slotText(rest)} have no replica to promote and need another plan.`]),
     ],

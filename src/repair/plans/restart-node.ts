@@ -20,7 +20,10 @@ export function restartNodePlans(ctx: PlanContext): FixPlan[] {
   for (const master of downMasters(ctx)) {
     const shard = shards.find((f) => f.nodes[0] === master.id);
     if (shard) {
-      const copies = shard.nodes.slice(1).map((id) => ctx.model.nodes.get(id)).filter((n): n is ModelNode => n !== undefined);
+      const copies = shard.nodes
+        .slice(1)
+        .map((id) => ctx.model.nodes.get(id))
+        .filter((n): n is ModelNode => n !== undefined);
       plans.push(restartMasterPlan(ctx, master, copies));
       for (const replica of copies) plans.push(restartShardReplicaPlan(ctx, master, replica));
       continue;
@@ -49,7 +52,11 @@ export function restartReplicaPlans(ctx: PlanContext): FixPlan[] {
       title: `Restart the replica redis-server on ${replica.addr || id.slice(0, 8)} with its data dir (or restore its network); it resyncs from its master`,
       fixes: ['REPLICA_DOWN'],
       risk: 'low',
-      dataLoss: { slots: [], lastKnownKeys: null, text: 'None: its master keeps serving; the replica catches up by partial or full resync.' },
+      dataLoss: {
+        slots: [],
+        lastKnownKeys: null,
+        text: 'None: its master keeps serving; the replica catches up by partial or full resync.',
+      },
       preconditions: [
         `${name(replica)} replicates ${master ? name(master) : (replica.masterId ?? 'an unknown master').slice(0, 8)}.`,
         downReason(replica),
@@ -91,7 +98,9 @@ function restartMasterPlan(ctx: PlanContext, master: ModelNode, copies: ModelNod
           : downReason(master),
       'Start it with the same port, cluster-config-file (nodes.conf) and dir; an empty nodes.conf would make it a new, empty node.',
       ...(copies.length
-        ? [`First choice for these slots: it holds every write it acknowledged; its ${copies.length === 1 ? 'replica' : 'replicas'} ${copies.map((c) => c.addr).join(', ')} may miss the last ones.`]
+        ? [
+            `First choice for these slots: it holds every write it acknowledged; its ${copies.length === 1 ? 'replica' : 'replicas'} ${copies.map((c) => c.addr).join(', ')} may miss the last ones.`,
+          ]
         : []),
     ],
     steps: [],
@@ -114,7 +123,8 @@ function restartShardReplicaPlan(ctx: PlanContext, master: ModelNode, replica: M
     dataLoss: {
       slots: [],
       lastKnownKeys: null,
-      text: `${replica.addr} keeps every key it had replicated (with its RDB/AOF); writes ${master.addr} acknowledged after its last sync are lost. ` +
+      text:
+        `${replica.addr} keeps every key it had replicated (with its RDB/AOF); writes ${master.addr} acknowledged after its last sync are lost. ` +
         `If ${master.addr} comes back later, it becomes a replica of ${replica.addr} and drops them.`,
     },
     preconditions: [
@@ -144,11 +154,14 @@ function downReason(node: ModelNode): string {
     return `It was not asked (offline analysis): the view flags it ${node.flagged === 'pfail' ? '`fail?`' : '`fail`'}; check whether its process runs.`;
   }
   switch (probe.failure) {
-    case 'refused': return `Its host answers but nothing listens on ${node.addr}: the process is down.`;
-    case 'no-reply': return `It accepts connections but does not reply (${probe.error ?? ''}): check the process (stopped? swapping?).`;
+    case 'refused':
+      return `Its host answers but nothing listens on ${node.addr}: the process is down.`;
+    case 'no-reply':
+      return `It accepts connections but does not reply (${probe.error ?? ''}): check the process (stopped? swapping?).`;
     case 'host-unreachable':
     case 'connect-timeout':
       return `Its host does not answer (${probe.error ?? ''}): bring the machine (or its network) back first; its data dir is on it.`;
-    default: return `It does not answer (${probe.error ?? 'no reply'}).`;
+    default:
+      return `It does not answer (${probe.error ?? 'no reply'}).`;
   }
 }

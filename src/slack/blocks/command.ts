@@ -23,7 +23,10 @@ export function helpMessage(config: Config): MessageBody {
 
 export function usageMessage(message: string, config: Config): MessageBody {
   const help = helpMessage(config);
-  return { text: fallbackText(message), blocks: [section(truncate(`:warning: ${escapeMrkdwn(message)}`, LIMITS.sectionText)), ...help.blocks] };
+  return {
+    text: fallbackText(message),
+    blocks: [section(truncate(`:warning: ${escapeMrkdwn(message)}`, LIMITS.sectionText)), ...help.blocks],
+  };
 }
 
 export function refusedClusterMessage(message: string): MessageBody {
@@ -32,7 +35,10 @@ export function refusedClusterMessage(message: string): MessageBody {
 
 export function listMessage(config: Config, states: Map<string, LastState>, now: number): MessageBody {
   if (config.clusters.length === 0) {
-    return { text: 'No clusters configured', blocks: [section('No clusters are configured. Add them to the redis-medic configuration (`clusters:`).')] };
+    return {
+      text: 'No clusters configured',
+      blocks: [section('No clusters are configured. Add them to the redis-medic configuration (`clusters:`).')],
+    };
   }
   const lines = config.clusters.map((cluster) => {
     const state = states.get(cluster.name);
@@ -44,7 +50,9 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
       state.primary ? `\`${state.primary}\`` : null,
       uncovered ? `${uncovered} slots not served` : null,
       `checked ${ago(now - Date.parse(state.checkedAt))}`,
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `• ${name}: ${detail}`;
   });
   const chunks: string[] = [];
@@ -61,13 +69,19 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
 }
 
 /** What a later asker gets while a diagnosis of the same cluster is running: a pointer to it. */
-export function alreadyRunningMessage(running: { cluster: string; kind: 'diagnose' | 'audit'; askedBy: string; since: number; channel?: string; permalink?: string }, now: number): MessageBody {
+export function alreadyRunningMessage(
+  running: { cluster: string; kind: 'diagnose' | 'audit'; askedBy: string; since: number; channel?: string; permalink?: string },
+  now: number,
+): MessageBody {
   const what = running.kind === 'audit' ? 'Prevention checks of' : 'A diagnosis of';
   // Only a link Slack gave us (chat.getPermalink) is shown as a link.
   const link = running.permalink && /^https:\/\/[^\s<>|]+$/.test(running.permalink) ? `<${running.permalink}|in this thread>` : null;
   const where = link ?? (running.channel ? `in <#${running.channel}>` : 'in its channel, in a moment');
   const text = `${what} *${escapeMrkdwn(running.cluster)}* is already running (asked by ${mention(running.askedBy)} ${ago(now - running.since)}). Its answer will be ${where}; nothing more was started.`;
-  return { text: fallbackText(`${what} ${running.cluster} is already running; its answer will be in its thread`), blocks: [section(truncate(`:hourglass_flowing_sand: ${text}`, LIMITS.sectionText))] };
+  return {
+    text: fallbackText(`${what} ${running.cluster} is already running; its answer will be in its thread`),
+    blocks: [section(truncate(`:hourglass_flowing_sand: ${text}`, LIMITS.sectionText))],
+  };
 }
 
 /** The answer to a user over the per-user request limit. */
@@ -98,7 +112,9 @@ export function pasteModal(privateMetadata: string): ModalView {
     submit: { type: 'plain_text', text: 'Analyse' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      section('Paste `CLUSTER NODES` output (and `CLUSTER INFO` if you have it), redis-cli prompts included. redis-medic analyses the text only: it connects to nothing, so it cannot offer fixes to approve.'),
+      section(
+        'Paste `CLUSTER NODES` output (and `CLUSTER INFO` if you have it), redis-cli prompts included. redis-medic analyses the text only: it connects to nothing, so it cannot offer fixes to approve.',
+      ),
       {
         type: 'input',
         block_id: PASTE_BLOCK,

@@ -8,7 +8,11 @@ import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from
 import { ACTIONS } from '../ids';
 import { plural } from '../../text';
 
-export const VERDICT_ICON: Record<Verdict, string> = { ok: ':large_green_circle:', degraded: ':large_orange_circle:', down: ':red_circle:' };
+export const VERDICT_ICON: Record<Verdict, string> = {
+  ok: ':large_green_circle:',
+  degraded: ':large_orange_circle:',
+  down: ':red_circle:',
+};
 
 /** The root message while the diagnosis runs; edited in place with each progress note. */
 export function diagnosingMessage(cluster: string, note: string): MessageBody {
@@ -45,30 +49,59 @@ export function rootMessage(report: DiagnosisReport, options: RootOptions): Mess
   if (options.kind === 'audit') {
     const risks = report.findings.filter((f) => f.category === 'risk');
     blocks.push(header(truncate(`Prevention checks: ${report.cluster}`, LIMITS.headerText)));
-    blocks.push(section(risks.length
-      ? `*${plural(risks.length, 'risk')} found* on *${cluster}*: ${escapeMrkdwn(risks.map((r) => r.title).join('; '))}`.slice(0, LIMITS.sectionText)
-      : `No risk found on *${cluster}*: every master has a replica on another host, the bus ports answer, and the coverage setting is what it should be.`));
-    blocks.push(section(`Current state: ${VERDICT_ICON[report.verdict]} *${verdict}*${report.primary ? ` (\`${report.primary}\`: run \`/redis-diagnose ${cluster}\`)` : ''}`));
+    blocks.push(
+      section(
+        risks.length
+          ? `*${plural(risks.length, 'risk')} found* on *${cluster}*: ${escapeMrkdwn(risks.map((r) => r.title).join('; '))}`.slice(
+              0,
+              LIMITS.sectionText,
+            )
+          : `No risk found on *${cluster}*: every master has a replica on another host, the bus ports answer, and the coverage setting is what it should be.`,
+      ),
+    );
+    blocks.push(
+      section(
+        `Current state: ${VERDICT_ICON[report.verdict]} *${verdict}*${report.primary ? ` (\`${report.primary}\`: run \`/redis-diagnose ${cluster}\`)` : ''}`,
+      ),
+    );
   } else {
     blocks.push(header(truncate(`${report.cluster}: ${verdict}${offline}`, LIMITS.headerText)));
     const primary = report.findings.find((f) => f.code === report.primary);
-    blocks.push(section(truncate(primary
-      ? `${VERDICT_ICON[report.verdict]} *Root cause:* ${escapeMrkdwn(primary.title)} \`${primary.code}\`\n${escapeMrkdwn(primary.detail)}`
-      : `${VERDICT_ICON[report.verdict]} ${escapeMrkdwn(noFaultText(report))}`, LIMITS.sectionText)));
+    blocks.push(
+      section(
+        truncate(
+          primary
+            ? `${VERDICT_ICON[report.verdict]} *Root cause:* ${escapeMrkdwn(primary.title)} \`${primary.code}\`\n${escapeMrkdwn(primary.detail)}`
+            : `${VERDICT_ICON[report.verdict]} ${escapeMrkdwn(noFaultText(report))}`,
+          LIMITS.sectionText,
+        ),
+      ),
+    );
     blocks.push(section(truncate(coverageText(report), LIMITS.sectionText)));
   }
   if (report.limitations?.length) {
     blocks.push(context(truncate(report.limitations.map(escapeMrkdwn).join(' '), LIMITS.contextText)));
   }
   const asked = options.requestedBy ? ` · asked by ${mention(options.requestedBy)}` : '';
-  blocks.push(context(truncate(`Checked ${escapeMrkdwn(report.checkedAt)} in ${report.durationMs} ms${asked} · evidence, nodes and fixes in the thread${options.note ? ` · ${options.note}` : ''}`, LIMITS.contextText)));
-  const text = options.kind === 'audit' ? `Prevention checks for ${report.cluster}` : `${report.cluster}: ${verdict}${report.primary ? ` (${report.primary})` : ''}`;
+  blocks.push(
+    context(
+      truncate(
+        `Checked ${escapeMrkdwn(report.checkedAt)} in ${report.durationMs} ms${asked} · evidence, nodes and fixes in the thread${options.note ? ` · ${options.note}` : ''}`,
+        LIMITS.contextText,
+      ),
+    ),
+  );
+  const text =
+    options.kind === 'audit'
+      ? `Prevention checks for ${report.cluster}`
+      : `${report.cluster}: ${verdict}${report.primary ? ` (${report.primary})` : ''}`;
   return { text: fallbackText(text), blocks };
 }
 
 export function coverageText(report: DiagnosisReport): string {
   const { coverage } = report;
-  if (coverage.uncovered.length === 0) return `*Slots:* all 16384 served (${coverage.ok} ok${coverage.pfail ? `, ${coverage.pfail} on a suspect master` : ''}).`;
+  if (coverage.uncovered.length === 0)
+    return `*Slots:* all 16384 served (${coverage.ok} ok${coverage.pfail ? `, ${coverage.pfail} on a suspect master` : ''}).`;
   const lines = [`*Not served:* ${formatRanges(coverage.uncovered)} (${countSlots(coverage.uncovered)} of 16384 slots)`];
   if (coverage.servedByFailedMaster.length) lines.push(`*Owned by a failed master:* ${formatRanges(coverage.servedByFailedMaster)}`);
   if (coverage.unassigned.length) lines.push(`*No owner:* ${formatRanges(coverage.unassigned)}`);
@@ -154,16 +187,29 @@ export interface ApprovalProgress {
 }
 
 /** The fixes, each with "Approve: ..." (confirm dialog with the exact commands) and "Show commands". */
-export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>, values: FixButtonValues, expiryMs: number, progress?: ApprovalProgress): MessageBody {
+export function fixesMessage(
+  report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>,
+  values: FixButtonValues,
+  expiryMs: number,
+  progress?: ApprovalProgress,
+): MessageBody {
   if (report.fixes.length === 0) {
     return {
       text: 'No automatic fix',
-      blocks: [section(report.primary
-        ? '*No automatic fix applies.* Follow the root cause above; re-diagnose once it is dealt with.'
-        : '*Nothing to fix.*')],
+      blocks: [
+        section(
+          report.primary
+            ? '*No automatic fix applies.* Follow the root cause above; re-diagnose once it is dealt with.'
+            : '*Nothing to fix.*',
+        ),
+      ],
     };
   }
-  const blocks: Block[] = [section(`*Fixes* (${report.fixes.length}). Read the exact commands (*Show commands* runs nothing), then approve one. Approval buttons expire after ${Math.round(expiryMs / 60000)} min.`)];
+  const blocks: Block[] = [
+    section(
+      `*Fixes* (${report.fixes.length}). Read the exact commands (*Show commands* runs nothing), then approve one. Approval buttons expire after ${Math.round(expiryMs / 60000)} min.`,
+    ),
+  ];
   // A plan that needs several approvers takes a third block (its approvals line).
   const needsLine = Boolean(progress) && report.fixes.some((p) => p.executable && progress!.needed(p) > 1);
   const maxPlans = Math.min(MAX_PLANS, Math.floor((LIMITS.blocksPerMessage - 2) / (needsLine ? 3 : 2)));
@@ -182,20 +228,32 @@ export function fixesMessage(report: Pick<DiagnosisReport, 'cluster' | 'fixes' |
     const needed = plan.executable && progress ? progress.needed(plan) : 1;
     if (needed > 1) blocks.push(context(approvalsLine(progress?.voters?.[plan.id] ?? [], needed)));
   });
-  if (report.fixes.length > maxPlans) blocks.push(context(`${report.fixes.length - maxPlans} more plans are not shown; run \`redis-medic diagnose ${escapeMrkdwn(report.cluster)}\` for all of them.`));
-  return { text: fallbackText(`${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`), blocks };
+  if (report.fixes.length > maxPlans)
+    blocks.push(
+      context(
+        `${report.fixes.length - maxPlans} more plans are not shown; run \`redis-medic diagnose ${escapeMrkdwn(report.cluster)}\` for all of them.`,
+      ),
+    );
+  return {
+    text: fallbackText(`${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`),
+    blocks,
+  };
 }
 
 /** `1 of 2 approvals: @a. One more approver's click runs it.` */
 export function approvalsLine(voters: readonly string[], needed: number): string {
   const who = voters.length ? `: ${voters.map(mention).join(', ')}` : '';
   const left = needed - voters.length;
-  return `*${Math.min(voters.length, needed)} of ${needed} approvals*${who}. ${left > 0 ? `Risk high: ${left === 1 ? 'one more approver\'s click runs it' : `${left} more approvers needed`}.` : 'Approved.'}`;
+  return `*${Math.min(voters.length, needed)} of ${needed} approvals*${who}. ${left > 0 ? `Risk high: ${left === 1 ? "one more approver's click runs it" : `${left} more approvers needed`}.` : 'Approved.'}`;
 }
 
 /** A paste is not a connected cluster: the plans are shown as commands to run by hand, no buttons. */
 export function offlineFixesMessage(report: DiagnosisReport): MessageBody {
-  const blocks: Block[] = [section('*Offline analysis:* redis-medic is not connected to this cluster (it only read your paste), so it offers no approve buttons. Configure the cluster to get them.')];
+  const blocks: Block[] = [
+    section(
+      '*Offline analysis:* redis-medic is not connected to this cluster (it only read your paste), so it offers no approve buttons. Configure the cluster to get them.',
+    ),
+  ];
   if (report.fixes.length === 0) {
     blocks.push(section(report.primary ? 'No automatic fix applies; follow the root cause above.' : 'Nothing to fix.'));
   }

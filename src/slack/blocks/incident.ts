@@ -62,7 +62,9 @@ export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
     blocks: [
       section(`*${escape(headline)}*`),
       section(facts.join('\n')),
-      context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · detected by ${escape(input.detectedBy)} · last change ${when(input.updatedAt)}`),
+      context(
+        `Incident ${input.incidentId} · opened ${when(input.openedAt)} · detected by ${escape(input.detectedBy)} · last change ${when(input.updatedAt)}`,
+      ),
     ],
     metadata: metadata(input, 'open'),
   };
@@ -111,8 +113,14 @@ export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
     text: fallbackText(`${headline}. Cause: ${input.cause ?? 'not identified'}. Fix: ${fixText(input.fix, false)}`),
     blocks: [
       section(`*${escape(headline)}*`),
-      section([`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`, flapText(input.flaps)].filter(Boolean).join('\n')),
-      context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · resolved ${when(input.resolvedAt)} · every node said cluster_state:ok for ${input.resolveAfterPolls} polls in a row`),
+      section(
+        [`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`, flapText(input.flaps)]
+          .filter(Boolean)
+          .join('\n'),
+      ),
+      context(
+        `Incident ${input.incidentId} · opened ${when(input.openedAt)} · resolved ${when(input.resolvedAt)} · every node said cluster_state:ok for ${input.resolveAfterPolls} polls in a row`,
+      ),
     ],
     metadata: metadata(input, 'resolved', input.resolvedAt),
   };
@@ -135,7 +143,8 @@ export function reopenedThreadReply(input: { at: number; resolvedAt: number; fla
 
 /** The incident record was lost (a queue Redis without persistence restarted) and this thread was picked up again. */
 export function adoptedThreadReply(): { text: string; blocks: KnownBlock[] } {
-  const text = ':information_source: redis-medic lost its record of this incident (its queue Redis restarted without persistence, see docs/incidents.md) and picked this thread up again. Buttons posted before this note no longer work: use the ones below.';
+  const text =
+    ':information_source: redis-medic lost its record of this incident (its queue Redis restarted without persistence, see docs/incidents.md) and picked this thread up again. Buttons posted before this note no longer work: use the ones below.';
   return { text: fallbackText(text), blocks: [section(escape(text))] };
 }
 
@@ -143,11 +152,17 @@ export function adoptedThreadReply(): { text: string; blocks: KnownBlock[] } {
  * A fix message whose buttons were superseded by a newer diagnosis: no buttons any more, and a
  * pointer (a permalink when Slack gave one) to the message that has the current ones.
  */
-export function retiredFixesMessage(input: { cluster: string; pointer: string | null; plans: number }): { text: string; blocks: KnownBlock[] } {
+export function retiredFixesMessage(input: { cluster: string; pointer: string | null; plans: number }): {
+  text: string;
+  blocks: KnownBlock[];
+} {
   // A bare link (Slack links it): the only link in these messages, and it is Slack's own permalink.
   const where = input.pointer ? `the newer diagnosis below: ${escape(input.pointer)}` : 'the newer diagnosis below';
   const text = `:arrow_down: Superseded: the cluster changed, so ${input.plans === 1 ? 'this fix is' : 'these fixes are'} gone. The current buttons are in ${where}.`;
-  return { text: fallbackText(`Superseded: the current fix buttons for ${input.cluster} are in the newer diagnosis of this thread.`), blocks: [section(text)] };
+  return {
+    text: fallbackText(`Superseded: the current fix buttons for ${input.cluster} are in the newer diagnosis of this thread.`),
+    blocks: [section(text)],
+  };
 }
 
 export interface RiskInput {
@@ -206,11 +221,19 @@ function when(ms: number): string {
  * What a channel's history must tell a process that lost its incident records: which cluster and
  * incident, its state, when it opened (and was resolved), how often it flapped.
  */
-function metadata(input: { cluster: string; incidentId: string; openedAt: number; flaps?: number }, state: string, resolvedAt?: number): SlackMessage['metadata'] {
+function metadata(
+  input: { cluster: string; incidentId: string; openedAt: number; flaps?: number },
+  state: string,
+  resolvedAt?: number,
+): SlackMessage['metadata'] {
   return {
     event_type: INCIDENT_EVENT,
     event_payload: {
-      cluster: input.cluster, incident_id: input.incidentId, state, opened_at: input.openedAt, flaps: input.flaps ?? 0,
+      cluster: input.cluster,
+      incident_id: input.incidentId,
+      state,
+      opened_at: input.openedAt,
+      flaps: input.flaps ?? 0,
       ...(resolvedAt !== undefined ? { resolved_at: resolvedAt } : {}),
     },
   };
@@ -230,4 +253,3 @@ function context(text: string): KnownBlock {
 
 /** Slack mrkdwn control characters; everything else is shown as written. */
 export const escape = escapeMrkdwn;
-

@@ -40,13 +40,22 @@ export function applyProgress(steps: readonly StepLine[], progress: RepairProgre
 }
 
 /** The buttons message once approved: who approved, then each step as it runs. */
-export function runningMessage(input: { cluster: string; plan: Pick<FixPlan, 'title' | 'steps'>; approvedBy: string; steps: readonly StepLine[]; phase?: string }): MessageBody {
+export function runningMessage(input: {
+  cluster: string;
+  plan: Pick<FixPlan, 'title' | 'steps'>;
+  approvedBy: string;
+  steps: readonly StepLine[];
+  phase?: string;
+}): MessageBody {
   const blocks: Block[] = [
-    section(truncate(`:hourglass_flowing_sand: Approved by ${approversText(input.approvedBy)}, running *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*…`, LIMITS.sectionText)),
+    section(
+      truncate(
+        `:hourglass_flowing_sand: Approved by ${approversText(input.approvedBy)}, running *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*…`,
+        LIMITS.sectionText,
+      ),
+    ),
   ];
-  const lines = input.steps.length
-    ? input.steps.map(stepText)
-    : input.plan.steps.map((s) => `  ${stepLine(s)}`);
+  const lines = input.steps.length ? input.steps.map(stepText) : input.plan.steps.map((s) => `  ${stepLine(s)}`);
   blocks.push(section(codeBlock(lines)));
   if (input.phase) blocks.push(context(truncate(escapeMrkdwn(input.phase), LIMITS.contextText)));
   return { text: fallbackText(`Approved by ${input.approvedBy}: running ${input.plan.title}`), blocks };
@@ -59,14 +68,33 @@ const OUTCOME_HEAD = {
 } as const;
 
 /** The verified outcome, posted in the thread: status, every step with its reply, the final check. */
-export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'title'>; approvedBy: string; result: RepairResult; rediagnoseValue: string }): MessageBody {
+export function outcomeMessage(input: {
+  cluster: string;
+  plan: Pick<FixPlan, 'title'>;
+  approvedBy: string;
+  result: RepairResult;
+  rediagnoseValue: string;
+}): MessageBody {
   const { result } = input;
   const blocks: Block[] = [
     header(truncate(`${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title}`, LIMITS.headerText)),
-    section(truncate(`${OUTCOME_HEAD[result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${approversText(input.approvedBy)}, in ${result.durationMs} ms.${result.reason ? `\n*Why:* ${escapeMrkdwn(result.reason)}` : ''}`, LIMITS.sectionText)),
+    section(
+      truncate(
+        `${OUTCOME_HEAD[result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${approversText(input.approvedBy)}, in ${result.durationMs} ms.${result.reason ? `\n*Why:* ${escapeMrkdwn(result.reason)}` : ''}`,
+        LIMITS.sectionText,
+      ),
+    ),
   ];
   if (result.steps.length) {
-    blocks.push(section(codeBlock(result.steps.map((s, index) => stepText({ index, node: s.node, command: s.command, status: s.ok ? 'ok' : 'failed', reply: s.reply, ms: s.ms })))));
+    blocks.push(
+      section(
+        codeBlock(
+          result.steps.map((s, index) =>
+            stepText({ index, node: s.node, command: s.command, status: s.ok ? 'ok' : 'failed', reply: s.reply, ms: s.ms }),
+          ),
+        ),
+      ),
+    );
   } else {
     blocks.push(section('No command was run.'));
   }
@@ -79,11 +107,19 @@ export function outcomeMessage(input: { cluster: string; plan: Pick<FixPlan, 'ti
     blocks.push(section(next));
     blocks.push({ type: 'actions', elements: [rediagnoseButton(input.rediagnoseValue)] });
   }
-  return { text: fallbackText(`${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title} on ${input.cluster}`), blocks };
+  return {
+    text: fallbackText(`${OUTCOME_HEAD[result.status].replace(/:[a-z_]+: /, '')}: ${input.plan.title} on ${input.cluster}`),
+    blocks,
+  };
 }
 
 /** What replaces the buttons once a repair has finished: a one-line summary. */
-export function approvedSummaryMessage(input: { cluster: string; plan: Pick<FixPlan, 'title'>; approvedBy: string; result: RepairResult }): MessageBody {
+export function approvedSummaryMessage(input: {
+  cluster: string;
+  plan: Pick<FixPlan, 'title'>;
+  approvedBy: string;
+  result: RepairResult;
+}): MessageBody {
   const text = `${OUTCOME_HEAD[input.result.status]}: *${escapeMrkdwn(input.plan.title)}* on *${escapeMrkdwn(input.cluster)}*, approved by ${approversText(input.approvedBy)} (${plural(input.result.steps.length, 'step')}, ${input.result.durationMs} ms). Details below.`;
   return { text: fallbackText(`${input.result.status}: ${input.plan.title}`), blocks: [section(truncate(text, LIMITS.sectionText))] };
 }
@@ -94,9 +130,12 @@ export function finalCheckText(report: DiagnosisReport): string {
 
 function nextStepText(result: RepairResult): string | null {
   if (result.status === 'repaired' && (!result.finalReport || result.finalReport.verdict === 'ok')) return null;
-  if (result.status === 'repaired') return '*Next:* the fix worked, but the cluster is not fully healthy yet: re-diagnose to see what is left.';
-  if (result.status === 'refused') return '*Next:* nothing was run. The cluster is not what was diagnosed (or another repair holds the lock): re-diagnose and approve the fresh plan.';
-  if (result.code === 'repair_interrupted') return '*Next:* the cluster is between two states. The fresh diagnosis in this thread offers the plan that completes the job; or re-diagnose.';
+  if (result.status === 'repaired')
+    return '*Next:* the fix worked, but the cluster is not fully healthy yet: re-diagnose to see what is left.';
+  if (result.status === 'refused')
+    return '*Next:* nothing was run. The cluster is not what was diagnosed (or another repair holds the lock): re-diagnose and approve the fresh plan.';
+  if (result.code === 'repair_interrupted')
+    return '*Next:* the cluster is between two states. The fresh diagnosis in this thread offers the plan that completes the job; or re-diagnose.';
   const failed = result.steps.find((s) => !s.ok);
   return `*Next:* ${failed ? `the step on ${escapeMrkdwn(failed.node)} failed and nothing after it ran; check that node's log. ` : ''}Re-diagnose to see the current state before trying anything else.`;
 }
@@ -105,19 +144,34 @@ function nextStepText(result: RepairResult): string | null {
 export function expiredMessage(reason: string, rediagnoseValue: string): MessageBody {
   return {
     text: 'Expired: re-diagnose',
-    blocks: [section(truncate(`:hourglass: *Expired, re-diagnose.* ${reason}`, LIMITS.sectionText)), { type: 'actions', elements: [rediagnoseButton(rediagnoseValue)] }],
+    blocks: [
+      section(truncate(`:hourglass: *Expired, re-diagnose.* ${reason}`, LIMITS.sectionText)),
+      { type: 'actions', elements: [rediagnoseButton(rediagnoseValue)] },
+    ],
   };
 }
 
 /** Ephemeral "Show commands": the whole plan, nothing run. */
 export function dryRunMessage(cluster: string, plan: FixPlan): MessageBody {
   const blocks: Block[] = [
-    section(truncate(`*Dry run* (nothing was run): *${escapeMrkdwn(plan.title)}* on *${escapeMrkdwn(cluster)}*, risk *${plan.risk}*`, LIMITS.sectionText)),
+    section(
+      truncate(
+        `*Dry run* (nothing was run): *${escapeMrkdwn(plan.title)}* on *${escapeMrkdwn(cluster)}*, risk *${plan.risk}*`,
+        LIMITS.sectionText,
+      ),
+    ),
     section(codeBlock(plan.steps.map((s) => `${stepLine(s)}${s.why ? `    # ${s.why}` : ''}`))),
     section(truncate(`*Data loss:* ${escapeMrkdwn(plan.dataLoss.text)}\n*Expected:* ${escapeMrkdwn(plan.expected)}`, LIMITS.sectionText)),
   ];
   if (plan.preconditions.length) {
-    blocks.push(section(truncate(`*Checked again just before running:*\n${plan.preconditions.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`, LIMITS.sectionText)));
+    blocks.push(
+      section(
+        truncate(
+          `*Checked again just before running:*\n${plan.preconditions.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`,
+          LIMITS.sectionText,
+        ),
+      ),
+    );
   }
   return { text: fallbackText(`Dry run: ${plan.title}`), blocks };
 }

@@ -84,5 +84,7 @@ export function unescapeSlackText(text: string): string {
   return text
     .replace(/<([^>|]*)\|([^>]*)>/g, '$2')
     .replace(/<([^>]*)>/g, (_m, inner: string) => inner.replace(/^(mailto:|https?:\/\/)/, ''))
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }

@@ -12,14 +12,23 @@ const BIN = path.join(ROOT, 'bin/redis-medic');
 const FIXTURES = path.join(ROOT, 'test/fixtures/cluster-nodes');
 const PRELOAD = path.join(ROOT, 'test/helpers/loaded-modules.js');
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; nodeArgs?: string[] } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const env = { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '', ...options.env };
-    const child = execFile(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { env, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [...(options.nodeArgs ?? []), BIN, ...args],
+      { env, timeout: 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
     child.stdin!.end(options.input ?? '');
   });
 }
@@ -27,7 +36,9 @@ function cli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string;
 describe('CLI contract (the compiled binary)', function () {
   this.timeout(60000);
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-cli-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-cli-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('runs the compiled code from dist/', () => {
@@ -54,13 +65,14 @@ describe('CLI contract (the compiled binary)', function () {
       await cli(args, { nodeArgs: ['-r', PRELOAD], env: { LOADED_MODULES_FILE: file } });
       const loaded = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
       assert.ok(loaded.includes('commander'), `the preload saw the CLI load: ${loaded.join(' ')}`);
-      for (const heavy of ['@slack/bolt', '@slack/web-api', 'bullmq', 'prom-client']) assert.ok(!loaded.includes(heavy), `${args[0]} loaded ${heavy}: ${loaded.join(' ')}`);
+      for (const heavy of ['@slack/bolt', '@slack/web-api', 'bullmq', 'prom-client'])
+        assert.ok(!loaded.includes(heavy), `${args[0]} loaded ${heavy}: ${loaded.join(' ')}`);
       if (args[0] === '--help') assert.ok(!loaded.includes('ioredis'), `--help loaded ioredis: ${loaded.join(' ')}`);
     });
   }
 
   it('exit 0: a healthy paste; exit 1: a critical finding', async () => {
-    const healthy = (await cli(['analyze', '--json', path.join(FIXTURES, 'paste-with-prompts.txt')]));
+    const healthy = await cli(['analyze', '--json', path.join(FIXTURES, 'paste-with-prompts.txt')]);
     assert.equal(healthy.code, 1, healthy.stderr);
     const ok = await cli(['analyze', '-'], { input: healthyPaste() });
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -86,7 +98,10 @@ describe('CLI contract (the compiled binary)', function () {
     };
 
     it('a valid file: exit 0, says what it found, connects to nothing', async () => {
-      const file = write('ok.yml', 'clusters:\n  - name: payments\n    seeds: ["10.0.0.31:6379"]\n    password: ${PAYMENTS_PASSWORD}\n    channel: C012\n');
+      const file = write(
+        'ok.yml',
+        'clusters:\n  - name: payments\n    seeds: ["10.0.0.31:6379"]\n    password: ${PAYMENTS_PASSWORD}\n    channel: C012\n',
+      );
       const run = await cli(['config', 'check', file], { env: { PAYMENTS_PASSWORD: 'secret-value' } });
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /valid/);
@@ -119,7 +134,10 @@ describe('CLI contract (the compiled binary)', function () {
     });
 
     it('an unreadable file or bad YAML: exit 2, named', async () => {
-      assert.match((await cli(['config', 'check', path.join(dir, 'missing.yml')])).stderr, /cannot read config file .*missing\.yml: ENOENT/);
+      assert.match(
+        (await cli(['config', 'check', path.join(dir, 'missing.yml')])).stderr,
+        /cannot read config file .*missing\.yml: ENOENT/,
+      );
       const yaml = await cli(['config', 'check', write('broken.yml', 'clusters: [\n')]);
       assert.equal(yaml.code, 2);
       assert.match(yaml.stderr, /cannot parse config file/);

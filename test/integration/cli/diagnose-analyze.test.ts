@@ -8,14 +8,23 @@ import { useCluster } from '../../helpers/cluster';
 const BIN = path.join(__dirname, '../../../bin/redis-medic');
 const FIXTURES = path.join(__dirname, '../../fixtures/cluster-nodes');
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 // The real binary, as an operator runs it: exit codes and streams are part of the contract.
 function cli(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -63,7 +72,10 @@ describe('CLI: diagnose and analyze', function () {
   });
 
   it('analyze a malformed paste: exit 2, names the line', async () => {
-    const run = await cli(['analyze', '-'], 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master,weird - 0 0 1 connected\n');
+    const run = await cli(
+      ['analyze', '-'],
+      'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master,weird - 0 0 1 connected\n',
+    );
     assert.equal(run.code, 2);
     assert.match(run.stderr, /line 1: unknown flag "weird"/);
   });

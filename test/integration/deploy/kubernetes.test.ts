@@ -29,7 +29,9 @@ interface K8sObject {
 
 async function render(dir: string): Promise<K8sObject[]> {
   const { stdout } = await promisify(execFile)('kubectl', ['kustomize', path.join(KUSTOMIZE, dir)], { maxBuffer: 10 * 1024 * 1024 });
-  return YAML.parseAllDocuments(stdout).map((d) => d.toJSON() as K8sObject).filter(Boolean);
+  return YAML.parseAllDocuments(stdout)
+    .map((d) => d.toJSON() as K8sObject)
+    .filter(Boolean);
 }
 
 /** The kubernetes-models class for an object (ESM-only packages, so loaded with import()). */
@@ -59,7 +61,8 @@ const find = (objects: K8sObject[], kind: string, name: string): K8sObject => {
   assert.ok(obj, `${kind}/${name} is rendered (${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')})`);
   return obj;
 };
-const matches = (selector: Record<string, string>, labels: Record<string, string> = {}): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('deploy/kubernetes (kustomize, validated offline)', function () {
   this.timeout(60_000);
@@ -83,17 +86,33 @@ describe('deploy/kubernetes (kustomize, validated offline)', function () {
 
   it('the base: `start` with 2 replicas, Service, ConfigMap, PodDisruptionBudget, NetworkPolicy, ServiceMonitor, all in one namespace', () => {
     const kinds = base.map((o) => o.kind).sort();
-    for (const kind of ['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor']) assert.ok(kinds.includes(kind), `${kind} in ${kinds.join(', ')}`);
+    for (const kind of [
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+      'ServiceMonitor',
+    ])
+      assert.ok(kinds.includes(kind), `${kind} in ${kinds.join(', ')}`);
     const start = find(base, 'Deployment', 'redis-medic');
     assert.equal(start.spec.replicas, 2);
     assert.deepEqual(start.spec.template.spec.containers[0].args, ['start']);
-    for (const obj of base.filter((o) => o.kind !== 'Namespace')) assert.equal(obj.metadata.namespace, 'redis-medic', `${obj.kind}/${obj.metadata.name}`);
+    for (const obj of base.filter((o) => o.kind !== 'Namespace'))
+      assert.equal(obj.metadata.namespace, 'redis-medic', `${obj.kind}/${obj.metadata.name}`);
   });
 
   it('liveness and readiness probes on separate endpoints of the internal port, apart from the Slack port', () => {
-    for (const [objects, name] of [[base, 'redis-medic'], [withWorker, 'redis-medic-worker']] as const) {
+    for (const [objects, name] of [
+      [base, 'redis-medic'],
+      [withWorker, 'redis-medic-worker'],
+    ] as const) {
       const container = find(objects, 'Deployment', name).spec.template.spec.containers[0];
-      const ports = Object.fromEntries((container.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]));
+      const ports = Object.fromEntries(
+        (container.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]),
+      );
       assert.equal(container.livenessProbe.httpGet.path, '/livez');
       assert.equal(container.readinessProbe.httpGet.path, '/readyz');
       assert.equal(container.livenessProbe.httpGet.port, 'internal');
@@ -128,10 +147,16 @@ describe('deploy/kubernetes (kustomize, validated offline)', function () {
     const configMapName = start.volumes.find((v: { name: string }) => v.name === 'config').configMap.name as string;
     const configMap = find(base, 'ConfigMap', configMapName);
     const text = configMap.data!['config.yml']!;
-    const secret = YAML.parse(fs.readFileSync(path.join(KUSTOMIZE, 'base/secret.example.yaml'), 'utf8')) as { metadata: { name: string }; stringData: Record<string, string> };
+    const secret = YAML.parse(fs.readFileSync(path.join(KUSTOMIZE, 'base/secret.example.yaml'), 'utf8')) as {
+      metadata: { name: string };
+      stringData: Record<string, string>;
+    };
     assert.equal(start.containers[0].envFrom[0].secretRef.name, secret.metadata.name);
     // Every ${VAR} of the config is a key of the Secret.
-    const values = text.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
+    const values = text
+      .split('\n')
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .join('\n');
     const vars = [...values.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((m) => m[1]!);
     for (const v of vars) assert.ok(v in secret.stringData, `${v} is in the Secret example`);
     const expanded = text.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, v: string) => secret.stringData[v]!);
@@ -147,7 +172,9 @@ describe('the image command: compiled `start` with the container environment', f
   let dir: string;
   const prefix = `test-${crypto.randomUUID()}`;
   const output: string[] = [];
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-image-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-image-'));
+  });
   after(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
@@ -159,14 +186,27 @@ describe('the image command: compiled `start` with the container environment', f
     const config = path.join(dir, 'config.yml');
     fs.writeFileSync(config, 'monitor:\n  enabled: false\n');
     child = spawn(process.execPath, [BIN, 'start'], {
-      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), INTERNAL_PORT: String(internalPort), REDIS_MEDIC_CONFIG: config, QUEUE_PREFIX: prefix, REDIS_URL: 'redis://127.0.0.1:6379', SLACK_BOT_TOKEN: '' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        INTERNAL_PORT: String(internalPort),
+        REDIS_MEDIC_CONFIG: config,
+        QUEUE_PREFIX: prefix,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SLACK_BOT_TOKEN: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     trackProcess(child);
     child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
     child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
     const internal = `http://127.0.0.1:${internalPort}`;
-    await waitFor(async () => (await fetch(`${internal}/readyz`)).status === 200, 20_000, () => output.join(''));
+    await waitFor(
+      async () => (await fetch(`${internal}/readyz`)).status === 200,
+      20_000,
+      () => output.join(''),
+    );
     assert.equal((await fetch(`${internal}/livez`)).status, 200);
     const metrics = await fetch(`${internal}/metrics`);
     assert.equal(metrics.status, 200);
@@ -183,7 +223,10 @@ describe('the image command: compiled `start` with the container environment', f
     assert.equal(cmd, 'node');
     await promisify(execFile)(process.execPath, args, { env: { ...process.env, INTERNAL_PORT: String(internalPort) } });
 
-    const code = await new Promise<number | null>((resolve) => { child!.once('exit', resolve); child!.kill('SIGTERM'); });
+    const code = await new Promise<number | null>((resolve) => {
+      child!.once('exit', resolve);
+      child!.kill('SIGTERM');
+    });
     assert.equal(code, 0, output.join('').slice(-2000));
   });
 

@@ -45,9 +45,11 @@ describe('replication broken while gossip looks healthy', function () {
     // bus (which needs no password) keeps gossiping as if all were well.
     await client.call('CLIENT', 'KILL', 'TYPE', 'master');
     const deadline = Date.now() + 10000;
-    let report;
+    let report: Awaited<ReturnType<typeof diagnoseCluster>>['report'];
     do {
-      ({ report } = await diagnoseCluster(adHocCluster(c.seeds[0]!, { password: 'cl-secret' }), { timeouts: { connectMs: 500, commandMs: 1000 } }));
+      ({ report } = await diagnoseCluster(adHocCluster(c.seeds[0]!, { password: 'cl-secret' }), {
+        timeouts: { connectMs: 500, commandMs: 1000 },
+      }));
     } while (!report.findings.some((f) => f.code === 'REPLICATION_BROKEN') && Date.now() < deadline);
     const finding = report.findings.find((f) => f.code === 'REPLICATION_BROKEN');
     assert.ok(finding, report.findings.map((f) => f.code).join());

@@ -11,7 +11,10 @@ import { eventually, freePort, parseClusterNodes, useCluster, type TestCluster, 
 
 const config = parseConfig({});
 
-async function diagnoseLive(c: TestCluster, seeds = c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr)): Promise<DiagnosisReport> {
+async function diagnoseLive(
+  c: TestCluster,
+  seeds = c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr),
+): Promise<DiagnosisReport> {
   return (await diagnoseCluster({ name: 'test', seeds, tls: false, spareNodes: [] }, config)).report;
 }
 
@@ -30,9 +33,16 @@ async function keysInSlots(c: TestCluster, node: TestNode, from: number, to: num
 }
 
 function assertNotForgotten(report: DiagnosisReport, id: string): void {
-  assert.ok(!report.findings.some((f) => f.code === 'GHOST_NODES' && f.nodes.includes(id)), `${id.slice(0, 8)} called a ghost: ${codes(report)}`);
+  assert.ok(
+    !report.findings.some((f) => f.code === 'GHOST_NODES' && f.nodes.includes(id)),
+    `${id.slice(0, 8)} called a ghost: ${codes(report)}`,
+  );
   const forget = report.fixes.filter((p) => p.action === 'FORGET_GHOST_NODES' && p.steps.some((s) => s.command.includes(id)));
-  assert.deepEqual(forget.map((p) => p.title), [], 'a plan forgets it');
+  assert.deepEqual(
+    forget.map((p) => p.title),
+    [],
+    'a plan forgets it',
+  );
 }
 
 describe('diagnosis on real clusters: failed nodes that are not ghosts', function () {
@@ -60,11 +70,17 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
 
       // The fix that keeps the copy: restart it (same dir and nodes.conf).
       await c.restart(replica);
-      await c.waitForNodes((views) => [...views.values()].every((lines) => {
-        const line = lines.find((l) => l.id === replica.id);
-        return line !== undefined && !line.flags.includes('fail') && !line.flags.includes('fail?');
-      }), { what: `${replica.addr} no longer flagged failed` });
-      await eventually(async () => /master_link_status:up/.test(await c.client(replica).call('INFO', 'replication') as string), { what: 'replication link up' });
+      await c.waitForNodes(
+        (views) =>
+          [...views.values()].every((lines) => {
+            const line = lines.find((l) => l.id === replica.id);
+            return line !== undefined && !line.flags.includes('fail') && !line.flags.includes('fail?');
+          }),
+        { what: `${replica.addr} no longer flagged failed` },
+      );
+      await eventually(async () => /master_link_status:up/.test((await c.client(replica).call('INFO', 'replication')) as string), {
+        what: 'replication link up',
+      });
       const healed = await diagnoseLive(c);
       assert.ok(!healed.findings.some((x) => x.code === 'REPLICA_DOWN'), codes(healed));
     });
@@ -105,17 +121,28 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
       await c.client(taker).set(takerKey!, 'written on the taker');
       await c.restart(failed!);
       const loser = lower === failed ? taker : failed!;
-      await c.waitForNodes((views) => [...views.values()].every((lines) => {
-        const win = lines.find((l) => l.id === lower.id);
-        const lose = lines.find((l) => l.id === loser.id);
-        return win?.flags.includes('master') === true && win.slots.includes('0-5460') && lose?.flags.includes('slave') === true && lose.masterId === lower.id;
-      }), { what: `${lower.addr} (lower id) to own 0-5460 everywhere, ${loser.addr} its replica` });
+      await c.waitForNodes(
+        (views) =>
+          [...views.values()].every((lines) => {
+            const win = lines.find((l) => l.id === lower.id);
+            const lose = lines.find((l) => l.id === loser.id);
+            return (
+              win?.flags.includes('master') === true &&
+              win.slots.includes('0-5460') &&
+              lose?.flags.includes('slave') === true &&
+              lose.masterId === lower.id
+            );
+          }),
+        { what: `${lower.addr} (lower id) to own 0-5460 everywhere, ${loser.addr} its replica` },
+      );
       // A restarted master reports cluster_state:fail for a rejoin delay before serving.
       await c.waitUntilOk({ what: 'every node serves again after the restart' });
       const [kept, lost] = lower === failed ? [failedKey!, takerKey!] : [takerKey!, failedKey!];
       assert.notEqual(await c.client(lower).get(kept), null, 'the winner keeps its key');
-      assert.equal(await c.client(lower).get(lost), null, 'the loser\'s key of the contested slots is gone');
-      await eventually(async () => (await c.client(loser).dbsize()) === (await c.client(lower).dbsize()), { what: 'the loser resynced from the winner' });
+      assert.equal(await c.client(lower).get(lost), null, "the loser's key of the contested slots is gone");
+      await eventually(async () => (await c.client(loser).dbsize()) === (await c.client(lower).dbsize()), {
+        what: 'the loser resynced from the winner',
+      });
     });
   });
 
@@ -131,16 +158,22 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
       let meeting = true;
       const loop = (async () => {
         while (meeting) {
-          await c.client(outsider).call('CLUSTER', 'MEET', member.host, String(member.port), String(member.busPort)).catch(() => undefined);
+          await c
+            .client(outsider)
+            .call('CLUSTER', 'MEET', member.host, String(member.port), String(member.busPort))
+            .catch(() => undefined);
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       })();
       try {
         // Each MEET leaves a handshake entry with a new random id; Redis drops it after node-timeout.
-        await eventually(async () => {
-          const lines = parseClusterNodes(await c.client(member).call('CLUSTER', 'NODES') as string);
-          return new Set(lines.filter((l) => l.flags.includes('handshake') && l.addr === outsider.addr).map((l) => l.id)).size >= 2;
-        }, { what: 'two handshake ids at the outsider\'s address' });
+        await eventually(
+          async () => {
+            const lines = parseClusterNodes((await c.client(member).call('CLUSTER', 'NODES')) as string);
+            return new Set(lines.filter((l) => l.flags.includes('handshake') && l.addr === outsider.addr).map((l) => l.id)).size >= 2;
+          },
+          { what: "two handshake ids at the outsider's address" },
+        );
 
         const report = await diagnoseLive(c);
         const f = report.findings.find((x) => x.code === 'NODE_KEEPS_JOINING');
@@ -149,11 +182,17 @@ describe('diagnosis on real clusters: failed nodes that are not ghosts', functio
         assert.equal(report.primary, 'NODE_KEEPS_JOINING', codes(report));
         assert.match(f.title, new RegExp(`An instance at ${outsider.addr} keeps trying to join`));
         assert.ok(f.nodes.includes(outsider.id), 'names the instance that answers there');
-        assert.match(f.detail, new RegExp(`The instance answering at ${outsider.addr} has id ${outsider.id.slice(0, 8)}, which no member lists, while it knows`));
+        assert.match(
+          f.detail,
+          new RegExp(`The instance answering at ${outsider.addr} has id ${outsider.id.slice(0, 8)}, which no member lists, while it knows`),
+        );
         assert.match(f.detail, /CLUSTER FORGET does nothing here/);
         assert.ok(!report.findings.some((x) => x.code === 'GHOST_NODES'), codes(report));
         assert.ok(!report.fixes.some((p) => p.action === 'FORGET_GHOST_NODES'), report.fixes.map((p) => p.title).join('\n'));
-        assert.ok(!report.fixes.some((p) => p.steps.some((s) => s.command.join(' ').includes(String(outsider.port)))), 'no plan meets the outsider');
+        assert.ok(
+          !report.fixes.some((p) => p.steps.some((s) => s.command.join(' ').includes(String(outsider.port)))),
+          'no plan meets the outsider',
+        );
       } finally {
         meeting = false;
         await loop;

@@ -32,7 +32,10 @@ describe('collection: a fake node cannot widen the scope nor exhaust the bot', f
     listed.splice(400, 0, `${nodeId(9999)} ${trap.addr}@${busTrap.port} master - 0 0 1 connected`);
     const seed = await fake({ clusterNodes: [nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'), ...listed].join('\n') });
     // A generous connect timeout: before the fix, the trap did get the AUTH within it.
-    const { report, snapshot } = await diagnoseCluster({ name: 'fake', seeds: [seed.addr], password: PASSWORD, tls: false, spareNodes: [] }, { timeouts: { connectMs: 1000, commandMs: 1000 } });
+    const { report, snapshot } = await diagnoseCluster(
+      { name: 'fake', seeds: [seed.addr], password: PASSWORD, tls: false, spareNodes: [] },
+      { timeouts: { connectMs: 1000, commandMs: 1000 } },
+    );
 
     assert.equal(trap.connections, 0, `the trap at ${trap.addr} was connected to, and sent: ${JSON.stringify(trap.commands)}`);
     assert.equal(busTrap.connections, 0, `the listed bus port ${busTrap.addr} was connected to`);
@@ -44,24 +47,37 @@ describe('collection: a fake node cannot widen the scope nor exhaust the bot', f
     assert.match(finding.evidence.at(-1)!, /and 790 more addresses/);
     assert.equal(snapshot.outOfScope!.find((o) => o.addr === trap.addr)!.line, listed[400]);
     // The seed itself, in scope, got the password: that is what it is for.
-    assert.deepEqual(seed.commands.find((c) => c[0] === 'AUTH'), ['AUTH', PASSWORD]);
+    assert.deepEqual(
+      seed.commands.find((c) => c[0] === 'AUTH'),
+      ['AUTH', PASSWORD],
+    );
   });
 
   it('maxNodes: listed addresses past the cap are not asked, and the report says how many', async () => {
     const ports = await Promise.all(Array.from({ length: 12 }, () => freePort()));
-    const seed = await fake({ clusterNodes: [nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'), ...ports.map((p, i) => nodeLine(nodeId(i + 2), `127.0.0.1:${p}`, 'master'))].join('\n') });
+    const seed = await fake({
+      clusterNodes: [
+        nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'),
+        ...ports.map((p, i) => nodeLine(nodeId(i + 2), `127.0.0.1:${p}`, 'master')),
+      ].join('\n'),
+    });
     const snapshot = await collectSnapshot({ seeds: [seed.addr], limits: { maxNodes: 5 }, connectTimeoutMs: 300, commandTimeoutMs: 500 });
     assert.equal(snapshot.probes.length, 5);
     const hit = snapshot.capsHit?.find((h) => h.cap === 'maxNodes');
     assert.ok(hit, JSON.stringify(snapshot.capsHit));
     assert.match(hit.detail, /^8 listed addresses were not asked: 5 nodes is the most one diagnosis asks \(collection\.maxNodes\)/);
-    const { report } = await diagnoseCluster({ name: 'fake', seeds: [seed.addr], tls: false, spareNodes: [] }, { timeouts: TIMEOUTS, collection: { maxNodes: 5, maxReplyBytes: 1 << 20, maxClusterNodesLines: 5000 } });
+    const { report } = await diagnoseCluster(
+      { name: 'fake', seeds: [seed.addr], tls: false, spareNodes: [] },
+      { timeouts: TIMEOUTS, collection: { maxNodes: 5, maxReplyBytes: 1 << 20, maxClusterNodesLines: 5000 } },
+    );
     assert.match(report.findings.find((f) => f.code === 'READ_CAP_HIT')!.title, /not every listed node asked/);
   });
 
   it('maxReplyBytes: a node streaming 5 MB of CLUSTER NODES is cut off near the cap, and its answer dropped', async () => {
     const huge = await fake({ clusterNodes: { streamBytes: 5 * 1024 * 1024 } });
-    const seed = await fake({ clusterNodes: [nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'), nodeLine(nodeId(2), huge.addr, 'master')].join('\n') });
+    const seed = await fake({
+      clusterNodes: [nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'), nodeLine(nodeId(2), huge.addr, 'master')].join('\n'),
+    });
     const { report, snapshot } = await diagnoseCluster(
       { name: 'fake', seeds: [seed.addr], tls: false, spareNodes: [] },
       { timeouts: TIMEOUTS, collection: { maxReplyBytes: 256 * 1024, maxClusterNodesLines: 5000, maxNodes: 100 } },

@@ -36,7 +36,10 @@ describe('diagnosis on real clusters', function () {
       assert.ok(report.nodes.every((n) => n.reachable === true && n.clusterState === 'ok'));
       assert.deepEqual(report.coverage.uncovered, []);
       assert.equal(report.coverage.ok, 16384);
-      assert.ok(report.findings.every((f) => f.category === 'risk'), codes(report).join());
+      assert.ok(
+        report.findings.every((f) => f.category === 'risk'),
+        codes(report).join(),
+      );
       // Loopback puts every replica on its master's host: a real risk, reported as such.
       assert.ok(codes(report).includes('REPLICA_SAME_HOST'));
       assert.ok(codes(report).includes('FULL_COVERAGE_SETTING'));
@@ -57,7 +60,10 @@ describe('diagnosis on real clusters', function () {
       assert.deepEqual(report.coverage.servedByFailedMaster, [[10923, 16383]]);
       const finding = report.findings[0]!;
       assert.deepEqual(finding.nodes, [victim.id]);
-      assert.ok(finding.evidence.some((e) => e.includes(victim.id) && /master,fail/.test(e)), finding.evidence.join('\n'));
+      assert.ok(
+        finding.evidence.some((e) => e.includes(victim.id) && /master,fail/.test(e)),
+        finding.evidence.join('\n'),
+      );
       assert.ok(finding.evidence.some((e) => /cluster_state:fail/.test(e)));
       assert.ok(finding.evidence.some((e) => /connection refused/.test(e)));
       assert.equal(report.nodes.find((n) => n.id === victim.id)!.reachable, false);
@@ -102,7 +108,7 @@ describe('diagnosis on real clusters', function () {
       assert.deepEqual(live.coverage.servedByFailedMaster, victim.slots);
       assert.match(live.findings[0]!.detail, /refuses all queries \(CLUSTERDOWN\), its own slots 0-8191 too/);
       // What people paste: the survivor's CLUSTER NODES alone, where the victim is only `fail?`.
-      const nodes = await c.client(survivor).call('CLUSTER', 'NODES') as string;
+      const nodes = (await c.client(survivor).call('CLUSTER', 'NODES')) as string;
       assert.match(nodes, /master,fail\? /);
       const { report: pasted } = analyseSnapshot(parsePaste(`${survivor.addr}> cluster nodes\n${nodes}`));
       assert.equal(pasted.verdict, 'down');
@@ -169,8 +175,14 @@ describe('diagnosis on real clusters', function () {
       await c.openSlot(42, source, target);
       assert.equal(await c.client(source).call('MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', keys[0]!), 'OK');
       const report = await diagnoseLive(c);
-      assert.match(report.findings[0]!.detail, new RegExp(`MIGRATING from ${source.addr} to ${target.addr} \\(2 keys on ${source.addr}, 1 key on ${target.addr}\\)`));
-      assert.deepEqual(report.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS').map((p) => p.title.split(':')[0]), ['Finish the interrupted migration of slot 42']);
+      assert.match(
+        report.findings[0]!.detail,
+        new RegExp(`MIGRATING from ${source.addr} to ${target.addr} \\(2 keys on ${source.addr}, 1 key on ${target.addr}\\)`),
+      );
+      assert.deepEqual(
+        report.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS').map((p) => p.title.split(':')[0]),
+        ['Finish the interrupted migration of slot 42'],
+      );
     });
   });
 
@@ -236,8 +248,13 @@ describe('diagnosis on real clusters: a node restarted with an empty nodes.conf'
     await c.restart(replica);
     // Measured on 7.0: once another id answers at its address, the peers drop the old id's
     // address (`:0@0 slave,noaddr`) rather than flag it fail.
-    await c.waitForNodes((views) => [...views.entries()].every(([addr, lines]) =>
-      addr === replica.addr || lines.some((l) => l.id === replica.id && l.flags.includes('noaddr'))), { what: 'old id marked noaddr' });
+    await c.waitForNodes(
+      (views) =>
+        [...views.entries()].every(
+          ([addr, lines]) => addr === replica.addr || lines.some((l) => l.id === replica.id && l.flags.includes('noaddr')),
+        ),
+      { what: 'old id marked noaddr' },
+    );
     const report = await diagnoseLive(c);
     const ghost = report.findings.find((f) => f.code === 'GHOST_NODES');
     assert.ok(ghost, codes(report).join());
@@ -248,4 +265,3 @@ describe('diagnosis on real clusters: a node restarted with an empty nodes.conf'
     assert.ok(disagree, codes(report).join());
   });
 });
-

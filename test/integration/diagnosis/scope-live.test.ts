@@ -34,30 +34,62 @@ interface UnrelatedRedis {
 async function startUnrelatedRedis(host: string): Promise<UnrelatedRedis> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'redis-medic-unrelated-'));
   const [port, busPort] = [await freePort(), await freePort()];
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', host, '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
-    '--cluster-config-file', 'nodes.conf', '--dir', dir, '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD,
-  ], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      host,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-port',
+      String(busPort),
+      '--cluster-config-file',
+      'nodes.conf',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--requirepass',
+      PASSWORD,
+    ],
+    { stdio: 'ignore' },
+  );
   trackProcess(child);
   const client = new Redis({ host, port, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
-  await eventually(async () => {
-    try {
-      if (client.status !== 'ready') await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 10000, what: `the unrelated redis-server on ${host}:${port}` });
+  await eventually(
+    async () => {
+      try {
+        if (client.status !== 'ready') await client.connect();
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10000, what: `the unrelated redis-server on ${host}:${port}` },
+  );
   await client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
   const id = String(await client.call('CLUSTER', 'MYID'));
   return {
-    addr: `${host}:${port}`, port, client, id,
+    addr: `${host}:${port}`,
+    port,
+    client,
+    id,
     // Client connections only: our own is kept open, so any change is somebody else.
     connectionsReceived: async () => Number(parseInfo(String(await client.call('INFO', 'stats')))['total_connections_received']),
     stop: async () => {
       client.disconnect();
-      await new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else { child.once('exit', () => resolve()); child.kill('SIGKILL'); } });
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null) resolve();
+        else {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }
+      });
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -68,15 +100,17 @@ async function announceAs(c: TestCluster, node: TestNode, observer: TestNode, ho
   const client = c.client(node);
   await client.call('CONFIG', 'SET', 'cluster-announce-ip', host);
   await client.call('CONFIG', 'SET', 'cluster-announce-port', String(port));
-  await eventually(async () => (await c.clusterNodes(observer)).some((l) => l.id === node.id && l.addr === `${host}:${port}`),
-    { timeoutMs: 10000, what: `${observer.addr} to list ${node.id.slice(0, 8)} at ${host}:${port}` });
+  await eventually(async () => (await c.clusterNodes(observer)).some((l) => l.id === node.id && l.addr === `${host}:${port}`), {
+    timeoutMs: 10000,
+    what: `${observer.addr} to list ${node.id.slice(0, 8)} at ${host}:${port}`,
+  });
 }
 
 function codes(report: DiagnosisReport): string {
   return report.findings.map((f) => f.code).join(', ');
 }
 
-describe('the cluster\'s own answers do not widen the scope (real clusters)', function () {
+describe("the cluster's own answers do not widen the scope (real clusters)", function () {
   this.timeout(60000);
   const cluster = useCluster({ masters: 3, password: PASSWORD });
   const unrelated: UnrelatedRedis[] = [];
@@ -100,12 +134,18 @@ describe('the cluster\'s own answers do not widen the scope (real clusters)', fu
 
     const before = await other.connectionsReceived();
     const { report } = await diagnoseCluster(clusterOf(c), config);
-    assert.equal(await other.connectionsReceived() - before, 0, `redis-medic connected to the unrelated Redis at ${other.addr}`);
+    assert.equal((await other.connectionsReceived()) - before, 0, `redis-medic connected to the unrelated Redis at ${other.addr}`);
     const finding = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
     assert.ok(finding, codes(report));
-    assert.ok(finding.evidence.some((e) => e.startsWith(`[${m0!.addr}] ${x!.id} ${other.addr}@`)), finding.evidence.join('\n'));
+    assert.ok(
+      finding.evidence.some((e) => e.startsWith(`[${m0!.addr}] ${x!.id} ${other.addr}@`)),
+      finding.evidence.join('\n'),
+    );
     assert.deepEqual(finding.nodes, [x!.id]);
-    assert.ok(!JSON.stringify(report.fixes).includes('127.0.0.2'), `a plan goes to 127.0.0.2: ${report.fixes.map((p) => p.title).join('; ')}`);
+    assert.ok(
+      !JSON.stringify(report.fixes).includes('127.0.0.2'),
+      `a plan goes to 127.0.0.2: ${report.fixes.map((p) => p.title).join('; ')}`,
+    );
     assert.equal(String(await other.client.call('CLUSTER', 'INFO')).match(/cluster_slots_assigned:(\d+)/)![1], '16384');
   });
 
@@ -121,15 +161,21 @@ describe('the cluster\'s own answers do not widen the scope (real clusters)', fu
     const mismatch = report.findings.find((f) => f.code === 'NODE_ID_MISMATCH');
     assert.ok(mismatch, codes(report));
     assert.deepEqual(mismatch.nodes, [x!.id]);
-    assert.match(mismatch.detail, new RegExp(`at ${other.addr} the cluster lists ${other.addr} \\(${x!.id.slice(0, 8)}\\), but ${other.id.slice(0, 8)} answers there`));
+    assert.match(
+      mismatch.detail,
+      new RegExp(`at ${other.addr} the cluster lists ${other.addr} \\(${x!.id.slice(0, 8)}\\), but ${other.id.slice(0, 8)} answers there`),
+    );
     assert.ok(!report.nodes.some((n) => n.id === other.id), 'the unrelated node is not made a node of this cluster');
     assert.ok(!report.fixes.some((p) => p.action === 'MEET_NODES'), `plans: ${report.fixes.map((p) => p.title).join('; ')}`);
 
     // With the cluster's ports as its allowedNetworks, the unrelated port is not even connected to.
     const before = await other.connectionsReceived();
     const narrow = await diagnoseCluster(clusterOf(c, { allowedNetworks: c.nodes.map((n) => `127.0.0.1:${n.port}`) }), config);
-    assert.equal(await other.connectionsReceived() - before, 0, 'connected to a port outside allowedNetworks');
-    assert.ok(narrow.report.findings.some((f) => f.code === 'NODE_OUT_OF_SCOPE'), codes(narrow.report));
+    assert.equal((await other.connectionsReceived()) - before, 0, 'connected to a port outside allowedNetworks');
+    assert.ok(
+      narrow.report.findings.some((f) => f.code === 'NODE_OUT_OF_SCOPE'),
+      codes(narrow.report),
+    );
   });
 });
 
@@ -150,12 +196,20 @@ describe('repairs stay inside the configured scope (real cluster)', function () 
 
     // The operator's config says the cluster lives on m0's and m1's ports only: m2 is outside.
     const narrow: ClusterConfig = { ...wide, allowedNetworks: [`127.0.0.1:${m0!.port}`, `127.0.0.1:${m1!.port}`] };
-    const m2Stats = async (): Promise<number> => Number(parseInfo(String(await c.client(m2!).call('INFO', 'stats')))['total_connections_received']);
+    const m2Stats = async (): Promise<number> =>
+      Number(parseInfo(String(await c.client(m2!).call('INFO', 'stats')))['total_connections_received']);
     const before = await m2Stats();
-    const result = await executePlan({ cluster: narrow, config, planId: meet.id, lockRedis: queue.redis(), lockPrefix: queue.prefix, actor: 'U0TEST' });
+    const result = await executePlan({
+      cluster: narrow,
+      config,
+      planId: meet.id,
+      lockRedis: queue.redis(),
+      lockPrefix: queue.prefix,
+      actor: 'U0TEST',
+    });
     assert.equal(result.status, 'refused', `${result.status}: ${result.reason ?? ''}`);
     assert.match(result.reason!, /outside the allowed networks/);
-    assert.equal(await m2Stats() - before, 0, `the executor connected to ${m2!.addr}, outside the configured scope`);
+    assert.equal((await m2Stats()) - before, 0, `the executor connected to ${m2!.addr}, outside the configured scope`);
     assert.ok(!(await c.clusterNodes(m0!)).some((l) => l.id === m2!.id), `${m0!.addr} was made to meet ${m2!.addr}`);
   });
 });
@@ -165,7 +219,10 @@ describe('repair connections stay inside the configured scope', () => {
     const trap = await startFakeNode({ host: '127.0.0.5' });
     const links = new NodeLinks({ password: PASSWORD }, 300, clusterScope({ seeds: ['127.0.0.1:7000'] }));
     try {
-      await assert.rejects(links.call(trap.addr, ['CLUSTER', 'INFO'], 500), /127\.0\.0\.5:\d+ is outside the addresses allowed for this cluster \(127\.0\.0\.1 \(the default.*not connected/);
+      await assert.rejects(
+        links.call(trap.addr, ['CLUSTER', 'INFO'], 500),
+        /127\.0\.0\.5:\d+ is outside the addresses allowed for this cluster \(127\.0\.0\.1 \(the default.*not connected/,
+      );
       assert.equal(trap.connections, 0);
     } finally {
       links.close();

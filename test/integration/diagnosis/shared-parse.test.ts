@@ -12,11 +12,18 @@ describe('one parse per reply, shared (real 3 masters + 3 replicas)', function (
   const cluster = useCluster({ masters: 3, replicasPerMaster: 1 });
 
   it('the lines of one collection are parsed once: the model and the light assessment reuse them, alike lines are one object', async () => {
-    const snapshot = await collectSnapshot({ cluster: 'test', seeds: [cluster().seeds[0]!], connectTimeoutMs: 500, commandTimeoutMs: 1000 });
+    const snapshot = await collectSnapshot({
+      cluster: 'test',
+      seeds: [cluster().seeds[0]!],
+      connectTimeoutMs: 500,
+      commandTimeoutMs: 1000,
+    });
     assert.equal(snapshot.probes.filter((p) => p.status === 'ok').length, 6);
     const first = buildModel(snapshot);
     const second = buildModel(snapshot);
-    first.views.forEach((view, i) => assert.equal(view.lines, second.views[i]!.lines, 'no second parse of the same reply'));
+    first.views.forEach((view, i) => {
+      assert.equal(view.lines, second.views[i]!.lines, 'no second parse of the same reply');
+    });
 
     const states = nodeStates(snapshot, Date.now());
     for (const view of first.views) assert.equal(states.find((s) => s.id === view.myself!.id)!.slots, view.myself!.slots);

@@ -9,7 +9,10 @@ import { eventually, parseInfo, useCluster, type TestCluster, type TestNode } fr
 import { offeredPlanProblems } from '../../helpers/offered-plans';
 import { hashTagOf } from '../../helpers/slot-keys';
 
-async function diagnoseLive(c: TestCluster, seeds = c.nodes.filter((n) => n.alive && n.role !== 'spare').map((n) => n.addr)): Promise<DiagnosisReport> {
+async function diagnoseLive(
+  c: TestCluster,
+  seeds = c.nodes.filter((n) => n.alive && n.role !== 'spare').map((n) => n.addr),
+): Promise<DiagnosisReport> {
   const snapshot = await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 });
   const { report } = analyseSnapshot(snapshot);
   assert.deepEqual(await offeredPlanProblems(report), [], 'an offered plan fails its own precondition');
@@ -30,10 +33,15 @@ function transition(report: DiagnosisReport, code: string): Finding {
 
 /** The master's `slaveN` line for this replica says a full sync is pending. */
 async function syncPending(master: TestNode, replica: TestNode, c: TestCluster): Promise<void> {
-  await eventually(async () => {
-    const info = parseInfo(await c.client(master).call('INFO', 'replication') as string);
-    return Object.entries(info).some(([k, v]) => /^slave\d+$/.test(k) && v.includes(`port=${replica.port},`) && v.includes('state=wait_bgsave'));
-  }, { what: `${master.addr} to list ${replica.addr} waiting for its sync` });
+  await eventually(
+    async () => {
+      const info = parseInfo((await c.client(master).call('INFO', 'replication')) as string);
+      return Object.entries(info).some(
+        ([k, v]) => /^slave\d+$/.test(k) && v.includes(`port=${replica.port},`) && v.includes('state=wait_bgsave'),
+      );
+    },
+    { what: `${master.addr} to list ${replica.addr} waiting for its sync` },
+  );
 }
 
 describe('transitional states on real clusters', function () {
@@ -49,8 +57,13 @@ describe('transitional states on real clusters', function () {
       // Redis's default: a diskless sync waits for more replicas first (5 s); 20 s leaves room.
       await c.client(master).call('CONFIG', 'SET', 'repl-diskless-sync-delay', '20');
       await c.client(spare).call('CLUSTER', 'MEET', master.host, String(master.port), String(master.busPort));
-      await c.waitForNodes((views) => [...views.values()].every((lines) => lines.some((l) => l.id === spare.id && !l.flags.includes('handshake'))), { what: 'every node to know the new node' });
-      await eventually(async () => (await c.clusterNodes(spare)).filter((l) => !l.flags.includes('handshake')).length === 4, { what: 'the new node to know every node' });
+      await c.waitForNodes(
+        (views) => [...views.values()].every((lines) => lines.some((l) => l.id === spare.id && !l.flags.includes('handshake'))),
+        { what: 'every node to know the new node' },
+      );
+      await eventually(async () => (await c.clusterNodes(spare)).filter((l) => !l.flags.includes('handshake')).length === 4, {
+        what: 'the new node to know every node',
+      });
       await c.client(spare).call('CLUSTER', 'REPLICATE', master.id);
       await syncPending(master, spare, c);
 
@@ -58,7 +71,10 @@ describe('transitional states on real clusters', function () {
       const syncing = transition(report, 'REPLICA_SYNCING');
       assert.deepEqual(syncing.nodes, [spare.id, master.id]);
       assert.match(syncing.detail, /repl-diskless-sync-delay \(20 s\)/);
-      assert.ok(syncing.evidence.some((e) => e.includes('state=wait_bgsave')), syncing.evidence.join('\n'));
+      assert.ok(
+        syncing.evidence.some((e) => e.includes('state=wait_bgsave')),
+        syncing.evidence.join('\n'),
+      );
       assert.deepEqual(faults(report), [], codes(report).join(', '));
       assert.equal(report.verdict, 'ok');
       assert.equal(report.primary, null);
@@ -82,11 +98,21 @@ describe('transitional states on real clusters', function () {
       assert.match(failover.detail, /expected to fail over within about node-timeout plus the election delay \(~3 s\)/);
       assert.ok(failover.transition!.until, 'says by when');
       assert.ok(!during.findings.some((f) => f.code === 'REPLICA_NOT_PROMOTED'), codes(during).join(', '));
-      const touching = during.fixes.filter((p) => ['PROMOTE_REPLICA', 'ASSIGN_UNCOVERED_SLOTS', 'RESTART_NODE', 'ALLOW_PARTIAL_COVERAGE'].includes(p.action));
-      assert.deepEqual(touching.map((p) => p.title), [], 'no plan gives its slots away inside the window');
+      const touching = during.fixes.filter((p) =>
+        ['PROMOTE_REPLICA', 'ASSIGN_UNCOVERED_SLOTS', 'RESTART_NODE', 'ALLOW_PARTIAL_COVERAGE'].includes(p.action),
+      );
+      assert.deepEqual(
+        touching.map((p) => p.title),
+        [],
+        'no plan gives its slots away inside the window',
+      );
 
       // Redis does it by itself.
-      await c.waitForNodes((views) => [...views.values()].every((lines) => lines.some((l) => l.id === replica!.id && l.flags.includes('master') && l.slots.length > 0)), { what: 'the replica to be promoted', timeoutMs: 30_000 });
+      await c.waitForNodes(
+        (views) =>
+          [...views.values()].every((lines) => lines.some((l) => l.id === replica!.id && l.flags.includes('master') && l.slots.length > 0)),
+        { what: 'the replica to be promoted', timeoutMs: 30_000 },
+      );
       await c.waitUntilOk({ timeoutMs: 30_000 });
 
       // The old master comes back with its nodes.conf: it rejoins as a replica of its successor
@@ -118,7 +144,11 @@ describe('transitional states on real clusters', function () {
       assert.deepEqual(reconnecting.nodes[0], replica.id);
       assert.deepEqual(faults(early), [], codes(early).join(', '));
 
-      await eventually(async () => Number(parseInfo(await c.client(replica).call('INFO', 'replication') as string)['master_link_down_since_seconds']) > 3, { what: 'the link to stay down past 3 s' });
+      await eventually(
+        async () =>
+          Number(parseInfo((await c.client(replica).call('INFO', 'replication')) as string)['master_link_down_since_seconds']) > 3,
+        { what: 'the link to stay down past 3 s' },
+      );
       const late = await diagnoseLive(c);
       const broken = late.findings.find((f) => f.code === 'REPLICATION_BROKEN');
       assert.ok(broken, codes(late).join(', '));
@@ -153,7 +183,11 @@ describe('transitional states on real clusters', function () {
         const resharding = transition(during, 'RESHARDING_IN_PROGRESS');
         assert.deepEqual(resharding.slots, [[slot, slot]]);
         assert.ok(!during.findings.some((f) => f.code === 'OPEN_SLOTS'), codes(during).join(', '));
-        assert.deepEqual(during.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS'), [], 'no plan closes a slot under a running resharding');
+        assert.deepEqual(
+          during.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS'),
+          [],
+          'no plan closes a slot under a running resharding',
+        );
         assert.equal(during.verdict, 'ok');
       } finally {
         stop = true;
@@ -186,7 +220,13 @@ describe('transitional states on real clusters', function () {
       const joining = reports.filter((r) => r.findings.some((f) => f.code === 'NODE_JOINING'));
       assert.ok(joining.length > 0, `no diagnosis caught the join: ${reports.map((r) => codes(r).join(',')).join(' | ')}`);
       for (const report of reports) {
-        assert.deepEqual(faults(report).map((f) => f.code), [], faults(report).map((f) => `${f.detail}\n${f.evidence.join('\n')}`).join('\n'));
+        assert.deepEqual(
+          faults(report).map((f) => f.code),
+          [],
+          faults(report)
+            .map((f) => `${f.detail}\n${f.evidence.join('\n')}`)
+            .join('\n'),
+        );
         assert.equal(report.verdict, 'ok', codes(report).join(', '));
       }
       const finding = transition(joining[0]!, 'NODE_JOINING');

@@ -72,16 +72,28 @@ describe('test helper: real redis cluster', function () {
     it('is ok, with slots split like redis-cli and the spare left out', async () => {
       const c = cluster();
       await c.waitUntilOk({ timeoutMs: 1000 });
-      assert.deepEqual(c.masters().map((m) => m.slots), [[[0, 5460]], [[5461, 10922]], [[10923, 16383]]]);
-      assert.deepEqual(c.nodes.map((n) => n.role), ['master', 'master', 'master', 'spare']);
-      assert.deepEqual(c.seeds, c.masters().map((m) => m.addr));
+      assert.deepEqual(
+        c.masters().map((m) => m.slots),
+        [[[0, 5460]], [[5461, 10922]], [[10923, 16383]]],
+      );
+      assert.deepEqual(
+        c.nodes.map((n) => n.role),
+        ['master', 'master', 'master', 'spare'],
+      );
+      assert.deepEqual(
+        c.seeds,
+        c.masters().map((m) => m.addr),
+      );
       for (const master of c.masters()) {
         const info = await c.clusterInfo(master);
         assert.equal(info['cluster_state'], 'ok');
         assert.equal(info['cluster_known_nodes'], '3');
         const self = myselfLine(await c.clusterNodes(master));
         assert.equal(self.id, master.id);
-        assert.deepEqual(self.slots, master.slots.map(([a, b]) => `${a}-${b}`));
+        assert.deepEqual(
+          self.slots,
+          master.slots.map(([a, b]) => `${a}-${b}`),
+        );
         assert.notEqual(master.busPort, master.port + 10000);
       }
       const spare = first(c.spares(), 'spare');
@@ -118,7 +130,10 @@ describe('test helper: real redis cluster', function () {
     it('is ok and every node sees the intended roles', async () => {
       const c = cluster();
       await c.waitUntilOk({ timeoutMs: 1000 });
-      assert.deepEqual(c.nodes.map((n) => n.role), ['master', 'master', 'master', 'replica', 'replica', 'replica']);
+      assert.deepEqual(
+        c.nodes.map((n) => n.role),
+        ['master', 'master', 'master', 'replica', 'replica', 'replica'],
+      );
       for (const master of c.masters()) {
         const replica = first(c.replicasOf(master), 'replica');
         assert.equal(replica.masterId, master.id);
@@ -147,14 +162,21 @@ describe('test helper: real redis cluster', function () {
       assert.equal(replica.alive, true);
       assert.notEqual(replica.pid, oldPid);
       assert.equal(await c.client(replica).call('CLUSTER', 'MYID'), replica.id);
-      await c.waitForNodes((views) => [...views.values()].every((lines) => {
-        const line = lines.find((l) => l.id === replica.id);
-        return line !== undefined && !line.flags.some((f) => f.startsWith('fail')) && line.masterId === replica.masterId;
-      }), { what: 'the restarted replica to be seen healthy everywhere' });
-      await eventually(async () => {
-        const repl = parseInfo(String(await c.client(replica).call('INFO', 'replication')));
-        return repl['master_link_status'] === 'up';
-      }, { what: 'the restarted replica to resync' });
+      await c.waitForNodes(
+        (views) =>
+          [...views.values()].every((lines) => {
+            const line = lines.find((l) => l.id === replica.id);
+            return line !== undefined && !line.flags.some((f) => f.startsWith('fail')) && line.masterId === replica.masterId;
+          }),
+        { what: 'the restarted replica to be seen healthy everywhere' },
+      );
+      await eventually(
+        async () => {
+          const repl = parseInfo(String(await c.client(replica).call('INFO', 'replication')));
+          return repl['master_link_status'] === 'up';
+        },
+        { what: 'the restarted replica to resync' },
+      );
       await c.waitUntilOk();
     });
   });
@@ -207,10 +229,13 @@ describe('test helper: real redis cluster', function () {
       const [victim, ...others] = c.masters();
       assert.ok(victim);
       await c.delSlotsRange(victim, 0, 5460);
-      await c.waitFor((infos) => {
-        const info = parseInfo(infos.get(victim.addr) ?? '');
-        return info['cluster_state'] === 'fail' && info['cluster_slots_assigned'] === '10923';
-      }, { what: `${victim.addr} to lose slots 0-5460` });
+      await c.waitFor(
+        (infos) => {
+          const info = parseInfo(infos.get(victim.addr) ?? '');
+          return info['cluster_state'] === 'fail' && info['cluster_slots_assigned'] === '10923';
+        },
+        { what: `${victim.addr} to lose slots 0-5460` },
+      );
       // Redis 7.0 never propagates "I no longer own these": gossip only claims slots.
       for (const other of others) {
         assert.equal((await c.clusterInfo(other))['cluster_state'], 'ok');
@@ -224,11 +249,19 @@ describe('test helper: real redis cluster', function () {
 
     it('leaves 16000-16383 unassigned, so every node says fail with 16000 assigned', async () => {
       const c = cluster();
-      assert.deepEqual(c.masters().map((m) => m.slots), [[[0, 5332]], [[5333, 10666]], [[10667, 15999]]]);
-      await c.waitFor((infos) => infos.size === 3 && [...infos.values()].every((text) => {
-        const info = parseInfo(text);
-        return info['cluster_state'] === 'fail' && info['cluster_slots_assigned'] === '16000';
-      }), { what: 'fail with 16000 slots assigned', timeoutMs: 5000 });
+      assert.deepEqual(
+        c.masters().map((m) => m.slots),
+        [[[0, 5332]], [[5333, 10666]], [[10667, 15999]]],
+      );
+      await c.waitFor(
+        (infos) =>
+          infos.size === 3 &&
+          [...infos.values()].every((text) => {
+            const info = parseInfo(text);
+            return info['cluster_state'] === 'fail' && info['cluster_slots_assigned'] === '16000';
+          }),
+        { what: 'fail with 16000 slots assigned', timeoutMs: 5000 },
+      );
     });
   });
 

@@ -7,7 +7,16 @@ import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
 import type { PollOutcome } from '../../../src/incidents/monitor';
 import { useCluster } from '../../helpers/cluster';
 import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
-import { deleteKeys, inThread, isIncidentRoot, monitorProcess, testConfig, testLogger, testPrefix, type MonitorProcess } from '../incidents/harness';
+import {
+  deleteKeys,
+  inThread,
+  isIncidentRoot,
+  monitorProcess,
+  testConfig,
+  testLogger,
+  testPrefix,
+  type MonitorProcess,
+} from '../incidents/harness';
 
 const TOKEN = 'e2e-alert-token';
 
@@ -34,7 +43,10 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     await system.whenReady(10_000);
     await system.startWorkers({ queues: ['monitor'] }); // no schedulers: only alerts trigger polls here
     // The production router (src/http/health.ts), as `start` runs it without Slack.
-    server = await startRouteServer(alertRoutes({ config, logger: testLogger(), enqueuer: system.enqueuer, audit: proc.audit }), { port: 0, host: '127.0.0.1' });
+    server = await startRouteServer(alertRoutes({ config, logger: testLogger(), enqueuer: system.enqueuer, audit: proc.audit }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
     base = server.url;
   });
 
@@ -48,14 +60,29 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
   });
 
   const payload = (status: 'firing' | 'resolved') => ({
-    version: '4', status, receiver: 'redis-medic', groupLabels: { alertname: 'RedisClusterDown' }, commonLabels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
+    version: '4',
+    status,
+    receiver: 'redis-medic',
+    groupLabels: { alertname: 'RedisClusterDown' },
+    commonLabels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
     commonAnnotations: { summary: 'CLUSTERDOWN seen by checkout' },
-    alerts: [{ status, labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' }, annotations: { summary: 'CLUSTERDOWN seen by checkout' }, startsAt: new Date().toISOString() }],
+    alerts: [
+      {
+        status,
+        labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
+        annotations: { summary: 'CLUSTERDOWN seen by checkout' },
+        startsAt: new Date().toISOString(),
+      },
+    ],
   });
 
-  const post = (body: unknown, token = TOKEN) => fetch(`${base}/alerts/alertmanager`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000),
-  });
+  const post = (body: unknown, token = TOKEN) =>
+    fetch(`${base}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
 
   it('a bad token is refused (401) and starts nothing', async () => {
     const res = await post(payload('firing'), 'not-it');
@@ -70,14 +97,20 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     const res = await post(payload('firing'));
     assert.equal(res.status, 202);
     const { accepted } = (await res.json()) as { accepted: Array<{ cluster: string; reason: string; jobId: string }> };
-    assert.deepEqual(accepted.map((a) => [a.cluster, a.reason]), [['payments', 'alert']]);
+    assert.deepEqual(
+      accepted.map((a) => [a.cluster, a.reason]),
+      [['payments', 'alert']],
+    );
 
     const status = await system.waitForJob<PollOutcome>('monitor', accepted[0]!.jobId, 20_000);
     assert.equal(status.state, 'completed', status.error);
     assert.equal(status.result?.incident?.action, 'opened');
 
     const root = await fake.waitFor('chat.postMessage', isIncidentRoot, 10_000);
-    assert.equal(root.params.text, `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5462 slots not served (5461-10922)`);
+    assert.equal(
+      root.params.text,
+      `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5462 slots not served (5461-10922)`,
+    );
     assert.match(JSON.stringify(root.params.blocks), /detected by alertmanager: CLUSTERDOWN seen by checkout/);
     const rootTs = (await proc.monitor.store.getIncident('payments'))?.record.rootTs;
     assert.ok(rootTs);

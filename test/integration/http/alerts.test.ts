@@ -31,7 +31,10 @@ describe('http/alerts over real HTTP', () => {
 
   async function start(alerts: Record<string, unknown>): Promise<void> {
     const config: Config = parseConfig({
-      clusters: [{ name: 'payments', seeds: ['10.0.0.31:6379'] }, { name: 'cache', seeds: ['10.0.1.5:6379'] }],
+      clusters: [
+        { name: 'payments', seeds: ['10.0.0.31:6379'] },
+        { name: 'cache', seeds: ['10.0.1.5:6379'] },
+      ],
       alerts: { maxBodyBytes: 4096, ...alerts },
     });
     const enqueuer = {
@@ -72,8 +75,18 @@ describe('http/alerts over real HTTP', () => {
   }
 
   const firing = {
-    version: '4', status: 'firing', groupLabels: {}, commonLabels: { alertname: 'RedisClusterDown' }, commonAnnotations: {},
-    alerts: [{ status: 'firing', labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' }, annotations: { summary: 'cluster_state:fail' } }],
+    version: '4',
+    status: 'firing',
+    groupLabels: {},
+    commonLabels: { alertname: 'RedisClusterDown' },
+    commonAnnotations: {},
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
+        annotations: { summary: 'cluster_state:fail' },
+      },
+    ],
   };
 
   it('Alertmanager firing: 202 with the job id, an immediate diagnosis queued, the alert audited', async () => {
@@ -81,14 +94,23 @@ describe('http/alerts over real HTTP', () => {
     const reply = await post('/alerts/alertmanager', firing);
     assert.equal(reply.status, 202);
     assert.deepEqual(reply.body, { accepted: [{ cluster: 'payments', reason: 'alert', jobId: 'job-1' }] });
-    assert.deepEqual(enqueued, [{ cluster: 'payments', reason: 'alert', alert: { source: 'alertmanager', status: 'firing', summary: 'cluster_state:fail' } }]);
+    assert.deepEqual(enqueued, [
+      { cluster: 'payments', reason: 'alert', alert: { source: 'alertmanager', status: 'firing', summary: 'cluster_state:fail' } },
+    ]);
     const records = await audit.read();
-    assert.deepEqual(records.map((r) => [r.action, r.cluster, r.actor, r.details?.jobId]), [['alert.received', 'payments', 'alertmanager', 'job-1']]);
+    assert.deepEqual(
+      records.map((r) => [r.action, r.cluster, r.actor, r.details?.jobId]),
+      [['alert.received', 'payments', 'alertmanager', 'job-1']],
+    );
   });
 
   it('Alertmanager resolved: a recheck', async () => {
     await start({ webhookToken: TOKEN });
-    const reply = await post('/alerts/alertmanager', { ...firing, status: 'resolved', alerts: [{ ...firing.alerts[0], status: 'resolved' }] });
+    const reply = await post('/alerts/alertmanager', {
+      ...firing,
+      status: 'resolved',
+      alerts: [{ ...firing.alerts[0], status: 'resolved' }],
+    });
     assert.equal(reply.status, 202);
     assert.equal(enqueued[0]?.reason, 'recheck');
   });
@@ -123,7 +145,10 @@ describe('http/alerts over real HTTP', () => {
 
   it('unknown cluster: 422 with the reason; nothing queued even for the known one in the same payload', async () => {
     await start({ webhookToken: TOKEN });
-    const reply = await post('/alerts/alertmanager', { ...firing, alerts: [firing.alerts[0], { status: 'firing', labels: { redis_cluster: 'x' }, annotations: {} }] });
+    const reply = await post('/alerts/alertmanager', {
+      ...firing,
+      alerts: [firing.alerts[0], { status: 'firing', labels: { redis_cluster: 'x' }, annotations: {} }],
+    });
     assert.equal(reply.status, 422);
     assert.deepEqual(reply.body, { error: 'unknown cluster "x"; known: payments, cache' });
     assert.equal((await post('/alerts', { cluster: 'x' })).status, 422);
@@ -152,16 +177,27 @@ describe('http/alerts over real HTTP', () => {
     await start({ webhookToken: TOKEN });
     const url = new URL(`${base}/alerts/alertmanager`);
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', timeout: 5000,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          timeout: 5000,
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('no answer within 5 s: the server waited for the rest of the body')));
       req.on('error', reject);
       // More than the limit, and the request is never ended: only an early answer gets us out.
-      req.write('{"padding":"' + 'x'.repeat(5000));
+      req.write(`{"padding":"${'x'.repeat(5000)}`);
     });
     assert.equal(reply.status, 413);
     assert.match(reply.body, /body too large: over 4096 bytes/);

@@ -26,7 +26,13 @@ export function testPrefix(): string {
   return `test-${randomUUID()}`;
 }
 
-export function testConfig(prefix: string, seeds: string[], fake: FakeSlack, monitor: Partial<Config['monitor']> = {}, extra: Record<string, unknown> = {}): Config {
+export function testConfig(
+  prefix: string,
+  seeds: string[],
+  fake: FakeSlack,
+  monitor: Partial<Config['monitor']> = {},
+  extra: Record<string, unknown> = {},
+): Config {
   return parseConfig({
     clusters: [{ name: CLUSTER, seeds, channel: CHANNEL }],
     timeouts: { connectMs: 300, commandMs: 800 },
@@ -54,28 +60,39 @@ export interface MonitorProcess {
 export function monitorProcess(config: Config, fake: FakeSlack, options: Pick<MonitorDeps, 'now'> = {}): MonitorProcess {
   const logger = testLogger();
   const redis = queueRedis();
-  const client = new WebClient('test-bot-token', { slackApiUrl: fake.apiUrl, timeout: 5000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+  const client = new WebClient('test-bot-token', {
+    slackApiUrl: fake.apiUrl,
+    timeout: 5000,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
   const audit = createAuditLog(redis, config.queue.prefix, logger);
   const publisher = createSlackIncidentPublisher({ config, logger, client, redis, ...(options.now ? { now: options.now } : {}) });
   const monitor = createClusterMonitor({ config, logger, redis, publisher, audit, ...options });
   return {
-    monitor, redis, audit, client,
+    monitor,
+    redis,
+    audit,
+    client,
     async close() {
       redis.disconnect();
     },
   };
 }
 
-
 // ---- what the fake Slack saw --------------------------------------------------------------
 
 export const isIncidentRoot = (c: RecordedCall): boolean =>
   c.method === 'chat.postMessage' && !c.params.thread_ts && c.params.metadata?.event_type === INCIDENT_EVENT;
-export const isRiskMessage = (c: RecordedCall): boolean =>
-  c.method === 'chat.postMessage' && c.params.metadata?.event_type === RISK_EVENT;
-export const inThread = (ts: string) => (c: RecordedCall): boolean => c.method === 'chat.postMessage' && c.params.thread_ts === ts;
-export const isResolvedEdit = (ts: string) => (c: RecordedCall): boolean =>
-  c.method === 'chat.update' && c.params.ts === ts && /Resolved after/.test(String(c.params.text));
+export const isRiskMessage = (c: RecordedCall): boolean => c.method === 'chat.postMessage' && c.params.metadata?.event_type === RISK_EVENT;
+export const inThread =
+  (ts: string) =>
+  (c: RecordedCall): boolean =>
+    c.method === 'chat.postMessage' && c.params.thread_ts === ts;
+export const isResolvedEdit =
+  (ts: string) =>
+  (c: RecordedCall): boolean =>
+    c.method === 'chat.update' && c.params.ts === ts && /Resolved after/.test(String(c.params.text));
 
 export function count(fake: FakeSlack, predicate: (c: RecordedCall) => boolean): number {
   return fake.calls.filter(predicate).length;

@@ -16,7 +16,9 @@ describe('incidents: last known key counts in repair plans', function () {
   const cluster = useCluster({ masters: 3 });
   const prefix = testPrefix();
   let redis: Redis;
-  before(() => { redis = new Redis(QUEUE_REDIS_URL, { maxRetriesPerRequest: 1 }); });
+  before(() => {
+    redis = new Redis(QUEUE_REDIS_URL, { maxRetriesPerRequest: 1 });
+  });
   after(async () => {
     await deleteQueueKeys(prefix, redis);
     redis.disconnect();
@@ -31,7 +33,11 @@ describe('incidents: last known key counts in repair plans', function () {
     while (Number(await client.call('CLUSTER', 'KEYSLOT', `{t${tag}}`)) < 10923) tag++;
     for (let i = 0; i < 120; i++) await client.set(`{t${tag}}:${i}`, 'v');
 
-    const config = parseConfig({ clusters: [{ name: 'shop', seeds: c.seeds }], queue: { prefix, redisUrl: QUEUE_REDIS_URL }, monitor: { intervalMs: 500 } });
+    const config = parseConfig({
+      clusters: [{ name: 'shop', seeds: c.seeds }],
+      queue: { prefix, redisUrl: QUEUE_REDIS_URL },
+      monitor: { intervalMs: 500 },
+    });
     const monitor = createClusterMonitor({ config, logger: silentLogger, redis });
     await monitor.poll({ cluster: 'shop', reason: 'schedule' });
 

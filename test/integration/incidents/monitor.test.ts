@@ -12,8 +12,20 @@ import { lastKnownNodeState } from '../../../src/incidents/store';
 import { eventually, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
 import {
-  CHANNEL, CLUSTER, count, deleteKeys, inThread, isIncidentRoot, isResolvedEdit, isRiskMessage, monitorProcess, moreThan, testConfig, testLogger,
-  testPrefix, type MonitorProcess,
+  CHANNEL,
+  CLUSTER,
+  count,
+  deleteKeys,
+  inThread,
+  isIncidentRoot,
+  isResolvedEdit,
+  isRiskMessage,
+  monitorProcess,
+  moreThan,
+  testConfig,
+  testLogger,
+  testPrefix,
+  type MonitorProcess,
 } from './harness';
 
 const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
@@ -78,7 +90,10 @@ describe('incident monitor on a real cluster', function () {
     const observer = track(monitorProcess(config, fake));
     const rootTs = await storedRootTs(observer);
     assert.equal(root.params.channel, CHANNEL);
-    assert.equal(root.params.text, `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5461 slots not served (10923-16383)`);
+    assert.equal(
+      root.params.text,
+      `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5461 slots not served (10923-16383)`,
+    );
     await fake.waitFor('chat.postMessage', inThread(rootTs), 15_000);
 
     await moreThan(() => outcomes.length, 4, 'four more polls while the master is down');
@@ -88,15 +103,22 @@ describe('incident monitor on a real cluster', function () {
     await c.restart(victim);
     await c.waitUntilOk();
     const resolved = await fake.waitFor('chat.update', isResolvedEdit(rootTs), 20_000);
-    assert.match(String(resolved.params.text), /^:large_green_circle: payments: Resolved after \d+s\. Cause: Master .* is down and has no replica\. Fix: none by redis-medic/);
+    assert.match(
+      String(resolved.params.text),
+      /^:large_green_circle: payments: Resolved after \d+s\. Cause: Master .* is down and has no replica\. Fix: none by redis-medic/,
+    );
     await fake.waitFor('chat.postMessage', (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text)), 10_000);
 
     await moreThan(() => outcomes.length, 3, 'three polls after the resolution');
     assert.equal(count(fake, isIncidentRoot), 1, 'still one root message');
     assert.equal(count(fake, isResolvedEdit(rootTs)), 1, 'resolved once, by one process');
-    assert.equal(count(fake, (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text))), 1);
+    assert.equal(
+      count(fake, (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text))),
+      1,
+    );
     assert.equal(count(fake, isRiskMessage), 1, 'the risk digest is not repeated within its interval');
-    for (const call of fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts)) assert.equal(call.params.thread_ts, rootTs, 'every reply is in the one thread');
+    for (const call of fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts))
+      assert.equal(call.params.thread_ts, rootTs, 'every reply is in the one thread');
 
     const p = observer;
     assert.equal(await p.monitor.store.getIncident(CLUSTER), null);
@@ -193,8 +215,14 @@ describe('incident monitor on a real cluster', function () {
     assert.equal(again.incident?.action, 'updated');
     assert.equal(count(fake, isIncidentRoot), 1, 'no new thread for a blip');
     const rootTs = await storedRootTs(m);
-    const edits = fake.callsTo('chat.update').filter((x) => x.params.ts === rootTs).map((x) => String(x.params.text));
-    assert.ok(edits.some((t) => t.startsWith(':large_yellow_circle:')), 'root said it was recovering');
+    const edits = fake
+      .callsTo('chat.update')
+      .filter((x) => x.params.ts === rootTs)
+      .map((x) => String(x.params.text));
+    assert.ok(
+      edits.some((t) => t.startsWith(':large_yellow_circle:')),
+      'root said it was recovering',
+    );
     assert.ok(edits[edits.length - 1]!.startsWith(':red_circle:'), 'and then down again');
 
     await c.restart(victim);
@@ -210,7 +238,10 @@ describe('incident monitor on a real cluster', function () {
     clock = openedAt + 252_000;
     assert.equal((await m.monitor.poll(POLL)).incident?.action, 'resolved');
     const resolved = await fake.waitFor('chat.update', isResolvedEdit(rootTs), 5000);
-    assert.match(String(resolved.params.text), /^:large_green_circle: payments: Resolved after 4m 12s\. Cause: Master .* is down and has no replica\./);
+    assert.match(
+      String(resolved.params.text),
+      /^:large_green_circle: payments: Resolved after 4m 12s\. Cause: Master .* is down and has no replica\./,
+    );
     assert.equal(count(fake, isIncidentRoot), 1);
   });
 
@@ -270,10 +301,13 @@ describe('incident monitor on a real cluster', function () {
 /** The root message's ts, as the process that posted it stored it. */
 async function storedRootTs(p: MonitorProcess): Promise<string> {
   let ts: string | null = null;
-  await eventually(async () => {
-    ts = (await p.monitor.store.getIncident(CLUSTER))?.record.rootTs ?? null;
-    return ts !== null;
-  }, { what: 'the incident root ts to be stored', timeoutMs: 10_000 });
+  await eventually(
+    async () => {
+      ts = (await p.monitor.store.getIncident(CLUSTER))?.record.rootTs ?? null;
+      return ts !== null;
+    },
+    { what: 'the incident root ts to be stored', timeoutMs: 10_000 },
+  );
   return ts!;
 }
 

@@ -11,7 +11,18 @@ import type { MonitorJobData } from '../../../src/jobs/types';
 import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
 import { eventually, useCluster } from '../../helpers/cluster';
 import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
-import { CLUSTER, count, deleteKeys, inThread, isIncidentRoot, isResolvedEdit, queueRedis, testConfig, testLogger, testPrefix } from './harness';
+import {
+  CLUSTER,
+  count,
+  deleteKeys,
+  inThread,
+  isIncidentRoot,
+  isResolvedEdit,
+  queueRedis,
+  testConfig,
+  testLogger,
+  testPrefix,
+} from './harness';
 
 const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
 
@@ -46,7 +57,13 @@ describe('incident state survives the queue Redis', function () {
 
   function monitorOn(config: Config, redis: Redis): ClusterMonitor {
     const logger = testLogger();
-    return createClusterMonitor({ config, logger, redis, audit: createAuditLog(redis, config.queue.prefix, logger), publisher: createSlackIncidentPublisher({ config, logger, redis }) });
+    return createClusterMonitor({
+      config,
+      logger,
+      redis,
+      audit: createAuditLog(redis, config.queue.prefix, logger),
+      publisher: createSlackIncidentPublisher({ config, logger, redis }),
+    });
   }
 
   async function pollUntil(m: ClusterMonitor, actions: string[], attempts = 40): Promise<PollOutcome> {
@@ -82,9 +99,14 @@ describe('incident state survives the queue Redis', function () {
     const after = await m.poll(POLL);
     assert.deepEqual(after.thread?.steps.slice(0, 3), ['adopt', 'note', 'diagnosis'], JSON.stringify(after));
     const adopted = (await m.store.getIncident(CLUSTER))!.record;
-    assert.deepEqual({ id: adopted.id, rootTs: adopted.rootTs, openedAt: adopted.openedAt }, { id: first.id, rootTs: first.rootTs, openedAt });
+    assert.deepEqual(
+      { id: adopted.id, rootTs: adopted.rootTs, openedAt: adopted.openedAt },
+      { id: first.id, rootTs: first.rootTs, openedAt },
+    );
     assert.equal(count(fake, isIncidentRoot), 1, 'no second root message');
-    assert.ok(fake.callsTo('chat.postMessage').some((x) => inThread(first.rootTs!)(x) && /picked this thread up again/.test(String(x.params.text))));
+    assert.ok(
+      fake.callsTo('chat.postMessage').some((x) => inThread(first.rootTs!)(x) && /picked this thread up again/.test(String(x.params.text))),
+    );
 
     await c.restart(c.masters()[2]!);
     await c.waitUntilOk();
@@ -99,10 +121,15 @@ describe('incident state survives the queue Redis', function () {
     const c = cluster();
     const m = monitorOn(testConfig(prefix, c.seeds, fake, { resolveAfterPolls: 1, intervalMs: 250 }), track(queueRedis()));
     const victim = c.masters()[2]!;
-    const actions = await flap(m, 3, async () => c.kill(victim), async () => {
-      await c.restart(victim);
-      await c.waitUntilOk();
-    });
+    const actions = await flap(
+      m,
+      3,
+      async () => c.kill(victim),
+      async () => {
+        await c.restart(victim);
+        await c.waitUntilOk();
+      },
+    );
     assert.deepEqual(actions, ['opened', 'reopened', 'reopened']);
     assertOneThread(2);
   });
@@ -111,9 +138,14 @@ describe('incident state survives the queue Redis', function () {
     const c = cluster();
     const m = monitorOn(testConfig(prefix, c.seeds, fake, { resolveAfterPolls: 1, intervalMs: 250 }), track(queueRedis()));
     const owner = c.masters()[0]!;
-    const actions = await flap(m, 10, () => c.delSlotsRange(owner, 0, 99), async () => {
-      await c.client(owner).call('CLUSTER', 'ADDSLOTSRANGE', '0', '99');
-    });
+    const actions = await flap(
+      m,
+      10,
+      () => c.delSlotsRange(owner, 0, 99),
+      async () => {
+        await c.client(owner).call('CLUSTER', 'ADDSLOTSRANGE', '0', '99');
+      },
+    );
     assert.deepEqual(actions, ['opened', ...Array(9).fill('reopened')]);
     assertOneThread(9);
     assert.equal((await m.store.listResolved(CLUSTER)).length, 10, 'ten stretches in the history');
@@ -140,7 +172,9 @@ describe('incident state survives the queue Redis', function () {
   function assertOneThread(reopened: number): void {
     assert.equal(count(fake, isIncidentRoot), 1, 'one thread');
     const rootTs = fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts as string;
-    const notes = fake.callsTo('chat.postMessage').filter((x) => inThread(rootTs)(x) && /^:red_circle: Broke again/.test(String(x.params.text)));
+    const notes = fake
+      .callsTo('chat.postMessage')
+      .filter((x) => inThread(rootTs)(x) && /^:red_circle: Broke again/.test(String(x.params.text)));
     assert.equal(notes.length, reopened);
     assert.match(String(notes[reopened - 1]!.params.text), new RegExp(`this incident is reopened \\(${reopened} flaps? so far\\)`));
     const lastEdit = fake.callsTo('chat.update').filter(isResolvedEdit(rootTs)).pop()!;

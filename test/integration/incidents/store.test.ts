@@ -10,9 +10,33 @@ const ID_A = 'a'.repeat(40);
 
 function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRecord {
   return {
-    id, cluster: 'payments', openedAt: 1000, openedBy: 'monitor', detectedBy: 'the monitor', channel: 'C1', rootTs: null, rootUncertain: false, adoptCheck: false,
-    findingsSignature: 's1', rootSignature: 'r1', cause: null, healthyPolls: 0, healthySince: null, lastCountedAt: null, lastPollAt: 1000, polls: [],
-    flaps: 0, resolvedAt: null, fix: null, fixes: null, retire: null, reply: null, notes: [], seq: 0, delivering: null, slackNotBefore: null,
+    id,
+    cluster: 'payments',
+    openedAt: 1000,
+    openedBy: 'monitor',
+    detectedBy: 'the monitor',
+    channel: 'C1',
+    rootTs: null,
+    rootUncertain: false,
+    adoptCheck: false,
+    findingsSignature: 's1',
+    rootSignature: 'r1',
+    cause: null,
+    healthyPolls: 0,
+    healthySince: null,
+    lastCountedAt: null,
+    lastPollAt: 1000,
+    polls: [],
+    flaps: 0,
+    resolvedAt: null,
+    fix: null,
+    fixes: null,
+    retire: null,
+    reply: null,
+    notes: [],
+    seq: 0,
+    delivering: null,
+    slackNotBefore: null,
     ...overrides,
   };
 }
@@ -65,10 +89,16 @@ describe('incidents/store on the queue Redis', () => {
     await a.createIncident(record('inc'));
     const seen = (await a.getIncident('payments'))!;
     const resolved = { ...seen.record, resolvedAt: 5000, durationMs: 4000, fix: null };
-    const results = await Promise.all([a.resolveIncident('payments', seen.raw, resolved), b.resolveIncident('payments', seen.raw, resolved)]);
+    const results = await Promise.all([
+      a.resolveIncident('payments', seen.raw, resolved),
+      b.resolveIncident('payments', seen.raw, resolved),
+    ]);
     assert.deepEqual(results.sort(), [false, true]);
     assert.equal(await a.getIncident('payments'), null);
-    assert.deepEqual((await a.listResolved('payments')).map((r) => [r.id, r.durationMs]), [['inc', 4000]]);
+    assert.deepEqual(
+      (await a.listResolved('payments')).map((r) => [r.id, r.durationMs]),
+      [['inc', 4000]],
+    );
     // A new incident may open now.
     assert.equal(await a.createIncident(record('inc-2')), true);
   });

@@ -30,7 +30,13 @@ describe('incident thread: the first Approve click works (node-timeout 4000 ms)'
     h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
     const harness = h;
     const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
-    const monitor = createClusterMonitor({ config: harness.config, logger: silentLogger, redis: harness.redis, audit: harness.audit, publisher });
+    const monitor = createClusterMonitor({
+      config: harness.config,
+      logger: silentLogger,
+      redis: harness.redis,
+      audit: harness.audit,
+      publisher,
+    });
 
     const victim = c.masters()[2]!;
     await c.kill(victim);
@@ -53,17 +59,38 @@ describe('incident thread: the first Approve click works (node-timeout 4000 ms)'
     const fixesTs = fixes.response!.ts as string;
     const edits = harness.fake.callsTo('chat.update').filter((m) => m.params.ts === fixesTs && buttonsIn([m]).length > 0);
     const current = edits.length ? edits[edits.length - 1]! : fixes;
-    const approve = buttonsIn([current]).find((b) => b.actionId.startsWith('redis_medic.approve') && /Assign slots 10923-16383/.test(b.text));
+    const approve = buttonsIn([current]).find(
+      (b) => b.actionId.startsWith('redis_medic.approve') && /Assign slots 10923-16383/.test(b.text),
+    );
     assert.ok(approve, `an "Approve: Assign slots 10923-16383" button in ${JSON.stringify(current.params.blocks)}`);
 
-    const click = await send(interaction(harness.url, SIGNING_SECRET, buttonClick({
-      actionId: approve.actionId, value: approve.value, userId: 'U0APPROVER', channel: CHANNEL,
-      messageTs: fixesTs, threadTs: rootTs, responseUrl: `${harness.fake.responseUrlBase}click`,
-    })));
+    const click = await send(
+      interaction(
+        harness.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: approve.actionId,
+          value: approve.value,
+          userId: 'U0APPROVER',
+          channel: CHANNEL,
+          messageTs: fixesTs,
+          threadTs: rootTs,
+          responseUrl: `${harness.fake.responseUrlBase}click`,
+        }),
+      ),
+    );
     assert.equal(click.status, 200);
 
-    const outcome = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && /Repair/.test(String(m.params.text)), 30_000);
-    assert.doesNotMatch(String(outcome.params.text), /refused|cluster changed/, `the approval was not refused as stale: ${JSON.stringify(outcome.params.blocks)}`);
+    const outcome = await harness.fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === rootTs && /Repair/.test(String(m.params.text)),
+      30_000,
+    );
+    assert.doesNotMatch(
+      String(outcome.params.text),
+      /refused|cluster changed/,
+      `the approval was not refused as stale: ${JSON.stringify(outcome.params.blocks)}`,
+    );
     assert.match(JSON.stringify(outcome.params.blocks), /Repaired/);
     await c.waitUntilOk({ timeoutMs: 15_000 });
   });

@@ -48,14 +48,22 @@ describe('incident thread under Slack faults', function () {
     const own = queueRedis();
     cleanups.push(async () => own.disconnect());
     const logger = testLogger();
-    return createClusterMonitor({ config, logger, redis: own, audit: createAuditLog(own, config.queue.prefix, logger), publisher: createSlackIncidentPublisher({ config, logger, redis: own }) });
+    return createClusterMonitor({
+      config,
+      logger,
+      redis: own,
+      audit: createAuditLog(own, config.queue.prefix, logger),
+      publisher: createSlackIncidentPublisher({ config, logger, redis: own }),
+    });
   }
 
-  const replies = (rootTs: string): RecordedCall[] => fake.callsTo('chat.postMessage').filter((c) => c.params.thread_ts === rootTs && c.response?.ok);
-  const partsOf = (calls: RecordedCall[]): string[] => calls.map((c) => {
-    const p = c.params.metadata?.event_payload ?? {};
-    return c.params.metadata?.event_type === INCIDENT_REPLY_EVENT ? `${String(p.key).split(':').pop()}/${p.part}` : 'other';
-  });
+  const replies = (rootTs: string): RecordedCall[] =>
+    fake.callsTo('chat.postMessage').filter((c) => c.params.thread_ts === rootTs && c.response?.ok);
+  const partsOf = (calls: RecordedCall[]): string[] =>
+    calls.map((c) => {
+      const p = c.params.metadata?.event_payload ?? {};
+      return c.params.metadata?.event_type === INCIDENT_REPLY_EVENT ? `${String(p.key).split(':').pop()}/${p.part}` : 'other';
+    });
 
   it('500s after the root was posted: the reply is retried until it lands, whole and in order; the findings count as told only then', async () => {
     const c = cluster();
@@ -81,8 +89,15 @@ describe('incident thread under Slack faults', function () {
     const parts = partsOf(thread);
     assert.ok(parts.length >= 4, `summary, findings, node table, fixes: ${parts.join(', ')}`);
     assert.deepEqual(parts, [...new Set(parts)], 'no part posted twice');
-    assert.deepEqual(parts.map((p) => Number(p.split('/')[1])), parts.map((_, i) => i), 'in order, from the first part');
-    assert.ok(buttonsIn([thread[thread.length - 1]!]).some((b) => b.actionId.startsWith('redis_medic.approve')), 'the last part is the fix message with its buttons');
+    assert.deepEqual(
+      parts.map((p) => Number(p.split('/')[1])),
+      parts.map((_, i) => i),
+      'in order, from the first part',
+    );
+    assert.ok(
+      buttonsIn([thread[thread.length - 1]!]).some((b) => b.actionId.startsWith('redis_medic.approve')),
+      'the last part is the fix message with its buttons',
+    );
     assert.equal(count(fake, isIncidentRoot), 1);
   });
 

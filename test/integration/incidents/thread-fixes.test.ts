@@ -32,7 +32,13 @@ describe('incident thread: the fix message follows the offered plans', function 
     h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
     const harness = h;
     const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
-    const monitor: ClusterMonitor = createClusterMonitor({ config: harness.config, logger: silentLogger, redis: harness.redis, audit: harness.audit, publisher });
+    const monitor: ClusterMonitor = createClusterMonitor({
+      config: harness.config,
+      logger: silentLogger,
+      redis: harness.redis,
+      audit: harness.audit,
+      publisher,
+    });
 
     const [a, b, victim] = c.masters();
     await c.kill(victim!);
@@ -48,22 +54,43 @@ describe('incident thread: the fix message follows the offered plans', function 
     // Someone sets the coverage option on the live nodes by hand: a risk changes, no fault does;
     // the partial-coverage plan is not offered any more.
     await Promise.all([a!, b!].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
-    await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), { what: 'both live nodes to serve again' });
+    await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), {
+      what: 'both live nodes to serve again',
+    });
     const second = await monitor.poll(POLL);
     assert.deepEqual(second.thread?.steps, ['refresh-fixes'], JSON.stringify(second));
     const edit = harness.fake.callsTo('chat.update').find((m) => m.params.ts === fixesTs && buttonsIn([m]).length > 0);
     assert.ok(edit, 'the fix message was edited in place');
     const approves = buttonsIn([edit]).filter((x) => x.actionId.startsWith('redis_medic.approve'));
-    assert.deepEqual(approves.map((x) => x.text.slice(0, 22)), ['Approve: Assign slots '], 'only the plans offered now');
+    assert.deepEqual(
+      approves.map((x) => x.text.slice(0, 22)),
+      ['Approve: Assign slots '],
+      'only the plans offered now',
+    );
     const oldAssign = buttonsIn([fixes]).find((x) => x.actionId.startsWith('redis_medic.approve') && /Assign slots/.test(x.text))!;
     assert.notEqual(approves[0]!.value, oldAssign.value, 'with buttons of a new approval');
-    assert.equal(harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs).length, repliesBefore, 'no new reply for the same findings');
+    assert.equal(
+      harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs).length,
+      repliesBefore,
+      'no new reply for the same findings',
+    );
 
     // A stale screen still shows the old button: the click runs nothing and points to the new message.
-    const stale = await send(interaction(harness.url, SIGNING_SECRET, buttonClick({
-      actionId: oldPartial.actionId, value: oldPartial.value, userId: 'U0APPROVER', channel: CHANNEL,
-      messageTs: fixesTs, threadTs: rootTs, responseUrl: `${harness.fake.responseUrlBase}stale`,
-    })));
+    const stale = await send(
+      interaction(
+        harness.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: oldPartial.actionId,
+          value: oldPartial.value,
+          userId: 'U0APPROVER',
+          channel: CHANNEL,
+          messageTs: fixesTs,
+          threadTs: rootTs,
+          responseUrl: `${harness.fake.responseUrlBase}stale`,
+        }),
+      ),
+    );
     assert.equal(stale.status, 200);
     await harness.fake.waitFor('response_url/response/stale', () => true, 5000);
     const answer = JSON.stringify(responses(harness).find((r) => r.method === 'response_url/response/stale')!.params);
@@ -76,10 +103,16 @@ describe('incident thread: the fix message follows the offered plans', function 
     let third = await monitor.poll(POLL);
     for (let i = 0; i < 20 && !third.thread?.steps.includes('diagnosis'); i++) third = await monitor.poll(POLL);
     assert.ok(third.thread?.steps.includes('retire'), JSON.stringify(third.thread));
-    const retired = harness.fake.callsTo('chat.update').filter((m) => m.params.ts === fixesTs).pop()!;
+    const retired = harness.fake
+      .callsTo('chat.update')
+      .filter((m) => m.params.ts === fixesTs)
+      .pop()!;
     assert.equal(buttonsIn([retired]).length, 0, 'the old fix message has no buttons any more');
     assert.match(blocksOf(retired), /Superseded/);
-    const newFixes = harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0).pop()!;
+    const newFixes = harness.fake
+      .callsTo('chat.postMessage')
+      .filter((m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0)
+      .pop()!;
     assert.notEqual(newFixes.response!.ts, fixesTs);
     assert.match(blocksOf(retired), new RegExp(`p${String(newFixes.response!.ts).replace('.', '')}`), 'pointing to the new one');
   });

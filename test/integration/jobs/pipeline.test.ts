@@ -49,8 +49,12 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const progress: string[] = [];
       const done: Array<{ jobId: string; report: DiagnosisReport }> = [];
       const hooks: JobHooks = {
-        async onDiagnoseProgress(_data, message) { progress.push(message); },
-        async onDiagnosisDone(_data, report, jobId) { done.push({ jobId, report }); },
+        async onDiagnoseProgress(_data, message) {
+          progress.push(message);
+        },
+        async onDiagnosisDone(_data, report, jobId) {
+          done.push({ jobId, report });
+        },
       };
       const system = start(config(), { hooks });
       await system.startWorkers({ queues: ['diagnose'] });
@@ -70,16 +74,28 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const read = await system.results.getDiagnosisResult(jobId);
       assert.equal(read?.result?.checkedAt, status.result?.checkedAt);
       assert.deepEqual(progress, ['checking 1 seed node of test', 'checked 3 nodes (3 answered): ok']);
-      assert.deepEqual(done.map((d) => d.jobId), [jobId]);
+      assert.deepEqual(
+        done.map((d) => d.jobId),
+        [jobId],
+      );
       await pollFor('both progress events through QueueEvents', () => (seenByEvents.length >= 2 ? true : undefined));
-      assert.deepEqual(seenByEvents.map((p) => (p as { phase: string }).phase), ['collecting', 'diagnosed']);
+      assert.deepEqual(
+        seenByEvents.map((p) => (p as { phase: string }).phase),
+        ['collecting', 'diagnosed'],
+      );
       assert.equal(await system.results.getDiagnosisResult('no-such-job'), null);
     });
 
     it('retries "no seed answered" with backoff and reports the failure once, on the last attempt', async () => {
       const deadSeed = `127.0.0.1:${await freePort()}`;
       const failures: Array<{ error: string; jobId: string }> = [];
-      const system = start(jobsConfig(prefix, [deadSeed]), { hooks: { async onDiagnosisFailed(_d, error, jobId) { failures.push({ error, jobId }); } } });
+      const system = start(jobsConfig(prefix, [deadSeed]), {
+        hooks: {
+          async onDiagnosisFailed(_d, error, jobId) {
+            failures.push({ error, jobId });
+          },
+        },
+      });
       await system.startWorkers({ queues: ['diagnose'] });
       await system.whenReady();
       const jobId = await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } });
@@ -94,9 +110,22 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
     });
 
     it('fails at once, without retries, when the worker does not know the cluster', async () => {
-      const producer = start(config({ clusters: [{ name: 'test', seeds: [cluster().seeds[0]!] }, { name: 'gone', seeds: ['127.0.0.1:1'] }] }));
+      const producer = start(
+        config({
+          clusters: [
+            { name: 'test', seeds: [cluster().seeds[0]!] },
+            { name: 'gone', seeds: ['127.0.0.1:1'] },
+          ],
+        }),
+      );
       const failures: string[] = [];
-      const worker = start(config(), { hooks: { async onDiagnosisFailed(_d, error) { failures.push(error); } } });
+      const worker = start(config(), {
+        hooks: {
+          async onDiagnosisFailed(_d, error) {
+            failures.push(error);
+          },
+        },
+      });
       await worker.startWorkers({ queues: ['diagnose'] });
       await producer.whenReady();
       const jobId = await producer.enqueuer.enqueueDiagnosis({ cluster: 'gone', origin: { kind: 'monitor' } });
@@ -110,12 +139,18 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
 
     it('on close, a diagnosis still running after the shutdown grace is handed back to the queue', async () => {
       let release!: () => void;
-      const blocked = new Promise<void>((resolve) => { release = resolve; });
+      const blocked = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       extraClosers.unshift(async () => release());
       let started = 0;
       const system = start(config(), {
         workers: { shutdownGraceMs: 200 },
-        diagnose: async () => { started++; await blocked; throw new Error('abandoned attempt must not count'); },
+        diagnose: async () => {
+          started++;
+          await blocked;
+          throw new Error('abandoned attempt must not count');
+        },
       });
       await system.startWorkers({ queues: ['diagnose'] });
       await system.whenReady();
@@ -133,18 +168,33 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
     it('refuses to queue a diagnosis of an unknown cluster, and queues nothing', async () => {
       const system = start(config());
       await system.whenReady();
-      await assert.rejects(system.enqueuer.enqueueDiagnosis({ cluster: 'nope', origin: { kind: 'monitor' } }),
-        (err: RedisMedicError) => err.code === ErrorCode.UnknownCluster && /Known clusters: test/.test(err.message));
+      await assert.rejects(
+        system.enqueuer.enqueueDiagnosis({ cluster: 'nope', origin: { kind: 'monitor' } }),
+        (err: RedisMedicError) => err.code === ErrorCode.UnknownCluster && /Known clusters: test/.test(err.message),
+      );
       const counts = await system.queues.diagnose.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-      assert.deepEqual(Object.values(counts).reduce((a, b) => a + b, 0), 0);
+      assert.deepEqual(
+        Object.values(counts).reduce((a, b) => a + b, 0),
+        0,
+      );
     });
   });
 
   describe('repair jobs', () => {
-    const repairData = (approvalId: string): Promise<RepairJobData> => approvedRepair(config(), {
-      cluster: 'test', planId: 'plan-abc', approvalId, approvedBy: 'U0APPROVER', origin: { kind: 'slack', channel: 'C1', user: 'U0ASKER' },
+    const repairData = (approvalId: string): Promise<RepairJobData> =>
+      approvedRepair(config(), {
+        cluster: 'test',
+        planId: 'plan-abc',
+        approvalId,
+        approvedBy: 'U0APPROVER',
+        origin: { kind: 'slack', channel: 'C1', user: 'U0ASKER' },
+      });
+    const repaired = (options: ExecutePlanOptions): RepairResult => ({
+      status: 'repaired',
+      planId: options.planId,
+      steps: [],
+      durationMs: 1,
     });
-    const repaired = (options: ExecutePlanOptions): RepairResult => ({ status: 'repaired', planId: options.planId, steps: [], durationMs: 1 });
 
     it('runs once for one approval, however often it is queued (and after the job is gone)', async () => {
       const calls: ExecutePlanOptions[] = [];
@@ -157,7 +207,14 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const done: RepairResult[] = [];
       const system = start(config(), {
         executePlan,
-        hooks: { async onRepairProgress(_d, p) { progress.push(p.message); }, async onRepairDone(_d, result) { done.push(result); } },
+        hooks: {
+          async onRepairProgress(_d, p) {
+            progress.push(p.message);
+          },
+          async onRepairDone(_d, result) {
+            done.push(result);
+          },
+        },
       });
       await system.startWorkers({ queues: ['repair'] });
       await system.whenReady();
@@ -189,7 +246,9 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
 
     it('reports a repair whose worker died mid-way as interrupted and never re-runs its steps', async () => {
       let release!: () => void;
-      const blocked = new Promise<void>((resolve) => { release = resolve; });
+      const blocked = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       // Even when an assertion fails, worker A's repair must end, or closing A would wait for it.
       extraClosers.unshift(async () => release());
       let startedOnA = 0;
@@ -197,8 +256,16 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const settings = { lockDurationMs: 1000, stalledIntervalMs: 500, shutdownGraceMs: 200 };
       const a = start(config(), {
         workers: { ...settings, name: 'worker-a' },
-        executePlan: async (options) => { startedOnA++; await blocked; return repaired(options); },
-        hooks: { async onRepairDone(_d, result) { doneOnA.push(result); } },
+        executePlan: async (options) => {
+          startedOnA++;
+          await blocked;
+          return repaired(options);
+        },
+        hooks: {
+          async onRepairDone(_d, result) {
+            doneOnA.push(result);
+          },
+        },
       });
       await a.startWorkers({ queues: ['repair'] });
       await a.whenReady();
@@ -213,7 +280,10 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const onB: string[] = [];
       const b = start(config(), {
         workers: { ...settings, name: 'worker-b' },
-        executePlan: async (options) => { onB.push(options.planId); return repaired(options); },
+        executePlan: async (options) => {
+          onB.push(options.planId);
+          return repaired(options);
+        },
       });
       await b.startWorkers({ queues: ['repair'] });
       const status = await b.waitForJob<RepairResult>('repair', jobId, 20_000);
@@ -229,7 +299,10 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       assert.deepEqual(onB, []);
       // A, resumed, still reports what its run really did (after the "interrupted" report).
       await pollFor("worker A's own report", () => (doneOnA.some((d) => d.status === 'repaired') ? true : undefined));
-      assert.deepEqual(doneOnA.map((d) => d.status), status.processedBy === 'worker-a' ? ['failed', 'repaired'] : ['repaired']);
+      assert.deepEqual(
+        doneOnA.map((d) => d.status),
+        status.processedBy === 'worker-a' ? ['failed', 'repaired'] : ['repaired'],
+      );
     });
 
     it('the processor reports executor crashes and unknown clusters as results, never as retries', async () => {
@@ -238,8 +311,12 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const queue = new Queue<RepairJobData, RepairResult>('repair', { connection: redis, prefix });
       extraClosers.push(() => queue.close());
       const processor = createRepairProcessor({
-        config: config(), logger: silentLogger, redis,
-        executePlan: async () => { throw new Error('ECONNRESET while sending CLUSTER FAILOVER'); },
+        config: config(),
+        logger: silentLogger,
+        redis,
+        executePlan: async () => {
+          throw new Error('ECONNRESET while sending CLUSTER FAILOVER');
+        },
       });
       const job = await queue.add('repair', await repairData('A4'), { jobId: 'repair-crash-test' });
       const crashed = await processor(job);
@@ -262,20 +339,39 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       // The owner drops slots 0-9: it says fail; the others still map them to it.
       await c.delSlotsRange(c.masters()[0]!, 0, 9);
       const progress: string[] = [];
-      const system = start(jobsConfig(prefix, [c.seeds[0]!]), { hooks: { async onRepairProgress(_d, p) { progress.push(p.message); } } });
+      const system = start(jobsConfig(prefix, [c.seeds[0]!]), {
+        hooks: {
+          async onRepairProgress(_d, p) {
+            progress.push(p.message);
+          },
+        },
+      });
       await system.startWorkers({ queues: ['diagnose', 'repair'] });
       await system.whenReady();
 
-      const diagnosis = await system.waitForJob<DiagnosisReport>('diagnose', await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } }), 15_000);
+      const diagnosis = await system.waitForJob<DiagnosisReport>(
+        'diagnose',
+        await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } }),
+        15_000,
+      );
       const plan = diagnosis.result?.fixes.find((f) => f.action === 'ASSIGN_UNCOVERED_SLOTS' && f.executable);
       assert.ok(plan, `an executable plan, got ${JSON.stringify(diagnosis.result?.fixes.map((f) => [f.action, f.executable]))}`);
-      const data = await approvedRepair(jobsConfig(prefix, [c.seeds[0]!]), { cluster: 'test', planId: plan.id, approvalId: 'approval-1', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'tester' } });
+      const data = await approvedRepair(jobsConfig(prefix, [c.seeds[0]!]), {
+        cluster: 'test',
+        planId: plan.id,
+        approvalId: 'approval-1',
+        approvedBy: 'U0APPROVER',
+        origin: { kind: 'cli', user: 'tester' },
+      });
       const queued = await Promise.all([system.enqueuer.enqueueRepair(data), system.enqueuer.enqueueRepair(data)]);
       assert.deepEqual(queued.map((q) => q.created).sort(), [false, true]);
       const status = await system.waitForJob<RepairResult>('repair', queued[0]!.jobId, 30_000);
 
       assert.equal(status.result?.status, 'repaired', JSON.stringify(status.result, null, 2));
-      assert.ok(progress.some((m) => /step 1\//.test(m)), `step progress reported: ${progress.join(' | ')}`);
+      assert.ok(
+        progress.some((m) => /step 1\//.test(m)),
+        `step progress reported: ${progress.join(' | ')}`,
+      );
       await c.waitUntilOk();
       const audit = await createAuditLog(system.redis, prefix, silentLogger).read({ cluster: 'test' });
       assert.equal(audit.filter((r) => r.action === 'repair.started').length, 1, 'the executor ran once');
@@ -290,7 +386,13 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const queues = [0, 1, 2].map(() => new Queue('monitor', { connection: redis, prefix }));
       extraClosers.push(() => Promise.all(queues.map((q) => q.close())));
       const seeds = [cluster().seeds[0]!];
-      const twoClusters = config({ clusters: [{ name: 'alpha', seeds }, { name: 'beta', seeds }], monitor: { intervalMs: 60_000 } });
+      const twoClusters = config({
+        clusters: [
+          { name: 'alpha', seeds },
+          { name: 'beta', seeds },
+        ],
+        monitor: { intervalMs: 60_000 },
+      });
 
       const results = await Promise.all(queues.map((q) => syncMonitorSchedulers(q as never, twoClusters, { redis })));
       assert.deepEqual(results.flatMap((r) => r.upserted).sort(), ['monitor-alpha', 'monitor-beta']);
@@ -298,24 +400,41 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       const schedulers = await queues[0]!.getJobSchedulers(0, -1);
       assert.deepEqual(schedulers.map((s) => s.key).sort(), ['monitor-alpha', 'monitor-beta']);
       assert.ok(schedulers.every((s) => s.every === 60_000));
-      assert.deepEqual(schedulers.map((s) => s.template?.data).sort((x, y) => String(x.cluster).localeCompare(String(y.cluster))),
-        [{ cluster: 'alpha', reason: 'schedule' }, { cluster: 'beta', reason: 'schedule' }]);
+      assert.deepEqual(
+        schedulers.map((s) => s.template?.data).sort((x, y) => String(x.cluster).localeCompare(String(y.cluster))),
+        [
+          { cluster: 'alpha', reason: 'schedule' },
+          { cluster: 'beta', reason: 'schedule' },
+        ],
+      );
       const delayed = await queues[0]!.getJobs(['delayed', 'waiting']);
       assert.equal(delayed.length, 2, `one pending poll per scheduler, got ${delayed.map((j) => j.id).join(', ')}`);
 
       const betaOnly = config({ clusters: [{ name: 'beta', seeds }], monitor: { intervalMs: 30_000 } });
       const resync = await syncMonitorSchedulers(queues[0] as never, betaOnly, { redis });
       assert.deepEqual(resync, { upserted: ['monitor-beta'], unchanged: [], removed: ['monitor-alpha'] });
-      assert.deepEqual((await queues[0]!.getJobSchedulers(0, -1)).map((s) => [s.key, s.every]), [['monitor-beta', 30_000]]);
+      assert.deepEqual(
+        (await queues[0]!.getJobSchedulers(0, -1)).map((s) => [s.key, s.every]),
+        [['monitor-beta', 30_000]],
+      );
 
-      const disabled = await syncMonitorSchedulers(queues[0] as never, { ...betaOnly, monitor: { ...betaOnly.monitor, enabled: false } }, { redis });
+      const disabled = await syncMonitorSchedulers(
+        queues[0] as never,
+        { ...betaOnly, monitor: { ...betaOnly.monitor, enabled: false } },
+        { redis },
+      );
       assert.deepEqual(disabled.removed, ['monitor-beta']);
       assert.equal(await queues[0]!.getJobSchedulersCount(), 0);
     });
 
     it('the system runs scheduled polls through the monitor poll it was given', async () => {
       const polled: string[] = [];
-      const system = start(config({ monitor: { intervalMs: 250 } }), { monitorPoll: async (job) => { polled.push(job.data.cluster); return { ok: true }; } });
+      const system = start(config({ monitor: { intervalMs: 250 } }), {
+        monitorPoll: async (job) => {
+          polled.push(job.data.cluster);
+          return { ok: true };
+        },
+      });
       await system.startWorkers({ queues: ['monitor'] });
       await system.startSchedulers();
       await system.whenSchedulersSynced();
@@ -355,10 +474,14 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
     it('fails enqueues fast and reports unhealthy while the queue Redis is unreachable', async () => {
       const port = await freePort();
       const system = start(jobsConfig(prefix, [cluster().seeds[0]!], {}, `redis://127.0.0.1:${port}`));
-      await assert.rejects(system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }),
-        (err: RedisMedicError) => err.code === ErrorCode.QueueUnavailable && /queue Redis is unreachable/.test(err.message));
-      await assert.rejects(system.enqueuer.enqueueRepair({ cluster: 'test', planId: 'p', approvalId: 'a', approvedBy: 'U1', origin: { kind: 'monitor' } }),
-        (err: RedisMedicError) => err.code === ErrorCode.QueueUnavailable);
+      await assert.rejects(
+        system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }),
+        (err: RedisMedicError) => err.code === ErrorCode.QueueUnavailable && /queue Redis is unreachable/.test(err.message),
+      );
+      await assert.rejects(
+        system.enqueuer.enqueueRepair({ cluster: 'test', planId: 'p', approvalId: 'a', approvedBy: 'U1', origin: { kind: 'monitor' } }),
+        (err: RedisMedicError) => err.code === ErrorCode.QueueUnavailable,
+      );
       const health = await pollFor('health to name the refused connection', async () => {
         const h = await system.health();
         return /ECONNREFUSED/.test(h.detail.error ?? '') ? h : undefined;
@@ -369,8 +492,11 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
 
     it('refuses a queue Redis that is a seed of a monitored cluster, before connecting', () => {
       const seed = cluster().seeds[0]!;
-      assert.throws(() => createJobSystem(jobsConfig(prefix, [seed], {}, `redis://${seed.replace('127.0.0.1', 'localhost')}/0`), { logger: silentLogger }),
-        (err: RedisMedicError) => err.code === ErrorCode.ConfigError && /is a node of the monitored cluster "test"/.test(err.message));
+      assert.throws(
+        () =>
+          createJobSystem(jobsConfig(prefix, [seed], {}, `redis://${seed.replace('127.0.0.1', 'localhost')}/0`), { logger: silentLogger }),
+        (err: RedisMedicError) => err.code === ErrorCode.ConfigError && /is a node of the monitored cluster "test"/.test(err.message),
+      );
     });
 
     it('refuses a queue Redis in cluster mode: workers never start, onFatal is told', async () => {
@@ -379,10 +505,16 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       let diagnosed = 0;
       const system = start(jobsConfig(prefix, [cluster().seeds[0]!], {}, `redis://${other.addr}`), {
         onFatal: (err) => fatal.push(err),
-        diagnose: async () => { diagnosed++; throw new Error('must not run'); },
+        diagnose: async () => {
+          diagnosed++;
+          throw new Error('must not run');
+        },
       });
       await system.startWorkers({ queues: ['diagnose'] });
-      await assert.rejects(system.whenReady(10_000), (err: unknown) => isRedisMedicError(err, ErrorCode.ConfigError) && /cluster_enabled:1/.test((err as Error).message));
+      await assert.rejects(
+        system.whenReady(10_000),
+        (err: unknown) => isRedisMedicError(err, ErrorCode.ConfigError) && /cluster_enabled:1/.test((err as Error).message),
+      );
       assert.equal(fatal.length, 1);
       const health = await system.health();
       assert.equal(health.ok, false);

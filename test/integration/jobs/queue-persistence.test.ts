@@ -9,7 +9,11 @@ import { createLogger } from '../../../src/logging/logger';
 import { eventually } from '../../helpers/cluster';
 import { jobsConfig, testPrefix } from './support';
 
-interface LogLine { level: number; msg: string; persistence?: string }
+interface LogLine {
+  level: number;
+  msg: string;
+  persistence?: string;
+}
 
 describe('queue Redis persistence check', function () {
   this.timeout(30_000);
@@ -25,8 +29,16 @@ describe('queue Redis persistence check', function () {
   async function start(args: string[]): Promise<LogLine[]> {
     redis = await startThrowawayRedis({ args });
     const lines: LogLine[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk)) as LogLine); done(); } });
-    system = createJobSystem(jobsConfig(testPrefix(), ['127.0.0.1:1'], {}, redis.url), { logger: createLogger({ level: 'info' }, sink), reconnectCapMs: 200 });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)) as LogLine);
+        done();
+      },
+    });
+    system = createJobSystem(jobsConfig(testPrefix(), ['127.0.0.1:1'], {}, redis.url), {
+      logger: createLogger({ level: 'info' }, sink),
+      reconnectCapMs: 200,
+    });
     await system.whenReady(10_000);
     return lines;
   }
@@ -36,7 +48,10 @@ describe('queue Redis persistence check', function () {
     const lines = await start([]);
     await eventually(() => about(lines).length === 1, { what: 'the start-up check' });
     assert.equal(about(lines)[0]!.level, 40, 'a warning');
-    assert.match(about(lines)[0]!.msg, /has no persistence \(appendonly no, save ""\): a restart loses open incidents, approvals and repair markers .*set appendonly yes/);
+    assert.match(
+      about(lines)[0]!.msg,
+      /has no persistence \(appendonly no, save ""\): a restart loses open incidents, approvals and repair markers .*set appendonly yes/,
+    );
     await redis!.restart();
     await eventually(() => about(lines).length === 2, { what: 'the check after the reconnect', timeoutMs: 15_000 });
     assert.equal(about(lines)[1]!.level, 40);

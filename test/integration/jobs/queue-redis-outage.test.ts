@@ -22,11 +22,18 @@ function throwawayRedis(port: number, dir: string): ThrowawayRedis {
   let child: ChildProcess | undefined;
   return {
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+        stdio: 'ignore',
+      });
       trackProcess(child);
       const { Redis } = await import('ioredis');
       await pollFor(`redis-server on port ${port} to answer`, async () => {
-        const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const probe = new Redis(port, '127.0.0.1', {
+          lazyConnect: true,
+          connectTimeout: 500,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
         probe.on('error', () => undefined);
         try {
           await probe.connect();
@@ -84,19 +91,33 @@ describe('queue Redis outages (real redis-server stopped and restarted)', functi
     const backLines = (): LogLine[] => w.lines.filter((l) => l.msg.startsWith(`queue Redis ${url} is back after`));
     /** Down for a while: several reconnect attempts made, still one line. */
     const expectDown = async (outages: number): Promise<void> => {
-      const down = await pollFor('/healthz to report the queue Redis down after several reconnect attempts', async () => {
-        const h = await health();
-        return h.status === 503 && h.body.queueRedis === 'down' && Number(h.body.reconnectAttempts) >= 4 ? h : undefined;
-      }, 30_000);
+      const down = await pollFor(
+        '/healthz to report the queue Redis down after several reconnect attempts',
+        async () => {
+          const h = await health();
+          return h.status === 503 && h.body.queueRedis === 'down' && Number(h.body.reconnectAttempts) >= 4 ? h : undefined;
+        },
+        30_000,
+      );
       assert.equal(down.body.status, 'unhealthy');
       assert.match(String(down.body.error), /ECONNREFUSED|connection (lost|closed)|Connection is closed/);
-      assert.equal(outageLines().length, outages, `one log line per outage, got:\n${outageLines().map((l) => l.msg).join('\n')}`);
+      assert.equal(
+        outageLines().length,
+        outages,
+        `one log line per outage, got:\n${outageLines()
+          .map((l) => l.msg)
+          .join('\n')}`,
+      );
     };
     const expectUp = async (): Promise<void> => {
-      const up = await pollFor('/healthz to report ok', async () => {
-        const h = await health();
-        return h.status === 200 ? h : undefined;
-      }, 30_000);
+      const up = await pollFor(
+        '/healthz to report ok',
+        async () => {
+          const h = await health();
+          return h.status === 200 ? h : undefined;
+        },
+        30_000,
+      );
       assert.equal(up.body.status, 'ok');
       assert.equal(up.body.queueRedis, 'up');
     };
@@ -118,7 +139,10 @@ describe('queue Redis outages (real redis-server stopped and restarted)', functi
     // 3. It dies: one more line, unhealthy again; enqueues fail fast meanwhile.
     await redis.kill();
     await expectDown(2);
-    await assert.rejects(producer.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }), /queue Redis is unreachable/);
+    await assert.rejects(
+      producer.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }),
+      /queue Redis is unreachable/,
+    );
 
     // 4. It comes back (empty: no persistence): the same worker picks up new jobs.
     await redis.start();
@@ -126,7 +150,9 @@ describe('queue Redis outages (real redis-server stopped and restarted)', functi
     assert.equal(backLines().length, 2);
     await pollFor('the producer to reconnect', () => (producer!.redis.status === 'ready' ? true : undefined));
     await producer.whenReady();
-    const second = await pollFor('an enqueue to be accepted again', async () => producer!.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }));
+    const second = await pollFor('an enqueue to be accepted again', async () =>
+      producer!.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } }),
+    );
     assert.equal((await producer.waitForJob('diagnose', second, 20_000)).state, 'completed');
 
     // 5. SIGTERM during a new outage still shuts down cleanly.

@@ -32,7 +32,12 @@ export async function deletePrefix(prefix: string): Promise<void> {
 }
 
 /** Polls until `check` returns a value other than undefined; throws naming `what` on timeout. */
-export async function pollFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+export async function pollFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -42,7 +47,8 @@ export async function pollFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
@@ -54,10 +60,18 @@ export async function pollFor<T>(what: string, check: () => Promise<T | undefine
 export async function approvedRepair(config: Config, data: Omit<RepairJobData, 'approval'>, at = Date.now()): Promise<RepairJobData> {
   const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    await redis.set(approvalClaimKey(config.queue.prefix, data.approvalId), JSON.stringify({ user: data.approvedBy, planId: data.planId, at }), 'PX', 3_600_000);
+    await redis.set(
+      approvalClaimKey(config.queue.prefix, data.approvalId),
+      JSON.stringify({ user: data.approvedBy, planId: data.planId, at }),
+      'PX',
+      3_600_000,
+    );
   } finally {
     redis.disconnect();
   }
   const signer = createApprovalSigner(approvalSigningSecret(config)!);
-  return { ...data, approval: signer.sign({ id: data.approvalId, cluster: data.cluster, planId: data.planId, approvers: [data.approvedBy], claimedAt: at }) };
+  return {
+    ...data,
+    approval: signer.sign({ id: data.approvalId, cluster: data.cluster, planId: data.planId, approvers: [data.approvedBy], claimedAt: at }),
+  };
 }

@@ -74,10 +74,16 @@ describe('worker processes (redis-medic worker)', function () {
   it('two worker processes share 50 diagnose jobs, each processed exactly once', async () => {
     const [a, b] = await Promise.all([startWorker(['--concurrency', '4']), startWorker(['--concurrency', '4'])]);
     const system = await startProducer();
-    const ids = await Promise.all(Array.from({ length: 50 }, () => system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } })));
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, () => system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'monitor' } })),
+    );
     assert.equal(new Set(ids).size, 50);
 
-    await pollFor('50 completed diagnose jobs', async () => ((await system.queues.diagnose.getCompletedCount()) === 50 ? true : undefined), 30_000);
+    await pollFor(
+      '50 completed diagnose jobs',
+      async () => ((await system.queues.diagnose.getCompletedCount()) === 50 ? true : undefined),
+      30_000,
+    );
     const names = [nameOf(a!), nameOf(b!)];
     for (const id of ids) {
       const status = await system.results.getDiagnosisResult(id);
@@ -113,7 +119,10 @@ describe('worker processes (redis-medic worker)', function () {
     assert.equal(status.attemptsStarted, 2);
     assert.equal(status.attemptsMade <= 1, true, 'the crash is not counted as a failed attempt');
     await survivor.waitForLog((l) => l.msg === `diagnose job ${jobId} completed`, { what: 'the survivor to complete the job' });
-    assert.ok(survivor.lines.some((l) => l.msg.includes(`job ${jobId} stalled`)), 'the survivor found the job stalled');
+    assert.ok(
+      survivor.lines.some((l) => l.msg.includes(`job ${jobId} stalled`)),
+      'the survivor found the job stalled',
+    );
   });
 
   it('SIGTERM: takes no new job, finishes the running one, closes its connections and exits 0', async () => {
@@ -146,7 +155,11 @@ describe('worker processes (redis-medic worker)', function () {
 
   it('refuses to start on a queue Redis that is a seed of a monitored cluster (exit 2, clear message)', async () => {
     const seed = cluster().seeds[0]!;
-    const worker = await startWorkerProcess({ config: fileConfig(1000, `redis://${seed}`), redisUrl: `redis://${seed}`, queuePrefix: prefix });
+    const worker = await startWorkerProcess({
+      config: fileConfig(1000, `redis://${seed}`),
+      redisUrl: `redis://${seed}`,
+      queuePrefix: prefix,
+    });
     workers.push(worker);
     const exit = await waitForExit(worker);
     assert.equal(exit.code, 2);

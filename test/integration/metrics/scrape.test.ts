@@ -30,7 +30,9 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
   let service: RunningService | undefined;
   const prefix = testPrefix();
 
-  before(async () => { fake = await startFakeSlack(); });
+  before(async () => {
+    fake = await startFakeSlack();
+  });
   after(async () => {
     await service?.stop();
     await fake.close();
@@ -58,7 +60,10 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     assert.notEqual(service.internalUrl, service.url, 'metrics are on the internal port');
 
     // Healthy first: the time to detect is measured from the last healthy poll.
-    await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'ok' }), 1), 20_000);
+    await untilPasses(
+      async () => assert.equal(sample(await scrape(), 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'ok' }), 1),
+      20_000,
+    );
     let text = await scrape();
     assert.equal(sample(text, 'redis_medic_incidents_open', { cluster: CLUSTER }), 0);
     assert.equal(sample(text, 'redis_medic_cluster_uncovered_slots', { cluster: CLUSTER }), 0);
@@ -70,10 +75,16 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     fake.failNext('chat.postMessage', 'ratelimited');
     await c.kill(c.masters()[2]!);
     await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_incidents_open', { cluster: CLUSTER }), 1), 20_000);
-    await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'down' }), 1), 20_000);
+    await untilPasses(
+      async () => assert.equal(sample(await scrape(), 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'down' }), 1),
+      20_000,
+    );
     // The poll that opened the incident is observed once its thread is delivered (the root post is
     // rate limited first, and waited out), which can be after a later poll saw the incident open.
-    await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_incident_detection_seconds_count', { cluster: CLUSTER }), 1), 20_000);
+    await untilPasses(
+      async () => assert.equal(sample(await scrape(), 'redis_medic_incident_detection_seconds_count', { cluster: CLUSTER }), 1),
+      20_000,
+    );
     text = await scrape();
     assert.equal(sample(text, 'redis_medic_cluster_state', { cluster: CLUSTER, state: 'ok' }), 0);
     assert.equal(sample(text, 'redis_medic_cluster_uncovered_slots', { cluster: CLUSTER }), 5461);
@@ -81,7 +92,11 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     assert.equal(sample(text, 'redis_medic_incident_detection_seconds_count', { cluster: CLUSTER }), 1);
     const detected = sample(text, 'redis_medic_incident_detection_seconds_sum', { cluster: CLUSTER })!;
     assert.ok(detected > 0 && detected < 30, `time to detect ${detected} s`);
-    await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_slack_api_errors_total', { method: 'chat.postMessage', error: 'ratelimited' }), 1), 10_000);
+    await untilPasses(
+      async () =>
+        assert.equal(sample(await scrape(), 'redis_medic_slack_api_errors_total', { method: 'chat.postMessage', error: 'ratelimited' }), 1),
+      10_000,
+    );
 
     // The node comes back: the incident resolves by itself and its duration is observed once.
     await c.restart(c.masters()[2]!);
@@ -93,7 +108,9 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     assert.equal(sample(text, 'redis_medic_cluster_uncovered_slots', { cluster: CLUSTER }), 0);
 
     // The shipped alert rules only name metrics that exist.
-    const rules = YAML.parse(fs.readFileSync(path.join(__dirname, '../../../deploy/prometheus/redis-medic-rules.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const rules = YAML.parse(fs.readFileSync(path.join(__dirname, '../../../deploy/prometheus/redis-medic-rules.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+    };
     const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
     for (const rule of rules.groups.flatMap((g) => g.rules)) {
       for (const [name] of rule.expr.matchAll(/redis_medic_[a-z_]+/g)) {

@@ -20,7 +20,11 @@ describe('repair: executePlan on real clusters', function () {
   }
 
   function assertRepaired(result: RepairResult): void {
-    assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`);
+    assert.equal(
+      result.status,
+      'repaired',
+      `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`,
+    );
     assert.equal(result.finalReport?.verdict === 'down', false, 'the final report still says down');
   }
 
@@ -46,9 +50,12 @@ describe('repair: executePlan on real clusters', function () {
       const result = await executePlan(options(target, plan.id));
       assertRepaired(result);
       await assertOkEverywhere(c);
-      const spareView = parseClusterNodes(await c.client(spare).call('CLUSTER', 'NODES') as string);
+      const spareView = parseClusterNodes((await c.client(spare).call('CLUSTER', 'NODES')) as string);
       assert.deepEqual(spareView.find((l) => l.flags.includes('myself'))?.slots, ['0-5460']);
-      assert.deepEqual(result.steps.map((s) => s.command.slice(0, 2).join(' ')), ['CLUSTER MEET', 'CLUSTER ADDSLOTSRANGE', 'CLUSTER BUMPEPOCH']);
+      assert.deepEqual(
+        result.steps.map((s) => s.command.slice(0, 2).join(' ')),
+        ['CLUSTER MEET', 'CLUSTER ADDSLOTSRANGE', 'CLUSTER BUMPEPOCH'],
+      );
     });
   });
 
@@ -66,7 +73,12 @@ describe('repair: executePlan on real clusters', function () {
       const result = await executePlan(options(target, approved.id, { approved }));
       assert.equal(result.status, 'refused');
       assert.equal(result.code, 'cluster_changed');
-      assert.match(result.reason ?? '', new RegExp(`^cluster changed since plan ${approved.id} was made: ${victim.addr} \\(${victim.id.slice(0, 8)}\\) answers again \\(it was down when the plan was made\\)\\. Nothing was run`));
+      assert.match(
+        result.reason ?? '',
+        new RegExp(
+          `^cluster changed since plan ${approved.id} was made: ${victim.addr} \\(${victim.id.slice(0, 8)}\\) answers again \\(it was down when the plan was made\\)\\. Nothing was run`,
+        ),
+      );
       assert.deepEqual(result.steps, []);
     });
   });
@@ -82,7 +94,10 @@ describe('repair: executePlan on real clusters', function () {
       const report = await diagnosisOf(target);
       assert.equal(report.primary, 'QUORUM_LOST');
       const plan = planOf(report, 'PROMOTE_REPLICA');
-      assert.deepEqual(plan.steps.map((s) => s.command.join(' ')), ['CLUSTER FAILOVER TAKEOVER', 'CLUSTER FAILOVER TAKEOVER']);
+      assert.deepEqual(
+        plan.steps.map((s) => s.command.join(' ')),
+        ['CLUSTER FAILOVER TAKEOVER', 'CLUSTER FAILOVER TAKEOVER'],
+      );
       const replicas = victims.flatMap((v) => c.replicasOf(v).map((r) => r.addr)).sort();
       assert.deepEqual(plan.steps.map((s) => s.node).sort(), replicas);
 
@@ -95,14 +110,25 @@ describe('repair: executePlan on real clusters', function () {
     const cluster = useCluster({ masters: 3, slots: [[0, 15999]] });
 
     // A cluster that can never be ok is handed over before every node learnt the others' slots.
-    before(() => cluster().waitFor((infos) => [...infos.values()].every((t) => t.includes('cluster_slots_assigned:16000')), { what: 'every node to see 16000 assigned slots' }));
+    before(() =>
+      cluster().waitFor((infos) => [...infos.values()].every((t) => t.includes('cluster_slots_assigned:16000')), {
+        what: 'every node to see 16000 assigned slots',
+      }),
+    );
 
     it('refuses while another repair holds the lock, changing nothing', async () => {
       const c = cluster();
       const target = clusterConfigOf(c);
       const plan = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
       const key = repairLockKey(queue.prefix, target.name);
-      await queue.redis().set(key, JSON.stringify({ token: 'x', actor: 'U0OTHER', planId: 'assign-000000000000', since: new Date().toISOString() }), 'PX', 10_000);
+      await queue
+        .redis()
+        .set(
+          key,
+          JSON.stringify({ token: 'x', actor: 'U0OTHER', planId: 'assign-000000000000', since: new Date().toISOString() }),
+          'PX',
+          10_000,
+        );
       try {
         const result = await executePlan(options(target, plan.id));
         assert.equal(result.status, 'refused');
@@ -121,11 +147,15 @@ describe('repair: executePlan on real clusters', function () {
       await c.delSlotsRange(c.masters()[0]!, 0, 9); // the owner drops slots: another state, another plan
       const result = await executePlan(options(target, stale.id, { approved: stale }));
       assert.equal(result.status, 'refused');
-      assert.match(result.reason ?? '', /^cluster changed since plan assign-\w+ was made: its steps differ now \(now `[\d.:]+> CLUSTER ADDSLOTSRANGE 0 9`/);
+      assert.match(
+        result.reason ?? '',
+        /^cluster changed since plan assign-\w+ was made: its steps differ now \(now `[\d.:]+> CLUSTER ADDSLOTSRANGE 0 9`/,
+      );
       assert.deepEqual(result.steps, []);
       assert.ok(result.finalReport, 'a refusal after re-diagnosis carries the new report');
       assert.ok(!result.finalReport.fixes.some((p) => p.id === stale.id));
-      for (const node of c.masters().slice(1)) assert.equal((await c.clusterInfo(node))['cluster_slots_assigned'], '16000', 'nothing was run');
+      for (const node of c.masters().slice(1))
+        assert.equal((await c.clusterInfo(node))['cluster_slots_assigned'], '16000', 'nothing was run');
     });
 
     it('runs two concurrent repairs of the cluster one after the other, never interleaved', async () => {
@@ -136,12 +166,17 @@ describe('repair: executePlan on real clusters', function () {
       const events: Array<{ run: string; seq: number; p: RepairProgress }> = [];
       let seq = 0;
       const audit = createAuditLog(queue.redis(), queue.prefix, silentLogger);
-      const start = (run: string): Promise<RepairResult> => executePlan(options(target, plan.id, {
-        lockWait: { timeoutMs: 30_000 },
-        audit,
-        actor: `U0${run}`,
-        onProgress: (p) => { events.push({ run, seq: seq++, p }); },
-      }));
+      const start = (run: string): Promise<RepairResult> =>
+        executePlan(
+          options(target, plan.id, {
+            lockWait: { timeoutMs: 30_000 },
+            audit,
+            actor: `U0${run}`,
+            onProgress: (p) => {
+              events.push({ run, seq: seq++, p });
+            },
+          }),
+        );
       const results = await Promise.all([start('A'), start('B')]);
 
       const repaired = results.filter((r) => r.status === 'repaired');
@@ -157,14 +192,20 @@ describe('repair: executePlan on real clusters', function () {
 
       const entries = await audit.read({ cluster: target.name });
       const actions = entries.map((e) => e.action);
-      assert.ok(actions.includes('repair.started') && actions.includes('repair.step') && actions.includes('repair.finished') && actions.includes('repair.refused'), actions.join(','));
+      assert.ok(
+        actions.includes('repair.started') &&
+          actions.includes('repair.step') &&
+          actions.includes('repair.finished') &&
+          actions.includes('repair.refused'),
+        actions.join(','),
+      );
     });
   });
 
   describe('an interrupted migration leaves slot 100 open', () => {
     const cluster = useCluster({ masters: 3 });
 
-    it('offers undo or the key move (never a finish the source\'s key would refuse); a key written through ASK meanwhile makes the undo stale', async () => {
+    it("offers undo or the key move (never a finish the source's key would refuse); a key written through ASK meanwhile makes the undo stale", async () => {
       const c = cluster();
       const source = c.masters().find((m) => m.slots.some(([a, b]) => 100 >= a && 100 <= b))!;
       const dest = c.masters().find((m) => m !== source)!;
@@ -220,14 +261,17 @@ describe('repair: executePlan on real clusters', function () {
       const windowMs = long ? 65_000 : 4_000;
       const until = Date.now() + windowMs;
       let rounds = 0;
-      await eventually(async () => {
-        for (const node of c.nodes.filter((n) => n.alive)) {
-          const listed = (await c.clusterNodes(node)).some((l) => l.id === ghost.id);
-          assert.equal(listed, false, `${node.addr} lists the ghost again after ${rounds} rounds`);
-        }
-        rounds++;
-        return Date.now() >= until;
-      }, { timeoutMs: windowMs + 10_000, what: 'the observation window to pass' });
+      await eventually(
+        async () => {
+          for (const node of c.nodes.filter((n) => n.alive)) {
+            const listed = (await c.clusterNodes(node)).some((l) => l.id === ghost.id);
+            assert.equal(listed, false, `${node.addr} lists the ghost again after ${rounds} rounds`);
+          }
+          rounds++;
+          return Date.now() >= until;
+        },
+        { timeoutMs: windowMs + 10_000, what: 'the observation window to pass' },
+      );
       await assertOkEverywhere(c);
     });
   });

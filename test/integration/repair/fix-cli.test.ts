@@ -24,7 +24,17 @@ describe('repair: the fix command', function () {
   }
   function deps(over: Partial<FixDeps> = {}): FixDeps & { asked: string[] } {
     const asked: string[] = [];
-    return { isTTY: false, ask: async (q) => { asked.push(q); return 'no'; }, user: 'tester', logger: silentLogger, asked, ...over };
+    return {
+      isTTY: false,
+      ask: async (q) => {
+        asked.push(q);
+        return 'no';
+      },
+      user: 'tester',
+      logger: silentLogger,
+      asked,
+      ...over,
+    };
   }
   async function assignPlanId(): Promise<string> {
     return planOf(await diagnosisOf(clusterConfigOf(cluster())), 'ASSIGN_UNCOVERED_SLOTS').id;
@@ -49,7 +59,10 @@ describe('repair: the fix command', function () {
     const { io, err } = capture();
     const d = deps();
     assert.equal(await runFix(seeds(), { plan: await assignPlanId() }, config(), io, d), 2);
-    assert.ok(err.some((l) => l.includes(REFUSE_WITHOUT_CONFIRMATION)), err.join('\n'));
+    assert.ok(
+      err.some((l) => l.includes(REFUSE_WITHOUT_CONFIRMATION)),
+      err.join('\n'),
+    );
     assert.deepEqual(d.asked, []);
     await assertUnchanged();
   });
@@ -58,8 +71,12 @@ describe('repair: the fix command', function () {
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'redis-medic');
     const id = await assignPlanId();
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, [bin, 'fix', seeds(), '--plan', id], { env: { ...process.env, QUEUE_PREFIX: queue.prefix, REDIS_MEDIC_CONFIG: '' }, timeout: 20_000 },
-        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }));
+      const child = execFile(
+        process.execPath,
+        [bin, 'fix', seeds(), '--plan', id],
+        { env: { ...process.env, QUEUE_PREFIX: queue.prefix, REDIS_MEDIC_CONFIG: '' }, timeout: 20_000 },
+        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      );
       child.stdin?.end();
     });
     assert.equal(code, 2, stderr);
@@ -100,10 +117,15 @@ describe('repair: the fix command', function () {
     assert.match(out.join('\n'), /Repair REPAIRED/);
     await assertOkEverywhere(cluster());
     const audit = await queue.redis().xrange(`${queue.prefix}:audit`, '-', '+');
-    assert.ok(audit.some(([, fields]) => fields.includes('cli:tester')), 'the repair is audited with its actor');
+    assert.ok(
+      audit.some(([, fields]) => fields.includes('cli:tester')),
+      'the repair is audited with its actor',
+    );
     // The fix command signs its own approval and claims it in the approval store, as the Slack
     // app does, so the same check holds everywhere (issue 11 §2).
-    const approved = audit.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]])))).find((e) => e.action === 'repair.approved');
+    const approved = audit
+      .map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))))
+      .find((e) => e.action === 'repair.approved');
     assert.ok(approved, 'the approval is audited');
     assert.equal(approved.actor, 'cli:tester');
     const details = JSON.parse(approved.details ?? '{}') as { approvalId: string; signed: boolean; via: string };

@@ -44,9 +44,17 @@ describe('repair: per-cluster lock in the queue Redis', function () {
   it('waits for the lock when asked to, and gets it once it is released', async () => {
     const first = await acquireRepairLock(queue.redis(), key('d'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });
     assert.ok(first.acquired);
-    const waiting = acquireRepairLock(queue.redis(), key('d'), { ttlMs: 5000, actor: 'U2', planId: 'assign-222222222222', wait: { timeoutMs: 5000 }, pollMs: 20 });
+    const waiting = acquireRepairLock(queue.redis(), key('d'), {
+      ttlMs: 5000,
+      actor: 'U2',
+      planId: 'assign-222222222222',
+      wait: { timeoutMs: 5000 },
+      pollMs: 20,
+    });
     let settled = false;
-    void waiting.then(() => { settled = true; });
+    void waiting.then(() => {
+      settled = true;
+    });
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(settled, false);
     await first.lock.release();
@@ -57,14 +65,19 @@ describe('repair: per-cluster lock in the queue Redis', function () {
 
   it('bounds every call to a queue Redis that does not answer', async () => {
     // A server that accepts connections and never replies: the shape of a hung Redis.
-    const server = net.createServer((socket) => { socket.on('data', () => undefined); });
+    const server = net.createServer((socket) => {
+      socket.on('data', () => undefined);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     // Commands wait in the offline queue forever: ioredis's own handshake never gets a reply.
     const silent = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 });
     silent.on('error', () => undefined);
     try {
-      await assert.rejects(acquireRepairLock(silent, key('f'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111', opTimeoutMs: 200 }), /no reply from the queue Redis within 200 ms/);
+      await assert.rejects(
+        acquireRepairLock(silent, key('f'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111', opTimeoutMs: 200 }),
+        /no reply from the queue Redis within 200 ms/,
+      );
     } finally {
       silent.disconnect();
       await new Promise((resolve) => server.close(resolve));
@@ -74,7 +87,13 @@ describe('repair: per-cluster lock in the queue Redis', function () {
   it('gives up waiting after the timeout', async () => {
     const first = await acquireRepairLock(queue.redis(), key('e'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });
     assert.ok(first.acquired);
-    const second = await acquireRepairLock(queue.redis(), key('e'), { ttlMs: 5000, actor: 'U2', planId: 'assign-222222222222', wait: { timeoutMs: 200 }, pollMs: 20 });
+    const second = await acquireRepairLock(queue.redis(), key('e'), {
+      ttlMs: 5000,
+      actor: 'U2',
+      planId: 'assign-222222222222',
+      wait: { timeoutMs: 200 },
+      pollMs: 20,
+    });
     assert.equal(second.acquired, false);
     await first.lock.release();
   });

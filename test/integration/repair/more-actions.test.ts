@@ -15,7 +15,11 @@ describe('repair: the other actions on real clusters', function () {
     return executePlan(options);
   }
   function assertRepaired(result: RepairResult): void {
-    assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`);
+    assert.equal(
+      result.status,
+      'repaired',
+      `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`,
+    );
   }
 
   describe('a dead master whose replica will not fail over by itself (majority alive)', () => {
@@ -30,7 +34,10 @@ describe('repair: the other actions on real clusters', function () {
       await c.waitUntilFlagged(m0!, 'fail');
       const target = clusterConfigOf(c);
       const plan = planOf(await diagnosisOf(target), 'PROMOTE_REPLICA');
-      assert.deepEqual(plan.steps.map((s) => `${s.node}> ${s.command.join(' ')}`), [`${r0!.addr}> CLUSTER FAILOVER FORCE`]);
+      assert.deepEqual(
+        plan.steps.map((s) => `${s.node}> ${s.command.join(' ')}`),
+        [`${r0!.addr}> CLUSTER FAILOVER FORCE`],
+      );
       assertRepaired(await run(target, plan.id));
       await assertOkEverywhere(c);
     });
@@ -45,7 +52,7 @@ describe('repair: the other actions on real clusters', function () {
       const plan = planOf(await diagnosisOf(target), 'ADD_REPLICA');
       assertRepaired(await run(target, plan.id));
       const spare = c.spares()[0]!;
-      const info = parseInfo(await c.client(spare).call('INFO', 'replication') as string);
+      const info = parseInfo((await c.client(spare).call('INFO', 'replication')) as string);
       assert.equal(info['role'], 'slave');
       assert.equal(info['master_link_status'], 'up');
       await assertOkEverywhere(c);
@@ -76,7 +83,10 @@ describe('repair: the other actions on real clusters', function () {
       assertRepaired(await run(target, plan.id));
       await c.waitUntilOk({ what: 'the live nodes to serve the covered slots' });
       for (const node of c.nodes.filter((n) => n.alive)) {
-        assert.deepEqual(await c.client(node).call('CONFIG', 'GET', 'cluster-require-full-coverage'), ['cluster-require-full-coverage', 'no']);
+        assert.deepEqual(await c.client(node).call('CONFIG', 'GET', 'cluster-require-full-coverage'), [
+          'cluster-require-full-coverage',
+          'no',
+        ]);
       }
     });
   });

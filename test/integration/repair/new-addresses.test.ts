@@ -30,7 +30,11 @@ describe('repair: every master restarted at a new address (real cluster)', funct
     await Promise.all(c.masters().map((m) => c.kill(m)));
     await Promise.all(c.masters().map((m, i) => c.restart(m, { host: `127.0.0.${i + 2}` })));
     // Each node calls its peers at the old addresses, where nothing answers: all flagged fail?.
-    await c.waitForNodes((views) => [...views.values()].every((lines) => lines.filter((l) => l.flags.includes('fail?') || l.flags.includes('fail')).length === 2), { what: 'every node to flag the two others' });
+    await c.waitForNodes(
+      (views) =>
+        [...views.values()].every((lines) => lines.filter((l) => l.flags.includes('fail?') || l.flags.includes('fail')).length === 2),
+      { what: 'every node to flag the two others' },
+    );
   });
 
   it('says the addresses changed, offers MEET at the new addresses first, and warns every plan that loses keys', async () => {
@@ -48,11 +52,14 @@ describe('repair: every master restarted at a new address (real cluster)', funct
     assert.equal(first.risk, 'low');
     assert.deepEqual(first.dataLoss.slots, []);
     const [a, b, d] = [...c.masters()].sort((x, y) => x.addr.localeCompare(y.addr));
-    assert.deepEqual(first.steps.map((s) => `${s.node}> ${s.command.join(' ')}`), [
-      `${a!.addr}> CLUSTER MEET ${b!.host} ${b!.port} ${b!.busPort}`,
-      `${a!.addr}> CLUSTER MEET ${d!.host} ${d!.port} ${d!.busPort}`,
-      `${b!.addr}> CLUSTER MEET ${a!.host} ${a!.port} ${a!.busPort}`,
-    ]);
+    assert.deepEqual(
+      first.steps.map((s) => `${s.node}> ${s.command.join(' ')}`),
+      [
+        `${a!.addr}> CLUSTER MEET ${b!.host} ${b!.port} ${b!.busPort}`,
+        `${a!.addr}> CLUSTER MEET ${d!.host} ${d!.port} ${d!.busPort}`,
+        `${b!.addr}> CLUSTER MEET ${a!.host} ${a!.port} ${a!.busPort}`,
+      ],
+    );
     for (const plan of report.fixes.filter((p) => p.dataLoss.slots.length > 0)) {
       assert.match(plan.preconditions.join('\n'), /not merely at new addresses/, plan.title);
     }
@@ -61,7 +68,10 @@ describe('repair: every master restarted at a new address (real cluster)', funct
   it('a paste of one restarted node (CLUSTER NODES and INFO) says addresses may have changed', async () => {
     const c = cluster();
     const node = c.masters()[0]!;
-    const [nodes, info] = await Promise.all([c.client(node).call('CLUSTER', 'NODES'), c.client(node).call('CLUSTER', 'INFO')]) as [string, string];
+    const [nodes, info] = (await Promise.all([c.client(node).call('CLUSTER', 'NODES'), c.client(node).call('CLUSTER', 'INFO')])) as [
+      string,
+      string,
+    ];
     assert.match(info, /cluster_stats_messages_received:0/);
     const { report } = analyseSnapshot(parsePaste(`${node.addr}> cluster nodes\n${nodes}\n${node.addr}> cluster info\n${info}`));
     assert.equal(report.primary, 'ADDRESSES_CHANGED', report.findings.map((f) => f.code).join());
@@ -72,7 +82,14 @@ describe('repair: every master restarted at a new address (real cluster)', funct
     const c = cluster();
     const target = clusterConfigOf(c);
     const plan = (await diagnosisOf(target)).fixes[0]!;
-    const result = await executePlan({ cluster: target, config, planId: plan.id, lockRedis: queue.redis(), lockPrefix: queue.prefix, actor: 'U0TEST' });
+    const result = await executePlan({
+      cluster: target,
+      config,
+      planId: plan.id,
+      lockRedis: queue.redis(),
+      lockPrefix: queue.prefix,
+      actor: 'U0TEST',
+    });
     assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}`);
     await assertOkEverywhere(c);
     for (const [i, m] of c.masters().entries()) assert.equal(await c.client(m).call('GET', keys[i]!), `on ${m.id}`);

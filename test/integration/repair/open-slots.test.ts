@@ -59,7 +59,10 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
     client = new Cluster([{ host: source.host, port: source.port }], { enableReadyCheck: true, scaleReads: 'master' });
     await client.set(key('new'), 'via ASK');
     expected.set(key('new'), 'via ASK');
-    assert.ok((await t.call('CLUSTER', 'GETKEYSINSLOT', String(SLOT), '1000') as string[]).includes(key('new')), 'the new key landed on the target');
+    assert.ok(
+      ((await t.call('CLUSTER', 'GETKEYSINSLOT', String(SLOT), '1000')) as string[]).includes(key('new')),
+      'the new key landed on the target',
+    );
     assert.equal(Number(await t.call('CLUSTER', 'COUNTKEYSINSLOT', String(SLOT))), 102);
 
     const target_ = clusterConfigOf(c);
@@ -72,8 +75,19 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
     const plan = planOf(report, 'CLOSE_OPEN_SLOTS', (p) => /move the 152 keys/.test(p.title));
     assert.match(plan.preconditions.join('\n'), /Keys to move: 152 in 2 batches/);
 
-    const result = await executePlan({ cluster: target_, config, planId: plan.id, lockRedis: queue.redis(), lockPrefix: queue.prefix, actor: 'U0TEST' });
-    assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`);
+    const result = await executePlan({
+      cluster: target_,
+      config,
+      planId: plan.id,
+      lockRedis: queue.redis(),
+      lockPrefix: queue.prefix,
+      actor: 'U0TEST',
+    });
+    assert.equal(
+      result.status,
+      'repaired',
+      `${result.reason ?? ''}\n${result.verification ?? ''}\n${JSON.stringify(result.steps, null, 2)}`,
+    );
     assert.match(result.steps[0]!.reply, /^moved 152 keys of slot 100 to .* in 2 batches/);
 
     // Every key through a cluster client, with the value clients last wrote.
@@ -92,4 +106,3 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
     assert.doesNotMatch(check.stdout, /\[WARNING\]|\[ERR\]/, check.stdout);
   });
 });
-

@@ -51,7 +51,12 @@ describe('repair: a shard with every copy down (3 masters + 3 replicas, AOF)', f
     // Ranked by data kept: the master with its data, then the replica (promoted by hand), then empty slots.
     const order = report.fixes.map((p) => `${p.action} ${p.title}`);
     assert.match(order[0]!, new RegExp(`^RESTART_NODE Restart redis-server on ${master.addr} with its data dir`));
-    assert.match(order[1]!, new RegExp(`^RESTART_NODE If ${master.addr} cannot come back: restart its replica ${replica.addr} with its data dir, then promote it \\(CLUSTER FAILOVER FORCE\\)`));
+    assert.match(
+      order[1]!,
+      new RegExp(
+        `^RESTART_NODE If ${master.addr} cannot come back: restart its replica ${replica.addr} with its data dir, then promote it \\(CLUSTER FAILOVER FORCE\\)`,
+      ),
+    );
     const assign = order.findIndex((t) => t.startsWith('ASSIGN_UNCOVERED_SLOTS'));
     assert.ok(assign > 1, order.join('\n'));
 
@@ -65,9 +70,19 @@ describe('repair: a shard with every copy down (3 masters + 3 replicas, AOF)', f
     assert.equal(after.primary, 'REPLICA_NOT_PROMOTED', after.findings.map((f) => f.code).join());
     assert.match(after.findings[0]!.detail, /restarted after its master died \(master_link_down_since_seconds:-1\)/);
     const promote = planOf(after, 'PROMOTE_REPLICA');
-    assert.deepEqual(promote.steps.map((s) => `${s.node}> ${s.command.join(' ')}`), [`${replica.addr}> CLUSTER FAILOVER FORCE`]);
+    assert.deepEqual(
+      promote.steps.map((s) => `${s.node}> ${s.command.join(' ')}`),
+      [`${replica.addr}> CLUSTER FAILOVER FORCE`],
+    );
 
-    const result = await executePlan({ cluster: target, config, planId: promote.id, lockRedis: queue.redis(), lockPrefix: queue.prefix, actor: 'U0TEST' });
+    const result = await executePlan({
+      cluster: target,
+      config,
+      planId: promote.id,
+      lockRedis: queue.redis(),
+      lockPrefix: queue.prefix,
+      actor: 'U0TEST',
+    });
     assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${result.verification ?? ''}`);
     await assertOkEverywhere(c);
     // The shard's keys are served again, by the promoted replica.

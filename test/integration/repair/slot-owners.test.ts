@@ -59,7 +59,10 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       // nobody sends the replica an UPDATE for the slots it does not know about.
       await c.client(dead).call('CLUSTER', 'BUMPEPOCH');
       const epoch = await myEpoch(c, dead);
-      await c.waitForNodes((views) => [...views.values()].every((lines) => lines.some((l) => l.id === dead.id && l.raw.split(' ')[6] === String(epoch))), { what: 'every node to know the bumped epoch' });
+      await c.waitForNodes(
+        (views) => [...views.values()].every((lines) => lines.some((l) => l.id === dead.id && l.raw.split(' ')[6] === String(epoch))),
+        { what: 'every node to know the bumped epoch' },
+      );
       keys = await keysIn(c.client(source), slots, 3);
       for (const key of keys) await c.client(source).call('SET', key, `value of ${key}`);
       for (const slot of slots) {
@@ -74,19 +77,40 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       // more) and is frozen (it sends no PING) until its master is dead.
       const closed = await freePort();
       await c.client(promoted).call('CONFIG', 'SET', 'cluster-announce-bus-port', String(closed));
-      await c.waitForNodes((views) => [...views.entries()].every(([addr, lines]) => addr === promoted.addr || lines.some((l) => l.id === promoted.id && l.raw.split(' ')[1]!.includes(`@${closed}`))), { what: 'everyone to know the replica\'s new bus port' });
+      await c.waitForNodes(
+        (views) =>
+          [...views.entries()].every(
+            ([addr, lines]) =>
+              addr === promoted.addr || lines.some((l) => l.id === promoted.id && l.raw.split(' ')[1]!.includes(`@${closed}`)),
+          ),
+        { what: "everyone to know the replica's new bus port" },
+      );
       c.freeze(promoted);
-      await eventually(async () => !(await c.client(dead).call('CLUSTER', 'LINKS') as unknown[][]).map(toMap).some((l) => l.get('direction') === 'to' && l.get('node') === promoted.id),
-        { what: `${dead.addr} to have no link to its replica`, timeoutMs: 10_000 });
+      await eventually(
+        async () =>
+          !((await c.client(dead).call('CLUSTER', 'LINKS')) as unknown[][])
+            .map(toMap)
+            .some((l) => l.get('direction') === 'to' && l.get('node') === promoted.id),
+        { what: `${dead.addr} to have no link to its replica`, timeoutMs: 10_000 },
+      );
       await Promise.all(slots.map((s) => c.client(source).call('CLUSTER', 'SETSLOT', s, 'NODE', dead.id)));
       await Promise.all(slots.map((s) => c.client(dead).call('CLUSTER', 'SETSLOT', s, 'NODE', dead.id)));
       await c.kill(dead);
       c.thaw(promoted);
       await c.client(promoted).call('CONFIG', 'SET', 'cluster-announce-bus-port', '0');
-      await c.waitForNodes((views) => [...views.values()].every((lines) => lines.find((l) => l.id === promoted.id)?.flags.includes('master') ?? false), { what: 'the replica to be promoted' });
+      await c.waitForNodes(
+        (views) => [...views.values()].every((lines) => lines.find((l) => l.id === promoted.id)?.flags.includes('master') ?? false),
+        { what: 'the replica to be promoted' },
+      );
       const mine = (await c.clusterNodes(promoted)).find((l) => l.flags.includes('myself'))!;
-      assert.ok(!mine.slots.some((s) => s.startsWith('0-') || s === '0'), `the promoted replica must not know slots 0-4 (it heard of them before it was promoted: ${mine.raw})`);
-      await c.waitForNodes((views) => (views.get(source.addr) ?? []).some((l) => l.id === dead.id && l.flags.includes('fail') && l.slots.includes('0-4')), { what: `${source.addr} to route 0-4 to the dead master` });
+      assert.ok(
+        !mine.slots.some((s) => s.startsWith('0-') || s === '0'),
+        `the promoted replica must not know slots 0-4 (it heard of them before it was promoted: ${mine.raw})`,
+      );
+      await c.waitForNodes(
+        (views) => (views.get(source.addr) ?? []).some((l) => l.id === dead.id && l.flags.includes('fail') && l.slots.includes('0-4')),
+        { what: `${source.addr} to route 0-4 to the dead master` },
+      );
     });
 
     it('plans slots 0-4 onto the promoted replica (it holds their keys), not onto the master they came from, and says why', async () => {
@@ -96,7 +120,10 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       const assign = report.fixes.filter((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS');
       assert.ok(assign.length > 0, report.fixes.map((p) => p.title).join('\n'));
       const first = assign[0]!;
-      assert.ok(first.steps.every((s) => s.node === promoted.addr), commands(first).join('\n'));
+      assert.ok(
+        first.steps.every((s) => s.node === promoted.addr),
+        commands(first).join('\n'),
+      );
       assert.deepEqual(first.steps.map((s) => s.command.join(' ')).slice(-2), ['CLUSTER ADDSLOTSRANGE 0 4', 'CLUSTER BUMPEPOCH']);
       assert.match(first.title, new RegExp(`to ${promoted.addr}: it holds their keys \\(15 counted`));
       assert.match(first.title, /promoted from a replica/);
@@ -110,9 +137,9 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
 
     it('reads a paste of CLUSTER INFO printed after the failover votes (keys with a dash)', async () => {
       const c = cluster();
-      const info = await c.client(source).call('CLUSTER', 'INFO') as string;
+      const info = (await c.client(source).call('CLUSTER', 'INFO')) as string;
       assert.match(info, /cluster_stats_messages_auth-ack_sent:\d+/, 'a master that voted prints auth-ack counters');
-      const nodes = await c.client(source).call('CLUSTER', 'NODES') as string;
+      const nodes = (await c.client(source).call('CLUSTER', 'NODES')) as string;
       const { report } = analyseSnapshot(parsePaste(`${source.addr}> cluster nodes\n${nodes}\n${source.addr}> cluster info\n${info}`));
       assert.equal(report.offline, true);
       assert.equal(report.verdict, 'down');
@@ -129,7 +156,7 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
     });
   });
 
-  describe('views disagree: a live node claims the dead owner\'s slots in its own view, with the same config epoch', () => {
+  describe("views disagree: a live node claims the dead owner's slots in its own view, with the same config epoch", () => {
     const cluster = useCluster({ masters: 3, spares: 2 });
     let dead: TestNode;
     let claimant: TestNode;
@@ -154,15 +181,22 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       await x.call('CLUSTER', 'ADDSLOTSRANGE', '10923', '11999');
       // Alone it cannot cover every slot; only to write its keys it may serve a partial range.
       await x.call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no');
-      await eventually(async () => /cluster_state:ok/.test(await x.call('CLUSTER', 'INFO') as string), { what: 'the claimant to serve its range' });
+      await eventually(async () => /cluster_state:ok/.test((await x.call('CLUSTER', 'INFO')) as string), {
+        what: 'the claimant to serve its range',
+      });
       keys = await keysIn(x, [10923, 11000, 11999], 4);
       for (const key of keys) await x.call('SET', key, 'v');
       await x.call('CONFIG', 'SET', 'cluster-require-full-coverage', 'yes');
       const [m0] = c.masters();
       await x.call('CLUSTER', 'MEET', m0!.host, String(m0!.port), String(m0!.busPort));
       await c.client(empty).call('CLUSTER', 'MEET', m0!.host, String(m0!.port), String(m0!.busPort));
-      await c.waitForNodes((views) => [...views.values()].every((lines) => lines.length === 5 && !lines.some((l) => l.flags.includes('handshake'))), { what: 'both newcomers known everywhere' });
-      await c.waitForNodes((views) => (views.get(m0!.addr) ?? []).some((l) => l.id === dead.id && l.slots.includes('10923-16383')), { what: 'the others to keep routing 10923-16383 to the dead master' });
+      await c.waitForNodes(
+        (views) => [...views.values()].every((lines) => lines.length === 5 && !lines.some((l) => l.flags.includes('handshake'))),
+        { what: 'both newcomers known everywhere' },
+      );
+      await c.waitForNodes((views) => (views.get(m0!.addr) ?? []).some((l) => l.id === dead.id && l.slots.includes('10923-16383')), {
+        what: 'the others to keep routing 10923-16383 to the dead master',
+      });
     });
 
     it('ranks the claimant first: it keeps its slots and keys (BUMPEPOCH on it), and any other target names it and its keys', async () => {
@@ -182,13 +216,22 @@ describe('repair: slots go to the node that holds their keys (real clusters)', f
       assert.equal(`${bump!.node}> ${bump!.command.join(' ')}`, `${claimant.addr}> CLUSTER BUMPEPOCH`);
       assert.match(first.title, new RegExp(`to ${claimant.addr}: it holds their keys \\(12 counted`));
       assert.match(first.title, /its own view says it owns them/);
-      assert.ok(other.steps.every((s) => s.node === empty.addr), commands(other).join('\n'));
+      assert.ok(
+        other.steps.every((s) => s.node === empty.addr),
+        commands(other).join('\n'),
+      );
       assert.equal(other.risk, 'high');
-      assert.match(other.dataLoss.text, new RegExp(`${claimant.addr} \\(${claimant.id.slice(0, 8)}\\) claims slots 10923-11999 \\(1077 slots\\), with 12 keys`));
-      assert.ok(other.preconditions.some((p) => p.includes(`override ${claimant.addr}`)), other.preconditions.join('\n'));
+      assert.match(
+        other.dataLoss.text,
+        new RegExp(`${claimant.addr} \\(${claimant.id.slice(0, 8)}\\) claims slots 10923-11999 \\(1077 slots\\), with 12 keys`),
+      );
+      assert.ok(
+        other.preconditions.some((p) => p.includes(`override ${claimant.addr}`)),
+        other.preconditions.join('\n'),
+      );
     });
 
-    it('the repair keeps the claimant\'s keys', async () => {
+    it("the repair keeps the claimant's keys", async () => {
       const c = cluster();
       const target = { ...clusterConfigOf(c), spareNodes: [] };
       const plan = (await diagnosisOf(target)).fixes.find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;

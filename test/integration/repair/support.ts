@@ -24,7 +24,9 @@ export async function diagnosisOf(cluster: ClusterConfig): Promise<DiagnosisRepo
 export function planOf(report: DiagnosisReport, action: FixAction, pick: (p: FixPlan) => boolean = () => true): FixPlan {
   const plan = report.fixes.find((p) => p.action === action && pick(p));
   if (!plan) {
-    throw new Error(`no ${action} plan in the diagnosis (${report.verdict}, ${report.findings.map((f) => f.code).join(', ')}); plans: ${report.fixes.map((p) => `${p.id} ${p.title}`).join(' | ') || 'none'}`);
+    throw new Error(
+      `no ${action} plan in the diagnosis (${report.verdict}, ${report.findings.map((f) => f.code).join(', ')}); plans: ${report.fixes.map((p) => `${p.id} ${p.title}`).join(' | ') || 'none'}`,
+    );
   }
   return plan;
 }
@@ -49,7 +51,7 @@ export function useQueueRedis(): { redis: () => Redis; prefix: string } {
 export async function assertOkEverywhere(c: TestCluster): Promise<void> {
   const nodes = c.nodes.filter((n) => n.alive && !n.frozen);
   for (const node of nodes) {
-    const info = parseInfo(await c.client(node).call('CLUSTER', 'INFO') as string);
+    const info = parseInfo((await c.client(node).call('CLUSTER', 'INFO')) as string);
     if (node.role === 'spare' && info['cluster_known_nodes'] === '1') continue;
     assert.equal(info['cluster_state'], 'ok', `${node.addr} says cluster_state:${info['cluster_state']}`);
     assert.equal(info['cluster_slots_ok'], '16384', `${node.addr} says cluster_slots_ok:${info['cluster_slots_ok']}`);

@@ -12,7 +12,9 @@ describe('/healthz names no URL (issue 11 §4)', function () {
   let prefix: string;
   let system: JobSystem | undefined;
   let server: RouteServer | undefined;
-  beforeEach(() => { prefix = testPrefix(); });
+  beforeEach(() => {
+    prefix = testPrefix();
+  });
   afterEach(async () => {
     await server?.close();
     await system?.close();

@@ -10,7 +10,9 @@ import { nodeId, startFakeNode, type FakeNode } from '../../helpers/fake-node';
 
 async function unhandledDuring<T>(run: () => Promise<T>): Promise<{ result: T; unhandled: unknown[] }> {
   const unhandled: unknown[] = [];
-  const listener = (reason: unknown): void => { unhandled.push(reason); };
+  const listener = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
   process.on('unhandledRejection', listener);
   try {
     const result = await run();
@@ -43,16 +45,24 @@ describe('collection: bus ports out of range in a listing', function () {
         `${nodeId(2)} 127.0.0.1:1@${bus} master - 0 0 1 connected`,
       ]);
       const { result, unhandled } = await unhandledDuring(() =>
-        diagnoseCluster({ name: 'bus-range', seeds: [seed.addr], tls: false, spareNodes: [] }, { timeouts: { connectMs: 300, commandMs: 1000 } }));
+        diagnoseCluster(
+          { name: 'bus-range', seeds: [seed.addr], tls: false, spareNodes: [] },
+          { timeouts: { connectMs: 300, commandMs: 1000 } },
+        ),
+      );
       assert.deepEqual(unhandled.map(String), []);
       assert.equal(result.snapshot.probes.find((p) => p.addr === seed.addr)?.status, 'ok');
     });
   }
 
-  it('a node\'s own line at bus port 70000: the diagnosis still ends with a report', async () => {
+  it("a node's own line at bus port 70000: the diagnosis still ends with a report", async () => {
     const seed = await seedListing((port) => [`${nodeId(1)} 127.0.0.1:${port}@70000 myself,master - 0 0 1 connected 0-16383`]);
     const { result, unhandled } = await unhandledDuring(() =>
-      diagnoseCluster({ name: 'bus-range-own', seeds: [seed.addr], tls: false, spareNodes: [] }, { timeouts: { connectMs: 300, commandMs: 1000 } }));
+      diagnoseCluster(
+        { name: 'bus-range-own', seeds: [seed.addr], tls: false, spareNodes: [] },
+        { timeouts: { connectMs: 300, commandMs: 1000 } },
+      ),
+    );
     assert.deepEqual(unhandled.map(String), []);
     const probe = result.snapshot.probes.find((p) => p.addr === seed.addr);
     assert.equal(probe?.status, 'ok');

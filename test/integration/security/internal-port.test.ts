@@ -12,7 +12,9 @@ describe('http.internalPort with the Slack app (issue 11 §4)', function () {
   let fake: FakeSlack;
   let service: RunningService | undefined;
   const prefix = testPrefix();
-  before(async () => { fake = await startFakeSlack(); });
+  before(async () => {
+    fake = await startFakeSlack();
+  });
   after(async () => {
     await service?.stop();
     await fake.close();

@@ -9,7 +9,12 @@ import { testPrefix } from '../jobs/support';
 
 function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<{ level: number; msg: string; problems?: string[] }> } {
   const lines: Array<{ level: number; msg: string; problems?: string[] }> = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
   return { logger: createLogger({ level: 'warn' }, sink), lines };
 }
 
@@ -19,7 +24,9 @@ describe('start-up warning about an open queue Redis (issue 11 §2)', function (
   it('warns for a queue Redis off this host without password or TLS, never for loopback', async () => {
     const open = capturingLogger();
     // TEST-NET-1: nothing answers there; the warning needs no connection.
-    const exposed = createJobSystem(parseConfig({ queue: { redisUrl: 'redis://192.0.2.1:6379', prefix: testPrefix() } }), { logger: open.logger });
+    const exposed = createJobSystem(parseConfig({ queue: { redisUrl: 'redis://192.0.2.1:6379', prefix: testPrefix() } }), {
+      logger: open.logger,
+    });
     await exposed.close();
     const warning = open.lines.find((l) => /has no password or ACL user and no TLS/.test(l.msg));
     assert.ok(warning, JSON.stringify(open.lines));
@@ -27,7 +34,9 @@ describe('start-up warning about an open queue Redis (issue 11 §2)', function (
     assert.match(warning.msg, /docs\/security\.md/);
 
     const local = capturingLogger();
-    const loopback = createJobSystem(parseConfig({ queue: { redisUrl: 'redis://127.0.0.1:6379', prefix: testPrefix() } }), { logger: local.logger });
+    const loopback = createJobSystem(parseConfig({ queue: { redisUrl: 'redis://127.0.0.1:6379', prefix: testPrefix() } }), {
+      logger: local.logger,
+    });
     await loopback.close();
     assert.ok(!local.lines.some((l) => /no password/.test(l.msg)), JSON.stringify(local.lines));
   });

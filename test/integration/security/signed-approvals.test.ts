@@ -21,8 +21,13 @@ async function clusterState(c: TestCluster): Promise<string[]> {
   const out: string[] = [];
   for (const node of c.nodes) {
     const info = await c.clusterInfo(node);
-    const lines = (await c.clusterNodes(node)).map((l) => `${l.id} ${l.addr} ${l.flags.join(',')} ${l.masterId ?? '-'} ${l.slots.join(' ')} ${l.raw.split(' ')[6]}`).sort();
-    out.push(`${node.addr} epoch=${info['cluster_current_epoch']} assigned=${info['cluster_slots_assigned']} state=${info['cluster_state']}`, ...lines);
+    const lines = (await c.clusterNodes(node))
+      .map((l) => `${l.id} ${l.addr} ${l.flags.join(',')} ${l.masterId ?? '-'} ${l.slots.join(' ')} ${l.raw.split(' ')[6]}`)
+      .sort();
+    out.push(
+      `${node.addr} epoch=${info['cluster_current_epoch']} assigned=${info['cluster_slots_assigned']} state=${info['cluster_state']}`,
+      ...lines,
+    );
   }
   return out;
 }
@@ -57,7 +62,8 @@ describe('workers run only what an approver signed (issue 11 §2)', function () 
     await system.whenReady();
     return system;
   };
-  const assignPlanId = async (): Promise<string> => planOf(await diagnosisOf({ name: 'test', seeds: cluster().seeds, tls: false, spareNodes: [] }), 'ASSIGN_UNCOVERED_SLOTS').id;
+  const assignPlanId = async (): Promise<string> =>
+    planOf(await diagnosisOf({ name: 'test', seeds: cluster().seeds, tls: false, spareNodes: [] }), 'ASSIGN_UNCOVERED_SLOTS').id;
   const audit = () => createAuditLog(redis, prefix, silentLogger).read({ count: 100 });
 
   it('forged, re-signed with another key, or altered: refused, audited as unverified, the cluster unchanged; a signed approval runs', async () => {
@@ -65,13 +71,31 @@ describe('workers run only what an approver signed (issue 11 §2)', function () 
     const planId = await assignPlanId();
     const before = await clusterState(cluster());
 
-    const forged: RepairJobData = { cluster: 'test', planId, approvalId: 'forged', approvedBy: 'UATTACKER', origin: { kind: 'slack', channel: 'C0SHOP', user: 'UATTACKER' } };
+    const forged: RepairJobData = {
+      cluster: 'test',
+      planId,
+      approvalId: 'forged',
+      approvedBy: 'UATTACKER',
+      origin: { kind: 'slack', channel: 'C0SHOP', user: 'UATTACKER' },
+    };
     // A claim the attacker wrote too, and a signature made with a key that is not ours.
     const at = Date.now();
     await redis.set(approvalClaimKey(prefix, 'forged-2'), JSON.stringify({ user: 'UATTACKER', planId, at }));
-    const otherKey = createApprovalSigner(Buffer.from('not-our-secret')).sign({ id: 'forged-2', cluster: 'test', planId, approvers: ['UATTACKER'], claimedAt: at });
+    const otherKey = createApprovalSigner(Buffer.from('not-our-secret')).sign({
+      id: 'forged-2',
+      cluster: 'test',
+      planId,
+      approvers: ['UATTACKER'],
+      claimedAt: at,
+    });
     // A real signed approval for another plan, with the plan id changed.
-    const real = await approvedRepair(config(), { cluster: 'test', planId: 'assign-000000000000', approvalId: 'real-1', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'x' } });
+    const real = await approvedRepair(config(), {
+      cluster: 'test',
+      planId: 'assign-000000000000',
+      approvalId: 'real-1',
+      approvedBy: 'U0APPROVER',
+      origin: { kind: 'cli', user: 'x' },
+    });
     const jobs: Array<[string, RepairJobData]> = [
       ['forged', forged],
       ['other-key', { ...forged, approvalId: 'forged-2', approval: otherKey }],
@@ -87,16 +111,25 @@ describe('workers run only what an approver signed (issue 11 §2)', function () 
 
     const entries = await audit();
     const refused = entries.filter((r) => r.action === 'repair.refused');
-    assert.deepEqual(refused.map((r) => [r.actor, r.details?.reason, r.details?.verified]), [
-      ['unverified:UATTACKER', 'unsigned', false],
-      ['unverified:UATTACKER', 'bad_signature', false],
-      ['unverified:U0APPROVER', 'mismatch', false],
-    ]);
+    assert.deepEqual(
+      refused.map((r) => [r.actor, r.details?.reason, r.details?.verified]),
+      [
+        ['unverified:UATTACKER', 'unsigned', false],
+        ['unverified:UATTACKER', 'bad_signature', false],
+        ['unverified:U0APPROVER', 'mismatch', false],
+      ],
+    );
     assert.ok(!entries.some((r) => r.action === 'repair.started' || r.action === 'repair.step'), 'nothing started');
     assert.equal(await redis.exists(`${prefix}:lock:repair:test`), 0, 'the lock was never taken');
 
     // The control: the same plan, approved and signed as the Slack app does, repairs the cluster.
-    const signed = await approvedRepair(config(), { cluster: 'test', planId, approvalId: 'approval-ok', approvedBy: 'U0APPROVER', origin: { kind: 'cli', user: 'x' } });
+    const signed = await approvedRepair(config(), {
+      cluster: 'test',
+      planId,
+      approvalId: 'approval-ok',
+      approvedBy: 'U0APPROVER',
+      origin: { kind: 'cli', user: 'x' },
+    });
     await queue.add('repair', signed, { jobId: repairJobId(planId, 'approval-ok') });
     const ok = await workers.waitForJob<RepairResult>('repair', repairJobId(planId, 'approval-ok'), 30_000);
     assert.equal(ok.result?.status, 'repaired', JSON.stringify(ok.result));

@@ -11,13 +11,25 @@ import { SIGNING_SECRET, startHarness, waitForAudit, type Harness } from '../sla
  * for an answer without sending the rest: only a server that decides before reading the whole
  * body answers at all.
  */
-function partialPost(url: string, headers: Record<string, string>, declaredBytes: number | 'chunked', sendBytes: number, timeoutMs = 3000): Promise<{ status: number } | 'no answer'> {
+function partialPost(
+  url: string,
+  headers: Record<string, string>,
+  declaredBytes: number | 'chunked',
+  sendBytes: number,
+  timeoutMs = 3000,
+): Promise<{ status: number } | 'no answer'> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
-      headers: { ...headers, ...(declaredBytes === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(declaredBytes) }) },
+      headers: {
+        ...headers,
+        ...(declaredBytes === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(declaredBytes) }),
+      },
     });
-    const timer = setTimeout(() => { req.destroy(); resolve('no answer'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('no answer');
+    }, timeoutMs);
     req.on('response', (res) => {
       clearTimeout(timer);
       res.resume();
@@ -37,8 +49,12 @@ function partialPost(url: string, headers: Record<string, string>, declaredBytes
 describe('slack requests: replays, oversized bodies (issue 11 §3)', function () {
   this.timeout(20_000);
   let h: Harness;
-  beforeEach(async () => { h = await startHarness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const command = (text: string, fields: Record<string, string> = {}): SignedPost =>
     slashCommand(h.url, SIGNING_SECRET, { text, response_url: `${h.fake.responseUrlBase}cmd`, ...fields });
@@ -48,11 +64,17 @@ describe('slack requests: replays, oversized bodies (issue 11 §3)', function ()
     assert.equal((await send(captured)).status, 200);
     await eventually(() => h.enqueuer.diagnoses.length === 1, { what: 'the first diagnosis to be queued', timeoutMs: 5000 });
     for (const suffix of ['=x', '=1', '=']) {
-      const replay = { ...captured, headers: { ...captured.headers, 'x-slack-signature': `${captured.headers['x-slack-signature']}${suffix}` } };
+      const replay = {
+        ...captured,
+        headers: { ...captured.headers, 'x-slack-signature': `${captured.headers['x-slack-signature']}${suffix}` },
+      };
       const res = await send(replay);
       assert.equal(res.status, 401, `the replay with ${suffix} was answered ${res.status}`);
     }
-    const upper = { ...captured, headers: { ...captured.headers, 'x-slack-signature': captured.headers['x-slack-signature']!.toUpperCase().replace('V0=', 'v0=') } };
+    const upper = {
+      ...captured,
+      headers: { ...captured.headers, 'x-slack-signature': captured.headers['x-slack-signature']!.toUpperCase().replace('V0=', 'v0=') },
+    };
     assert.equal((await send(upper)).status, 401, 'upper-case hex is not what Slack sends');
     assert.equal((await send(captured)).status, 401, 'the plain replay');
     await waitForAudit(h, 'request.rejected', (r) => r.details?.reason === 'replayed request');
@@ -62,7 +84,10 @@ describe('slack requests: replays, oversized bodies (issue 11 §3)', function ()
 
   it('a 4 MB body is refused with 413 from its headers, before it is read', async () => {
     const body = 'x'.repeat(10);
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...slackSignature(SIGNING_SECRET, body) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...slackSignature(SIGNING_SECRET, body),
+    };
     // 16 KB of 4 MB sent: the answer must come without the rest.
     assert.deepEqual(await partialPost(h.url, headers, 4 * 1024 * 1024, 16 * 1024), { status: 413 });
     // Without a length, reading stops at the limit.

@@ -15,9 +15,14 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -34,7 +39,10 @@ describe('CLI output: hostile node data cannot drive the terminal', function () 
       // Seeded at the announcing node itself: its own line (and so the node table) carries the bytes.
       const run = await cli(['diagnose', `${x!.addr},${m0!.addr}`]);
       assert.ok(run.stdout.includes('\\u001b[2J'), `the announced bytes are not shown:\n${run.stdout}`);
-      assert.ok(!CONTROL.test(run.stdout), `control characters reached the terminal: ${JSON.stringify(run.stdout.match(new RegExp(CONTROL.source, 'g')))}`);
+      assert.ok(
+        !CONTROL.test(run.stdout),
+        `control characters reached the terminal: ${JSON.stringify(run.stdout.match(new RegExp(CONTROL.source, 'g')))}`,
+      );
       assert.ok(!CONTROL.test(run.stderr), 'control characters reached stderr');
     } finally {
       await c.client(x!).call('CONFIG', 'SET', 'cluster-announce-ip', '');

@@ -10,16 +10,32 @@ import { buttonsIn, publishWithButtons, samplePlan, SIGNING_SECRET, startHarness
 describe('N distinct approvers for high-risk plans (issue 11 §4)', function () {
   this.timeout(20_000);
   let h: Harness;
-  afterEach(async () => { await h?.close(); });
+  afterEach(async () => {
+    await h?.close();
+  });
 
   type Published = Awaited<ReturnType<typeof publishWithButtons>>;
   const click = (p: Published, userId: string, button = p.approve) =>
-    send(interaction(h.url, SIGNING_SECRET, buttonClick({
-      actionId: button.actionId, value: button.value, userId, channel: 'C0PAYMENTS', messageTs: button.ts!, threadTs: p.rootTs,
-      responseUrl: `${h.fake.responseUrlBase}${userId}`,
-    })));
+    send(
+      interaction(
+        h.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: button.actionId,
+          value: button.value,
+          userId,
+          channel: 'C0PAYMENTS',
+          messageTs: button.ts!,
+          threadTs: p.rootTs,
+          responseUrl: `${h.fake.responseUrlBase}${userId}`,
+        }),
+      ),
+    );
   const answerTo = async (userId: string, n = 1): Promise<string> => {
-    await eventually(() => h.fake.callsTo(`response_url/response/${userId}`).length >= n, { what: `answer ${n} to ${userId}`, timeoutMs: 5000 });
+    await eventually(() => h.fake.callsTo(`response_url/response/${userId}`).length >= n, {
+      what: `answer ${n} to ${userId}`,
+      timeoutMs: 5000,
+    });
     return JSON.stringify(h.fake.callsTo(`response_url/response/${userId}`)[n - 1]!.params);
   };
 
@@ -46,7 +62,10 @@ describe('N distinct approvers for high-risk plans (issue 11 §4)', function () 
     assert.equal(job.approvedBy, 'U0APPROVER+U0OTHER');
     assert.deepEqual(job.approval?.approvers, ['U0APPROVER', 'U0OTHER']);
     assert.ok(createApprovalSigner(approvalSigningSecret(h.config)!).verify(job.approval!), 'signed for both approvers');
-    const running = await h.fake.waitFor('chat.update', (c) => c.params.ts === p.approve.ts && /running/.test(JSON.stringify(c.params.blocks)));
+    const running = await h.fake.waitFor(
+      'chat.update',
+      (c) => c.params.ts === p.approve.ts && /running/.test(JSON.stringify(c.params.blocks)),
+    );
     assert.match(JSON.stringify(running.params.blocks), /Approved by <@U0APPROVER> and <@U0OTHER>, running/);
     const approved = await waitForAudit(h, 'repair.approved');
     assert.deepEqual(approved.details?.approvers, ['U0APPROVER', 'U0OTHER']);

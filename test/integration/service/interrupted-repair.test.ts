@@ -49,39 +49,65 @@ describe('an approved repair whose `start` process is killed -9 after step 1 of 
   it.skip('reports the step that ran and the two that did not, re-runs nothing, and the completing plan repairs the cluster', async () => {
     const c = cluster();
     const configFile = path.join(dir, 'redis-medic.yml');
-    fs.writeFileSync(configFile, [
-      'clusters:',
-      '  - name: shop',
-      `    seeds: [${c.seeds.map((s) => `"${s}"`).join(', ')}]`,
-      `    channel: ${CHANNEL}`,
-      'approvals:',
-      '  users: [U0APPROVER]',
-      'monitor:',
-      '  intervalMs: 500',
-      'repair:',
-      '  lockTtlMs: 2000',
-    ].join('\n'));
+    fs.writeFileSync(
+      configFile,
+      [
+        'clusters:',
+        '  - name: shop',
+        `    seeds: [${c.seeds.map((s) => `"${s}"`).join(', ')}]`,
+        `    channel: ${CHANNEL}`,
+        'approvals:',
+        '  users: [U0APPROVER]',
+        'monitor:',
+        '  intervalMs: 500',
+        'repair:',
+        '  lockTtlMs: 2000',
+      ].join('\n'),
+    );
     const env = {
-      REDIS_MEDIC_CONFIG: configFile, SLACK_BOT_TOKEN: 'interrupted-test-bot-token', SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: fake.apiUrl, APPROVAL_SECRET: 'interrupted-test-approval-secret', QUEUE_PREFIX: prefix,
+      REDIS_MEDIC_CONFIG: configFile,
+      SLACK_BOT_TOKEN: 'interrupted-test-bot-token',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      APPROVAL_SECRET: 'interrupted-test-approval-secret',
+      QUEUE_PREFIX: prefix,
     };
     const first = await startProcess(env);
 
     const victim = c.masters()[2]!;
     await c.kill(victim);
-    const root = await fake.waitFor('chat.postMessage', (m) => m.params.channel === CHANNEL && !m.params.thread_ts && /is DOWN/.test(String(m.params.text)), 20_000);
+    const root = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.channel === CHANNEL && !m.params.thread_ts && /is DOWN/.test(String(m.params.text)),
+      20_000,
+    );
     const rootTs = root.response!.ts as string;
-    const fixes = await fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).some((b) => /Assign slots 10923-16383/.test(b.text)), 20_000);
+    const fixes = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === rootTs && buttonsIn([m]).some((b) => /Assign slots 10923-16383/.test(b.text)),
+      20_000,
+    );
     const approve = buttonsIn([fixes]).find((b) => b.actionId.startsWith('redis_medic.approve') && /Assign slots/.test(b.text))!;
     assert.match(approve.confirm.text.text, /DELSLOTSRANGE 10923 16383\n.*ADDSLOTSRANGE 10923 16383\n.*BUMPEPOCH/);
     const target = /\n([\d.]+:\d+)> CLUSTER DELSLOTSRANGE/.exec(approve.confirm.text.text)![1]!;
 
     // Slack holds its answer to the "step 1/3 ok" edit: the executor waits right after step 1.
     fake.fault('chat.update', { delayMs: 60_000, match: (p) => /step 1\/3 ok/.test(JSON.stringify(p.blocks ?? '')) });
-    await send(interaction(first.url, SIGNING_SECRET, buttonClick({
-      actionId: approve.actionId, value: approve.value, userId: 'U0APPROVER', channel: CHANNEL,
-      messageTs: fixes.response!.ts as string, threadTs: rootTs, responseUrl: `${fake.responseUrlBase}approve`,
-    })));
+    await send(
+      interaction(
+        first.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: approve.actionId,
+          value: approve.value,
+          userId: 'U0APPROVER',
+          channel: CHANNEL,
+          messageTs: fixes.response!.ts as string,
+          threadTs: rootTs,
+          responseUrl: `${fake.responseUrlBase}approve`,
+        }),
+      ),
+    );
     await fake.waitFor('chat.update', (m) => /step 1\/3 ok/.test(JSON.stringify(m.params.blocks ?? '')), 20_000);
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
@@ -94,7 +120,11 @@ describe('an approved repair whose `start` process is killed -9 after step 1 of 
 
     // A new process takes the stalled job over.
     const second = await startProcess(env);
-    const outcome = await fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && /^Repair failed/.test(String(m.params.text)), 30_000);
+    const outcome = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === rootTs && /^Repair failed/.test(String(m.params.text)),
+      30_000,
+    );
     const said = blocksOf(outcome);
     assert.match(said, /interrupted: the worker running this repair stopped after 1 of 3 steps\./);
     assert.match(said, new RegExp(`Ran: 1\\. ${target.replace(/\./g, '\\.')}&gt; CLUSTER DELSLOTSRANGE 10923 16383 \\(ok`));
@@ -104,15 +134,42 @@ describe('an approved repair whose `start` process is killed -9 after step 1 of 
     assert.equal((await c.clusterInfo(targetNode))['cluster_state'], 'fail', 'nothing was re-run');
 
     // The thread offers the plan that completes the job: the two steps that did not run.
-    const completing = await fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && m.at > outcome.at - 60_000 && m !== fixes
-      && buttonsIn([m]).some((b) => b.actionId.startsWith('redis_medic.approve') && /Assign slots 10923-16383/.test(b.text) && !/DELSLOTSRANGE/.test(b.confirm.text.text)), 30_000);
+    const completing = await fake.waitFor(
+      'chat.postMessage',
+      (m) =>
+        m.params.thread_ts === rootTs &&
+        m.at > outcome.at - 60_000 &&
+        m !== fixes &&
+        buttonsIn([m]).some(
+          (b) =>
+            b.actionId.startsWith('redis_medic.approve') &&
+            /Assign slots 10923-16383/.test(b.text) &&
+            !/DELSLOTSRANGE/.test(b.confirm.text.text),
+        ),
+      30_000,
+    );
     const finish = buttonsIn([completing]).find((b) => b.actionId.startsWith('redis_medic.approve') && /Assign slots/.test(b.text))!;
     assert.match(finish.confirm.text.text, /ADDSLOTSRANGE 10923 16383\n.*BUMPEPOCH/);
-    await send(interaction(second.url, SIGNING_SECRET, buttonClick({
-      actionId: finish.actionId, value: finish.value, userId: 'U0APPROVER', channel: CHANNEL,
-      messageTs: completing.response!.ts as string, threadTs: rootTs, responseUrl: `${fake.responseUrlBase}finish`,
-    })));
-    const repaired = await fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && /^Repaired/.test(String(m.params.text)), 30_000);
+    await send(
+      interaction(
+        second.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: finish.actionId,
+          value: finish.value,
+          userId: 'U0APPROVER',
+          channel: CHANNEL,
+          messageTs: completing.response!.ts as string,
+          threadTs: rootTs,
+          responseUrl: `${fake.responseUrlBase}finish`,
+        }),
+      ),
+    );
+    const repaired = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === rootTs && /^Repaired/.test(String(m.params.text)),
+      30_000,
+    );
     assert.match(blocksOf(repaired), /ADDSLOTSRANGE 10923 16383/);
     await c.waitUntilOk({ timeoutMs: 15_000 });
   });
@@ -130,7 +187,10 @@ describe('an approved repair whose `start` process is killed -9 after step 1 of 
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`start did not become healthy\n${output.join('').slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -46,33 +46,71 @@ describe('redis-medic start (the real binary)', function () {
     await c.waitUntilFail();
     const port = await freePort();
     const configFile = writeConfig(dir, c.seeds);
-    child = startBinary({
-      REDIS_MEDIC_CONFIG: configFile,
-      SLACK_BOT_TOKEN: 'start-test-bot-token',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      APPROVAL_SECRET: 'start-test-approval-secret',
-      QUEUE_PREFIX: prefix,
-      PORT: String(port),
-    }, output);
+    child = startBinary(
+      {
+        REDIS_MEDIC_CONFIG: configFile,
+        SLACK_BOT_TOKEN: 'start-test-bot-token',
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: fake.apiUrl,
+        APPROVAL_SECRET: 'start-test-approval-secret',
+        QUEUE_PREFIX: prefix,
+        PORT: String(port),
+      },
+      output,
+    );
     const url = `http://127.0.0.1:${port}`;
     await waitForHealthy(`${url}/healthz`, 20_000, () => output.join(''));
 
     // Nobody typed anything: the monitor noticed and opened the incident thread.
-    const incident = await fake.waitFor('chat.postMessage', (m) => m.params.channel === 'C0SHOP' && m.params.metadata?.event_type === 'redis_medic_incident', 20_000);
+    const incident = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.channel === 'C0SHOP' && m.params.metadata?.event_type === 'redis_medic_incident',
+      20_000,
+    );
     assert.match(text(incident), /shop/);
 
-    const ack = await send(slashCommand(`${url}/slack/events`, SIGNING_SECRET, { text: 'shop', user_id: 'U0ASKER', channel_id: 'C0SHOP', response_url: `${fake.responseUrlBase}cmd` }));
+    const ack = await send(
+      slashCommand(`${url}/slack/events`, SIGNING_SECRET, {
+        text: 'shop',
+        user_id: 'U0ASKER',
+        channel_id: 'C0SHOP',
+        response_url: `${fake.responseUrlBase}cmd`,
+      }),
+    );
     assert.equal(ack.status, 200);
-    const fixes = await fake.waitFor('chat.postMessage', (m) => buttonsIn([m]).some((b) => b.actionId.startsWith('redis_medic.approve') && /ADDSLOTSRANGE 16000 16383/.test(JSON.stringify(b.confirm))), 30_000);
-    const approve = buttonsIn([fixes]).find((b) => b.actionId.startsWith('redis_medic.approve') && /ADDSLOTSRANGE 16000 16383/.test(JSON.stringify(b.confirm)))!;
+    const fixes = await fake.waitFor(
+      'chat.postMessage',
+      (m) =>
+        buttonsIn([m]).some(
+          (b) => b.actionId.startsWith('redis_medic.approve') && /ADDSLOTSRANGE 16000 16383/.test(JSON.stringify(b.confirm)),
+        ),
+      30_000,
+    );
+    const approve = buttonsIn([fixes]).find(
+      (b) => b.actionId.startsWith('redis_medic.approve') && /ADDSLOTSRANGE 16000 16383/.test(JSON.stringify(b.confirm)),
+    )!;
 
-    const click = await send(interaction(`${url}/slack/events`, SIGNING_SECRET, buttonClick({
-      actionId: approve.actionId, value: approve.value, userId: 'U0APPROVER', channel: 'C0SHOP',
-      messageTs: fixes.response!.ts as string, threadTs: fixes.params.thread_ts as string, responseUrl: `${fake.responseUrlBase}click`,
-    })));
+    const click = await send(
+      interaction(
+        `${url}/slack/events`,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: approve.actionId,
+          value: approve.value,
+          userId: 'U0APPROVER',
+          channel: 'C0SHOP',
+          messageTs: fixes.response!.ts as string,
+          threadTs: fixes.params.thread_ts as string,
+          responseUrl: `${fake.responseUrlBase}click`,
+        }),
+      ),
+    );
     assert.equal(click.status, 200);
-    const outcome = await fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === fixes.params.thread_ts && /Repair/.test(String(m.params.text)), 30_000);
+    const outcome = await fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === fixes.params.thread_ts && /Repair/.test(String(m.params.text)),
+      30_000,
+    );
     assert.match(text(outcome), /Repaired/);
     await c.waitUntilOk({ timeoutMs: 10_000 });
 
@@ -80,7 +118,11 @@ describe('redis-medic start (the real binary)', function () {
     const incidentTs = incident.response!.ts as string;
     const resolved = await fake.waitFor('chat.update', (m) => m.params.ts === incidentTs && /Resolved after/.test(text(m)), 30_000);
     assert.match(text(resolved), /Resolved after/);
-    assert.equal(fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident').length, 1, 'one incident thread');
+    assert.equal(
+      fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident').length,
+      1,
+      'one incident thread',
+    );
 
     const code = await stop(child);
     assert.equal(code, 0, output.join('').slice(-2000));
@@ -93,17 +135,20 @@ describe('redis-medic start (the real binary)', function () {
 
 function writeConfig(dir: string, seeds: string[]): string {
   const file = path.join(dir, `redis-medic-${crypto.randomUUID()}.yml`);
-  fs.writeFileSync(file, [
-    'clusters:',
-    '  - name: shop',
-    `    seeds: [${seeds.map((s) => `"${s}"`).join(', ')}]`,
-    '    channel: C0SHOP',
-    'approvals:',
-    '  users: [U0APPROVER]',
-    'monitor:',
-    '  intervalMs: 500',
-    '  resolveAfterPolls: 2',
-  ].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      'clusters:',
+      '  - name: shop',
+      `    seeds: [${seeds.map((s) => `"${s}"`).join(', ')}]`,
+      '    channel: C0SHOP',
+      'approvals:',
+      '  users: [U0APPROVER]',
+      'monitor:',
+      '  intervalMs: 500',
+      '  resolveAfterPolls: 2',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -167,10 +212,20 @@ describe('two redis-medic start processes on one cluster (two replicas of the bo
     const configFile = writeConfig(dir, c.seeds);
     for (const output of outputs) {
       const port = await freePort();
-      children.push(startBinary({
-        REDIS_MEDIC_CONFIG: configFile, SLACK_BOT_TOKEN: 'start-test-bot-token', SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: fake.apiUrl, APPROVAL_SECRET: 'start-test-approval-secret', QUEUE_PREFIX: prefix, PORT: String(port),
-      }, output));
+      children.push(
+        startBinary(
+          {
+            REDIS_MEDIC_CONFIG: configFile,
+            SLACK_BOT_TOKEN: 'start-test-bot-token',
+            SLACK_SIGNING_SECRET: SIGNING_SECRET,
+            SLACK_API_URL: fake.apiUrl,
+            APPROVAL_SECRET: 'start-test-approval-secret',
+            QUEUE_PREFIX: prefix,
+            PORT: String(port),
+          },
+          output,
+        ),
+      );
       await waitForHealthy(`http://127.0.0.1:${port}/healthz`, 20_000, () => output.join(''));
     }
     await c.kill(c.masters()[2]!);
@@ -201,4 +256,3 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

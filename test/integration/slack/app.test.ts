@@ -22,7 +22,7 @@ describe('slack app over HTTP', function () {
 
   describe('request authenticity', () => {
     it('answers 401 to a wrong signature, and nothing runs', async () => {
-      const res = await send(command('payments', {}, { signature: 'v0=' + 'a'.repeat(64) }));
+      const res = await send(command('payments', {}, { signature: `v0=${'a'.repeat(64)}` }));
       assert.equal(res.status, 401);
       const unsigned = await send(command('payments', {}, { signature: null }));
       assert.equal(unsigned.status, 401);
@@ -59,9 +59,21 @@ describe('slack app over HTTP', function () {
     });
 
     it('refuses an interaction replay too (the same click twice runs once)', async () => {
-      const post = interaction(h.url, SIGNING_SECRET, buttonClick({ actionId: 'redis_medic.rediagnose', value: 'not-ours', userId: 'U0X', responseUrl: `${h.fake.responseUrlBase}click` }));
+      const post = interaction(
+        h.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: 'redis_medic.rediagnose',
+          value: 'not-ours',
+          userId: 'U0X',
+          responseUrl: `${h.fake.responseUrlBase}click`,
+        }),
+      );
       const [a, b] = await Promise.all([send(post), send(post)]);
-      assert.deepEqual([a.status, b.status].sort((x, y) => x - y), [200, 401]);
+      assert.deepEqual(
+        [a.status, b.status].sort((x, y) => x - y),
+        [200, 401],
+      );
       await h.fake.waitFor('response_url/response/click');
       await waitForAudit(h, 'request.rejected', (r) => r.actor === 'U0X');
       assert.equal(responses(h).length, 1);
@@ -87,7 +99,13 @@ describe('slack app over HTTP', function () {
       await eventually(() => h.enqueuer.diagnoses.length === 1, { what: 'the diagnosis to be queued', timeoutMs: 5000 });
       const job = h.enqueuer.diagnoses[0]!;
       assert.equal(job.cluster, 'payments');
-      assert.deepEqual(job.origin, { kind: 'slack', channel: 'C0PAYMENTS', user: 'U0ASKER', messageTs: root.response!.ts, responseUrl: `${h.fake.responseUrlBase}cmd` });
+      assert.deepEqual(job.origin, {
+        kind: 'slack',
+        channel: 'C0PAYMENTS',
+        user: 'U0ASKER',
+        messageTs: root.response!.ts,
+        responseUrl: `${h.fake.responseUrlBase}cmd`,
+      });
       assert.equal(await h.jobs.queues.diagnose.count(), 1);
       await waitForAudit(h, 'diagnosis.requested', (r) => r.cluster === 'payments' && r.actor === 'U0ASKER');
     });
@@ -160,7 +178,11 @@ describe('slack app over HTTP', function () {
     });
 
     it('list: the clusters and their last published state', async () => {
-      await h.redis.hset(`${h.prefix}:slack:last-state`, 'payments', JSON.stringify({ verdict: 'down', primary: 'MASTER_DOWN_NO_REPLICA', checkedAt: new Date().toISOString(), uncovered: [[0, 99]] }));
+      await h.redis.hset(
+        `${h.prefix}:slack:last-state`,
+        'payments',
+        JSON.stringify({ verdict: 'down', primary: 'MASTER_DOWN_NO_REPLICA', checkedAt: new Date().toISOString(), uncovered: [[0, 99]] }),
+      );
       const res = await send(command('list'));
       assert.equal(res.status, 200);
       const reply = await h.fake.waitFor('response_url/response/cmd');
@@ -188,16 +210,20 @@ describe('slack app over HTTP', function () {
   });
 
   describe('paste (offline analysis)', () => {
-    const submit = (text: string, user = 'U0ASKER') => interaction(h.url, SIGNING_SECRET, {
-      type: 'view_submission',
-      team: { id: 'T0FAKE' },
-      user: { id: user, team_id: 'T0FAKE' },
-      api_app_id: 'A0APP',
-      view: {
-        id: 'V1', type: 'modal', callback_id: 'redis_medic.paste', private_metadata: JSON.stringify({ channel: 'C0HERE', user }),
-        state: { values: { paste: { paste_text: { type: 'plain_text_input', value: text } } } },
-      },
-    });
+    const submit = (text: string, user = 'U0ASKER') =>
+      interaction(h.url, SIGNING_SECRET, {
+        type: 'view_submission',
+        team: { id: 'T0FAKE' },
+        user: { id: user, team_id: 'T0FAKE' },
+        api_app_id: 'A0APP',
+        view: {
+          id: 'V1',
+          type: 'modal',
+          callback_id: 'redis_medic.paste',
+          private_metadata: JSON.stringify({ channel: 'C0HERE', user }),
+          state: { values: { paste: { paste_text: { type: 'plain_text_input', value: text } } } },
+        },
+      });
 
     it('opens a modal with a multiline input', async () => {
       await send(command('paste', { trigger_id: 'trigger-123' }));
@@ -225,7 +251,10 @@ describe('slack app over HTTP', function () {
       const res = await send(submit(paste));
       assert.equal(res.status, 200);
       assert.equal(res.body, '');
-      await eventually(() => h.fake.callsTo('chat.postMessage').some((c) => /Offline analysis/.test(JSON.stringify(c.params.blocks))), { what: 'the offline note', timeoutMs: 5000 });
+      await eventually(() => h.fake.callsTo('chat.postMessage').some((c) => /Offline analysis/.test(JSON.stringify(c.params.blocks))), {
+        what: 'the offline note',
+        timeoutMs: 5000,
+      });
       const posts = h.fake.callsTo('chat.postMessage');
       assert.equal(posts[0]!.params.channel, 'C0HERE');
       assert.match(posts[0]!.params.blocks[0].text.text, /pasted: DOWN \(offline analysis of a paste\)/);

@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { createButtonSigner } from '../../../src/slack/button-value';
 import { eventually } from '../../helpers/cluster';
 import { buttonClick, interaction, send } from '../../helpers/slack-requests';
-import { APPROVAL_SECRET, buttonsIn, publishWithButtons, responses, SIGNING_SECRET, startHarness, waitForAudit, type Harness } from './support';
+import {
+  APPROVAL_SECRET,
+  buttonsIn,
+  publishWithButtons,
+  responses,
+  SIGNING_SECRET,
+  startHarness,
+  waitForAudit,
+  type Harness,
+} from './support';
 
 describe('slack approvals', function () {
   this.timeout(20_000);
@@ -14,18 +23,30 @@ describe('slack approvals', function () {
   });
 
   type Published = Awaited<ReturnType<typeof publishWithButtons>>;
-  const click = (p: Published, userId: string, options: { value?: string; actionId?: string; responsePath?: string; timestamp?: number } = {}) =>
-    send(interaction(h.url, SIGNING_SECRET, buttonClick({
-      actionId: options.actionId ?? p.approve.actionId,
-      value: options.value ?? p.approve.value,
-      userId,
-      channel: 'C0PAYMENTS',
-      messageTs: p.approve.ts!,
-      threadTs: p.rootTs,
-      responseUrl: `${h.fake.responseUrlBase}${options.responsePath ?? userId}`,
-    }), options.timestamp !== undefined ? { timestamp: options.timestamp } : {}));
+  const click = (
+    p: Published,
+    userId: string,
+    options: { value?: string; actionId?: string; responsePath?: string; timestamp?: number } = {},
+  ) =>
+    send(
+      interaction(
+        h.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: options.actionId ?? p.approve.actionId,
+          value: options.value ?? p.approve.value,
+          userId,
+          channel: 'C0PAYMENTS',
+          messageTs: p.approve.ts!,
+          threadTs: p.rootTs,
+          responseUrl: `${h.fake.responseUrlBase}${options.responsePath ?? userId}`,
+        }),
+        options.timestamp !== undefined ? { timestamp: options.timestamp } : {},
+      ),
+    );
 
-  const refusalTo = async (userId: string): Promise<string> => JSON.stringify((await h.fake.waitFor(`response_url/response/${userId}`)).params);
+  const refusalTo = async (userId: string): Promise<string> =>
+    JSON.stringify((await h.fake.waitFor(`response_url/response/${userId}`)).params);
 
   describe('with a fresh diagnosis', () => {
     let p: Published;
@@ -44,7 +65,7 @@ describe('slack approvals', function () {
       assert.ok(p.dryRun, 'a Show commands button');
     });
 
-    it('an approver\'s click queues the repair once, edits the buttons away and audits the approval', async () => {
+    it("an approver's click queues the repair once, edits the buttons away and audits the approval", async () => {
       const res = await click(p, 'U0APPROVER');
       assert.equal(res.status, 200);
       const edit = await h.fake.waitFor('chat.update', (c) => c.params.ts === p.approve.ts);
@@ -54,7 +75,14 @@ describe('slack approvals', function () {
       const job = h.enqueuer.repairs[0]!;
       assert.equal(job.planId, p.plans[0]!.id);
       assert.equal(job.approvedBy, 'U0APPROVER');
-      assert.deepEqual(job.origin, { kind: 'slack', channel: 'C0PAYMENTS', user: 'U0APPROVER', messageTs: p.approve.ts, threadTs: p.rootTs, responseUrl: `${h.fake.responseUrlBase}U0APPROVER` });
+      assert.deepEqual(job.origin, {
+        kind: 'slack',
+        channel: 'C0PAYMENTS',
+        user: 'U0APPROVER',
+        messageTs: p.approve.ts,
+        threadTs: p.rootTs,
+        responseUrl: `${h.fake.responseUrlBase}U0APPROVER`,
+      });
       const approved = await waitForAudit(h, 'repair.approved');
       assert.equal(approved.actor, 'U0APPROVER');
       assert.equal(approved.details?.requestedBy, 'U0ASKER');
@@ -62,7 +90,10 @@ describe('slack approvals', function () {
 
     it('refuses a non-approver: ephemeral "not allowed", an audit entry, nothing queued', async () => {
       await click(p, 'U0STRANGER');
-      assert.match(await refusalTo('U0STRANGER'), /Not allowed: You are not allowed to approve repairs of payments \(not in the approvers list\)/);
+      assert.match(
+        await refusalTo('U0STRANGER'),
+        /Not allowed: You are not allowed to approve repairs of payments \(not in the approvers list\)/,
+      );
       const refused = await waitForAudit(h, 'repair.refused');
       assert.equal(refused.details?.reason, 'not_approver');
       assert.equal(h.enqueuer.repairs.length, 0);
@@ -80,7 +111,10 @@ describe('slack approvals', function () {
     it('20 concurrent clicks on one button queue exactly one repair', async () => {
       const users = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'U0APPROVER' : 'U0OTHER'));
       const results = await Promise.all(users.map((u, i) => click(p, u, { responsePath: `click-${i}` })));
-      assert.ok(results.every((r) => r.status === 200), 'every click acked');
+      assert.ok(
+        results.every((r) => r.status === 200),
+        'every click acked',
+      );
       await eventually(async () => (await h.auditEntries('repair.refused')).length === 19, { what: '19 refusals', timeoutMs: 5000 });
       assert.equal((await h.auditEntries('repair.approved')).length, 1);
       assert.equal(h.enqueuer.repairs.length, 1);
@@ -99,7 +133,10 @@ describe('slack approvals', function () {
       for (const path of ['alt-plan', 'alt-cluster', 'garbage']) {
         assert.match(JSON.stringify((await h.fake.waitFor(`response_url/response/${path}`)).params), /altered or is not one of ours/);
       }
-      await eventually(async () => (await h.auditEntries('repair.refused')).filter((r) => r.details?.reason === 'bad_value').length === 3, { what: '3 bad_value refusals', timeoutMs: 5000 });
+      await eventually(async () => (await h.auditEntries('repair.refused')).filter((r) => r.details?.reason === 'bad_value').length === 3, {
+        what: '3 bad_value refusals',
+        timeoutMs: 5000,
+      });
       assert.equal(h.enqueuer.repairs.length, 0);
     });
 
@@ -110,7 +147,10 @@ describe('slack approvals', function () {
       if (genuine.kind !== 'approve') return;
       const forged = signer.sign({ ...genuine, cluster: 'cache' });
       await click(p, 'U0APPROVER', { value: forged, responsePath: 'forged' });
-      assert.match(JSON.stringify((await h.fake.waitFor('response_url/response/forged')).params), /names cluster cache, but its diagnosis is of payments/);
+      assert.match(
+        JSON.stringify((await h.fake.waitFor('response_url/response/forged')).params),
+        /names cluster cache, but its diagnosis is of payments/,
+      );
       assert.equal((await waitForAudit(h, 'repair.refused')).details?.reason, 'cluster_mismatch');
       const otherPlan = signer.sign({ ...genuine, planId: 'plan-not-in-this-approval' });
       await click(p, 'U0APPROVER', { value: otherPlan, responsePath: 'other-plan' });
@@ -121,18 +161,27 @@ describe('slack approvals', function () {
     it('when the repair cannot be queued: the claim and the buttons come back, and a later click works', async () => {
       h.enqueuer.failNextRepair = true;
       await click(p, 'U0APPROVER', { responsePath: 'first' });
-      assert.match(JSON.stringify((await h.fake.waitFor('response_url/response/first')).params), /Could not queue the repair .*Nothing ran/);
+      assert.match(
+        JSON.stringify((await h.fake.waitFor('response_url/response/first')).params),
+        /Could not queue the repair .*Nothing ran/,
+      );
       const restored = await h.fake.waitFor('chat.update', (c) => c.params.ts === p.approve.ts && buttonsIn([c]).length > 0);
       assert.ok(restored);
       assert.equal((await waitForAudit(h, 'repair.refused')).details?.reason, 'queue_unavailable');
       await click(p, 'U0APPROVER', { responsePath: 'second' });
-      await eventually(async () => (await h.jobs.queues.repair.count()) === 1, { what: 'one repair job on the second click', timeoutMs: 5000 });
+      await eventually(async () => (await h.jobs.queues.repair.count()) === 1, {
+        what: 'one repair job on the second click',
+        timeoutMs: 5000,
+      });
     });
 
     it('the app restarted between the diagnosis and the click: the click still works', async () => {
       await h.restart();
       await click(p, 'U0APPROVER');
-      await eventually(async () => (await h.jobs.queues.repair.count()) === 1, { what: 'one repair job after the restart', timeoutMs: 5000 });
+      await eventually(async () => (await h.jobs.queues.repair.count()) === 1, {
+        what: 'one repair job after the restart',
+        timeoutMs: 5000,
+      });
       await h.fake.waitFor('chat.update', (c) => c.params.ts === p.approve.ts);
     });
 
@@ -184,11 +233,14 @@ describe('slack approvals', function () {
     h = await startHarness({ approvals: { users: [], usergroups: ['S0GONE'] } });
     const p = await publishWithButtons(h);
     await click(p, 'U0ONCALL');
-    assert.match(JSON.stringify((await h.fake.waitFor('response_url/response/U0ONCALL')).params), /could not check user group S0GONE with Slack/);
+    assert.match(
+      JSON.stringify((await h.fake.waitFor('response_url/response/U0ONCALL')).params),
+      /could not check user group S0GONE with Slack/,
+    );
     assert.equal(h.enqueuer.repairs.length, 0);
   });
 
-  it('the monitor\'s diagnoses (no requester) can be approved by anyone listed', async () => {
+  it("the monitor's diagnoses (no requester) can be approved by anyone listed", async () => {
     h = await startHarness();
     const p = await publishWithButtons(h, { requestedBy: null });
     await click(p, 'U0ASKER');

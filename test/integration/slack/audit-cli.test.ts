@@ -21,7 +21,12 @@ describe('redis-medic audit', function () {
     redis = new Redis('redis://127.0.0.1:6379', { commandTimeout: 2000 });
     const audit = createAuditLog(redis, prefix, silentLogger);
     await audit.record({ action: 'diagnosis.requested', cluster: 'payments', actor: 'U0ASKER', details: { via: 'slack' } });
-    await audit.record({ action: 'repair.refused', cluster: 'payments', actor: 'U0STRANGER', details: { reason: 'not_approver', message: 'You are not allowed' } });
+    await audit.record({
+      action: 'repair.refused',
+      cluster: 'payments',
+      actor: 'U0STRANGER',
+      details: { reason: 'not_approver', message: 'You are not allowed' },
+    });
     await audit.record({ action: 'repair.approved', cluster: 'cache', actor: 'U0APPROVER', details: { planId: 'plan-1' } });
   });
   after(async () => {
@@ -47,7 +52,10 @@ describe('redis-medic audit', function () {
     const { out, io } = capture();
     await runAudit('payments', { count: '1', json: true }, config, io);
     const records = JSON.parse(out[0]!) as Array<{ action: string; cluster: string }>;
-    assert.deepEqual(records.map((r) => [r.action, r.cluster]), [['repair.refused', 'payments']]);
+    assert.deepEqual(
+      records.map((r) => [r.action, r.cluster]),
+      [['repair.refused', 'payments']],
+    );
     const none = capture();
     await runAudit('orders', {}, config, none.io);
     assert.equal(none.out[0], 'No audit entries for orders.');

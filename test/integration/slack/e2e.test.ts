@@ -24,7 +24,9 @@ describe('slack end to end on a real cluster', function () {
     h = await startHarness({ clusters: [{ name: 'shop', seeds: c.seeds, channel: 'C0SHOP' }], workers: true });
     const harness = h;
 
-    const ack = await send(slashCommand(harness.url, SIGNING_SECRET, { text: 'shop', user_id: 'U0ASKER', response_url: `${harness.fake.responseUrlBase}cmd` }));
+    const ack = await send(
+      slashCommand(harness.url, SIGNING_SECRET, { text: 'shop', user_id: 'U0ASKER', response_url: `${harness.fake.responseUrlBase}cmd` }),
+    );
     assert.equal(ack.status, 200);
     const root = await harness.fake.waitFor('chat.postMessage', (m) => m.params.channel === 'C0SHOP' && !m.params.thread_ts);
     const rootTs = root.response!.ts as string;
@@ -35,20 +37,41 @@ describe('slack end to end on a real cluster', function () {
     assert.match(text(verdict), /Not served:\* 16000-16383 \(384 of 16384 slots\)/);
     const fixes = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 20_000);
     const thread = harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs);
-    assert.ok(thread.some((m) => /Findings/.test(text(m)) && /SLOTS_UNASSIGNED/.test(text(m))), 'a findings reply with evidence');
-    assert.ok(thread.some((m) => /NODE +ID +ROLE/.test(text(m))), 'a node table reply');
+    assert.ok(
+      thread.some((m) => /Findings/.test(text(m)) && /SLOTS_UNASSIGNED/.test(text(m))),
+      'a findings reply with evidence',
+    );
+    assert.ok(
+      thread.some((m) => /NODE +ID +ROLE/.test(text(m))),
+      'a node table reply',
+    );
     const approve = buttonsIn([fixes]).find((b) => b.actionId.startsWith('redis_medic.approve'));
     assert.ok(approve, `an approve button in ${text(fixes)}`);
     assert.match(approve.text, /^Approve: /);
     assert.match(approve.confirm.text.text, /CLUSTER ADDSLOTSRANGE 16000 16383/);
 
-    const click = await send(interaction(harness.url, SIGNING_SECRET, buttonClick({
-      actionId: approve.actionId, value: approve.value, userId: 'U0APPROVER', channel: 'C0SHOP',
-      messageTs: fixes.response!.ts as string, threadTs: rootTs, responseUrl: `${harness.fake.responseUrlBase}click`,
-    })));
+    const click = await send(
+      interaction(
+        harness.url,
+        SIGNING_SECRET,
+        buttonClick({
+          actionId: approve.actionId,
+          value: approve.value,
+          userId: 'U0APPROVER',
+          channel: 'C0SHOP',
+          messageTs: fixes.response!.ts as string,
+          threadTs: rootTs,
+          responseUrl: `${harness.fake.responseUrlBase}click`,
+        }),
+      ),
+    );
     assert.equal(click.status, 200);
 
-    const outcome = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && /Repair/.test(String(m.params.text)), 30_000);
+    const outcome = await harness.fake.waitFor(
+      'chat.postMessage',
+      (m) => m.params.thread_ts === rootTs && /Repair/.test(String(m.params.text)),
+      30_000,
+    );
     assert.match(text(outcome), /Repaired/);
     assert.match(text(outcome), /CLUSTER ADDSLOTSRANGE 16000 16383/);
     assert.match(text(outcome), /Final check:\* :large_green_circle: \*OK\*/);

@@ -18,14 +18,21 @@ export async function startFakeSocketMode(): Promise<FakeSocketMode> {
   const sockets = new Set<Duplex>();
   const acks = new Map<string, (payload: Record<string, unknown>) => void>();
   let onConnect!: () => void;
-  const connected = new Promise<void>((resolve) => { onConnect = resolve; });
+  const connected = new Promise<void>((resolve) => {
+    onConnect = resolve;
+  });
   let current: Duplex | undefined;
 
-  const server = http.createServer((_req, res) => { res.writeHead(426); res.end(); });
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426);
+    res.end();
+  });
   server.on('upgrade', (req, socket) => {
     const key = String(req.headers['sec-websocket-key']);
     const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -36,8 +43,10 @@ export async function startFakeSocketMode(): Promise<FakeSocketMode> {
         const frame = readFrame(buffer);
         if (!frame) break;
         buffer = buffer.subarray(frame.length);
-        if (frame.opcode === 0x9) socket.write(encodeFrame(frame.data, 0xa)); // ping → pong
-        else if (frame.opcode === 0x8) socket.end(encodeFrame(frame.data, 0x8)); // close handshake: echo, then end
+        if (frame.opcode === 0x9)
+          socket.write(encodeFrame(frame.data, 0xa)); // ping → pong
+        else if (frame.opcode === 0x8)
+          socket.end(encodeFrame(frame.data, 0x8)); // close handshake: echo, then end
         else if (frame.opcode === 0x1) {
           const message = JSON.parse(frame.data.toString('utf8')) as { envelope_id?: string; payload?: Record<string, unknown> };
           if (message.envelope_id) acks.get(message.envelope_id)?.(message.payload ?? {});
@@ -45,7 +54,9 @@ export async function startFakeSocketMode(): Promise<FakeSocketMode> {
       }
     });
     current = socket;
-    socket.write(encodeFrame(Buffer.from(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0APP' } })), 0x1));
+    socket.write(
+      encodeFrame(Buffer.from(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0APP' } })), 0x1),
+    );
     onConnect();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -58,23 +69,36 @@ export async function startFakeSocketMode(): Promise<FakeSocketMode> {
       if (!current) return Promise.reject(new Error('fake socket mode: no client connected'));
       const envelopeId = crypto.randomUUID();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { acks.delete(envelopeId); reject(new Error(`fake socket mode: no ack for ${type} within ${timeoutMs} ms`)); }, timeoutMs);
-        acks.set(envelopeId, (ack) => { clearTimeout(timer); acks.delete(envelopeId); resolve(ack); });
-        current!.write(encodeFrame(Buffer.from(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: true })), 0x1));
+        const timer = setTimeout(() => {
+          acks.delete(envelopeId);
+          reject(new Error(`fake socket mode: no ack for ${type} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        acks.set(envelopeId, (ack) => {
+          clearTimeout(timer);
+          acks.delete(envelopeId);
+          resolve(ack);
+        });
+        current!.write(
+          encodeFrame(Buffer.from(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: true })), 0x1),
+        );
       });
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
 function encodeFrame(data: Buffer, opcode: number): Buffer {
   const length = data.length;
-  const header = length < 126 ? Buffer.from([0x80 | opcode, length])
-    : length < 65536 ? Buffer.from([0x80 | opcode, 126, length >> 8, length & 255])
-      : Buffer.concat([Buffer.from([0x80 | opcode, 127]), bigLength(length)]);
+  const header =
+    length < 126
+      ? Buffer.from([0x80 | opcode, length])
+      : length < 65536
+        ? Buffer.from([0x80 | opcode, 126, length >> 8, length & 255])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 127]), bigLength(length)]);
   return Buffer.concat([header, data]);
 }
 

@@ -36,7 +36,7 @@ describe('slack notifier', function () {
     assert.match(text(replies[0]!), /```/, 'evidence in a code block');
     assert.match(text(replies[1]!), /NODE +ID +ROLE/);
     assert.equal(buttonsIn([replies[2]!]).length, 2);
-    const last = JSON.parse(await h.redis.hget(`${h.prefix}:slack:last-state`, 'payments') ?? 'null') as { verdict: string; ts: string };
+    const last = JSON.parse((await h.redis.hget(`${h.prefix}:slack:last-state`, 'payments')) ?? 'null') as { verdict: string; ts: string };
     assert.equal(last.verdict, 'down');
     assert.equal(last.ts, origin.messageTs);
   });
@@ -49,7 +49,10 @@ describe('slack notifier', function () {
   });
 
   it('prevention checks (audit) show only risk findings, and only plans for risks', async () => {
-    await h.redis.set(`${h.prefix}:slack:request:C0PAYMENTS:${origin.messageTs}`, JSON.stringify({ kind: 'audit', requestedBy: 'U0ASKER' }));
+    await h.redis.set(
+      `${h.prefix}:slack:request:C0PAYMENTS:${origin.messageTs}`,
+      JSON.stringify({ kind: 'audit', requestedBy: 'U0ASKER' }),
+    );
     await h.slack.notifier.onDiagnosisDone({ cluster: 'payments', origin }, sampleReport('payments'), 'job-1');
     assert.match(text(h.fake.callsTo('chat.update')[0]!), /Prevention checks: payments/);
     const replies = h.fake.callsTo('chat.postMessage');
@@ -58,7 +61,12 @@ describe('slack notifier', function () {
   });
 
   it('thread-only (incident threads): everything goes into the given thread, the root is not touched', async () => {
-    const result = await h.slack.notifier.publishDiagnosis({ report: sampleReport('payments'), target: { channel: 'C0INC', threadTs: '1700000000.000100' }, requestedBy: null, mode: 'thread-only' });
+    const result = await h.slack.notifier.publishDiagnosis({
+      report: sampleReport('payments'),
+      target: { channel: 'C0INC', threadTs: '1700000000.000100' },
+      requestedBy: null,
+      mode: 'thread-only',
+    });
     assert.equal(h.fake.callsTo('chat.update').length, 0);
     const posts = h.fake.callsTo('chat.postMessage');
     assert.ok(posts.every((p) => p.params.thread_ts === '1700000000.000100'));
@@ -68,7 +76,12 @@ describe('slack notifier', function () {
 
   it('posts a new root when the "Diagnosing..." message is gone', async () => {
     h.fake.failNext('chat.update', 'message_not_found');
-    const result = await h.slack.notifier.publishDiagnosis({ report: sampleReport('payments'), target: { channel: 'C0PAYMENTS', messageTs: '1.2' }, requestedBy: 'U0ASKER', mode: 'full' });
+    const result = await h.slack.notifier.publishDiagnosis({
+      report: sampleReport('payments'),
+      target: { channel: 'C0PAYMENTS', messageTs: '1.2' },
+      requestedBy: 'U0ASKER',
+      mode: 'full',
+    });
     const posts = h.fake.callsTo('chat.postMessage');
     assert.equal(posts[0]!.params.thread_ts, undefined);
     assert.equal(result.ts, posts[0]!.response!.ts);
@@ -95,7 +108,11 @@ describe('slack notifier', function () {
   });
 
   it('a failed diagnosis edits the root with the error and a Re-diagnose button', async () => {
-    await h.slack.notifier.onDiagnosisFailed({ cluster: 'payments', origin }, 'no node of payments answered:\n  127.0.0.1:7001: connection refused', 'job-1');
+    await h.slack.notifier.onDiagnosisFailed(
+      { cluster: 'payments', origin },
+      'no node of payments answered:\n  127.0.0.1:7001: connection refused',
+      'job-1',
+    );
     const edit = h.fake.callsTo('chat.update')[0]!;
     assert.match(text(edit), /Could not diagnose payments/);
     assert.match(text(edit), /connection refused/);
@@ -104,7 +121,10 @@ describe('slack notifier', function () {
 
   describe('repair hooks', () => {
     const repairData = (p: Awaited<ReturnType<typeof publishWithButtons>>): RepairJobData => ({
-      cluster: 'payments', planId: p.plans[0]!.id, approvalId: (JSON.parse(p.approve.value) as { a: string }).a, approvedBy: 'U0APPROVER',
+      cluster: 'payments',
+      planId: p.plans[0]!.id,
+      approvalId: (JSON.parse(p.approve.value) as { a: string }).a,
+      approvedBy: 'U0APPROVER',
       origin: { kind: 'slack', channel: 'C0PAYMENTS', user: 'U0APPROVER', messageTs: p.approve.ts!, threadTs: p.rootTs },
     });
 
@@ -114,19 +134,50 @@ describe('slack notifier', function () {
       const before = h.fake.callsTo('chat.postMessage').length;
       const step = { phase: 'step' as const, total: 2, node: '127.0.0.1:31000', message: 'running' };
       await h.slack.notifier.onRepairProgress(data, { phase: 'locking', message: 'taking the repair lock' });
-      await h.slack.notifier.onRepairProgress(data, { ...step, index: 0, command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'], status: 'running' });
-      await h.slack.notifier.onRepairProgress(data, { ...step, index: 0, command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'], status: 'ok', reply: 'OK', ms: 3 });
-      await h.slack.notifier.onRepairProgress(data, { ...step, index: 1, command: ['CLUSTER', 'BUMPEPOCH'], status: 'ok', reply: 'BUMPED 4', ms: 1 });
+      await h.slack.notifier.onRepairProgress(data, {
+        ...step,
+        index: 0,
+        command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'],
+        status: 'running',
+      });
+      await h.slack.notifier.onRepairProgress(data, {
+        ...step,
+        index: 0,
+        command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'],
+        status: 'ok',
+        reply: 'OK',
+        ms: 3,
+      });
+      await h.slack.notifier.onRepairProgress(data, {
+        ...step,
+        index: 1,
+        command: ['CLUSTER', 'BUMPEPOCH'],
+        status: 'ok',
+        reply: 'BUMPED 4',
+        ms: 1,
+      });
       const edits = h.fake.callsTo('chat.update').filter((c) => c.params.ts === p.approve.ts);
       assert.equal(edits.length, 4);
       assert.match(text(edits[3]!), /✓ 127\.0\.0\.1:31000&gt; CLUSTER ADDSLOTSRANGE 10923 16383 → OK \(3 ms\)/);
       assert.match(text(edits[3]!), /✓ 127\.0\.0\.1:31000&gt; CLUSTER BUMPEPOCH → BUMPED 4 \(1 ms\)/);
       assert.equal(h.fake.callsTo('chat.postMessage').length, before, 'no thread spam while it runs');
 
-      const healthy = { ...sampleReport('payments', []), verdict: 'ok' as const, primary: null, findings: [], coverage: { assigned: 16384, ok: 16384, pfail: 0, fail: 0, uncovered: [], servedByFailedMaster: [], unassigned: [] } };
+      const healthy = {
+        ...sampleReport('payments', []),
+        verdict: 'ok' as const,
+        primary: null,
+        findings: [],
+        coverage: { assigned: 16384, ok: 16384, pfail: 0, fail: 0, uncovered: [], servedByFailedMaster: [], unassigned: [] },
+      };
       const result: RepairResult = {
-        status: 'repaired', planId: data.planId, durationMs: 812, finalReport: healthy,
-        steps: [{ node: '127.0.0.1:31000', command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'], reply: 'OK', ok: true, ms: 3 }, { node: '127.0.0.1:31000', command: ['CLUSTER', 'BUMPEPOCH'], reply: 'BUMPED 4', ok: true, ms: 1 }],
+        status: 'repaired',
+        planId: data.planId,
+        durationMs: 812,
+        finalReport: healthy,
+        steps: [
+          { node: '127.0.0.1:31000', command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'], reply: 'OK', ok: true, ms: 3 },
+          { node: '127.0.0.1:31000', command: ['CLUSTER', 'BUMPEPOCH'], reply: 'BUMPED 4', ok: true, ms: 1 },
+        ],
       };
       await h.slack.notifier.onRepairDone(data, result, 'job-r');
       const outcome = h.fake.callsTo('chat.postMessage').slice(before);
@@ -136,19 +187,45 @@ describe('slack notifier', function () {
       assert.match(text(outcome[0]!), /approved by <@U0APPROVER>, in 812 ms/);
       assert.match(text(outcome[0]!), /Final check:\* :large_green_circle: \*OK\*/);
       assert.equal(buttonsIn(outcome).length, 0, 'nothing left to do');
-      const rootEdit = h.fake.callsTo('chat.update').filter((c) => c.params.ts === p.rootTs).pop()!;
+      const rootEdit = h.fake
+        .callsTo('chat.update')
+        .filter((c) => c.params.ts === p.rootTs)
+        .pop()!;
       assert.match(text(rootEdit), /payments: OK/);
       assert.match(text(rootEdit), /repaired: Give slots 10923-16383/);
-      assert.match(text(h.fake.callsTo('chat.update').filter((c) => c.params.ts === p.approve.ts).pop()!), /Repaired.*approved by <@U0APPROVER> \(2 steps/);
+      assert.match(
+        text(
+          h.fake
+            .callsTo('chat.update')
+            .filter((c) => c.params.ts === p.approve.ts)
+            .pop()!,
+        ),
+        /Repaired.*approved by <@U0APPROVER> \(2 steps/,
+      );
     });
 
     it('a failed repair says what ran, which step failed, and offers Re-diagnose', async () => {
       const p = await publishWithButtons(h);
       const data = repairData(p);
-      await h.slack.notifier.onRepairDone(data, {
-        status: 'failed', planId: data.planId, durationMs: 40, reason: 'step 1 failed: ERR Slot 10923 is already busy',
-        steps: [{ node: '127.0.0.1:31000', command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'], reply: 'ERR Slot 10923 is already busy', ok: false, ms: 2 }],
-      }, 'job-r');
+      await h.slack.notifier.onRepairDone(
+        data,
+        {
+          status: 'failed',
+          planId: data.planId,
+          durationMs: 40,
+          reason: 'step 1 failed: ERR Slot 10923 is already busy',
+          steps: [
+            {
+              node: '127.0.0.1:31000',
+              command: ['CLUSTER', 'ADDSLOTSRANGE', '10923', '16383'],
+              reply: 'ERR Slot 10923 is already busy',
+              ok: false,
+              ms: 2,
+            },
+          ],
+        },
+        'job-r',
+      );
       const outcome = h.fake.callsTo('chat.postMessage').pop()!;
       assert.match(text(outcome), /Repair failed/);
       assert.match(text(outcome), /✗ 127\.0\.0\.1:31000&gt; CLUSTER ADDSLOTSRANGE 10923 16383 → ERR Slot 10923 is already busy/);
@@ -158,7 +235,11 @@ describe('slack notifier', function () {
 
     it('a refused repair says nothing ran and what to do', async () => {
       const p = await publishWithButtons(h);
-      await h.slack.notifier.onRepairDone(repairData(p), { status: 'refused', planId: p.plans[0]!.id, durationMs: 5, reason: 'the cluster changed since the diagnosis', steps: [] }, 'job-r');
+      await h.slack.notifier.onRepairDone(
+        repairData(p),
+        { status: 'refused', planId: p.plans[0]!.id, durationMs: 5, reason: 'the cluster changed since the diagnosis', steps: [] },
+        'job-r',
+      );
       const outcome = h.fake.callsTo('chat.postMessage').pop()!;
       assert.match(text(outcome), /Repair refused/);
       assert.match(text(outcome), /No command was run/);
@@ -167,10 +248,26 @@ describe('slack notifier', function () {
   });
 
   it('keeps every message within Slack limits for a big cluster with long evidence', async () => {
-    const report = sampleReport('payments', Array.from({ length: 30 }, (_, i) => samplePlan({ title: `Plan ${i} ${'x'.repeat(200)}`, steps: Array.from({ length: 40 }, (_, j) => ({ node: `10.0.${i}.${j}:6379`, command: ['CLUSTER', 'FORGET', 'f'.repeat(40)] })) })));
+    const report = sampleReport(
+      'payments',
+      Array.from({ length: 30 }, (_, i) =>
+        samplePlan({
+          title: `Plan ${i} ${'x'.repeat(200)}`,
+          steps: Array.from({ length: 40 }, (_, j) => ({ node: `10.0.${i}.${j}:6379`, command: ['CLUSTER', 'FORGET', 'f'.repeat(40)] })),
+        }),
+      ),
+    );
     const node = report.nodes[0]!;
-    report.nodes = Array.from({ length: 400 }, (_, i) => ({ ...node, id: `${String(i).padStart(8, '0')}${node.id.slice(8)}`, addr: `10.1.${Math.floor(i / 250)}.${i % 250}:6379` }));
-    report.findings = Array.from({ length: 35 }, (_, i) => ({ ...report.findings[0]!, title: `finding ${i} <&>`, evidence: Array.from({ length: 200 }, (_, j) => `[10.0.0.${j}:6379] ${'line '.repeat(20)}`) }));
+    report.nodes = Array.from({ length: 400 }, (_, i) => ({
+      ...node,
+      id: `${String(i).padStart(8, '0')}${node.id.slice(8)}`,
+      addr: `10.1.${Math.floor(i / 250)}.${i % 250}:6379`,
+    }));
+    report.findings = Array.from({ length: 35 }, (_, i) => ({
+      ...report.findings[0]!,
+      title: `finding ${i} <&>`,
+      evidence: Array.from({ length: 200 }, (_, j) => `[10.0.0.${j}:6379] ${'line '.repeat(20)}`),
+    }));
     await h.slack.notifier.publishDiagnosis({ report, target: { channel: 'C0PAYMENTS' }, requestedBy: 'U0ASKER', mode: 'full' });
     for (const call of [...h.fake.callsTo('chat.postMessage'), ...h.fake.callsTo('chat.update')]) {
       const blocks = call.params.blocks as Array<Record<string, any>>;

@@ -29,9 +29,18 @@ describe('slack: a burst of diagnoses in a rate-limited channel', function () {
     // Enough 429s that every first post (and the client's two retries) is refused.
     harness.fake.fault('chat.postMessage', { status: 429, retryAfterSec: 1, times: ASKERS * 3 });
 
-    await Promise.all(clusters.map((cl, i) => send(slashCommand(harness.url, SIGNING_SECRET, {
-      text: cl.name, user_id: `U0ASKER${i}`, channel_id: CHANNEL, response_url: `${harness.fake.responseUrlBase}ask${i}`,
-    }))));
+    await Promise.all(
+      clusters.map((cl, i) =>
+        send(
+          slashCommand(harness.url, SIGNING_SECRET, {
+            text: cl.name,
+            user_id: `U0ASKER${i}`,
+            channel_id: CHANNEL,
+            response_url: `${harness.fake.responseUrlBase}ask${i}`,
+          }),
+        ),
+      ),
+    );
     await eventually(() => responses(harness).length >= ASKERS, { what: 'an answer to every asker', timeoutMs: 30_000 });
     for (const answer of responses(harness)) {
       const text = JSON.stringify(answer.params);
@@ -40,9 +49,16 @@ describe('slack: a burst of diagnoses in a rate-limited channel', function () {
       assert.match(text, /is queued: its answer will be posted in <#C0BUSY> as soon as Slack lets it through \(retrying\)/);
     }
     // Queued, not dropped: every cluster's diagnosis reaches the channel once the limit lifts.
-    await eventually(() => clusters.every((cl) => harness.fake.messages.some((m) => m.channel === CHANNEL && !m.thread_ts && String(m.text).includes(`${cl.name}: OK`))), {
-      what: 'a posted diagnosis of every cluster', timeoutMs: 40_000,
-    });
+    await eventually(
+      () =>
+        clusters.every((cl) =>
+          harness.fake.messages.some((m) => m.channel === CHANNEL && !m.thread_ts && String(m.text).includes(`${cl.name}: OK`)),
+        ),
+      {
+        what: 'a posted diagnosis of every cluster',
+        timeoutMs: 40_000,
+      },
+    );
     assert.equal(harness.enqueuer.diagnoses.length, ASKERS);
   });
 });

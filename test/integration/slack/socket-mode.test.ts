@@ -22,7 +22,10 @@ describe('slack app in Socket Mode', function () {
   const diagnoses: DiagnoseJobData[] = [];
   // No queue needed here: what matters is what the listener asks for.
   const enqueuer: Enqueuer = {
-    enqueueDiagnosis: async (data) => { diagnoses.push(data); return 'job-1'; },
+    enqueueDiagnosis: async (data) => {
+      diagnoses.push(data);
+      return 'job-1';
+    },
     enqueueRepair: async () => ({ jobId: 'r', created: true }),
     enqueueMonitorPoll: async () => 'm',
   };
@@ -50,15 +53,35 @@ describe('slack app in Socket Mode', function () {
       approvalSecret: 'socket-mode-secret',
     });
     slack = createSlackApp({
-      config, logger: silentLogger, enqueuer, redis, audit: createAuditLog(redis, prefix, silentLogger),
-      customRoutes: [{ path: '/healthz', method: 'GET', handler: (_req, res) => { res.writeHead(200); res.end('ok'); } }],
+      config,
+      logger: silentLogger,
+      enqueuer,
+      redis,
+      audit: createAuditLog(redis, prefix, silentLogger),
+      customRoutes: [
+        {
+          path: '/healthz',
+          method: 'GET',
+          handler: (_req, res) => {
+            res.writeHead(200);
+            res.end('ok');
+          },
+        },
+      ],
     });
     const { port } = await slack.start(0);
     await socket.connected;
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST' })).status, 404);
 
-    const command = { command: '/redis-diagnose', user_id: 'U0ASKER', channel_id: 'C0HERE', team_id: 'T0FAKE', response_url: `${fake.responseUrlBase}sm`, trigger_id: 't' };
+    const command = {
+      command: '/redis-diagnose',
+      user_id: 'U0ASKER',
+      channel_id: 'C0HERE',
+      team_id: 'T0FAKE',
+      response_url: `${fake.responseUrlBase}sm`,
+      trigger_id: 't',
+    };
     const refusal = await socket.send('slash_commands', { ...command, text: '10.9.9.9:6379' });
     assert.match(String(refusal.text), /10\.9\.9\.9:6379 is not a node of any configured cluster/);
     const ack = await socket.send('slash_commands', { ...command, text: 'payments' });
@@ -69,12 +92,21 @@ describe('slack app in Socket Mode', function () {
 
   it('refuses to start without an approval secret (no signing secret to derive it from)', () => {
     const config = parseConfig({ slack: { botToken: 'xoxb', appToken: 'xapp' } });
-    assert.throws(() => createSlackApp({ config, logger: silentLogger, enqueuer, redis, audit: createAuditLog(redis, prefix, silentLogger) }), /APPROVAL_SECRET/);
+    assert.throws(
+      () => createSlackApp({ config, logger: silentLogger, enqueuer, redis, audit: createAuditLog(redis, prefix, silentLogger) }),
+      /APPROVAL_SECRET/,
+    );
   });
 
   it('HTTP mode refuses to start without a signing secret, and any mode without a bot token', () => {
     const audit = createAuditLog(redis, prefix, silentLogger);
-    assert.throws(() => createSlackApp({ config: parseConfig({ slack: { botToken: 'xoxb' } }), logger: silentLogger, enqueuer, redis, audit }), /SLACK_SIGNING_SECRET/);
-    assert.throws(() => createSlackApp({ config: parseConfig({ slack: { signingSecret: 's' } }), logger: silentLogger, enqueuer, redis, audit }), /SLACK_BOT_TOKEN/);
+    assert.throws(
+      () => createSlackApp({ config: parseConfig({ slack: { botToken: 'xoxb' } }), logger: silentLogger, enqueuer, redis, audit }),
+      /SLACK_SIGNING_SECRET/,
+    );
+    assert.throws(
+      () => createSlackApp({ config: parseConfig({ slack: { signingSecret: 's' } }), logger: silentLogger, enqueuer, redis, audit }),
+      /SLACK_BOT_TOKEN/,
+    );
   });
 });

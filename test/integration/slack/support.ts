@@ -96,7 +96,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const enqueuer: RecordingEnqueuer = {
     diagnoses: [],
     repairs: [],
-    enqueueDiagnosis(data) { this.diagnoses.push(data); return jobs.enqueuer.enqueueDiagnosis(data); },
+    enqueueDiagnosis(data) {
+      this.diagnoses.push(data);
+      return jobs.enqueuer.enqueueDiagnosis(data);
+    },
     failNextRepair: false,
     enqueueRepair(data) {
       this.repairs.push(data);
@@ -119,9 +122,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.workers) await jobs.startWorkers({ queues: ['diagnose', 'repair'] });
 
   const harness: Harness = {
-    get url() { return current.url; },
-    get baseUrl() { return current.baseUrl; },
-    get slack() { return current.slack; },
+    get url() {
+      return current.url;
+    },
+    get baseUrl() {
+      return current.baseUrl;
+    },
+    get slack() {
+      return current.slack;
+    },
     fake,
     config,
     redis,
@@ -147,7 +156,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   return harness;
 }
-
 
 /** A report of a real scenario (from a captured CLUSTER NODES fixture), renamed and with fixes. */
 export function sampleReport(cluster: string, fixes: FixPlan[] = [samplePlan()]): DiagnosisReport {
@@ -203,10 +211,13 @@ export async function publishWithButtons(h: Harness, options: { requestedBy?: st
 
 export async function waitForAudit(h: Harness, action: string, predicate: (r: AuditRecord) => boolean = () => true): Promise<AuditRecord> {
   let found: AuditRecord | undefined;
-  await eventually(async () => {
-    found = (await h.auditEntries(action)).find(predicate);
-    return found !== undefined;
-  }, { what: `an audit entry ${action}`, timeoutMs: 5000 });
+  await eventually(
+    async () => {
+      found = (await h.auditEntries(action)).find(predicate);
+      return found !== undefined;
+    },
+    { what: `an audit entry ${action}`, timeoutMs: 5000 },
+  );
   return found!;
 }
 

@@ -47,7 +47,10 @@ describe('dependency rules (npm run check:deps)', function () {
 
   it('fails on a Slack import planted in src/incidents, naming the rule and the file', async () => {
     const planted = path.join(copy, 'src/incidents/planted.ts');
-    await writeFile(planted, "import { App } from '@slack/bolt';\nimport { escapeMrkdwn } from '../slack/blocks/text';\nexport const planted = [App, escapeMrkdwn];\n");
+    await writeFile(
+      planted,
+      "import { App } from '@slack/bolt';\nimport { escapeMrkdwn } from '../slack/blocks/text';\nexport const planted = [App, escapeMrkdwn];\n",
+    );
     const run = await runCheck(copy);
     assert.notEqual(run.code, 0, `the check passed with a Slack import in src/incidents:\n${run.output}`);
     assert.match(run.output, /incidents-publish-through-a-port: src\/incidents\/planted\.ts → node_modules\/@slack\/bolt/);
@@ -57,7 +60,10 @@ describe('dependency rules (npm run check:deps)', function () {
 
   it('fails on a queue import planted in the repair core', async () => {
     const planted = path.join(copy, 'src/repair/planted.ts');
-    await writeFile(planted, "import { Queue } from 'bullmq';\nimport { medicKey } from '../jobs/queues';\nexport const planted = [Queue, medicKey];\n");
+    await writeFile(
+      planted,
+      "import { Queue } from 'bullmq';\nimport { medicKey } from '../jobs/queues';\nexport const planted = [Queue, medicKey];\n",
+    );
     const run = await runCheck(copy);
     assert.notEqual(run.code, 0, run.output);
     assert.match(run.output, /core-without-edge-libraries: src\/repair\/planted\.ts → node_modules\/bullmq/);

@@ -6,7 +6,10 @@ describe('cli: the cluster a command targets, and its scope', () => {
   const config = parseConfig({ clusters: [{ name: 'payments', seeds: ['10.0.0.31:6379'], allowedNetworks: ['10.0.0.0/24'] }] });
 
   it('ad-hoc seeds take --allow as their allowedNetworks (checked), else the default', () => {
-    assert.deepEqual(targetCluster('10.0.0.31:6379', { allow: '10.0.0.0/16, 10.1.0.0/24:6379' }, config).allowedNetworks, ['10.0.0.0/16', '10.1.0.0/24:6379']);
+    assert.deepEqual(targetCluster('10.0.0.31:6379', { allow: '10.0.0.0/16, 10.1.0.0/24:6379' }, config).allowedNetworks, [
+      '10.0.0.0/16',
+      '10.1.0.0/24:6379',
+    ]);
     assert.equal(targetCluster('10.0.0.31:6379', {}, config).allowedNetworks, undefined);
     assert.throws(() => targetCluster('10.0.0.31:6379', { allow: '10.0.0.0/40' }, config), /--allow: "10\.0\.0\.0\/40" is not a CIDR/);
   });

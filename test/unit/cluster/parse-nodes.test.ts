@@ -27,7 +27,10 @@ describe('parseClusterNodes', () => {
   it('reads single slots, ranges and open slots on the myself line', () => {
     const me = byId('e7d1eecc');
     assert.deepEqual(me.flags, ['myself', 'master']);
-    assert.deepEqual(me.slots, [[0, 5459], [5460, 5460]]);
+    assert.deepEqual(me.slots, [
+      [0, 5459],
+      [5460, 5460],
+    ]);
     assert.deepEqual(me.migrating, [{ slot: 5461, to: '67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1' }]);
     assert.deepEqual(me.importing, [{ slot: 93, from: '292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f' }]);
   });
@@ -55,8 +58,16 @@ describe('parseClusterNodes', () => {
   const malformed: Array<[string, string, RegExp]> = [
     ['too few fields', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master', /at least 8 fields/],
     ['short id', 'e7d1ee 127.0.0.1:30001@31001 master - 0 0 1 connected', /40 hex/],
-    ['unknown flag', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master,weird - 0 0 1 connected', /unknown flag "weird"/],
-    ['slot out of range', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master - 0 0 1 connected 0-16384', /bad slot range/],
+    [
+      'unknown flag',
+      'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master,weird - 0 0 1 connected',
+      /unknown flag "weird"/,
+    ],
+    [
+      'slot out of range',
+      'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master - 0 0 1 connected 0-16384',
+      /bad slot range/,
+    ],
     ['reversed range', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master - 0 0 1 connected 10-5', /bad slot range/],
     ['bad link state', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 master - 0 0 1 linked', /link state/],
     ['no port', 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca localhost master - 0 0 1 connected', /address must be ip:port/],
@@ -64,13 +75,16 @@ describe('parseClusterNodes', () => {
   ];
   for (const [name, line, message] of malformed) {
     it(`throws a ParseError naming the line: ${name}`, () => {
-      assert.throws(() => parseClusterNodes(`${fixture('master-fail-no-replica.txt')}${line}\n`), (err: unknown) => {
-        assert.ok(err instanceof ParseError);
-        assert.equal(err.line, 4);
-        assert.match(err.message, /^line 4: /);
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseClusterNodes(`${fixture('master-fail-no-replica.txt')}${line}\n`),
+        (err: unknown) => {
+          assert.ok(err instanceof ParseError);
+          assert.equal(err.line, 4);
+          assert.match(err.message, /^line 4: /);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     });
   }
 

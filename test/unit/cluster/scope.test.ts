@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { clusterScope, defaultAllowedNetworks, parseNetworkEntry } from '../../../src/cluster/scope';
 import { parseConfig } from '../../../src/config/load';
 
-describe('cluster scope: where a cluster\'s nodes may live', () => {
+describe("cluster scope: where a cluster's nodes may live", () => {
   describe('the default (allowedNetworks unset)', () => {
     it('an IPv4 seed allows its /24, an IPv6 seed its /64, any port', () => {
       assert.deepEqual(defaultAllowedNetworks(['10.0.0.31:6379', '10.0.0.32:6379', '10.0.1.5:7000']), ['10.0.0.0/24', '10.0.1.0/24']);
       assert.deepEqual(defaultAllowedNetworks(['[fd00:1:2:3::31]:6379']), ['fd00:1:2:3::/64']);
       const scope = clusterScope({ seeds: ['10.0.0.31:6379', '10.0.0.32:6379', '10.0.0.33:6379'] });
-      assert.ok(scope.allows('10.0.0.34:6379'), 'the other nodes of the seeds\' subnet');
+      assert.ok(scope.allows('10.0.0.34:6379'), "the other nodes of the seeds' subnet");
       assert.ok(scope.allows('10.0.0.200:7001'), 'any port');
       assert.ok(!scope.allows('10.0.1.34:6379'), 'not the next subnet');
       assert.ok(!scope.allows('192.168.0.1:6379'));
@@ -45,7 +45,15 @@ describe('cluster scope: where a cluster\'s nodes may live', () => {
   describe('allowedNetworks entries', () => {
     const scope = clusterScope({
       seeds: ['10.0.0.31:6379'],
-      allowedNetworks: ['10.1.0.0/16', '10.2.0.7', '10.3.0.0/24:7000-7005', '[fd00::/64]:6379', 'fe80::1', 'redis-a.internal', '*.redis.internal:6379'],
+      allowedNetworks: [
+        '10.1.0.0/16',
+        '10.2.0.7',
+        '10.3.0.0/24:7000-7005',
+        '[fd00::/64]:6379',
+        'fe80::1',
+        'redis-a.internal',
+        '*.redis.internal:6379',
+      ],
     });
     const cases: Array<[string, boolean]> = [
       ['10.1.200.3:1234', true],
@@ -76,7 +84,16 @@ describe('cluster scope: where a cluster\'s nodes may live', () => {
     }
 
     it('refuses malformed entries with a message naming them, through the config schema', () => {
-      for (const bad of ['10.0.0.0/33', '10.0.0.0/24:0', '10.0.0.0/24:7005-7000', 'under_score.internal', '*', 'http://x', '10.0.0.1:99999', '']) {
+      for (const bad of [
+        '10.0.0.0/33',
+        '10.0.0.0/24:0',
+        '10.0.0.0/24:7005-7000',
+        'under_score.internal',
+        '*',
+        'http://x',
+        '10.0.0.1:99999',
+        '',
+      ]) {
         assert.throws(() => parseNetworkEntry(bad), /^Error: ".*" (is|has)/, bad);
       }
       assert.throws(

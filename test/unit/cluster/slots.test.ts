@@ -1,7 +1,16 @@
 // Slot sets as ranges: the range arithmetic must give exactly what slot-by-slot set code gives
 // (the planner used that before), on random inputs in any order, overlapping and touching.
 import assert from 'node:assert/strict';
-import { intersectRanges, mergeRanges, rangesOverlap, SLOT_COUNT, slotsOf, subtractRanges, toRanges, type SlotRange } from '../../../src/cluster/slots';
+import {
+  intersectRanges,
+  mergeRanges,
+  rangesOverlap,
+  SLOT_COUNT,
+  slotsOf,
+  subtractRanges,
+  toRanges,
+  type SlotRange,
+} from '../../../src/cluster/slots';
 
 function naiveRanges(slots: Iterable<number>): SlotRange[] {
   const ranges: SlotRange[] = [];
@@ -41,7 +50,10 @@ describe('slot ranges', () => {
       assert.deepEqual(toRanges(slots), naiveRanges(slots));
     }
     assert.deepEqual(toRanges([]), []);
-    assert.deepEqual(toRanges([16383, 0, 1, 16382]), [[0, 1], [16382, 16383]]);
+    assert.deepEqual(toRanges([16383, 0, 1, 16382]), [
+      [0, 1],
+      [16382, 16383],
+    ]);
   });
 
   it('subtractRanges, intersectRanges and mergeRanges match slot-by-slot set code', () => {
@@ -50,10 +62,21 @@ describe('slot ranges', () => {
       const a = randomRanges(next);
       const b = randomRanges(next);
       const inB = new Set(slotsOf(b));
-      assert.deepEqual(subtractRanges(a, b), naiveRanges([...slotsOf(a)].filter((s) => !inB.has(s))), `${JSON.stringify(a)} - ${JSON.stringify(b)}`);
-      assert.deepEqual(intersectRanges(a, b), naiveRanges([...slotsOf(a)].filter((s) => inB.has(s))), `${JSON.stringify(a)} & ${JSON.stringify(b)}`);
+      assert.deepEqual(
+        subtractRanges(a, b),
+        naiveRanges([...slotsOf(a)].filter((s) => !inB.has(s))),
+        `${JSON.stringify(a)} - ${JSON.stringify(b)}`,
+      );
+      assert.deepEqual(
+        intersectRanges(a, b),
+        naiveRanges([...slotsOf(a)].filter((s) => inB.has(s))),
+        `${JSON.stringify(a)} & ${JSON.stringify(b)}`,
+      );
       assert.deepEqual(mergeRanges([...a, ...b]), naiveRanges([...slotsOf(a), ...slotsOf(b)]));
-      assert.equal(rangesOverlap(a, b), [...slotsOf(a)].some((s) => inB.has(s)));
+      assert.equal(
+        rangesOverlap(a, b),
+        [...slotsOf(a)].some((s) => inB.has(s)),
+      );
     }
   });
 
@@ -61,8 +84,27 @@ describe('slot ranges', () => {
     const all: SlotRange[] = [[0, SLOT_COUNT - 1]];
     assert.deepEqual(subtractRanges(all, []), all);
     assert.deepEqual(subtractRanges([], all), []);
-    assert.deepEqual(subtractRanges(all, [[0, 0], [16383, 16383], [5, 9]]), [[1, 4], [10, 16382]]);
-    assert.deepEqual(intersectRanges(all, [[7, 7], [3, 3]]), [[3, 3], [7, 7]]);
+    assert.deepEqual(
+      subtractRanges(all, [
+        [0, 0],
+        [16383, 16383],
+        [5, 9],
+      ]),
+      [
+        [1, 4],
+        [10, 16382],
+      ],
+    );
+    assert.deepEqual(
+      intersectRanges(all, [
+        [7, 7],
+        [3, 3],
+      ]),
+      [
+        [3, 3],
+        [7, 7],
+      ],
+    );
     assert.deepEqual(intersectRanges([[0, 10]], [[11, 20]]), []);
   });
 });

@@ -36,25 +36,33 @@ describe('config: unknown keys', () => {
   });
 
   it('a valid configuration still parses', () => {
-    const config = parseConfig({ clusters: [{ name: 'payments', seeds: ['10.0.0.31:6379'], channel: 'C012' }], monitor: { intervalMs: 1000 } });
+    const config = parseConfig({
+      clusters: [{ name: 'payments', seeds: ['10.0.0.31:6379'], channel: 'C012' }],
+      monitor: { intervalMs: 1000 },
+    });
     assert.equal(config.clusters[0]!.channel, 'C012');
   });
 });
 
 describe('config: ${VAR} expansion', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-config-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-medic-config-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('leaves ${NAME} in comments alone, and a secret with YAML syntax in it stays one string', () => {
     const file = path.join(dir, 'c.yml');
-    fs.writeFileSync(file, [
-      '# ${NAME} is replaced by the environment variable NAME',
-      'clusters:',
-      '  - name: payments',
-      '    seeds: ["10.0.0.31:6379"]',
-      '    password: ${PAYMENTS_PASSWORD}',
-    ].join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        '# ${NAME} is replaced by the environment variable NAME',
+        'clusters:',
+        '  - name: payments',
+        '    seeds: ["10.0.0.31:6379"]',
+        '    password: ${PAYMENTS_PASSWORD}',
+      ].join('\n'),
+    );
     const config = loadConfig({ file, env: { PAYMENTS_PASSWORD: 'p#1: x' } });
     assert.equal(config.clusters[0]!.password, 'p#1: x');
   });
@@ -62,6 +70,9 @@ describe('config: ${VAR} expansion', () => {
   it('a ${VAR} that is not set is an error naming it', () => {
     const file = path.join(dir, 'c.yml');
     fs.writeFileSync(file, 'clusters:\n  - name: a\n    seeds: ["10.0.0.31:6379"]\n    password: ${MISSING_PASSWORD}\n');
-    assert.match(configError(() => loadConfig({ file, env: {} })), /uses \$\{MISSING_PASSWORD\}, which is not set/);
+    assert.match(
+      configError(() => loadConfig({ file, env: {} })),
+      /uses \$\{MISSING_PASSWORD\}, which is not set/,
+    );
   });
 });

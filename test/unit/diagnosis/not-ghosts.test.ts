@@ -25,8 +25,16 @@ function forgets(report: DiagnosisReport, id: string): FixPlan[] {
 
 function assertNoGhost(report: DiagnosisReport, id: string): void {
   const ghosts = report.findings.filter((f) => f.code === 'GHOST_NODES' && f.nodes.includes(id));
-  assert.deepEqual(ghosts.map((g) => g.detail), [], `${id.slice(0, 8)} called a ghost`);
-  assert.deepEqual(forgets(report, id).map((p) => p.title), [], `a plan forgets ${id.slice(0, 8)}`);
+  assert.deepEqual(
+    ghosts.map((g) => g.detail),
+    [],
+    `${id.slice(0, 8)} called a ghost`,
+  );
+  assert.deepEqual(
+    forgets(report, id).map((p) => p.title),
+    [],
+    `a plan forgets ${id.slice(0, 8)}`,
+  );
 }
 
 const MASTER = '64301d91e5a4ca5bf2958528f7571414a3a6cfe2';
@@ -43,7 +51,9 @@ describe('analyze: a shard whose master and replica are both down', () => {
     assert.deepEqual(f.slots, [[0, 5460]]);
     assert.match(f.title, /Every copy of slots 0-5460 is down: master 127\.0\.0\.1:45241 and its replica 127\.0\.0\.1:46101/);
     // The ways back, in the order of data kept, and when Redis promotes by itself.
-    const order = ['(1) restart the master', '(2) If it cannot come back: restart its replica', '(3) Only if no copy comes back'].map((t) => f.detail.indexOf(t));
+    const order = ['(1) restart the master', '(2) If it cannot come back: restart its replica', '(3) Only if no copy comes back'].map((t) =>
+      f.detail.indexOf(t),
+    );
     assert.ok(order.every((i) => i >= 0) && order[0]! < order[1]! && order[1]! < order[2]!, f.detail);
     assert.match(f.detail, /redis#13234/);
     assert.match(f.detail, /nofailover/);
@@ -59,15 +69,24 @@ describe('analyze: a shard whose master and replica are both down', () => {
   it('ranks the ways back by data kept: restart the master, then the replica (then FORCE), only then the slots given away', () => {
     const titles = report.fixes.map((p) => `${p.action}: ${p.title}`);
     const restartMaster = titles.findIndex((t) => t.startsWith('RESTART_NODE: Restart redis-server on 127.0.0.1:45241'));
-    const restartReplica = titles.findIndex((t) => t.startsWith('RESTART_NODE: If 127.0.0.1:45241 cannot come back: restart its replica 127.0.0.1:46101') && /FAILOVER FORCE/.test(t));
+    const restartReplica = titles.findIndex(
+      (t) =>
+        t.startsWith('RESTART_NODE: If 127.0.0.1:45241 cannot come back: restart its replica 127.0.0.1:46101') && /FAILOVER FORCE/.test(t),
+    );
     const assign = titles.findIndex((t) => t.startsWith('ASSIGN_UNCOVERED_SLOTS'));
     assert.ok(restartMaster === 0 && restartReplica === 1 && assign > restartReplica, titles.join('\n'));
     const replicaPlan = report.fixes[restartReplica]!;
     assert.equal(replicaPlan.executable, false);
-    assert.ok(replicaPlan.preconditions.some((p) => /not promote it by itself/.test(p) && /redis#13234/.test(p)), replicaPlan.preconditions.join('\n'));
+    assert.ok(
+      replicaPlan.preconditions.some((p) => /not promote it by itself/.test(p) && /redis#13234/.test(p)),
+      replicaPlan.preconditions.join('\n'),
+    );
     const assignPlan = report.fixes[assign]!;
     assert.ok(assignPlan.fixes.includes('SHARD_ALL_COPIES_DOWN'));
-    assert.ok(assignPlan.preconditions.some((p) => p.includes('Neither 127.0.0.1:45241') && p.includes('127.0.0.1:46101')), assignPlan.preconditions.join('\n'));
+    assert.ok(
+      assignPlan.preconditions.some((p) => p.includes('Neither 127.0.0.1:45241') && p.includes('127.0.0.1:46101')),
+      assignPlan.preconditions.join('\n'),
+    );
   });
 });
 
@@ -115,7 +134,11 @@ describe('analyze: a failed master sharing its config epoch with a live slot own
 
 describe('analyze: handshake entries at one address under new ids', () => {
   const report = analyse(paste('handshake-churn.txt'));
-  const ids = ['2c93bdbf6b83b9722ad7ecc642773ab6e3366b1b', '932868bb72aaa22183934db6ce51020112dd88a4', '03ed05b4179966cad3eb45dff33c060c70690774'];
+  const ids = [
+    '2c93bdbf6b83b9722ad7ecc642773ab6e3366b1b',
+    '932868bb72aaa22183934db6ce51020112dd88a4',
+    '03ed05b4179966cad3eb45dff33c060c70690774',
+  ];
 
   it('names an instance that keeps trying to join; FORGET is not offered (it would do nothing)', () => {
     const f = finding(report, 'NODE_KEEPS_JOINING');
@@ -129,7 +152,10 @@ describe('analyze: handshake entries at one address under new ids', () => {
   });
 
   it('a single handshake is only a note: Redis drops it by itself', () => {
-    const lines = paste('handshake-churn.txt').split('\n').filter((l) => !l.startsWith('932868bb') && !l.startsWith('03ed05b4')).join('\n');
+    const lines = paste('handshake-churn.txt')
+      .split('\n')
+      .filter((l) => !l.startsWith('932868bb') && !l.startsWith('03ed05b4'))
+      .join('\n');
     const single = analyse(lines);
     const f = finding(single, 'NODE_KEEPS_JOINING');
     assert.equal(f.severity, 'info');

@@ -39,7 +39,10 @@ describe('diagnosis rules on captured snapshots', () => {
     assert.equal(report.primary, 'REPLICA_NOT_PROMOTED');
     const f = finding(report, 'REPLICA_NOT_PROMOTED');
     assert.match(f.detail, /CLUSTER FAILOVER FORCE/);
-    assert.ok(f.evidence.some((e) => /slave,nofailover|nofailover/.test(e)) || f.evidence.some((e) => /master_link_status/.test(e)), f.evidence.join('\n'));
+    assert.ok(
+      f.evidence.some((e) => /slave,nofailover|nofailover/.test(e)) || f.evidence.some((e) => /master_link_status/.test(e)),
+      f.evidence.join('\n'),
+    );
     assert.equal(report.verdict, 'down');
   });
 
@@ -62,7 +65,10 @@ describe('diagnosis rules on captured snapshots', () => {
     const report = diagnose(snapshotOf('split-view'));
     const f = finding(report, 'NODES_DISAGREE');
     assert.match(f.detail, /different configurations/);
-    assert.ok(f.evidence.some((e) => /do not list/.test(e)), f.evidence.join('\n'));
+    assert.ok(
+      f.evidence.some((e) => /do not list/.test(e)),
+      f.evidence.join('\n'),
+    );
   });
 
   it('OPEN_SLOTS names both sides of the migration', () => {
@@ -77,7 +83,7 @@ describe('diagnosis rules on captured snapshots', () => {
     assert.ok(!report.findings.some((f) => f.code === 'NODE_UNREACHABLE'));
   });
 
-  it('GHOST_NODES for an old id at a live node\'s address (restarted with an empty nodes.conf)', () => {
+  it("GHOST_NODES for an old id at a live node's address (restarted with an empty nodes.conf)", () => {
     const snapshot = snapshotOf('healthy-with-spare');
     const [first, second] = okProbes(snapshot);
     const lines = first!.replies!.clusterNodes.trim().split('\n');
@@ -101,7 +107,7 @@ describe('diagnosis rules on captured snapshots', () => {
     assert.match(f.evidence[0]!, /master_link_status:down/);
   });
 
-  it('BUS_PORT_UNREACHABLE when a node\'s cluster bus port refuses connections', () => {
+  it("BUS_PORT_UNREACHABLE when a node's cluster bus port refuses connections", () => {
     const snapshot = snapshotOf('healthy-with-spare');
     const probe = okProbes(snapshot)[0]!;
     probe.busPort = { port: 17000, reachable: false, error: 'ECONNREFUSED' };
@@ -145,7 +151,13 @@ describe('diagnosis rules on captured snapshots', () => {
 describe('configured addresses that left the cluster', () => {
   it('SEED_NOT_IN_CLUSTER (a risk) for a dead seed no member lists, not NODE_UNREACHABLE', () => {
     const snapshot = snapshotOf('healthy-with-spare');
-    snapshot.probes.push({ addr: '127.0.0.1:1', status: 'unreachable', error: 'connection refused (ECONNREFUSED): nothing listens on that port', failure: 'refused', durationMs: 1 });
+    snapshot.probes.push({
+      addr: '127.0.0.1:1',
+      status: 'unreachable',
+      error: 'connection refused (ECONNREFUSED): nothing listens on that port',
+      failure: 'refused',
+      durationMs: 1,
+    });
     const report = diagnose(snapshot);
     const f = finding(report, 'SEED_NOT_IN_CLUSTER');
     assert.equal(f.category, 'risk');
@@ -160,7 +172,10 @@ describe('answers that cannot be trusted', () => {
   it('NODE_ID_MISMATCH: another node answering at a listed address is not that node, and its view makes no plan', () => {
     const snapshot = snapshotOf('healthy-with-spare');
     const listed = okProbes(snapshot)[2]!;
-    const listedId = listed.replies!.clusterNodes.split('\n').find((l) => l.includes('myself'))!.split(' ')[0]!;
+    const listedId = listed
+      .replies!.clusterNodes.split('\n')
+      .find((l) => l.includes('myself'))!
+      .split(' ')[0]!;
     // What the announce trick produced live: the address the others list for one node is
     // answered by an unrelated single-node cluster that owns all 16384 slots and knows nobody.
     const unrelated = 'e'.repeat(40);
@@ -168,22 +183,36 @@ describe('answers that cannot be trusted', () => {
     const { report } = analyseSnapshot(snapshot);
     const f = finding(report, 'NODE_ID_MISMATCH');
     assert.deepEqual(f.nodes, [listedId]);
-    assert.match(f.detail, new RegExp(`at ${listed.addr} the cluster lists ${listed.addr} \\(${listedId.slice(0, 8)}\\), but eeeeeeee answers there`));
-    assert.ok(f.evidence.some((e) => e.startsWith(`[${listed.addr}] ${unrelated}`)), f.evidence.join('\n'));
+    assert.match(
+      f.detail,
+      new RegExp(`at ${listed.addr} the cluster lists ${listed.addr} \\(${listedId.slice(0, 8)}\\), but eeeeeeee answers there`),
+    );
+    assert.ok(
+      f.evidence.some((e) => e.startsWith(`[${listed.addr}] ${unrelated}`)),
+      f.evidence.join('\n'),
+    );
     assert.ok(!report.nodes.some((n) => n.id === unrelated), 'the unrelated node is not a node of this cluster');
     assert.ok(!report.findings.some((x) => x.code === 'NODES_DISAGREE'), report.findings.map((x) => x.code).join());
-    assert.deepEqual(report.fixes.filter((p) => p.steps.some((s) => s.command.includes('MEET'))), []);
+    assert.deepEqual(
+      report.fixes.filter((p) => p.steps.some((s) => s.command.includes('MEET'))),
+      [],
+    );
     assert.equal(report.nodes.find((n) => n.id === listedId)!.reachable, null, 'the listed node is unknown, not down');
   });
 
-  it('a node restarted with an empty nodes.conf is trusted once its peers drop the old id\'s address (noaddr)', () => {
+  it("a node restarted with an empty nodes.conf is trusted once its peers drop the old id's address (noaddr)", () => {
     const snapshot = snapshotOf('healthy-with-spare');
     const probe = okProbes(snapshot)[2]!;
-    const oldId = probe.replies!.clusterNodes.split('\n').find((l) => l.includes('myself'))!.split(' ')[0]!;
+    const oldId = probe
+      .replies!.clusterNodes.split('\n')
+      .find((l) => l.includes('myself'))!
+      .split(' ')[0]!;
     probe.replies = { ...probe.replies!, clusterNodes: `${'f'.repeat(40)} ${probe.addr}@1 myself,master - 0 0 0 connected\n` };
     for (const other of okProbes(snapshot).slice(0, 2)) {
-      other.replies!.clusterNodes = other.replies!.clusterNodes.split('\n')
-        .map((l) => (l.startsWith(oldId) ? l.replace(/ \S+ master /, ' :0@0 master,noaddr ') : l)).join('\n');
+      other.replies!.clusterNodes = other
+        .replies!.clusterNodes.split('\n')
+        .map((l) => (l.startsWith(oldId) ? l.replace(/ \S+ master /, ' :0@0 master,noaddr ') : l))
+        .join('\n');
     }
     const report = diagnose(snapshot);
     assert.ok(!report.findings.some((f) => f.code === 'NODE_ID_MISMATCH'));
@@ -194,7 +223,7 @@ describe('answers that cannot be trusted', () => {
     const snapshot = snapshotOf('healthy-with-spare');
     const line = `${'a'.repeat(40)} 10.9.9.9:6379@16379 master - 0 0 9 connected`;
     snapshot.outOfScope = [{ addr: '10.9.9.9:6379', namedBy: snapshot.probes[0]!.addr, line }];
-    snapshot.scope = '127.0.0.1 (the default: the seeds\' own networks; set allowedNetworks to change it)';
+    snapshot.scope = "127.0.0.1 (the default: the seeds' own networks; set allowedNetworks to change it)";
     snapshot.capsHit = [{ cap: 'maxReplyBytes', limit: 65536, addr: '127.0.0.1:9', detail: 'answered more than 65,536 bytes' }];
     const report = diagnose(snapshot);
     const out = finding(report, 'NODE_OUT_OF_SCOPE');
@@ -220,16 +249,24 @@ describe('an unreachable majority is a down cluster (pastes of one view, masters
       assert.deepEqual(report.coverage.uncovered, [[0, 16383]]);
       assert.equal(report.coverage.ok, 0);
       assert.deepEqual(report.coverage.servedByFailedMaster, downSlots);
-      assert.match(finding(report, 'QUORUM_LOST').detail, new RegExp(`cluster_state:fail and refuses all queries \\(CLUSTERDOWN\\), its own slots ${survivorSlots} too`));
+      assert.match(
+        finding(report, 'QUORUM_LOST').detail,
+        new RegExp(`cluster_state:fail and refuses all queries \\(CLUSTERDOWN\\), its own slots ${survivorSlots} too`),
+      );
       // Nobody needs to take the survivor's slots over: plans only move the down masters' ones.
-      const added = report.fixes.flatMap((p) => p.steps).filter((s) => s.command[1] === 'ADDSLOTSRANGE').map((s) => s.command.slice(2).join(' '));
+      const added = report.fixes
+        .flatMap((p) => p.steps)
+        .filter((s) => s.command[1] === 'ADDSLOTSRANGE')
+        .map((s) => s.command.slice(2).join(' '));
       assert.deepEqual([...new Set(added)], [`${downSlots[0]![0]} ${downSlots[0]![1]}`]);
     });
   }
 });
 
 describe('a paste taken right after a restart at new addresses (one view, nothing received since start)', () => {
-  const report = analyseSnapshot(parsePaste(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8'))).report;
+  const report = analyseSnapshot(
+    parsePaste(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8')),
+  ).report;
 
   it('names ADDRESSES_CHANGED first: addresses may have changed, MEET before anything that loses keys', () => {
     assert.equal(report.primary, 'ADDRESSES_CHANGED');
@@ -247,7 +284,9 @@ describe('a paste taken right after a restart at new addresses (one view, nothin
   });
 
   it('without that sign (the peers heard from), the same view is quorum loss, not moved addresses', () => {
-    const text = fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8').replace('cluster_stats_messages_received:0', 'cluster_stats_messages_received:40');
+    const text = fs
+      .readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', 'restart-new-ips.txt'), 'utf8')
+      .replace('cluster_stats_messages_received:0', 'cluster_stats_messages_received:40');
     const other = analyseSnapshot(parsePaste(text)).report;
     assert.equal(other.primary, 'QUORUM_LOST');
     assert.ok(!other.findings.some((f) => f.code === 'ADDRESSES_CHANGED'));

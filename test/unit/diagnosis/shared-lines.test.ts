@@ -46,7 +46,14 @@ describe('shared parsing of CLUSTER NODES replies', () => {
       assert.ok(view.replies!.clusterNodes.split('\n').includes(text!), `${viewer} printed ${text}`);
     }
     // Shared, yet quoted per view: the texts differ by their pong times.
-    assert.equal(new Set(lineEvidence(node, 5).slice(1).map((e) => e.replace(/^\[.+?\] /, ''))).size, 5);
+    assert.equal(
+      new Set(
+        lineEvidence(node, 5)
+          .slice(1)
+          .map((e) => e.replace(/^\[.+?\] /, '')),
+      ).size,
+      5,
+    );
   });
 
   it('the light assessment and the model read one parse of each reply', () => {
@@ -61,11 +68,13 @@ describe('shared parsing of CLUSTER NODES replies', () => {
     });
   });
 
-  it('shared lines cannot be changed by one reader behind the others\' backs', () => {
+  it("shared lines cannot be changed by one reader behind the others' backs", () => {
     const model = buildModel(syntheticSnapshot('healthy', { nodes: 16 }));
     const shared = model.views[0]!.lines.find((l) => !l.flags.includes('myself'))!;
     assert.ok(Object.isFrozen(shared) && Object.isFrozen(shared.slots) && Object.isFrozen(shared.flags));
-    assert.throws(() => { (shared.slots as Array<[number, number]>).push([1, 2]); });
+    assert.throws(() => {
+      (shared.slots as Array<[number, number]>).push([1, 2]);
+    });
   });
 
   it('a line that other views printed fine is still fully checked where it is broken, and the error names it', () => {

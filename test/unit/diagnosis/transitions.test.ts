@@ -50,7 +50,11 @@ describe('transitions: a failover inside its window', () => {
     assert.equal(Date.parse(f.transition!.until!) - Date.parse(f.transition!.since!), failoverWindowMs(1000));
     assert.ok(!r.findings.some((x) => x.code === 'REPLICA_NOT_PROMOTED'), codes(r));
     assert.ok(!r.findings.some((x) => x.category === 'fault'), codes(r));
-    assert.deepEqual(r.fixes.map((p) => p.action), [], 'restart, promote, reassign and partial coverage all wait');
+    assert.deepEqual(
+      r.fixes.map((p) => p.action),
+      [],
+      'restart, promote, reassign and partial coverage all wait',
+    );
   });
 
   it('past the window: REPLICA_NOT_PROMOTED with the reason, and the plans come back', () => {
@@ -89,7 +93,10 @@ describe('transitions: replica links', () => {
         : `${r.infoReplication!}\r\n${key}:${value}`;
     }
     const m = snapshot.probes.find((p) => p.addr === masterProbe.addr)!.replies!;
-    m.infoReplication = m.infoReplication!.replace(/^slave0:.*$/m, masterSlaveState ? `slave0:ip=127.0.0.1,port=${replicaPort},state=${masterSlaveState},offset=0,lag=0` : '');
+    m.infoReplication = m.infoReplication!.replace(
+      /^slave0:.*$/m,
+      masterSlaveState ? `slave0:ip=127.0.0.1,port=${replicaPort},state=${masterSlaveState},offset=0,lag=0` : '',
+    );
     return snapshot;
   }
   const down = { master_link_status: 'down', master_sync_in_progress: '0', master_link_down_since_seconds: '-1' };
@@ -103,7 +110,15 @@ describe('transitions: replica links', () => {
   });
 
   it('data on its way (master_sync_in_progress:1): REPLICA_SYNCING with the progress', () => {
-    const r = report(edited({ ...down, master_sync_in_progress: '1', master_sync_total_bytes: '1000', master_sync_read_bytes: '250', master_sync_last_io_seconds_ago: '0' }));
+    const r = report(
+      edited({
+        ...down,
+        master_sync_in_progress: '1',
+        master_sync_total_bytes: '1000',
+        master_sync_read_bytes: '250',
+        master_sync_last_io_seconds_ago: '0',
+      }),
+    );
     assert.match(finding(r, 'REPLICA_SYNCING').detail, /250 of 1000 bytes \(25%\)/);
   });
 
@@ -147,7 +162,10 @@ describe('transitions: a resharding at work', () => {
     assert.deepEqual(f.slots, [[100, 100]]);
     assert.match(f.detail, /32 keys left on .*, 8 moved to .* within 300 ms/);
     assert.ok(!r.findings.some((x) => x.code === 'OPEN_SLOTS'), codes(r));
-    assert.deepEqual(r.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS'), []);
+    assert.deepEqual(
+      r.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS'),
+      [],
+    );
     assert.equal(r.verdict, 'ok');
   });
 

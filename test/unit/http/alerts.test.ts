@@ -31,7 +31,9 @@ function alertmanagerPayload(overrides: Record<string, unknown> = {}) {
 describe('http/alerts: parsing (pure)', () => {
   it('Alertmanager: the cluster from the alert label, the summary from its annotation', () => {
     assert.deepEqual(parseAlertmanager(alertmanagerPayload(), 'redis_cluster'), {
-      ok: true, source: 'alertmanager', alerts: [{ cluster: 'payments', status: 'firing', summary: 'cluster_state is fail on 10.0.0.31' }],
+      ok: true,
+      source: 'alertmanager',
+      alerts: [{ cluster: 'payments', status: 'firing', summary: 'cluster_state is fail on 10.0.0.31' }],
     });
   });
 
@@ -40,14 +42,21 @@ describe('http/alerts: parsing (pure)', () => {
       commonLabels: { alertname: 'RedisDown', cluster: 'cache' },
       alerts: [{ status: 'resolved', labels: { alertname: 'RedisDown' }, annotations: {} }],
     });
-    assert.deepEqual(parseAlertmanager(payload, 'cluster'), { ok: true, source: 'alertmanager', alerts: [{ cluster: 'cache', status: 'resolved', summary: 'RedisDown' }] });
+    assert.deepEqual(parseAlertmanager(payload, 'cluster'), {
+      ok: true,
+      source: 'alertmanager',
+      alerts: [{ cluster: 'cache', status: 'resolved', summary: 'RedisDown' }],
+    });
   });
 
   it('Alertmanager: an alert without the label is refused with the reason (422)', () => {
     const payload = alertmanagerPayload({ alerts: [{ status: 'firing', labels: { alertname: 'DiskFull' }, annotations: {} }] });
     const result = parseAlertmanager(payload, 'redis_cluster');
     assert.equal(result.ok, false);
-    assert.deepEqual(result.ok ? null : [result.status, result.error], [422, 'alert "DiskFull" has no "redis_cluster" label: it must name the Redis cluster (alerts.clusterLabel sets which label)']);
+    assert.deepEqual(result.ok ? null : [result.status, result.error], [
+      422,
+      'alert "DiskFull" has no "redis_cluster" label: it must name the Redis cluster (alerts.clusterLabel sets which label)',
+    ]);
   });
 
   it('Alertmanager: not its shape is a 400 naming the field', () => {
@@ -58,7 +67,9 @@ describe('http/alerts: parsing (pure)', () => {
   });
 
   it('summaries are one bounded line (they end up in Slack)', () => {
-    const payload = alertmanagerPayload({ alerts: [{ status: 'firing', labels: { redis_cluster: 'payments' }, annotations: { summary: `line1\nline2${'x'.repeat(500)}` } }] });
+    const payload = alertmanagerPayload({
+      alerts: [{ status: 'firing', labels: { redis_cluster: 'payments' }, annotations: { summary: `line1\nline2${'x'.repeat(500)}` } }],
+    });
     const result = parseAlertmanager(payload, 'redis_cluster');
     assert.ok(result.ok);
     const summary = result.alerts[0]!.summary!;
@@ -66,20 +77,31 @@ describe('http/alerts: parsing (pure)', () => {
   });
 
   it('generic: {cluster}, firing by default, optional summary and source', () => {
-    assert.deepEqual(parseGenericAlert({ cluster: 'payments' }), { ok: true, source: 'webhook', alerts: [{ cluster: 'payments', status: 'firing' }] });
-    assert.deepEqual(parseGenericAlert({ cluster: 'payments', status: 'resolved', source: 'grafana', summary: 'ok again' }),
-      { ok: true, source: 'grafana', alerts: [{ cluster: 'payments', status: 'resolved', summary: 'ok again' }] });
+    assert.deepEqual(parseGenericAlert({ cluster: 'payments' }), {
+      ok: true,
+      source: 'webhook',
+      alerts: [{ cluster: 'payments', status: 'firing' }],
+    });
+    assert.deepEqual(parseGenericAlert({ cluster: 'payments', status: 'resolved', source: 'grafana', summary: 'ok again' }), {
+      ok: true,
+      source: 'grafana',
+      alerts: [{ cluster: 'payments', status: 'resolved', summary: 'ok again' }],
+    });
     const bad = parseGenericAlert({ clusters: 'payments' });
     assert.ok(!bad.ok && bad.status === 400 && /cluster/.test(bad.error));
     assert.ok(!parseGenericAlert({ cluster: 'payments', source: 'evil <script>' }).ok);
   });
 
   it('plan: one job per cluster, firing wins over resolved, resolved alone is a recheck', () => {
-    const plan = planAlertJobs([
-      { cluster: 'payments', status: 'resolved' },
-      { cluster: 'payments', status: 'firing', summary: 'down' },
-      { cluster: 'cache', status: 'resolved', summary: 'fine' },
-    ], 'alertmanager', ['payments', 'cache']);
+    const plan = planAlertJobs(
+      [
+        { cluster: 'payments', status: 'resolved' },
+        { cluster: 'payments', status: 'firing', summary: 'down' },
+        { cluster: 'cache', status: 'resolved', summary: 'fine' },
+      ],
+      'alertmanager',
+      ['payments', 'cache'],
+    );
     assert.deepEqual(plan, {
       ok: true,
       jobs: [
@@ -90,10 +112,28 @@ describe('http/alerts: parsing (pure)', () => {
   });
 
   it('plan: an unknown cluster refuses everything, naming what is known', () => {
-    assert.deepEqual(planAlertJobs([{ cluster: 'payments', status: 'firing' }, { cluster: 'x', status: 'firing' }], 'webhook', ['a', 'b', 'payments']),
-      { ok: false, status: 422, error: 'unknown cluster "x"; known: a, b, payments' });
-    assert.deepEqual(planAlertJobs([{ cluster: 'x', status: 'firing' }, { cluster: 'y', status: 'firing' }], 'webhook', []),
-      { ok: false, status: 422, error: 'unknown clusters "x", "y"; known: none configured' });
+    assert.deepEqual(
+      planAlertJobs(
+        [
+          { cluster: 'payments', status: 'firing' },
+          { cluster: 'x', status: 'firing' },
+        ],
+        'webhook',
+        ['a', 'b', 'payments'],
+      ),
+      { ok: false, status: 422, error: 'unknown cluster "x"; known: a, b, payments' },
+    );
+    assert.deepEqual(
+      planAlertJobs(
+        [
+          { cluster: 'x', status: 'firing' },
+          { cluster: 'y', status: 'firing' },
+        ],
+        'webhook',
+        [],
+      ),
+      { ok: false, status: 422, error: 'unknown clusters "x", "y"; known: none configured' },
+    );
   });
 
   it('bearer token: exact match only', () => {

@@ -9,19 +9,49 @@ import { findingsSignature } from '../../../src/incidents/assess';
 import type { IncidentRecord } from '../../../src/incidents/store';
 import { nextThreadStep, plansOf, rootSignature, rootView, type ThreadContext } from '../../../src/incidents/thread';
 
-const report = analyseSnapshot(parsePaste(fs.readFileSync(path.join(__dirname, '../../fixtures/cluster-nodes/master-fail-no-replica.txt'), 'utf8'), 'payments')).report;
+const report = analyseSnapshot(
+  parsePaste(fs.readFileSync(path.join(__dirname, '../../fixtures/cluster-nodes/master-fail-no-replica.txt'), 'utf8'), 'payments'),
+).report;
 const ctx: ThreadContext = { report, now: 2000, resolveAfterPolls: 3 };
 
 function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
   return {
-    id: 'payments-1', cluster: 'payments', openedAt: 1000, openedBy: 'monitor', detectedBy: 'the monitor', channel: 'C1', rootTs: null,
-    rootUncertain: false, adoptCheck: false, findingsSignature: '', rootSignature: '', cause: null, healthyPolls: 0, healthySince: null,
-    lastCountedAt: null, lastPollAt: 1000, polls: [], flaps: 0, resolvedAt: null, fix: null, fixes: null, retire: null, reply: null,
-    notes: [], seq: 0, delivering: null, slackNotBefore: null, ...over,
+    id: 'payments-1',
+    cluster: 'payments',
+    openedAt: 1000,
+    openedBy: 'monitor',
+    detectedBy: 'the monitor',
+    channel: 'C1',
+    rootTs: null,
+    rootUncertain: false,
+    adoptCheck: false,
+    findingsSignature: '',
+    rootSignature: '',
+    cause: null,
+    healthyPolls: 0,
+    healthySince: null,
+    lastCountedAt: null,
+    lastPollAt: 1000,
+    polls: [],
+    flaps: 0,
+    resolvedAt: null,
+    fix: null,
+    fixes: null,
+    retire: null,
+    reply: null,
+    notes: [],
+    seq: 0,
+    delivering: null,
+    slackNotBefore: null,
+    ...over,
   };
 }
 const delivered = (over: Partial<IncidentRecord> = {}): IncidentRecord => {
-  const base = record({ rootTs: '1.1', findingsSignature: findingsSignature(report), fixes: { ts: '1.5', approvalId: 'ap1', plans: plansOf(report) } });
+  const base = record({
+    rootTs: '1.1',
+    findingsSignature: findingsSignature(report),
+    fixes: { ts: '1.5', approvalId: 'ap1', plans: plansOf(report) },
+  });
   return { ...base, rootSignature: rootSignature(base, rootView(base, ctx)!), ...over };
 };
 
@@ -29,13 +59,20 @@ describe('incidents/thread: what the thread still lacks', () => {
   it('a new record: adopt (look in the channel), then the root, then the diagnosis', () => {
     assert.deepEqual(nextThreadStep(record({ adoptCheck: true }), ctx), { kind: 'adopt' });
     assert.deepEqual(nextThreadStep(record(), ctx), { kind: 'root', lookFirst: false });
-    assert.deepEqual(nextThreadStep(record({ rootUncertain: true }), ctx), { kind: 'root', lookFirst: true }, 'a root of unknown outcome is looked up first');
+    assert.deepEqual(
+      nextThreadStep(record({ rootUncertain: true }), ctx),
+      { kind: 'root', lookFirst: true },
+      'a root of unknown outcome is looked up first',
+    );
     assert.equal(nextThreadStep(record({ rootTs: '1.1' }), ctx)?.kind, 'diagnosis');
   });
 
   it('the findings count as told only once landed: a diagnosis in progress is asked for again', () => {
     assert.equal(nextThreadStep(delivered(), ctx), null, 'everything said');
-    assert.equal(nextThreadStep(delivered({ reply: { signature: findingsSignature(report), key: 'k', landed: 2, uncertain: true } }), ctx)?.kind, 'diagnosis');
+    assert.equal(
+      nextThreadStep(delivered({ reply: { signature: findingsSignature(report), key: 'k', landed: 2, uncertain: true } }), ctx)?.kind,
+      'diagnosis',
+    );
   });
 
   it('notes before anything else in the thread; the superseded buttons retired after the new diagnosis', () => {
@@ -62,6 +99,9 @@ describe('incidents/thread: what the thread still lacks', () => {
     const recovering = delivered({ healthySince: 2500 });
     const step = nextThreadStep(recovering, { ...ctx, report: null });
     assert.equal(step?.kind, 'edit-root');
-    assert.equal(nextThreadStep({ ...recovering, rootSignature: (step as { signature: string }).signature }, { ...ctx, report: null }), null);
+    assert.equal(
+      nextThreadStep({ ...recovering, rootSignature: (step as { signature: string }).signature }, { ...ctx, report: null }),
+      null,
+    );
   });
 });

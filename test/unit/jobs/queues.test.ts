@@ -12,7 +12,10 @@ describe('job ids and queue options', () => {
     assert.ok(!id.includes(':') && `${parseInt(id, 10)}` !== id, 'BullMQ rejects custom ids with ":" and integer ids');
     assert.notEqual(repairJobId('ab', 'c'), repairJobId('a', 'bc'));
     assert.notEqual(repairJobId('p', 'approval-1'), repairJobId('p', 'approval-2'));
-    assert.throws(() => repairJobId('', 'a'), (err: RedisMedicError) => err.code === ErrorCode.ConfigError);
+    assert.throws(
+      () => repairJobId('', 'a'),
+      (err: RedisMedicError) => err.code === ErrorCode.ConfigError,
+    );
   });
 
   it('retries diagnoses with backoff, never repairs; keeps finished jobs bounded by config', () => {

@@ -4,7 +4,12 @@ import { createLogger, redactUrl } from '../../../src/logging/logger';
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
   return { stream, text: () => chunks.join('') };
 }
 
@@ -12,17 +17,31 @@ describe('logger redaction', () => {
   it('censors passwords, tokens and secrets wherever they sit in a logged object', () => {
     const out = capture();
     const logger = createLogger({ level: 'info' }, out.stream);
-    logger.info({
-      password: 'p1-secret',
-      cluster: { name: 'payments', password: 'p2-secret', seeds: ['10.0.0.31:6379'] },
-      clusters: [{ name: 'cache', password: 'p3-secret' }],
-      slack: { botToken: 'fake-bot-token-secret', signingSecret: 's-secret', appToken: 'fake-app-token-secret' },
-      approvalSecret: 'a-secret',
-      req: { headers: { authorization: 'Bearer alert-secret', 'x-slack-signature': 'v0=abc-secret' } },
-      redisUrl: 'redis://:q-secret@10.0.0.9:6379',
-    }, 'config loaded');
+    logger.info(
+      {
+        password: 'p1-secret',
+        cluster: { name: 'payments', password: 'p2-secret', seeds: ['10.0.0.31:6379'] },
+        clusters: [{ name: 'cache', password: 'p3-secret' }],
+        slack: { botToken: 'fake-bot-token-secret', signingSecret: 's-secret', appToken: 'fake-app-token-secret' },
+        approvalSecret: 'a-secret',
+        req: { headers: { authorization: 'Bearer alert-secret', 'x-slack-signature': 'v0=abc-secret' } },
+        redisUrl: 'redis://:q-secret@10.0.0.9:6379',
+      },
+      'config loaded',
+    );
     const text = out.text();
-    for (const secret of ['p1-secret', 'p2-secret', 'p3-secret', 'fake-bot-token-secret', 's-secret', 'fake-app-token-secret', 'a-secret', 'alert-secret', 'abc-secret', 'q-secret']) {
+    for (const secret of [
+      'p1-secret',
+      'p2-secret',
+      'p3-secret',
+      'fake-bot-token-secret',
+      's-secret',
+      'fake-app-token-secret',
+      'a-secret',
+      'alert-secret',
+      'abc-secret',
+      'q-secret',
+    ]) {
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     }
     assert.match(text, /\[redacted\]/);

@@ -16,7 +16,17 @@ describe('domain metrics: repairs and diagnoses counted from the job hooks', () 
     metrics.attach(registry);
     metrics.attach(registry); // twice is harmless
     const calls: string[] = [];
-    const hooks = countingHooks({ onRepairDone: async () => { calls.push('repair'); }, onDiagnosisDone: async () => { calls.push('diagnosis'); } }, () => metrics);
+    const hooks = countingHooks(
+      {
+        onRepairDone: async () => {
+          calls.push('repair');
+        },
+        onDiagnosisDone: async () => {
+          calls.push('diagnosis');
+        },
+      },
+      () => metrics,
+    );
     const plan = { action: 'assign-slots' } as unknown as FixPlan;
     await hooks.onRepairDone!({} as never, { status: 'repaired', plan, planId: 'p', steps: [], durationMs: 1 } as RepairResult, 'j1');
     await hooks.onRepairDone!({} as never, { status: 'refused', planId: 'p', steps: [], durationMs: 1 } as RepairResult, 'j2');

@@ -20,7 +20,10 @@ export function loadFixture(scenario: string): Fixture {
 }
 
 export function allFixtures(): Fixture[] {
-  return fs.readdirSync(DIR).filter((f) => f.startsWith('repair-') && f.endsWith('.json')).sort()
+  return fs
+    .readdirSync(DIR)
+    .filter((f) => f.startsWith('repair-') && f.endsWith('.json'))
+    .sort()
     .map((f) => loadFixture(f.slice('repair-'.length, -'.json'.length)));
 }
 
@@ -29,13 +32,29 @@ export function reportOf(fixture: Fixture, spareNodes = fixture.spareNodes): Dia
 }
 
 /** The node with this role and index as the fixture's first live view lists them (by address). */
-export function nodesOf(fixture: Fixture): Array<{ id: string; addr: string; busPort: number; epoch: number; flags: string[]; masterId: string | null; slots: Array<[number, number]> }> {
+export function nodesOf(fixture: Fixture): Array<{
+  id: string;
+  addr: string;
+  busPort: number;
+  epoch: number;
+  flags: string[];
+  masterId: string | null;
+  slots: Array<[number, number]>;
+}> {
   const byId = new Map<string, ReturnType<typeof nodesOf>[number]>();
   for (const probe of fixture.snapshot.probes) {
     if (!probe.replies) continue;
     for (const line of parseClusterNodes(probe.replies.clusterNodes)) {
       if (line.flags.includes('myself') || !byId.has(line.id)) {
-        byId.set(line.id, { id: line.id, addr: line.addr, busPort: line.busPort, epoch: line.configEpoch, flags: line.flags, masterId: line.masterId, slots: line.slots });
+        byId.set(line.id, {
+          id: line.id,
+          addr: line.addr,
+          busPort: line.busPort,
+          epoch: line.configEpoch,
+          flags: line.flags,
+          masterId: line.masterId,
+          slots: line.slots,
+        });
       }
     }
   }
@@ -47,7 +66,10 @@ export function editLines(snapshot: ClusterSnapshot, edit: (fields: string[]) =>
   const copy = structuredClone(snapshot);
   for (const probe of copy.probes) {
     if (!probe.replies) continue;
-    probe.replies.clusterNodes = probe.replies.clusterNodes.split('\n').map((line) => (line.trim() ? edit(line.trim().split(' ')).join(' ') : line)).join('\n');
+    probe.replies.clusterNodes = probe.replies.clusterNodes
+      .split('\n')
+      .map((line) => (line.trim() ? edit(line.trim().split(' ')).join(' ') : line))
+      .join('\n');
   }
   return copy;
 }

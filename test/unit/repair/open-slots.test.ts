@@ -39,12 +39,18 @@ function snapshotWith(edit: Edit): ClusterSnapshot {
     if (edit.targetOpen === false && isTarget) text = text.replace(/ \[100-<-[0-9a-f]{40}\]/, '');
     if (edit.targetOwns) {
       // Slot 100 moves from the source's ranges to the target's, with a higher epoch, everywhere.
-      text = text.split('\n').map((line) => {
-        const f = line.split(' ');
-        if (f[0] === source.id) return line.replace(/ 0-5460/, ' 0-99 101-5460');
-        if (f[0] === target.id) { f[6] = '99'; return `${f.join(' ')} 100`; }
-        return line;
-      }).join('\n');
+      text = text
+        .split('\n')
+        .map((line) => {
+          const f = line.split(' ');
+          if (f[0] === source.id) return line.replace(/ 0-5460/, ' 0-99 101-5460');
+          if (f[0] === target.id) {
+            f[6] = '99';
+            return `${f.join(' ')} 100`;
+          }
+          return line;
+        })
+        .join('\n');
     }
     replies.clusterNodes = text;
     const count = isSource ? edit.sourceKeys : isTarget ? edit.targetKeys : undefined;
@@ -67,7 +73,10 @@ const [targetHost, targetPort] = target.addr.split(':');
 describe('repair: open slots, every case, slot by slot', () => {
   it('no key on either end: undo and finish are both offered, each guarded by the count it relies on', () => {
     const plans = plansFor({ sourceKeys: 0, targetKeys: 0 });
-    assert.deepEqual(plans.map((p) => p.title.split(':')[0]), ['Undo the interrupted migration of slot 100', 'Finish the interrupted migration of slot 100']);
+    assert.deepEqual(
+      plans.map((p) => p.title.split(':')[0]),
+      ['Undo the interrupted migration of slot 100', 'Finish the interrupted migration of slot 100'],
+    );
     assert.deepEqual(plans[0]!.checks, [{ kind: 'no-keys-in-slots', node: target.addr, slots: [100] }]);
     assert.deepEqual(plans[1]!.checks, [{ kind: 'no-keys-in-slots', node: source.addr, slots: [100] }]);
     assert.deepEqual(lines(plans[1]!), setslotNode(target, source, other));
@@ -77,7 +86,12 @@ describe('repair: open slots, every case, slot by slot', () => {
     const plans = plansFor({ sourceKeys: 250, targetKeys: 40 });
     assert.equal(plans.length, 1, plans.map((p) => p.title).join('\n'));
     const plan = plans[0]!;
-    assert.match(plan.title, new RegExp(`^Finish the interrupted migration of slot 100: move the 250 keys left on ${source.addr} to ${target.addr}, then give it to ${target.addr}`));
+    assert.match(
+      plan.title,
+      new RegExp(
+        `^Finish the interrupted migration of slot 100: move the 250 keys left on ${source.addr} to ${target.addr}, then give it to ${target.addr}`,
+      ),
+    );
     assert.deepEqual(plan.steps[0]!.command, ['MIGRATE', targetHost, targetPort, '', '0', '5000', 'REPLACE', 'KEYS']);
     assert.deepEqual(plan.steps[0]!.moveKeys, { slot: 100, to: target.id, batch: 100 });
     assert.equal(plan.steps[0]!.node, source.addr);
@@ -92,14 +106,20 @@ describe('repair: open slots, every case, slot by slot', () => {
 
   it('keys on the source only: undo (nothing moves) or move them and finish', () => {
     const plans = plansFor({ sourceKeys: 5, targetKeys: 0 });
-    assert.deepEqual(plans.map((p) => p.risk), ['low', 'medium']);
+    assert.deepEqual(
+      plans.map((p) => p.risk),
+      ['low', 'medium'],
+    );
     assert.match(plans[0]!.title, /^Undo/);
     assert.match(plans[1]!.title, /move the 5 keys left/);
   });
 
   it('keys on the target only: finish by SETSLOT alone (the migration moved everything)', () => {
     const plans = plansFor({ sourceKeys: 0, targetKeys: 7 });
-    assert.deepEqual(plans.map((p) => p.title), [`Finish the interrupted migration of slot 100: give it to ${target.addr} (${source.addr} has no key of it left)`]);
+    assert.deepEqual(
+      plans.map((p) => p.title),
+      [`Finish the interrupted migration of slot 100: give it to ${target.addr} (${source.addr} has no key of it left)`],
+    );
   });
 
   it('keys not counted (COUNTKEYSINSLOT denied): undo guarded by a check, and the move (which works with any count)', () => {
@@ -126,7 +146,7 @@ describe('repair: open slots, every case, slot by slot', () => {
     assert.deepEqual(lines(plan).slice(2), setslotNode(target, source, other));
   });
 
-  it('the target already owns the slot, the source still migrates it: move the source\'s keys without REPLACE, then SETSLOT NODE on the source and the rest', () => {
+  it("the target already owns the slot, the source still migrates it: move the source's keys without REPLACE, then SETSLOT NODE on the source and the rest", () => {
     const plans = plansFor({ sourceKeys: 4, targetKeys: 10, targetOpen: false, targetOwns: true });
     assert.equal(plans.length, 1, plans.map((p) => p.title).join('\n'));
     const plan = plans[0]!;
@@ -151,9 +171,18 @@ describe('repair: open slots, every case, slot by slot', () => {
     assert.match(plans[0]!.title, /^Return the 12 keys of slot 100 from/);
   });
 
-  it('every plan passes the executor\'s allow-list (MIGRATE only in the key-move shape)', () => {
-    const scope = { allowed: clusterScope({ seeds: nodes.map((n) => n.addr) }), nodes: nodes.map((n) => n.addr), ids: nodes.map((n) => n.id) };
-    for (const edit of [{ sourceKeys: 250, targetKeys: 40 }, { sourceKeys: 3, targetKeys: 9, targetOpen: false }, { sourceKeys: 3, targetKeys: 12, sourceOpen: false }, { sourceKeys: 4, targetKeys: 10, targetOpen: false, targetOwns: true }]) {
+  it("every plan passes the executor's allow-list (MIGRATE only in the key-move shape)", () => {
+    const scope = {
+      allowed: clusterScope({ seeds: nodes.map((n) => n.addr) }),
+      nodes: nodes.map((n) => n.addr),
+      ids: nodes.map((n) => n.id),
+    };
+    for (const edit of [
+      { sourceKeys: 250, targetKeys: 40 },
+      { sourceKeys: 3, targetKeys: 9, targetOpen: false },
+      { sourceKeys: 3, targetKeys: 12, sourceOpen: false },
+      { sourceKeys: 4, targetKeys: 10, targetOpen: false, targetOwns: true },
+    ]) {
       for (const plan of plansFor(edit)) assert.deepEqual(validatePlan(plan, scope), [], plan.title);
     }
   });
@@ -162,15 +191,29 @@ describe('repair: open slots, every case, slot by slot', () => {
     const snapshot = snapshotWith({ sourceKeys: 0, targetKeys: 0 });
     for (const probe of snapshot.probes) {
       const r = probe.replies!;
-      r.clusterNodes = r.clusterNodes.replace(/\[100->-([0-9a-f]{40})\]/, '[100->-$1] [101->-$1] [102->-$1]').replace(/\[100-<-([0-9a-f]{40})\]/, '[100-<-$1] [101-<-$1] [102-<-$1]');
-      const isSource = r.clusterNodes.split('\n').find((l) => l.includes('myself'))!.startsWith(source.id);
+      r.clusterNodes = r.clusterNodes
+        .replace(/\[100->-([0-9a-f]{40})\]/, '[100->-$1] [101->-$1] [102->-$1]')
+        .replace(/\[100-<-([0-9a-f]{40})\]/, '[100-<-$1] [101-<-$1] [102-<-$1]');
+      const isSource = r.clusterNodes
+        .split('\n')
+        .find((l) => l.includes('myself'))!
+        .startsWith(source.id);
       // Slot 102 still has 8 keys on the source: another case than 100 and 101.
       if (r.openSlotKeys) r.openSlotKeys = { 100: 0, 101: 0, 102: isSource ? 8 : 0 };
     }
     const plans = analyseSnapshot(snapshot).report.fixes.filter((p) => p.action === 'CLOSE_OPEN_SLOTS');
     const titles = plans.map((p) => p.title);
-    assert.ok(titles.some((t) => t.startsWith('Undo the interrupted migration of slots 100, 101, 102')), titles.join('\n'));
-    assert.ok(titles.some((t) => t.startsWith('Finish the interrupted migration of slots 100, 101:')), titles.join('\n'));
-    assert.ok(titles.some((t) => /^Finish the interrupted migration of slot 102: move the 8 keys/.test(t)), titles.join('\n'));
+    assert.ok(
+      titles.some((t) => t.startsWith('Undo the interrupted migration of slots 100, 101, 102')),
+      titles.join('\n'),
+    );
+    assert.ok(
+      titles.some((t) => t.startsWith('Finish the interrupted migration of slots 100, 101:')),
+      titles.join('\n'),
+    );
+    assert.ok(
+      titles.some((t) => /^Finish the interrupted migration of slot 102: move the 8 keys/.test(t)),
+      titles.join('\n'),
+    );
   });
 });

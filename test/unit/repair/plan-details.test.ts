@@ -14,7 +14,10 @@ describe('repair: plans quote the key counts the monitor last saw on a dead mast
     const plans = planFixes(report, fixture.snapshot, { spareNodes: fixture.spareNodes, lastKnown });
     const assign = plans.find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
     assert.equal(assign.dataLoss.lastKnownKeys, 1830);
-    assert.match(assign.dataLoss.text, new RegExp(`about 1,830 keys were on ${dead.addr.replace(/\./g, '\\.')} at 03:21 UTC \\(2026-11-25\\)`));
+    assert.match(
+      assign.dataLoss.text,
+      new RegExp(`about 1,830 keys were on ${dead.addr.replace(/\./g, '\\.')} at 03:21 UTC \\(2026-11-25\\)`),
+    );
   });
 
   it('keeps plan ids unchanged: history is not part of the fingerprint', () => {
@@ -39,7 +42,10 @@ describe('repair: the slot reassignment says what is left to do afterwards', () 
     const fixture = loadFixture('master-down-no-replica');
     const report = diagnose(structuredClone(fixture.snapshot));
     const assign = planFixes(report, fixture.snapshot, { spareNodes: [] }).find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
-    assert.match(assign.expected, /then serves these slots on top of its own: rebalance \(redis-cli --cluster rebalance\) once the incident is over/);
+    assert.match(
+      assign.expected,
+      /then serves these slots on top of its own: rebalance \(redis-cli --cluster rebalance\) once the incident is over/,
+    );
   });
 
   it('slots given back to the owner that dropped them need no rebalance', () => {
@@ -50,7 +56,7 @@ describe('repair: the slot reassignment says what is left to do afterwards', () 
   });
 });
 
-describe('repair: the ghost-forgetting plan id depends on the ghosts, not on the live nodes\' epochs', () => {
+describe("repair: the ghost-forgetting plan id depends on the ghosts, not on the live nodes' epochs", () => {
   const fixture = loadFixture('ghost');
   const idOf = (snapshot: typeof fixture.snapshot): string => {
     const id = analyseSnapshot(snapshot, fixture.spareNodes).report.fixes.find((p) => p.action === 'FORGET_GHOST_NODES')?.id;
@@ -61,11 +67,13 @@ describe('repair: the ghost-forgetting plan id depends on the ghosts, not on the
 
   it('stays when a live master bumps its epoch (the cluster settling after another repair)', () => {
     const live = nodesOf(fixture).find((n) => n.slots.length > 0)!;
-    const bumped = editLines(fixture.snapshot, (f) => (f[0] === live.id ? [...f.slice(0, 6), String(Number(f[6]) + 10), ...f.slice(7)] : f));
+    const bumped = editLines(fixture.snapshot, (f) =>
+      f[0] === live.id ? [...f.slice(0, 6), String(Number(f[6]) + 10), ...f.slice(7)] : f,
+    );
     assert.equal(idOf(bumped), idOf(structuredClone(fixture.snapshot)));
   });
 
-  it('stays while Redis flips the dead ghost\'s flags (fail, none, fail?)', () => {
+  it("stays while Redis flips the dead ghost's flags (fail, none, fail?)", () => {
     const id = ghost().id;
     const base = idOf(structuredClone(fixture.snapshot));
     for (const flags of ['master', 'master,fail?']) {
@@ -79,7 +87,10 @@ describe('repair: the ghost-forgetting plan id depends on the ghosts, not on the
     const first = fixture.snapshot.probes.find((p) => p.status === 'ok')!;
     const edited = structuredClone(fixture.snapshot);
     const probe = edited.probes.find((p) => p.addr === first.addr)!;
-    probe.replies!.clusterNodes = probe.replies!.clusterNodes.split('\n').filter((l) => !l.startsWith(id)).join('\n');
+    probe.replies!.clusterNodes = probe
+      .replies!.clusterNodes.split('\n')
+      .filter((l) => !l.startsWith(id))
+      .join('\n');
     assert.notEqual(idOf(edited), idOf(structuredClone(fixture.snapshot)));
   });
 });

@@ -23,7 +23,13 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
 
     it('lists the restart advice first, not executable, then reassignments', () => {
       const plans = reportOf(fixture).fixes;
-      assert.deepEqual(actions(plans), ['RESTART_NODE', 'ASSIGN_UNCOVERED_SLOTS', 'ASSIGN_UNCOVERED_SLOTS', 'ALLOW_PARTIAL_COVERAGE', 'ADD_REPLICA']);
+      assert.deepEqual(actions(plans), [
+        'RESTART_NODE',
+        'ASSIGN_UNCOVERED_SLOTS',
+        'ASSIGN_UNCOVERED_SLOTS',
+        'ALLOW_PARTIAL_COVERAGE',
+        'ADD_REPLICA',
+      ]);
       assert.equal(plans[0]!.executable, false);
       assert.deepEqual(plans[0]!.steps, []);
       assert.match(plans[0]!.title, new RegExp(`^Restart redis-server on ${dead.addr} with its data dir; it keeps its id and slots`));
@@ -52,7 +58,11 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const contact = live.find((n) => `${meet!.command[2]}:${meet!.command[3]}` === n.addr)!;
       assert.equal(meet!.command[4], String(contact.busPort), 'the bus port is given: it is not port+10000 here');
       assert.deepEqual(new Set(meet!.waitFor!.knowsIds), new Set(live.map((n) => n.id)));
-      assert.equal(meet!.waitFor!.currentEpochAtLeast, Math.max(...nodes.map((n) => n.epoch)), 'a claim made with an older epoch would lose');
+      assert.equal(
+        meet!.waitFor!.currentEpochAtLeast,
+        Math.max(...nodes.map((n) => n.epoch)),
+        'a claim made with an older epoch would lose',
+      );
       assert.deepEqual(add!.command, ['CLUSTER', 'ADDSLOTSRANGE', '0', '5460']);
       assert.deepEqual(bump!.command, ['CLUSTER', 'BUMPEPOCH']);
       assert.deepEqual(plan.checks, [{ kind: 'blank-node', node: spare }]);
@@ -94,7 +104,10 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
     it('forces the failover (an election still takes place)', () => {
       const plans = reportOf(loadFixture('replica-not-promoted')).fixes;
       const promote = plans.find((p) => p.action === 'PROMOTE_REPLICA')!;
-      assert.deepEqual(promote.steps.map((s) => s.command.join(' ')), ['CLUSTER FAILOVER FORCE']);
+      assert.deepEqual(
+        promote.steps.map((s) => s.command.join(' ')),
+        ['CLUSTER FAILOVER FORCE'],
+      );
       assert.equal(promote.risk, 'medium');
       assert.equal(plans[0]!.action, 'RESTART_NODE');
     });
@@ -105,7 +118,10 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const fixture = loadFixture('slots-never-assigned');
       const plan = reportOf(fixture).fixes[0]!;
       assert.equal(plan.action, 'ASSIGN_UNCOVERED_SLOTS');
-      assert.deepEqual(plan.steps.map((s) => s.command.join(' ')), ['CLUSTER ADDSLOTSRANGE 16000 16383', 'CLUSTER BUMPEPOCH']);
+      assert.deepEqual(
+        plan.steps.map((s) => s.command.join(' ')),
+        ['CLUSTER ADDSLOTSRANGE 16000 16383', 'CLUSTER BUMPEPOCH'],
+      );
       assert.equal(plan.risk, 'low');
       assert.deepEqual(plan.dataLoss.slots, []);
     });
@@ -129,16 +145,19 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
     const target = nodes.find((n) => n.slots.some(([a]) => a === 5461))!;
     const other = nodes.find((n) => n !== source && n !== target)!;
 
-    it('undo: STABLE on the source first (stops the ASK redirects), then the target; guarded by the target\'s key count', () => {
+    it("undo: STABLE on the source first (stops the ASK redirects), then the target; guarded by the target's key count", () => {
       const plan = reportOf(fixture).fixes[0]!;
       assert.deepEqual(commands(plan), [`${source.addr}> CLUSTER SETSLOT 100 STABLE`, `${target.addr}> CLUSTER SETSLOT 100 STABLE`]);
       assert.deepEqual(plan.checks, [{ kind: 'no-keys-in-slots', node: target.addr, slots: [100] }]);
       assert.deepEqual(plan.verify, { clusterOk: true, closedSlots: [100], slotOwners: [{ slot: 100, owner: source.id }] });
     });
 
-    it('finish: SETSLOT NODE on the target, then the source, then the rest; guarded by the source\'s key count', () => {
+    it("finish: SETSLOT NODE on the target, then the source, then the rest; guarded by the source's key count", () => {
       const plan = reportOf(fixture).fixes[1]!;
-      assert.deepEqual(commands(plan), [target, source, other].map((n) => `${n.addr}> CLUSTER SETSLOT 100 NODE ${target.id}`));
+      assert.deepEqual(
+        commands(plan),
+        [target, source, other].map((n) => `${n.addr}> CLUSTER SETSLOT 100 NODE ${target.id}`),
+      );
       assert.deepEqual(plan.checks, [{ kind: 'no-keys-in-slots', node: source.addr, slots: [100] }]);
     });
   });
@@ -151,7 +170,10 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const plan = reportOf(fixture).fixes[0]!;
       assert.equal(plan.action, 'FORGET_GHOST_NODES');
       assert.equal(plan.concurrent, true);
-      assert.deepEqual(commands(plan), nodes.filter((n) => n !== ghost).map((n) => `${n.addr}> CLUSTER FORGET ${ghost.id}`));
+      assert.deepEqual(
+        commands(plan),
+        nodes.filter((n) => n !== ghost).map((n) => `${n.addr}> CLUSTER FORGET ${ghost.id}`),
+      );
       assert.deepEqual(plan.verify, { clusterOk: true, forgotten: [ghost.id] });
     });
   });
@@ -175,7 +197,10 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       assert.deepEqual(actions(plans), ['ADD_REPLICA']);
       const plan = plans[0]!;
       const master = nodesOf(fixture).find((n) => plan.steps[1]!.command[2] === n.id)!;
-      assert.deepEqual(plan.steps.map((s) => s.command.slice(0, 2).join(' ')), ['CLUSTER MEET', 'CLUSTER REPLICATE']);
+      assert.deepEqual(
+        plan.steps.map((s) => s.command.slice(0, 2).join(' ')),
+        ['CLUSTER MEET', 'CLUSTER REPLICATE'],
+      );
       assert.deepEqual(plan.steps[0]!.waitFor, { node: fixture.spareNodes[0], knowsIds: [master.id] });
       assert.deepEqual(plan.verify?.replicaOf, [{ node: fixture.spareNodes[0], masterId: master.id }]);
       assert.equal(plan.verify?.clusterOk, true, 'the cluster was up: the newcomer must say ok too');
@@ -201,11 +226,22 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
 
     it('ids ignore volatile fields: ping/pong times, replication offsets, key counts', () => {
       for (const fixture of fixtures) {
-        const snapshot = editLines(fixture.snapshot, (f) => [f[0]!, f[1]!, f[2]!, f[3]!, String(Number(f[4]) + 7), String(Number(f[5]) + 12345), ...f.slice(6)]);
+        const snapshot = editLines(fixture.snapshot, (f) => [
+          f[0]!,
+          f[1]!,
+          f[2]!,
+          f[3]!,
+          String(Number(f[4]) + 7),
+          String(Number(f[5]) + 12345),
+          ...f.slice(6),
+        ]);
         for (const probe of snapshot.probes) {
           if (!probe.replies) continue;
           if (probe.replies.dbsize !== undefined) probe.replies.dbsize += 42;
-          probe.replies.infoReplication = probe.replies.infoReplication?.replace(/(repl_offset:)(\d+)/g, (_m, k: string, v: string) => `${k}${Number(v) + 1000}`);
+          probe.replies.infoReplication = probe.replies.infoReplication?.replace(
+            /(repl_offset:)(\d+)/g,
+            (_m, k: string, v: string) => `${k}${Number(v) + 1000}`,
+          );
         }
         assert.deepEqual(ids(analyseSnapshot(snapshot, fixture.spareNodes).report.fixes), ids(reportOf(fixture).fixes), fixture.scenario);
       }
@@ -217,10 +253,16 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       const dead = nodesOf(fixture).find((n) => n.flags.includes('fail?'))!;
       const live = nodesOf(fixture).find((n) => n.flags.includes('master') && !n.flags.includes('fail?'))!;
       // Unreachable from here, yet its peers talk to it unflagged: maybe alive behind a partition.
-      const cutOff = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [f[0]!, f[1]!, f[2]!.replace(',fail?', ''), ...f.slice(3, 7), 'connected', ...f.slice(8)] : f));
+      const cutOff = editLines(fixture.snapshot, (f) =>
+        f[0] === dead.id ? [f[0]!, f[1]!, f[2]!.replace(',fail?', ''), ...f.slice(3, 7), 'connected', ...f.slice(8)] : f,
+      );
       const slotsMoved = editLines(fixture.snapshot, (f) => (f[0] === dead.id ? [...f.slice(0, 8), '0-5000'] : f));
       const repointed = editLines(fixture.snapshot, (f) => (f[3] === dead.id ? [...f.slice(0, 3), live.id, ...f.slice(4)] : f));
-      for (const [what, changed] of [['cut off', cutOff], ['slots moved', slotsMoved], ['replica re-pointed', repointed]] as const) {
+      for (const [what, changed] of [
+        ['cut off', cutOff],
+        ['slots moved', slotsMoved],
+        ['replica re-pointed', repointed],
+      ] as const) {
         const after = analyseSnapshot(changed, fixture.spareNodes).report.fixes.find((p) => p.action === 'PROMOTE_REPLICA');
         assert.notEqual(after?.id, before.id, what);
       }
@@ -231,10 +273,16 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
         const before = ids(reportOf(fixture).fixes);
         const variants = {
           // A killed master is listed as plain `master ... disconnected` until node-timeout.
-          unflagged: editLines(fixture.snapshot, (f) => (f[2]!.includes('fail') && f[7] === 'disconnected' ? [f[0]!, f[1]!, f[2]!.replace(/,fail\??/, ''), ...f.slice(3)] : f)),
+          unflagged: editLines(fixture.snapshot, (f) =>
+            f[2]!.includes('fail') && f[7] === 'disconnected' ? [f[0]!, f[1]!, f[2]!.replace(/,fail\??/, ''), ...f.slice(3)] : f,
+          ),
           confirmed: editLines(fixture.snapshot, (f) => [f[0]!, f[1]!, f[2]!.replace('fail?', 'fail'), ...f.slice(3)]),
           epochs: editLines(fixture.snapshot, (f) => [...f.slice(0, 6), String(Number(f[6]) + 10), ...f.slice(7)]),
-          links: editLines(fixture.snapshot, (f) => (f[2]!.includes('myself') || f[2]!.includes('fail') ? f : [...f.slice(0, 7), f[7] === 'connected' ? 'disconnected' : f[7]!, ...f.slice(8)])),
+          links: editLines(fixture.snapshot, (f) =>
+            f[2]!.includes('myself') || f[2]!.includes('fail')
+              ? f
+              : [...f.slice(0, 7), f[7] === 'connected' ? 'disconnected' : f[7]!, ...f.slice(8)],
+          ),
         };
         for (const [what, snapshot] of Object.entries(variants)) {
           const after = ids(analyseSnapshot(snapshot, fixture.spareNodes).report.fixes);
@@ -245,11 +293,14 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
       }
     });
 
-    it('a plan carries its basis: each involved node\'s presence, role and slots', () => {
+    it("a plan carries its basis: each involved node's presence, role and slots", () => {
       const plan = reportOf(loadFixture('quorum-lost')).fixes.find((p) => p.action === 'PROMOTE_REPLICA')!;
       const dead = nodesOf(loadFixture('quorum-lost')).find((n) => n.flags.includes('fail?'))!;
       const basis = plan.basis!.nodes.find((n) => n.id === dead.id)!;
-      assert.deepEqual({ presence: basis.presence, role: basis.role, slots: basis.slots }, { presence: 'down', role: 'master', slots: dead.slots });
+      assert.deepEqual(
+        { presence: basis.presence, role: basis.role, slots: basis.slots },
+        { presence: 'down', role: 'master', slots: dead.slots },
+      );
     });
 
     it('every step targets a node of the diagnosed cluster or a configured spare, and passes validation', () => {
@@ -265,7 +316,10 @@ describe('repair: planFixes on snapshots captured from real clusters', () => {
     it('no plan from any fixture under test/fixtures (snapshots and pastes) names a node that is not a host:port address', () => {
       const dir = path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes');
       const reports = fixtures.map((f) => ({ name: f.scenario, report: reportOf(f) }));
-      for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.txt') && !f.endsWith('.info.txt')).sort()) {
+      for (const file of fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.txt') && !f.endsWith('.info.txt'))
+        .sort()) {
         const info = path.join(dir, file.replace(/\.txt$/, '.info.txt'));
         const text = fs.readFileSync(path.join(dir, file), 'utf8') + (fs.existsSync(info) ? fs.readFileSync(info, 'utf8') : '');
         reports.push({ name: file, report: analyseSnapshot(parsePaste(text)).report });

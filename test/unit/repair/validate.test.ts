@@ -11,8 +11,15 @@ const scope = { allowed, nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], ids: [A, B] 
 
 function plan(...steps: Array<[string, string[]]>): FixPlan {
   return {
-    id: 'assign-000000000000', action: 'ASSIGN_UNCOVERED_SLOTS', title: 't', fixes: [], risk: 'low',
-    dataLoss: { slots: [], lastKnownKeys: null, text: '' }, preconditions: [], expected: '', executable: true,
+    id: 'assign-000000000000',
+    action: 'ASSIGN_UNCOVERED_SLOTS',
+    title: 't',
+    fixes: [],
+    risk: 'low',
+    dataLoss: { slots: [], lastKnownKeys: null, text: '' },
+    preconditions: [],
+    expected: '',
+    executable: true,
     steps: steps.map(([node, command]) => ({ node, command })),
   };
 }
@@ -32,10 +39,27 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
       ['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379', '16379']],
       ['localhost:6379', ['CONFIG', 'SET', 'cluster-require-full-coverage', 'no']],
     );
-    assert.deepEqual(validatePlan(ok, { ...scope, allowed: clusterScope({ seeds: ['10.0.0.1:6379', 'localhost:6379'] }), nodes: [...scope.nodes, '127.0.0.1:6379'] }), []);
+    assert.deepEqual(
+      validatePlan(ok, {
+        ...scope,
+        allowed: clusterScope({ seeds: ['10.0.0.1:6379', 'localhost:6379'] }),
+        nodes: [...scope.nodes, '127.0.0.1:6379'],
+      }),
+      [],
+    );
   });
 
-  for (const command of [['FLUSHALL'], ['flushdb', 'ASYNC'], ['CLUSTER', 'RESET', 'HARD'], ['SHUTDOWN', 'NOSAVE'], ['DEBUG', 'SEGFAULT'], ['CONFIG', 'SET', 'requirepass', 'x'], ['CLUSTER', 'FLUSHSLOTS'], ['CLUSTER', 'FAILOVER'], ['DEL', 'k']]) {
+  for (const command of [
+    ['FLUSHALL'],
+    ['flushdb', 'ASYNC'],
+    ['CLUSTER', 'RESET', 'HARD'],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['DEBUG', 'SEGFAULT'],
+    ['CONFIG', 'SET', 'requirepass', 'x'],
+    ['CLUSTER', 'FLUSHSLOTS'],
+    ['CLUSTER', 'FAILOVER'],
+    ['DEL', 'k'],
+  ]) {
     it(`refuses ${command.join(' ')}`, () => {
       const problems = validatePlan(plan(['10.0.0.1:6379', command]), scope);
       assert.equal(problems.length, 1, problems.join('\n'));
@@ -44,7 +68,10 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
 
   it('refuses a node outside the diagnosed cluster, and a MEET towards one', () => {
     assert.match(validatePlan(plan(['10.0.0.9:6379', ['CLUSTER', 'BUMPEPOCH']]), scope)[0]!, /10.0.0.9:6379 is not a node of this cluster/);
-    assert.match(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.9', '6379']]), scope)[0]!, /MEET 10.0.0.9:6379 is not a node/);
+    assert.match(
+      validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.9', '6379']]), scope)[0]!,
+      /MEET 10.0.0.9:6379 is not a node/,
+    );
   });
 
   it('refuses ids the diagnosis does not know, and slots out of range', () => {
@@ -56,16 +83,33 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
   // Issue 11: the executor's scope came from the diagnosis, so a node the cluster merely listed
   // (an unrelated Redis at an announced address) could be MEETed. The config now decides.
   it('refuses a step, a MEET, a wait or a check outside the configured scope, even when the diagnosis lists that node', () => {
-    const listed = { ...scope, nodes: [...scope.nodes, '192.168.5.5:6379'], allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24'] }) };
+    const listed = {
+      ...scope,
+      nodes: [...scope.nodes, '192.168.5.5:6379'],
+      allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24'] }),
+    };
     const meet = validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '192.168.5.5', '6379', '16379']]), listed);
     assert.equal(meet.length, 1, meet.join('\n'));
-    assert.match(meet[0]!, /MEET 192\.168\.5\.5:6379 is outside the addresses allowed for this cluster \(the seeds and spare nodes plus allowedNetworks 10\.0\.0\.0\/24\)/);
-    assert.match(validatePlan(plan(['192.168.5.5:6379', ['CLUSTER', 'BUMPEPOCH']]), listed)[0]!, /192\.168\.5\.5:6379 is outside the addresses allowed/);
-    const waits: FixPlan = { ...plan(['10.0.0.1:6379', ['CLUSTER', 'BUMPEPOCH']]), checks: [{ kind: 'blank-node', node: '192.168.5.5:6379' }] };
+    assert.match(
+      meet[0]!,
+      /MEET 192\.168\.5\.5:6379 is outside the addresses allowed for this cluster \(the seeds and spare nodes plus allowedNetworks 10\.0\.0\.0\/24\)/,
+    );
+    assert.match(
+      validatePlan(plan(['192.168.5.5:6379', ['CLUSTER', 'BUMPEPOCH']]), listed)[0]!,
+      /192\.168\.5\.5:6379 is outside the addresses allowed/,
+    );
+    const waits: FixPlan = {
+      ...plan(['10.0.0.1:6379', ['CLUSTER', 'BUMPEPOCH']]),
+      checks: [{ kind: 'blank-node', node: '192.168.5.5:6379' }],
+    };
     waits.steps[0]!.waitFor = { node: '192.168.5.5:6379', knowsIds: [A] };
     assert.equal(validatePlan(waits, listed).length, 2);
     // A port range narrows a host the diagnosis knows: 10.0.0.2:6380 is refused, 6379 is fine.
-    const ported = { ...scope, nodes: [...scope.nodes, '10.0.0.2:6380'], allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24:6379'] }) };
+    const ported = {
+      ...scope,
+      nodes: [...scope.nodes, '10.0.0.2:6380'],
+      allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24:6379'] }),
+    };
     assert.deepEqual(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379']]), ported), []);
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6380']]), ported).length, 1);
   });
@@ -74,7 +118,8 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
 describe('repair: validatePlan and MIGRATE (only as the key move of an open slot)', () => {
   const move = { slot: 100, to: B, batch: 100 };
   const step = (command: string[], moveKeys: typeof move | null = move): FixPlan => ({
-    ...plan(), steps: [{ node: '10.0.0.1:6379', command, ...(moveKeys ? { moveKeys } : {}) }],
+    ...plan(),
+    steps: [{ node: '10.0.0.1:6379', command, ...(moveKeys ? { moveKeys } : {}) }],
   });
 
   it('accepts MIGRATE host port "" 0 <timeout> [REPLACE] KEYS towards another node of the cluster, and SETSLOT IMPORTING', () => {

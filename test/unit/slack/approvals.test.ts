@@ -3,17 +3,40 @@ import { evaluateApproval, type ApprovalRecord } from '../../../src/slack/approv
 
 describe('slack approval policy', () => {
   const plan = {
-    id: 'plan-1', action: 'PROMOTE_REPLICA' as const, title: 'Promote replica 10.0.0.31:6379', fixes: ['REPLICA_NOT_PROMOTED'], risk: 'medium' as const,
-    dataLoss: { slots: [], lastKnownKeys: null, text: 'none' }, preconditions: [], steps: [], expected: 'ok', executable: true,
+    id: 'plan-1',
+    action: 'PROMOTE_REPLICA' as const,
+    title: 'Promote replica 10.0.0.31:6379',
+    fixes: ['REPLICA_NOT_PROMOTED'],
+    risk: 'medium' as const,
+    dataLoss: { slots: [], lastKnownKeys: null, text: 'none' },
+    preconditions: [],
+    steps: [],
+    expected: 'ok',
+    executable: true,
   };
   const approval: ApprovalRecord = {
-    id: 'a1', cluster: 'payments', requestedBy: 'U0ASKER', channel: 'C1', threadTs: '1.1', rootTs: '1.1', verdict: 'down',
-    plans: [plan, { ...plan, id: 'advice', executable: false }], createdAt: 1_000_000,
+    id: 'a1',
+    cluster: 'payments',
+    requestedBy: 'U0ASKER',
+    channel: 'C1',
+    threadTs: '1.1',
+    rootTs: '1.1',
+    verdict: 'down',
+    plans: [plan, { ...plan, id: 'advice', executable: false }],
+    createdAt: 1_000_000,
   };
   const policy = { expiryMs: 15 * 60_000, twoPersonRule: true };
   const allowed = { allowed: true, detail: 'listed approver' };
-  const base = { payload: { kind: 'approve' as const, approvalId: 'a1', cluster: 'payments', planId: 'plan-1' }, approval, user: 'U0APPROVER', now: 1_000_000 + 60_000, policy, approver: allowed };
-  const reason = (overrides: Partial<Parameters<typeof evaluateApproval>[0]>) => evaluateApproval({ ...base, ...overrides })?.reason ?? null;
+  const base = {
+    payload: { kind: 'approve' as const, approvalId: 'a1', cluster: 'payments', planId: 'plan-1' },
+    approval,
+    user: 'U0APPROVER',
+    now: 1_000_000 + 60_000,
+    policy,
+    approver: allowed,
+  };
+  const reason = (overrides: Partial<Parameters<typeof evaluateApproval>[0]>) =>
+    evaluateApproval({ ...base, ...overrides })?.reason ?? null;
 
   it('allows an approver within the expiry', () => {
     assert.equal(reason({}), null);

@@ -9,7 +9,10 @@ describe('slack button values', () => {
   const approve: ButtonPayload = { kind: 'approve', approvalId: 'abc123', cluster: 'payments', planId: 'plan-1' };
 
   const refused = (value: string): void => {
-    assert.throws(() => signer.verify(value), (err: unknown) => isRedisMedicError(err, ErrorCode.BadSignature));
+    assert.throws(
+      () => signer.verify(value),
+      (err: unknown) => isRedisMedicError(err, ErrorCode.BadSignature),
+    );
   };
 
   it('round-trips every kind', () => {
@@ -20,7 +23,7 @@ describe('slack button values', () => {
     assert.deepEqual(signer.verify(signer.sign(re)), re);
   });
 
-  it('stays well under Slack\'s 2000-character value limit', () => {
+  it("stays well under Slack's 2000-character value limit", () => {
     assert.ok(signer.sign({ ...approve, planId: 'p'.repeat(200), cluster: 'c'.repeat(63) }).length < 600);
   });
 

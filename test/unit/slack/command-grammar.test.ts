@@ -29,7 +29,10 @@ describe('slack command grammar', () => {
   });
 
   it('undoes Slack escaping and auto-links of typed text', () => {
-    assert.deepEqual(parseCommandText('<http://cache-1.internal:6379|cache-1.internal:6379>'), { kind: 'diagnose', ref: 'cache-1.internal:6379' });
+    assert.deepEqual(parseCommandText('<http://cache-1.internal:6379|cache-1.internal:6379>'), {
+      kind: 'diagnose',
+      ref: 'cache-1.internal:6379',
+    });
     assert.deepEqual(parseCommandText('<http://cache-1.internal:6379>'), { kind: 'diagnose', ref: 'cache-1.internal:6379' });
     assert.deepEqual(parseCommandText('a&amp;b'), { kind: 'diagnose', ref: 'a&b' });
   });

@@ -19,7 +19,13 @@ describe('manifest.yml', () => {
   });
 
   it('asks for exactly the scopes the app uses', () => {
-    assert.deepEqual([...manifest.oauth_config.scopes.bot].sort(), ['channels:history', 'chat:write', 'commands', 'groups:history', 'usergroups:read']);
+    assert.deepEqual([...manifest.oauth_config.scopes.bot].sort(), [
+      'channels:history',
+      'chat:write',
+      'commands',
+      'groups:history',
+      'usergroups:read',
+    ]);
     assert.equal(manifest.oauth_config.scopes.user, undefined);
   });
 });

@@ -23,18 +23,37 @@ export function approveFixAction(ctx: SlackContext) {
       payload = ctx.signer.verify(click.value);
       if (payload.kind !== 'approve') throw new Error('not an approve button');
     } catch (err) {
-      await refuse(ctx, click, '-', { reason: 'bad_value', message: 'This button\'s value was altered or is not one of ours: refused, nothing ran.' }, { error: errorMessage(err) });
+      await refuse(
+        ctx,
+        click,
+        '-',
+        { reason: 'bad_value', message: "This button's value was altered or is not one of ours: refused, nothing ran." },
+        { error: errorMessage(err) },
+      );
       return;
     }
 
     const cluster = ctx.config.clusters.find((c) => c.name === payload.cluster);
     if (!cluster) {
-      await refuse(ctx, click, payload.cluster, { reason: 'unknown_cluster', message: `Cluster ${escapeMrkdwn(payload.cluster)} is no longer configured: refused.` }, { planId: payload.planId });
+      await refuse(
+        ctx,
+        click,
+        payload.cluster,
+        { reason: 'unknown_cluster', message: `Cluster ${escapeMrkdwn(payload.cluster)} is no longer configured: refused.` },
+        { planId: payload.planId },
+      );
       return;
     }
     const approval = await ctx.approvals.get(payload.approvalId);
     const approver = approval ? await ctx.isApprover(click.user, approversFor(ctx.config, cluster)) : undefined;
-    const refusal = evaluateApproval({ payload, approval, user: click.user, now: ctx.now(), policy: ctx.config.approvals, ...(approver ? { approver } : {}) });
+    const refusal = evaluateApproval({
+      payload,
+      approval,
+      user: click.user,
+      now: ctx.now(),
+      policy: ctx.config.approvals,
+      ...(approver ? { approver } : {}),
+    });
     const details = { approvalId: payload.approvalId, planId: payload.planId };
     if (refusal) {
       await refuse(ctx, click, payload.cluster, refusal, details);
@@ -42,10 +61,19 @@ export function approveFixAction(ctx: SlackContext) {
     }
     const record = approval as ApprovalRecord;
     const plan = record.plans.find((p) => p.id === payload.planId)!;
-    const alreadyApproved = async (by: ApprovalClaim | null): Promise<void> => refuse(ctx, click, record.cluster, {
-      reason: 'already_approved',
-      message: by ? `Already approved by ${approversText((by.approvers ?? [by.user]).join('+'))} (${escapeMrkdwn(record.plans.find((p) => p.id === by.planId)?.title ?? by.planId)}); one approval runs one repair.` : 'Already approved; one approval runs one repair.',
-    }, { ...details, ...(by ? { approvedBy: by.user } : {}) });
+    const alreadyApproved = async (by: ApprovalClaim | null): Promise<void> =>
+      refuse(
+        ctx,
+        click,
+        record.cluster,
+        {
+          reason: 'already_approved',
+          message: by
+            ? `Already approved by ${approversText((by.approvers ?? [by.user]).join('+'))} (${escapeMrkdwn(record.plans.find((p) => p.id === by.planId)?.title ?? by.planId)}); one approval runs one repair.`
+            : 'Already approved; one approval runs one repair.',
+        },
+        { ...details, ...(by ? { approvedBy: by.user } : {}) },
+      );
 
     // A high-risk plan may need several distinct approvers (approvals.highRiskApprovers): each
     // click is a vote until the last one needed, which claims the approval for all of them.
@@ -56,7 +84,13 @@ export function approveFixAction(ctx: SlackContext) {
       if (used) return alreadyApproved(used);
       const { voters, added } = await ctx.approvals.vote(record.id, plan.id, click.user, ctx.now());
       if (voters.length < needed) {
-        if (added) await ctx.audit.record({ action: 'repair.vote', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, voters, needed, via: approver?.detail } });
+        if (added)
+          await ctx.audit.record({
+            action: 'repair.vote',
+            cluster: record.cluster,
+            actor: click.user,
+            details: { ...details, title: plan.title, voters, needed, via: approver?.detail },
+          });
         await showVotes(ctx, click, record, log);
         await respondEphemeral(click.responseUrl, voteRecordedMessage(approvalsLine(voters, needed), added), log);
         return;
@@ -68,11 +102,23 @@ export function approveFixAction(ctx: SlackContext) {
     const claimed = await ctx.approvals.claim(record.id, claim);
     if (!claimed.claimed) return alreadyApproved(claimed.by);
     const approvedBy = approvers.join('+');
-    await ctx.audit.record({ action: 'repair.approved', cluster: record.cluster, actor: click.user, details: { ...details, title: plan.title, requestedBy: record.requestedBy, via: approver?.detail, ...(needed > 1 ? { approvers } : {}) } });
+    await ctx.audit.record({
+      action: 'repair.approved',
+      cluster: record.cluster,
+      actor: click.user,
+      details: {
+        ...details,
+        title: plan.title,
+        requestedBy: record.requestedBy,
+        via: approver?.detail,
+        ...(needed > 1 ? { approvers } : {}),
+      },
+    });
 
     if (click.channel && click.messageTs) {
       const running = runningMessage({ cluster: record.cluster, plan, approvedBy, steps: [] });
-      await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: running.text, blocks: running.blocks })
+      await ctx.client.chat
+        .update({ channel: click.channel, ts: click.messageTs, text: running.text, blocks: running.blocks })
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not edit the buttons away'));
     }
     try {
@@ -97,12 +143,27 @@ export function approveFixAction(ctx: SlackContext) {
       log.error({ err: errorMessage(err) }, 'could not queue the repair');
       await ctx.approvals.release(record.id, claim).catch(() => undefined);
       if (click.channel && click.messageTs) {
-        const buttons = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs, await approvalProgress(ctx, record));
-        await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: buttons.text, blocks: buttons.blocks })
+        const buttons = fixesMessage(
+          { cluster: record.cluster, fixes: record.plans, primary: null },
+          fixButtonValues(ctx.signer, record),
+          ctx.config.approvals.expiryMs,
+          await approvalProgress(ctx, record),
+        );
+        await ctx.client.chat
+          .update({ channel: click.channel, ts: click.messageTs, text: buttons.text, blocks: buttons.blocks })
           .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not put the buttons back'));
       }
-      await ctx.audit.record({ action: 'repair.refused', cluster: record.cluster, actor: click.user, details: { ...details, reason: 'queue_unavailable' } });
-      await respondEphemeral(click.responseUrl, refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`), log);
+      await ctx.audit.record({
+        action: 'repair.refused',
+        cluster: record.cluster,
+        actor: click.user,
+        details: { ...details, reason: 'queue_unavailable' },
+      });
+      await respondEphemeral(
+        click.responseUrl,
+        refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`),
+        log,
+      );
     }
   });
 }
@@ -115,16 +176,28 @@ async function approvalProgress(ctx: SlackContext, record: ApprovalRecord): Prom
 /** The buttons message shows "1 of 2 approvals: @a" under the plan, for everyone in the thread. */
 async function showVotes(ctx: SlackContext, click: Click, record: ApprovalRecord, log: SlackContext['logger']): Promise<void> {
   if (!click.channel || !click.messageTs) return;
-  const message = fixesMessage({ cluster: record.cluster, fixes: record.plans, primary: null }, fixButtonValues(ctx.signer, record), ctx.config.approvals.expiryMs, await approvalProgress(ctx, record));
-  await ctx.client.chat.update({ channel: click.channel, ts: click.messageTs, text: message.text, blocks: message.blocks })
+  const message = fixesMessage(
+    { cluster: record.cluster, fixes: record.plans, primary: null },
+    fixButtonValues(ctx.signer, record),
+    ctx.config.approvals.expiryMs,
+    await approvalProgress(ctx, record),
+  );
+  await ctx.client.chat
+    .update({ channel: click.channel, ts: click.messageTs, text: message.text, blocks: message.blocks })
     .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not show the approvals so far'));
 }
 
 async function refuse(ctx: SlackContext, click: Click, cluster: string, refusal: Refusal, details: Record<string, unknown>): Promise<void> {
   const log = ctx.logger.child({ component: 'slack', action: 'approve', user: click.user });
-  await ctx.audit.record({ action: 'repair.refused', cluster, actor: click.user, details: { ...details, reason: refusal.reason, message: refusal.message } });
-  const message = refusal.reason === 'expired' || refusal.reason === 'unknown_approval'
-    ? expiredMessage(refusal.message, ctx.signer.sign({ kind: 'rediagnose', cluster }))
-    : refusalMessage(refusal.reason === 'not_approver' ? `Not allowed: ${refusal.message}` : refusal.message);
+  await ctx.audit.record({
+    action: 'repair.refused',
+    cluster,
+    actor: click.user,
+    details: { ...details, reason: refusal.reason, message: refusal.message },
+  });
+  const message =
+    refusal.reason === 'expired' || refusal.reason === 'unknown_approval'
+      ? expiredMessage(refusal.message, ctx.signer.sign({ kind: 'rediagnose', cluster }))
+      : refusalMessage(refusal.reason === 'not_approver' ? `Not allowed: ${refusal.message}` : refusal.message);
   await respondEphemeral(click.responseUrl, message, log);
 }

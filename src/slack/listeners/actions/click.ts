@@ -39,7 +39,11 @@ export function afterAck(name: string, logger: Logger, handler: (args: ButtonArg
     } catch (err) {
       const log = logger.child({ component: 'slack', action: name, user: args.body.user.id });
       log.error({ err: errorMessage(err) }, `the ${name} click failed`);
-      await respondEphemeral(args.body.response_url, refusalMessage(`Could not handle this click (${escapeMrkdwn(errorMessage(err))}). Nothing ran; try again in a minute.`), log);
+      await respondEphemeral(
+        args.body.response_url,
+        refusalMessage(`Could not handle this click (${escapeMrkdwn(errorMessage(err))}). Nothing ran; try again in a minute.`),
+        log,
+      );
     }
   };
 }

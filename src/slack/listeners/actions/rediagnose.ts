@@ -18,7 +18,7 @@ export function rediagnoseAction(ctx: SlackContext) {
       clusterName = payload.cluster;
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'refused a re-diagnose button value');
-      await respondEphemeral(click.responseUrl, refusalMessage('This button\'s value was altered or is not one of ours: refused.'), log);
+      await respondEphemeral(click.responseUrl, refusalMessage("This button's value was altered or is not one of ours: refused."), log);
       return;
     }
     const cluster = ctx.config.clusters.find((c) => c.name === clusterName);
@@ -31,6 +31,13 @@ export function rediagnoseAction(ctx: SlackContext) {
       await respondEphemeral(click.responseUrl, claim.answer, log);
       return;
     }
-    await startDiagnosis(ctx, { cluster, user: click.user, invokedChannel: click.channel, ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}), kind: 'diagnose', ...(claim.claimToken ? { claimToken: claim.claimToken } : {}) });
+    await startDiagnosis(ctx, {
+      cluster,
+      user: click.user,
+      invokedChannel: click.channel,
+      ...(click.responseUrl ? { responseUrl: click.responseUrl } : {}),
+      kind: 'diagnose',
+      ...(claim.claimToken ? { claimToken: claim.claimToken } : {}),
+    });
   });
 }

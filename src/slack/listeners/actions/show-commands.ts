@@ -10,21 +10,22 @@ export function showCommandsAction(ctx: SlackContext) {
   return afterAck('show-commands', ctx.logger, async (args: ButtonArgs): Promise<void> => {
     const click = clickOf(args);
     const log = ctx.logger.child({ component: 'slack', action: 'dry-run', user: click.user });
-    let payload;
+    let payload: ReturnType<typeof ctx.signer.verify>;
     try {
       payload = ctx.signer.verify(click.value);
       if (payload.kind !== 'dry-run') throw new Error('not a dry-run button');
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'refused a dry-run button value');
-      await respondEphemeral(click.responseUrl, refusalMessage('This button\'s value was altered or is not one of ours: refused.'), log);
+      await respondEphemeral(click.responseUrl, refusalMessage("This button's value was altered or is not one of ours: refused."), log);
       return;
     }
     const approval = await ctx.approvals.get(payload.approvalId);
     const refusal = evaluateApproval({ payload, approval, user: click.user, now: ctx.now(), policy: ctx.config.approvals });
     if (refusal || !approval) {
-      const message = refusal?.reason === 'unknown_approval'
-        ? expiredMessage(refusal.message, ctx.signer.sign({ kind: 'rediagnose', cluster: payload.cluster }))
-        : refusalMessage(refusal?.message ?? 'refused');
+      const message =
+        refusal?.reason === 'unknown_approval'
+          ? expiredMessage(refusal.message, ctx.signer.sign({ kind: 'rediagnose', cluster: payload.cluster }))
+          : refusalMessage(refusal?.message ?? 'refused');
       await respondEphemeral(click.responseUrl, message, log);
       return;
     }

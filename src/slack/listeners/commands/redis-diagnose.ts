@@ -43,7 +43,13 @@ export function redisDiagnoseCommand(ctx: SlackContext) {
           });
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'could not open the paste modal');
-          await respondEphemeral(command.response_url, refusedClusterMessage(`Could not open the paste dialog (${errorMessage(err)}). Try again, or use \`redis-medic analyze\` on a shell.`), log);
+          await respondEphemeral(
+            command.response_url,
+            refusedClusterMessage(
+              `Could not open the paste dialog (${errorMessage(err)}). Try again, or use \`redis-medic analyze\` on a shell.`,
+            ),
+            log,
+          );
         }
         return;
       }
@@ -52,7 +58,12 @@ export function redisDiagnoseCommand(ctx: SlackContext) {
         const resolution = resolveTypedCluster(ctx.config, request.ref);
         if (!resolution.ok) {
           await ack({ response_type: 'ephemeral', ...refusedClusterMessage(resolution.message) });
-          await ctx.audit.record({ action: 'request.rejected', cluster: '-', actor: command.user_id, details: { reason: 'unknown cluster or address', typed: request.ref.slice(0, 200) } });
+          await ctx.audit.record({
+            action: 'request.rejected',
+            cluster: '-',
+            actor: command.user_id,
+            details: { reason: 'unknown cluster or address', typed: request.ref.slice(0, 200) },
+          });
           return;
         }
         const { cluster } = resolution;
@@ -66,8 +77,19 @@ export function redisDiagnoseCommand(ctx: SlackContext) {
           await ack({ response_type: 'ephemeral', ...claim.answer });
           return;
         }
-        await ack({ response_type: 'ephemeral', text: `${what} ${cluster.name}…`, blocks: [section(`${what} *${escapeMrkdwn(cluster.name)}*…${via}${where}`)] });
-        await startDiagnosis(ctx, { cluster, user: command.user_id, invokedChannel: command.channel_id, responseUrl: command.response_url, kind: request.kind, ...(claim.claimToken ? { claimToken: claim.claimToken } : {}) });
+        await ack({
+          response_type: 'ephemeral',
+          text: `${what} ${cluster.name}…`,
+          blocks: [section(`${what} *${escapeMrkdwn(cluster.name)}*…${via}${where}`)],
+        });
+        await startDiagnosis(ctx, {
+          cluster,
+          user: command.user_id,
+          invokedChannel: command.channel_id,
+          responseUrl: command.response_url,
+          kind: request.kind,
+          ...(claim.claimToken ? { claimToken: claim.claimToken } : {}),
+        });
         return;
       }
     }

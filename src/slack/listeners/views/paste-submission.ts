@@ -28,13 +28,19 @@ export function pasteSubmission(ctx: SlackContext) {
     }
     await ack();
     const meta = parseMetadata(view.private_metadata, user);
-    await ctx.audit.record({ action: 'diagnosis.completed', cluster: run.report.cluster, actor: user, details: { via: 'slack paste', offline: true, verdict: run.report.verdict, primary: run.report.primary } });
+    await ctx.audit.record({
+      action: 'diagnosis.completed',
+      cluster: run.report.cluster,
+      actor: user,
+      details: { via: 'slack paste', offline: true, verdict: run.report.verdict, primary: run.report.primary },
+    });
     try {
       await ctx.notifier.publishDiagnosis({ report: run.report, target: { channel: meta.channel }, requestedBy: user, mode: 'full' });
     } catch (err) {
       // Not a member of that channel (or a DM the bot cannot post in): answer the user directly.
       log.warn({ err: slackError(err), channel: meta.channel }, 'could not post the paste analysis in its channel; sending it to the user');
-      await ctx.notifier.publishDiagnosis({ report: run.report, target: { channel: user }, requestedBy: user, mode: 'full' })
+      await ctx.notifier
+        .publishDiagnosis({ report: run.report, target: { channel: user }, requestedBy: user, mode: 'full' })
         .catch((e: unknown) => log.error({ err: slackError(e) }, 'could not post the paste analysis'));
     }
   };

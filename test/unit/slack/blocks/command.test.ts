@@ -3,7 +3,12 @@ import { parseConfig } from '../../../../src/config/load';
 import { ago, helpMessage, listMessage, pasteModal } from '../../../../src/slack/blocks/command';
 
 describe('slack command blocks', () => {
-  const config = parseConfig({ clusters: [{ name: 'payments', seeds: ['10.0.0.1:6379'], channel: 'C1' }, { name: 'cache', seeds: ['10.0.0.2:6379', '10.0.0.3:6379'] }] });
+  const config = parseConfig({
+    clusters: [
+      { name: 'payments', seeds: ['10.0.0.1:6379'], channel: 'C1' },
+      { name: 'cache', seeds: ['10.0.0.2:6379', '10.0.0.3:6379'] },
+    ],
+  });
 
   it('help lists every subcommand and the clusters', () => {
     const text = JSON.stringify(helpMessage(config).blocks);
@@ -13,7 +18,12 @@ describe('slack command blocks', () => {
 
   it('list shows each cluster with its last state, or that it was never diagnosed', () => {
     const now = Date.parse('2024-01-01T00:10:00Z');
-    const states = new Map([['payments', { verdict: 'degraded' as const, primary: 'NODE_UNREACHABLE' as const, checkedAt: '2024-01-01T00:07:00Z', uncovered: [] }]]);
+    const states = new Map([
+      [
+        'payments',
+        { verdict: 'degraded' as const, primary: 'NODE_UNREACHABLE' as const, checkedAt: '2024-01-01T00:07:00Z', uncovered: [] },
+      ],
+    ]);
     const text = JSON.stringify(listMessage(config, states, now).blocks);
     assert.match(text, /\*payments\* \(1 seed, <#C1>\): :large_orange_circle: DEGRADED, `NODE_UNREACHABLE`, checked 3 min ago/);
     assert.match(text, /\*cache\* \(2 seeds\): never diagnosed/);
@@ -25,7 +35,7 @@ describe('slack command blocks', () => {
     assert.equal(ago(-1), 'just now');
   });
 
-  it('the paste modal respects Slack\'s limits', () => {
+  it("the paste modal respects Slack's limits", () => {
     const view = pasteModal('x'.repeat(5000));
     assert.ok(view.title.text.length <= 24);
     assert.ok((view.private_metadata ?? '').length <= 3000);

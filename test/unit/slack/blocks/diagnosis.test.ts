@@ -5,7 +5,14 @@ import { parsePaste } from '../../../../src/cluster/parse-paste';
 import type { DiagnosisReport } from '../../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../../src/engine';
 import type { FixPlan } from '../../../../src/repair/types';
-import { confirmDialog, findingsMessages, fixesMessage, nodeTableMessages, offlineFixesMessage, rootMessage } from '../../../../src/slack/blocks/diagnosis';
+import {
+  confirmDialog,
+  findingsMessages,
+  fixesMessage,
+  nodeTableMessages,
+  offlineFixesMessage,
+  rootMessage,
+} from '../../../../src/slack/blocks/diagnosis';
 
 function report(): DiagnosisReport {
   const text = fs.readFileSync(path.join(__dirname, '../../../fixtures/cluster-nodes/master-fail-no-replica.txt'), 'utf8');
@@ -16,9 +23,17 @@ function report(): DiagnosisReport {
 }
 
 const plan = (overrides: Partial<FixPlan> = {}): FixPlan => ({
-  id: 'plan-1', action: 'PROMOTE_REPLICA', title: 'Promote replica 10.0.0.31:6379', fixes: ['REPLICA_NOT_PROMOTED'], risk: 'high',
-  dataLoss: { slots: [], lastKnownKeys: null, text: 'Writes not yet replicated to 10.0.0.31:6379 are lost.' }, preconditions: [],
-  steps: [{ node: '10.0.0.31:6379', command: ['CLUSTER', 'FAILOVER', 'TAKEOVER'] }], expected: 'ok', executable: true, ...overrides,
+  id: 'plan-1',
+  action: 'PROMOTE_REPLICA',
+  title: 'Promote replica 10.0.0.31:6379',
+  fixes: ['REPLICA_NOT_PROMOTED'],
+  risk: 'high',
+  dataLoss: { slots: [], lastKnownKeys: null, text: 'Writes not yet replicated to 10.0.0.31:6379 are lost.' },
+  preconditions: [],
+  steps: [{ node: '10.0.0.31:6379', command: ['CLUSTER', 'FAILOVER', 'TAKEOVER'] }],
+  expected: 'ok',
+  executable: true,
+  ...overrides,
 });
 
 const values = { approve: (p: FixPlan) => `approve:${p.id}`, dryRun: (p: FixPlan) => `dry:${p.id}` };
@@ -71,7 +86,10 @@ describe('slack diagnosis blocks', () => {
   });
 
   it('fixes: Approve (danger for high risk) with a confirm dialog, plus Show commands; advice gets no Approve', () => {
-    const r = { ...report(), fixes: [plan(), plan({ id: 'advice', title: 'Restart 10.0.0.32:6379 with its data', executable: false, risk: 'low' })] };
+    const r = {
+      ...report(),
+      fixes: [plan(), plan({ id: 'advice', title: 'Restart 10.0.0.32:6379 with its data', executable: false, risk: 'low' })],
+    };
     const { blocks } = fixesMessage(r, values, 15 * 60_000);
     const actions = blocks.filter((b) => b.type === 'actions') as Array<{ elements: Array<Record<string, any>> }>;
     assert.equal(actions.length, 2);
@@ -81,27 +99,37 @@ describe('slack diagnosis blocks', () => {
     assert.equal(approve!.value, 'approve:plan-1');
     assert.equal(approve!.action_id, 'redis_medic.approve:0');
     assert.equal(dry!.text.text, 'Show commands');
-    assert.deepEqual(actions[1]!.elements.map((e) => e.text.text), ['Show commands']);
+    assert.deepEqual(
+      actions[1]!.elements.map((e) => e.text.text),
+      ['Show commands'],
+    );
     assert.match(texts(blocks), /expire after 15 min/);
   });
 
   it('confirm dialog: the exact commands and the data loss in at most 300 characters', () => {
     const dialog = confirmDialog('payments', plan());
-    assert.equal(dialog.text.text, 'On payments:\n10.0.0.31:6379> CLUSTER FAILOVER TAKEOVER\nData loss: Writes not yet replicated to 10.0.0.31:6379 are lost.');
+    assert.equal(
+      dialog.text.text,
+      'On payments:\n10.0.0.31:6379> CLUSTER FAILOVER TAKEOVER\nData loss: Writes not yet replicated to 10.0.0.31:6379 are lost.',
+    );
     assert.equal(dialog.style, 'danger');
-    const long = confirmDialog('payments', plan({
-      steps: Array.from({ length: 30 }, (_, i) => ({ node: `10.0.0.${i}:6379`, command: ['CLUSTER', 'FORGET', 'a'.repeat(40)] })),
-      dataLoss: { slots: [], lastKnownKeys: null, text: 'x'.repeat(500) },
-    }));
+    const long = confirmDialog(
+      'payments',
+      plan({
+        steps: Array.from({ length: 30 }, (_, i) => ({ node: `10.0.0.${i}:6379`, command: ['CLUSTER', 'FORGET', 'a'.repeat(40)] })),
+        dataLoss: { slots: [], lastKnownKeys: null, text: 'x'.repeat(500) },
+      }),
+    );
     assert.ok(long.text.text.length <= 300, `${long.text.text.length}`);
     assert.match(long.text.text, /…and \d+ more \(Show commands\)/);
     assert.match(long.text.text, /Data loss: x+…$/);
     assert.ok((long.title?.text.length ?? 0) <= 100);
   });
 
-  it('long plan titles are cut to Slack\'s 75-character button text', () => {
+  it("long plan titles are cut to Slack's 75-character button text", () => {
     const r = { ...report(), fixes: [plan({ title: 'T'.repeat(200), risk: 'low' })] };
-    const button = (fixesMessage(r, values, 1).blocks.find((b) => b.type === 'actions') as { elements: Array<Record<string, any>> }).elements[0]!;
+    const button = (fixesMessage(r, values, 1).blocks.find((b) => b.type === 'actions') as { elements: Array<Record<string, any>> })
+      .elements[0]!;
     assert.equal(button.text.text.length, 75);
     assert.equal(button.style, 'primary');
   });

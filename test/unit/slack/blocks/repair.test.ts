@@ -17,27 +17,51 @@ describe('slack repair blocks', () => {
   });
 
   it('running: who approved, the planned commands until steps report', () => {
-    const { blocks } = runningMessage({ cluster: 'payments', plan: { title: 'Fix <it>', steps: [{ node: 'n:1', command: ['PING'] }] }, approvedBy: 'U0A', steps: [] });
+    const { blocks } = runningMessage({
+      cluster: 'payments',
+      plan: { title: 'Fix <it>', steps: [{ node: 'n:1', command: ['PING'] }] },
+      approvedBy: 'U0A',
+      steps: [],
+    });
     const text = JSON.stringify(blocks);
     assert.match(text, /Approved by <@U0A>, running \*Fix &lt;it&gt;\* on \*payments\*/);
     assert.match(text, /n:1&gt; PING/);
   });
 
   it('outcome: no Re-diagnose button when the final check is ok', () => {
-    const ok = outcomeMessage({ cluster: 'c', plan: { title: 't' }, approvedBy: 'U0A', rediagnoseValue: 'v', result: { status: 'repaired', planId: 'p', steps: [], durationMs: 1 } });
+    const ok = outcomeMessage({
+      cluster: 'c',
+      plan: { title: 't' },
+      approvedBy: 'U0A',
+      rediagnoseValue: 'v',
+      result: { status: 'repaired', planId: 'p', steps: [], durationMs: 1 },
+    });
     assert.equal(ok.blocks.filter((b) => b.type === 'actions').length, 0);
-    const failed = outcomeMessage({ cluster: 'c', plan: { title: 't' }, approvedBy: 'U0A', rediagnoseValue: 'v', result: { status: 'failed', planId: 'p', steps: [], durationMs: 1 } });
+    const failed = outcomeMessage({
+      cluster: 'c',
+      plan: { title: 't' },
+      approvedBy: 'U0A',
+      rediagnoseValue: 'v',
+      result: { status: 'failed', planId: 'p', steps: [], durationMs: 1 },
+    });
     assert.equal(failed.blocks.filter((b) => b.type === 'actions').length, 1);
   });
 
   it('dry run lists preconditions and why each step', () => {
     const { blocks } = dryRunMessage('payments', {
-      id: 'p', action: 'FORGET_GHOST_NODES', title: 'Forget ghost', fixes: [], risk: 'low', executable: true, expected: 'gone',
-      dataLoss: { slots: [], lastKnownKeys: null, text: 'none' }, preconditions: ['the ghost is still failed'],
+      id: 'p',
+      action: 'FORGET_GHOST_NODES',
+      title: 'Forget ghost',
+      fixes: [],
+      risk: 'low',
+      executable: true,
+      expected: 'gone',
+      dataLoss: { slots: [], lastKnownKeys: null, text: 'none' },
+      preconditions: ['the ghost is still failed'],
       steps: [{ node: 'n:1', command: ['CLUSTER', 'FORGET', 'abc'], why: 'remove it everywhere' }],
     });
     const text = JSON.stringify(blocks);
-    assert.match(text, /CLUSTER FORGET abc    # remove it everywhere/);
+    assert.match(text, /CLUSTER FORGET abc {4}# remove it everywhere/);
     assert.match(text, /the ghost is still failed/);
   });
 });

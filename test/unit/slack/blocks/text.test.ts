@@ -29,7 +29,7 @@ describe('slack text helpers', () => {
     assert.equal(mention('cli:<bob>'), 'cli:&lt;bob&gt;');
   });
 
-  it('undoes Slack\'s escaping of typed text', () => {
+  it("undoes Slack's escaping of typed text", () => {
     assert.equal(unescapeSlackText('&lt;x&gt; &amp; <mailto:a@b.c|a@b.c>'), '<x> & a@b.c');
   });
 });
