@@ -1,8 +1,9 @@
 // Slack faults lose nothing and duplicate nothing (issue 10 §2): the incident thread under a
-// Slack that answers 500, answers after 11 s, or rate-limits. Real cluster (3 masters, no
-// replica, node-timeout 1000 ms), real queue Redis, the fake Slack Web API playing the faults,
-// and the production Slack client of the incident publisher (10 s timeout, no retries).
+// Slack that answers 500, answers after the call's deadline, or rate-limits. Real cluster (3
+// masters, no replica, node-timeout 1000 ms), real queue Redis, the fake Slack Web API playing the
+// faults, and the production Slack client of the incident publisher (no retries).
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { createAuditLog } from '../../../src/audit/audit-log';
 import type { Config } from '../../../src/config/schema';
 import { createClusterMonitor, type ClusterMonitor } from '../../../src/incidents/monitor';
@@ -43,8 +44,11 @@ describe('incident thread under Slack faults', function () {
     await c.waitUntilOk({ timeoutMs: 20_000 });
   });
 
-  /** A monitor process with the production incident publisher (its own queue Redis connection). */
-  function monitorOf(config: Config): ClusterMonitor {
+  /**
+   * A monitor process with the production incident publisher (its own queue Redis connection);
+   * `callTimeoutMs` is the publisher's deadline for each Slack call.
+   */
+  function monitorOf(config: Config, options: { callTimeoutMs?: number } = {}): ClusterMonitor {
     const own = queueRedis();
     cleanups.push(async () => own.disconnect());
     const logger = testLogger();
@@ -53,7 +57,7 @@ describe('incident thread under Slack faults', function () {
       logger,
       redis: own,
       audit: createAuditLog(own, config.queue.prefix, logger),
-      publisher: createSlackIncidentPublisher({ config, logger, redis: own }),
+      publisher: createSlackIncidentPublisher({ config, logger, redis: own, ...options }),
     });
   }
 
@@ -101,14 +105,16 @@ describe('incident thread under Slack faults', function () {
     assert.equal(count(fake, isIncidentRoot), 1);
   });
 
-  it('a root post answered after 11 s: looked up before any retry, one root message, a second monitor posts nothing meanwhile', async () => {
+  it('a root post answered after the call deadline: looked up before any retry, one root message, a second monitor posts nothing meanwhile', async () => {
     const c = cluster();
     const config = testConfig(prefix, c.seeds, fake);
-    const [a, b] = [monitorOf(config), monitorOf(config)];
+    // A short deadline per Slack call (production: 15 s, and the client's own 10 s), so the test does
+    // not wait 10 s on a real timer; the window is still several times what b's four polls take.
+    const [a, b] = [monitorOf(config, { callTimeoutMs: 3000 }), monitorOf(config, { callTimeoutMs: 3000 })];
     await c.kill(c.masters()[2]!);
-    fake.fault('chat.postMessage', { delayMs: 11_000, match: (p) => !p.thread_ts });
+    fake.fault('chat.postMessage', { delayMs: 4000, match: (p) => !p.thread_ts });
 
-    const slow = a.poll(POLL); // its root post times out after 10 s (the client's timeout)
+    const slow = a.poll(POLL); // its root post gets no answer within the 3 s deadline
     await fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
     for (let i = 0; i < 4; i++) {
       const other = await b.poll(POLL);
@@ -131,6 +137,9 @@ describe('incident thread under Slack faults', function () {
   it('429 with Retry-After on the thread: says so, waits that long, then delivers', async () => {
     const c = cluster();
     const config = testConfig(prefix, c.seeds, fake);
+    // Retry-After is waited out on the monitor's clock (Date.now): a fake Date, moved instead of slept on.
+    const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    cleanups.push(async () => clock.restore());
     const m = monitorOf(config);
     await c.kill(c.masters()[2]!);
     fake.fault('chat.postMessage', { status: 429, retryAfterSec: 3, match: (p) => Boolean(p.thread_ts) });
@@ -138,13 +147,14 @@ describe('incident thread under Slack faults', function () {
     const first = await m.poll(POLL);
     assert.equal(first.thread?.stalled, 'diagnosis: rate limited by Slack: retrying in 3 s');
     const waiting = (await m.store.getIncident(CLUSTER))!.record.slackNotBefore!;
-    assert.ok(waiting > Date.now() + 2000);
+    assert.equal(waiting, clock.now + 3000);
     const callsBefore = fake.calls.length;
+    clock.tick(2999);
     const early = await m.poll(POLL);
     assert.equal(early.thread, undefined, 'nothing is sent to Slack before Retry-After has passed');
     assert.equal(fake.calls.slice(callsBefore).filter((x) => x.method === 'chat.postMessage').length, 0);
 
-    await new Promise((resolve) => setTimeout(resolve, waiting - Date.now() + 50));
+    clock.tick(1);
     const later = await m.poll(POLL);
     assert.deepEqual(later.thread?.steps, ['diagnosis'], JSON.stringify(later.thread));
   });
