@@ -51,7 +51,10 @@ export function healthRoutes(
         if (stopping()) return sendJson(res, 503, { status: 'stopping' });
         healthBody(source).then(
           ({ code, body }) => sendJson(res, code, { ...body, status: code === 200 ? 'ready' : 'not ready' }),
-          (err: unknown) => sendJson(res, 503, { status: 'not ready', error: errorMessage(err) }),
+          (err: unknown) => {
+            logger.error({ error: withoutUrls(errorMessage(err)) }, 'readiness check failed');
+            sendJson(res, 503, { status: 'not ready', error: withoutUrls(errorMessage(err)) });
+          },
         );
       },
     },
@@ -62,7 +65,7 @@ export function healthRoutes(
         healthBody(source).then(
           ({ code, body }) => sendJson(res, code, body),
           (err: unknown) => {
-            logger.error({ error: errorMessage(err) }, 'health check failed');
+            logger.error({ error: withoutUrls(errorMessage(err)) }, 'health check failed');
             sendJson(res, 503, { status: 'unhealthy', error: withoutUrls(errorMessage(err)) });
           },
         );
@@ -78,9 +81,9 @@ export function healthRoutes(
             res.end(text);
           },
           (err: unknown) => {
-            logger.error({ error: errorMessage(err) }, 'metrics scrape failed');
+            logger.error({ error: withoutUrls(errorMessage(err)) }, 'metrics scrape failed');
             res.writeHead(500, { 'Content-Type': 'text/plain' });
-            res.end(`metrics unavailable: ${errorMessage(err)}\n`);
+            res.end(`metrics unavailable: ${withoutUrls(errorMessage(err))}\n`);
           },
         );
       },
@@ -143,7 +146,11 @@ export async function startRouteServer(
   };
 }
 
-/** /healthz names no URL at all: the host and user of the queue Redis are nobody's business. */
+/**
+ * The probe routes name no URL at all: the host, user and password of the queue Redis are
+ * nobody's business. Every error text they answer or log goes through this, whichever path
+ * (a health body, a rejected check, a failed scrape) it took.
+ */
 function withoutUrls(text: string): string {
   return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, '(URL not shown)');
 }

@@ -1,6 +1,8 @@
 // Issue 11 §4: /healthz is served to whoever reaches the port; it must not echo the queue URL
 // (host, user, password), neither when the queue Redis is up nor in an error it reports.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { Gauge, Registry } from 'prom-client';
 import { healthRoutes, startRouteServer, type RouteServer } from '../../../src/http/health';
 import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
 import { silentLogger } from '../../../src/logging/logger';
@@ -48,5 +50,34 @@ describe('/healthz names no URL (issue 11 §4)', function () {
     });
     assert.equal(JSON.parse(text).queueRedis, 'down');
     assert.doesNotMatch(text, /redis:\/\/|s3cret|medic@|127\.0\.0\.1:\d/, text);
+  });
+
+  it('a check that fails with the raw URL in its message: /readyz, /healthz and /metrics show neither the URL nor the password', async () => {
+    const port = await freePort();
+    const secretUrl = `redis://medic:s3cret@wd@127.0.0.1:${port}/0?password=s3cret2`;
+    // A real connection attempt to the password-bearing URL at a closed port, and an error that
+    // quotes the URL as it was configured (as a careless message would).
+    const reach = async (): Promise<never> => {
+      const client = new Redis(secretUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        throw new Error('the closed port answered');
+      } catch (err) {
+        throw new Error(`cannot reach the queue Redis at ${secretUrl}: ${(err as Error).message}`);
+      } finally {
+        client.disconnect();
+      }
+    };
+    const metrics = new Registry();
+    new Gauge({ name: 'i11_queue_depth', help: 'x', registers: [metrics], collect: reach });
+    server = await startRouteServer(healthRoutes({ health: reach, metrics }), { port: 0, host: '127.0.0.1' });
+    for (const route of ['/readyz', '/healthz', '/metrics']) {
+      const res = await fetch(`${server.url}${route}`, { signal: AbortSignal.timeout(5000) });
+      const text = await res.text();
+      assert.ok(res.status >= 500, `${route}: ${res.status} ${text}`);
+      assert.match(text, /ECONNREFUSED|URL not shown/, `${route}: ${text}`);
+      assert.doesNotMatch(text, /redis:\/\/|s3cret|medic@|127\.0\.0\.1:\d/, `${route}: ${text}`);
+    }
   });
 });
