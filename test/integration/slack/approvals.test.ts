@@ -175,6 +175,15 @@ describe('slack approvals', function () {
       });
     });
 
+    it('a queue failure whose message carries mrkdwn reaches the approver escaped: no ping, no link (issue 11)', async () => {
+      h.enqueuer.failNextRepair = 'READONLY <!channel> see <https://evil.example/login|the runbook> *now*';
+      await click(p, 'U0APPROVER', { responsePath: 'hostile' });
+      const sent = JSON.stringify((await h.fake.waitFor('response_url/response/hostile')).params);
+      assert.match(sent, /Could not queue the repair/);
+      assert.match(sent, /&lt;!channel&gt;/, sent);
+      assert.doesNotMatch(sent, /<!channel>|<https:\/\/evil/, sent);
+    });
+
     it('the app restarted between the diagnosis and the click: the click still works', async () => {
       await h.restart();
       await click(p, 'U0APPROVER');

@@ -27,8 +27,8 @@ export const QUEUE_REDIS_URL = 'redis://127.0.0.1:6379';
 export interface RecordingEnqueuer extends Enqueuer {
   diagnoses: DiagnoseJobData[];
   repairs: RepairJobData[];
-  /** Make the next enqueueRepair fail as if the queue Redis were down. */
-  failNextRepair: boolean;
+  /** Make the next enqueueRepair fail as if the queue Redis were down (a string: with that message). */
+  failNextRepair: boolean | string;
 }
 
 export interface HarnessOptions {
@@ -104,8 +104,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     enqueueRepair(data) {
       this.repairs.push(data);
       if (this.failNextRepair) {
+        const message =
+          typeof this.failNextRepair === 'string'
+            ? this.failNextRepair
+            : 'cannot queue the repair: the queue Redis is unreachable right now';
         this.failNextRepair = false;
-        return Promise.reject(new Error('cannot queue the repair: the queue Redis is unreachable right now'));
+        return Promise.reject(new Error(message));
       }
       return jobs.enqueuer.enqueueRepair(data);
     },

@@ -161,7 +161,9 @@ export function approveFixAction(ctx: SlackContext) {
       });
       await respondEphemeral(
         click.responseUrl,
-        refusalMessage(`Could not queue the repair (${errorMessage(err)}). Nothing ran; the buttons are back, try again in a minute.`),
+        refusalMessage(
+          `Could not queue the repair (${escapeMrkdwn(errorMessage(err))}). Nothing ran; the buttons are back, try again in a minute.`,
+        ),
         log,
       );
     }
