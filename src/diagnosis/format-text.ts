@@ -1,4 +1,4 @@
-import { commandText } from '../repair/step-text';
+import { byHandLines, commandText, isByHand } from '../repair/step-text';
 import { countSlots, formatRanges } from '../cluster/slots';
 import { truncate } from '../text';
 import type { DiagnosisReport, Finding, NodeReport } from './types';
@@ -112,6 +112,8 @@ function nextSteps(report: DiagnosisReport): string[] {
     out.push(`  ${plan.id}  ${plan.title}  (risk ${plan.risk}${plan.executable ? '' : ', manual'})`);
     out.push(`      data loss: ${plan.dataLoss.text}`);
     for (const step of plan.steps) out.push(`      ${step.node}> ${commandText(step)}`);
+    if (isByHand(plan))
+      out.push('      what you do (redis-medic cannot do this itself):', ...byHandLines(plan).map((l) => `        - ${l}`));
   }
   if (executable.length === 0) out.push('  (none of these can be run by redis-medic itself)');
   return out;

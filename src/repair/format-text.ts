@@ -1,4 +1,4 @@
-import { commandText } from './step-text';
+import { byHandLines, commandText, isByHand } from './step-text';
 import type { FixPlan, RepairResult } from './types';
 
 /** A plan as a person reviews it before saying yes: what, how risky, what is lost, each command. */
@@ -9,7 +9,8 @@ export function formatPlan(plan: FixPlan, cluster: string): string {
     `  fixes: ${plan.fixes.join(', ') || '-'}`,
     `  data loss: ${plan.dataLoss.text}`,
   ];
-  if (plan.preconditions.length) out.push('  before you say yes:', ...plan.preconditions.map((p) => `    - ${p}`));
+  if (isByHand(plan)) out.push('  what you do (redis-medic cannot do this itself):', ...byHandLines(plan).map((l) => `    - ${l}`));
+  else if (plan.preconditions.length) out.push('  before you say yes:', ...plan.preconditions.map((p) => `    - ${p}`));
   if (plan.checks?.length) {
     out.push(
       '  checked first (read-only):',

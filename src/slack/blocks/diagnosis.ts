@@ -1,6 +1,6 @@
 import { countSlots, formatRanges } from '../../cluster/slots';
 import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagnosis/types';
-import { commandText } from '../../repair/step-text';
+import { byHandLines, commandText, isByHand } from '../../repair/step-text';
 import type { FixPlan, KeyMove } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
 import { noFaultText, nodeTableRows } from '../../diagnosis/format-text';
@@ -259,7 +259,7 @@ export function offlineFixesMessage(report: DiagnosisReport): MessageBody {
   }
   report.fixes.slice(0, MAX_PLANS).forEach((plan, index) => {
     blocks.push(section(truncate(planSummary(plan, index), LIMITS.sectionText)));
-    blocks.push(section(codeBlock(plan.steps.map(stepLine))));
+    if (plan.steps.length > 0) blocks.push(section(codeBlock(plan.steps.map(stepLine))));
   });
   return { text: 'Offline analysis: commands for reference', blocks: blocks.slice(0, LIMITS.blocksPerMessage) };
 }
@@ -269,8 +269,13 @@ export function planSummary(plan: FixPlan, index: number): string {
     `*${index + 1}. ${escapeMrkdwn(plan.title)}*  risk *${plan.risk}*${plan.executable ? '' : '  _(advice: redis-medic cannot do this itself)_'}`,
     `*Data loss:* ${escapeMrkdwn(plan.dataLoss.text)}`,
     `*Expected:* ${escapeMrkdwn(plan.expected)}`,
-    `${plural(plan.steps.length, 'step')} on ${new Set(plan.steps.map((s) => s.node)).size} node(s).`,
   ];
+  if (isByHand(plan)) {
+    // Advice (restart a process): no step for redis-medic to run, so say what the person does.
+    lines.push('*What you do* (redis-medic cannot do this itself):', ...byHandLines(plan).map((l) => `• ${escapeMrkdwn(l)}`));
+  } else {
+    lines.push(`${plural(plan.steps.length, 'step')} on ${plural(new Set(plan.steps.map((s) => s.node)).size, 'node')}.`);
+  }
   return lines.join('\n');
 }
 

@@ -93,6 +93,13 @@ describe('CLI: demo', function () {
     const run = await cli(['demo']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /Root cause: Master .* is down and has no replica/);
+    // The advice-only plan (restart the node: no step redis-medic can run) says what to do by hand.
+    assert.match(
+      run.stdout,
+      /Restart redis-server on \S+ with its data dir.*\n.*data loss: .*\n {6}what you do \(redis-medic cannot do this itself\):\n {8}- Restart redis-server on /,
+    );
+    assert.match(run.stdout, / {8}- Start it with the same port, cluster-config-file \(nodes\.conf\) and dir/);
+    assert.match(run.stdout, / {8}- Then diagnose again/);
     assert.match(run.stdout, /Repair REPAIRED/);
     assert.match(run.stdout, /After the repair: (OK|DEGRADED); every node: .* ok, .* ok/);
     assert.match(run.stdout, /Cleaning up/);
