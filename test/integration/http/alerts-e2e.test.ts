@@ -34,7 +34,7 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     fake = await startFakeSlack();
     prefix = testPrefix();
     const config = testConfig(prefix, cluster().seeds, fake, {}, { alerts: { webhookToken: TOKEN } });
-    proc = monitorProcess(config, fake);
+    proc = monitorProcess(config);
     system = createJobSystem(config, {
       logger: testLogger(),
       monitorPoll: (job) => proc.monitor.poll(job.data, job.id),

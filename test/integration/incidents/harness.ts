@@ -1,30 +1,22 @@
 // Shared setup for the incident monitor's integration tests: a config pointing at a real test
 // cluster and the fake Slack Web API, and "monitor processes" that each own their connections
-// (queue Redis, WebClient, Slack notifier), as two `start` processes would.
-import { randomUUID } from 'node:crypto';
-import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
+// (queue Redis, the production incident publisher and its Slack client), as two `start`
+// processes would. The mocha lifecycle (cluster, fake Slack, prefix, cleanups) is useHarness.
+import type { Redis } from 'ioredis';
 import { createAuditLog, type AuditLog } from '../../../src/audit/audit-log';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { createClusterMonitor, type ClusterMonitor, type MonitorDeps } from '../../../src/incidents/monitor';
 import { INCIDENT_EVENT, RISK_EVENT } from '../../../src/slack/blocks/incident';
-import { createLogger, type Logger } from '../../../src/logging/logger';
-import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
+import { createSlackIncidentPublisher, type SlackIncidentPublisherDeps } from '../../../src/slack/incident-publisher';
 import type { FakeSlack, RecordedCall } from '../../helpers/fake-slack';
 import { eventually } from '../../helpers/cluster';
+import { queueRedis, testLogger } from '../../helpers/harness';
+
+export { queueRedis, testLogger, testPrefix } from '../../helpers/harness';
 
 export const CHANNEL = 'C0INCIDENTS';
 export const CLUSTER = 'payments';
-
-/** Set TEST_LOG_LEVEL=debug to see what the monitors do. */
-export function testLogger(): Logger {
-  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-}
-
-export function testPrefix(): string {
-  return `test-${randomUUID()}`;
-}
 
 export function testConfig(
   prefix: string,
@@ -44,38 +36,36 @@ export function testConfig(
   });
 }
 
-export function queueRedis(): Redis {
-  return new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
-}
-
 export interface MonitorProcess {
   monitor: ClusterMonitor;
   redis: Redis;
   audit: AuditLog;
-  client: WebClient;
   close(): Promise<void>;
 }
 
-/** One monitor "process": its own queue Redis connection, Slack client and notifier. */
-export function monitorProcess(config: Config, fake: FakeSlack, options: Pick<MonitorDeps, 'now'> = {}): MonitorProcess {
+export interface MonitorProcessOptions extends Pick<MonitorDeps, 'now'>, Pick<SlackIncidentPublisherDeps, 'callTimeoutMs'> {
+  /** The queue Redis connection to use (the caller closes it); default: one of its own. */
+  redis?: Redis;
+}
+
+/**
+ * One monitor "process": its own queue Redis connection and the production incident publisher
+ * (with its own Slack client, at the config's slack.apiUrl). `now` is the clock of both.
+ */
+export function monitorProcess(config: Config, options: MonitorProcessOptions = {}): MonitorProcess {
   const logger = testLogger();
-  const redis = queueRedis();
-  const client = new WebClient('test-bot-token', {
-    slackApiUrl: fake.apiUrl,
-    timeout: 5000,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-  });
+  const redis = options.redis ?? queueRedis();
+  const now = options.now ? { now: options.now } : {};
+  const callTimeoutMs = options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {};
   const audit = createAuditLog(redis, config.queue.prefix, logger);
-  const publisher = createSlackIncidentPublisher({ config, logger, client, redis, ...(options.now ? { now: options.now } : {}) });
-  const monitor = createClusterMonitor({ config, logger, redis, publisher, audit, ...options });
+  const publisher = createSlackIncidentPublisher({ config, logger, redis, ...now, ...callTimeoutMs });
+  const monitor = createClusterMonitor({ config, logger, redis, publisher, audit, ...now });
   return {
     monitor,
     redis,
     audit,
-    client,
     async close() {
-      redis.disconnect();
+      if (!options.redis) redis.disconnect();
     },
   };
 }

@@ -9,13 +9,12 @@ import type { MonitorJobData } from '../../../src/jobs/types';
 import type { Config } from '../../../src/config/schema';
 import type { PollOutcome } from '../../../src/incidents/monitor';
 import { lastKnownNodeState } from '../../../src/incidents/store';
-import { eventually, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
-import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
+import { eventually, type TestCluster, type TestNode } from '../../helpers/cluster';
+import { useHarness } from '../../helpers/harness';
 import {
   CHANNEL,
   CLUSTER,
   count,
-  deleteKeys,
   inThread,
   isIncidentRoot,
   isResolvedEdit,
@@ -24,7 +23,6 @@ import {
   moreThan,
   testConfig,
   testLogger,
-  testPrefix,
   type MonitorProcess,
 } from './harness';
 
@@ -32,38 +30,15 @@ const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
 
 describe('incident monitor on a real cluster', function () {
   this.timeout(60_000);
-  const cluster = useCluster({ masters: 3, nodeTimeoutMs: 1000 });
-  let fake: FakeSlack;
-  let prefix: string;
-  const cleanups: Array<() => Promise<void>> = [];
-
-  before(async () => {
-    fake = await startFakeSlack();
-  });
-  after(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    prefix = testPrefix();
-    fake.reset();
-  });
-  afterEach(async function () {
-    this.timeout(30_000);
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-    await deleteKeys(prefix);
-    // Every test starts from a healthy cluster.
-    const c = cluster();
-    for (const node of c.nodes) if (!node.alive) await c.restart(node);
-    await c.waitUntilOk({ timeoutMs: 20_000 });
-  });
+  const h = useHarness({ cluster: { masters: 3, nodeTimeoutMs: 1000 }, healCluster: true, fakeSlack: true });
 
   function victimOf(c: TestCluster): TestNode {
     return c.masters()[2]!; // slots 10923-16383
   }
 
   it('two monitor processes, one killed master without replica: one incident thread, then resolved with its duration', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 3 });
     const outcomes: PollOutcome[] = [];
     const systems = [startMonitorSystem(config, 'monitor-a', outcomes), startMonitorSystem(config, 'monitor-b', outcomes)];
     for (const system of systems) {
@@ -75,49 +50,49 @@ describe('incident monitor on a real cluster', function () {
     }
 
     // Healthy but fragile (no replicas): one risk message, never an incident.
-    await fake.waitFor('chat.postMessage', isRiskMessage, 15_000);
+    await h.fake.waitFor('chat.postMessage', isRiskMessage, 15_000);
     await moreThan(() => outcomes.length, 3, 'three more polls');
-    assert.equal(count(fake, isIncidentRoot), 0);
+    assert.equal(count(h.fake, isIncidentRoot), 0);
 
     const victim = victimOf(c);
     const killedAt = Date.now();
     await c.kill(victim);
-    const root = await fake.waitFor('chat.postMessage', isIncidentRoot, 15_000);
+    const root = await h.fake.waitFor('chat.postMessage', isIncidentRoot, 15_000);
     const mttdMs = root.at - killedAt;
     const target = c.nodeTimeoutMs + config.monitor.intervalMs + 1000;
     // Reported, not asserted: timings on a shared machine are noise (bench/mttd.bench.ts measures it).
     console.log(`      kill -> incident message: ${mttdMs} ms (goal: node-timeout + interval + 1 s = ${target} ms)`);
-    const observer = track(monitorProcess(config, fake));
+    const observer = h.track(monitorProcess(config));
     const rootTs = await storedRootTs(observer);
     assert.equal(root.params.channel, CHANNEL);
     assert.equal(
       root.params.text,
       `:red_circle: payments is DOWN — Master ${victim.addr} is down and has no replica — 5461 slots not served (10923-16383)`,
     );
-    await fake.waitFor('chat.postMessage', inThread(rootTs), 15_000);
+    await h.fake.waitFor('chat.postMessage', inThread(rootTs), 15_000);
 
     await moreThan(() => outcomes.length, 4, 'four more polls while the master is down');
-    assert.equal(count(fake, isIncidentRoot), 1, 'exactly one incident root message');
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'exactly one incident root message');
     assert.ok(outcomes.some((o) => o.incident?.action === 'opened'));
 
     await c.restart(victim);
     await c.waitUntilOk();
-    const resolved = await fake.waitFor('chat.update', isResolvedEdit(rootTs), 20_000);
+    const resolved = await h.fake.waitFor('chat.update', isResolvedEdit(rootTs), 20_000);
     assert.match(
       String(resolved.params.text),
       /^:large_green_circle: payments: Resolved after \d+s\. Cause: Master .* is down and has no replica\. Fix: none by redis-medic/,
     );
-    await fake.waitFor('chat.postMessage', (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text)), 10_000);
+    await h.fake.waitFor('chat.postMessage', (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text)), 10_000);
 
     await moreThan(() => outcomes.length, 3, 'three polls after the resolution');
-    assert.equal(count(fake, isIncidentRoot), 1, 'still one root message');
-    assert.equal(count(fake, isResolvedEdit(rootTs)), 1, 'resolved once, by one process');
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'still one root message');
+    assert.equal(count(h.fake, isResolvedEdit(rootTs)), 1, 'resolved once, by one process');
     assert.equal(
-      count(fake, (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text))),
+      count(h.fake, (call) => inThread(rootTs)(call) && /Resolved after/.test(String(call.params.text))),
       1,
     );
-    assert.equal(count(fake, isRiskMessage), 1, 'the risk digest is not repeated within its interval');
-    for (const call of fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts))
+    assert.equal(count(h.fake, isRiskMessage), 1, 'the risk digest is not repeated within its interval');
+    for (const call of h.fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts))
       assert.equal(call.params.thread_ts, rootTs, 'every reply is in the one thread');
 
     const p = observer;
@@ -130,7 +105,7 @@ describe('incident monitor on a real cluster', function () {
     assert.equal(audit.filter((r) => r.action === 'incident.resolved').length, 1);
 
     function startMonitorSystem(cfg: Config, name: string, sink: PollOutcome[]): JobSystem {
-      const proc = monitorProcess(cfg, fake);
+      const proc = monitorProcess(cfg);
       const system = createJobSystem(cfg, {
         logger: testLogger(),
         monitorPoll: async (job: Job<MonitorJobData>) => {
@@ -140,7 +115,7 @@ describe('incident monitor on a real cluster', function () {
         },
         workers: { name, shutdownGraceMs: 5000 },
       });
-      cleanups.push(async () => {
+      h.defer(async () => {
         await system.close();
         await proc.close();
       });
@@ -149,11 +124,11 @@ describe('incident monitor on a real cluster', function () {
   });
 
   it('two monitors polling at the same moment: one opens, the other joins, one root message', async () => {
-    const c = cluster();
+    const c = h.cluster();
     let clock = Date.parse('2026-01-01T03:00:00Z');
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
-    const a = track(monitorProcess(config, fake, { now: () => clock }));
-    const b = track(monitorProcess(config, fake, { now: () => clock }));
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 3 });
+    const a = h.track(monitorProcess(config, { now: () => clock }));
+    const b = h.track(monitorProcess(config, { now: () => clock }));
 
     await c.kill(victimOf(c));
     const first = await Promise.all([a.monitor.poll(POLL), b.monitor.poll(POLL)]);
@@ -164,9 +139,9 @@ describe('incident monitor on a real cluster', function () {
       clock += 500;
       await Promise.all([a.monitor.poll(POLL), b.monitor.poll(POLL)]);
     }
-    assert.equal(count(fake, isIncidentRoot), 1);
+    assert.equal(count(h.fake, isIncidentRoot), 1);
     const rootTs = await storedRootTs(a);
-    assert.ok(count(fake, inThread(rootTs)) >= 1, 'the diagnosis is in the thread');
+    assert.ok(count(h.fake, inThread(rootTs)) >= 1, 'the diagnosis is in the thread');
 
     await c.restart(victimOf(c));
     await c.waitUntilOk();
@@ -176,16 +151,16 @@ describe('incident monitor on a real cluster', function () {
       later.push(...(await Promise.all([a.monitor.poll(POLL), b.monitor.poll(POLL)])));
     }
     assert.equal(later.filter((o) => o.incident?.action === 'resolved').length, 1, 'resolved by exactly one of them');
-    assert.equal(count(fake, isResolvedEdit(rootTs)), 1);
+    assert.equal(count(h.fake, isResolvedEdit(rootTs)), 1);
   });
 
   it('a blip shorter than the resolve window keeps its thread; the resolution says how long it lasted', async () => {
-    const c = cluster();
+    const c = h.cluster();
     const victim = victimOf(c);
     const openedAt = Date.parse('2026-01-01T03:17:00Z');
     let clock = openedAt;
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
-    const m = track(monitorProcess(config, fake, { now: () => clock }));
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 3 });
+    const m = h.track(monitorProcess(config, { now: () => clock }));
 
     // Keys on the victim, so its history has something to tell once it is gone.
     const tag = await hashTagOn(c, victim);
@@ -197,7 +172,7 @@ describe('incident monitor on a real cluster', function () {
     clock += 500;
     const opened = await m.monitor.poll(POLL);
     assert.equal(opened.incident?.action, 'opened');
-    const before = await lastKnownNodeState(m.redis, prefix, CLUSTER, victim.addr);
+    const before = await lastKnownNodeState(m.redis, h.prefix, CLUSTER, victim.addr);
     assert.equal(before?.keys, 37, 'the dead node keeps its last known key count');
     assert.deepEqual(before?.slots, [[10923, 16383]]);
     assert.equal(before?.at, openedAt);
@@ -213,9 +188,9 @@ describe('incident monitor on a real cluster', function () {
     const again = await m.monitor.poll(POLL);
     assert.equal(again.incident?.id, opened.incident?.id, 'the same incident');
     assert.equal(again.incident?.action, 'updated');
-    assert.equal(count(fake, isIncidentRoot), 1, 'no new thread for a blip');
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'no new thread for a blip');
     const rootTs = await storedRootTs(m);
-    const edits = fake
+    const edits = h.fake
       .callsTo('chat.update')
       .filter((x) => x.params.ts === rootTs)
       .map((x) => String(x.params.text));
@@ -237,19 +212,19 @@ describe('incident monitor on a real cluster', function () {
     assert.equal(record.healthyPolls, 2);
     clock = openedAt + 252_000;
     assert.equal((await m.monitor.poll(POLL)).incident?.action, 'resolved');
-    const resolved = await fake.waitFor('chat.update', isResolvedEdit(rootTs), 5000);
+    const resolved = await h.fake.waitFor('chat.update', isResolvedEdit(rootTs), 5000);
     assert.match(
       String(resolved.params.text),
       /^:large_green_circle: payments: Resolved after 4m 12s\. Cause: Master .* is down and has no replica\./,
     );
-    assert.equal(count(fake, isIncidentRoot), 1);
+    assert.equal(count(h.fake, isIncidentRoot), 1);
   });
 
   it('a fault the light probe cannot see (an open slot) is found by the periodic deep check', async () => {
-    const c = cluster();
+    const c = h.cluster();
     let clock = Date.parse('2026-01-01T03:00:00Z');
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 1 });
-    const m = track(monitorProcess(config, fake, { now: () => clock }));
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 1 });
+    const m = h.track(monitorProcess(config, { now: () => clock }));
     const [source, target] = [c.masters()[0]!, c.masters()[1]!];
     await c.openSlot(42, source, target);
     try {
@@ -265,37 +240,32 @@ describe('incident monitor on a real cluster', function () {
   });
 
   it('Slack refusing the root message: the incident stays open and the next poll posts it', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 3 });
-    const m = track(monitorProcess(config, fake));
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 3 });
+    const m = h.track(monitorProcess(config));
     await c.kill(victimOf(c));
-    fake.failNext('chat.postMessage', 'not_in_channel');
+    h.fake.failNext('chat.postMessage', 'not_in_channel');
     const first = await m.monitor.poll(POLL);
     assert.equal(first.incident?.action, 'opened');
     assert.equal((await m.monitor.store.getIncident(CLUSTER))?.record.rootTs, null);
     const second = await m.monitor.poll(POLL);
     assert.equal(second.incident?.id, first.incident?.id);
     assert.ok(await storedRootTs(m));
-    assert.equal(count(fake, isIncidentRoot), 2, 'the refused attempt, then the one that landed');
-    assert.equal(fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts).length > 0, true, 'and its thread got the diagnosis');
+    assert.equal(count(h.fake, isIncidentRoot), 2, 'the refused attempt, then the one that landed');
+    assert.equal(h.fake.callsTo('chat.postMessage').filter((x) => x.params.thread_ts).length > 0, true, 'and its thread got the diagnosis');
   });
 
   it('an outage of every node is still one incident, described as "no node answered"', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake, { intervalMs: 500, resolveAfterPolls: 1 });
-    const m = track(monitorProcess(config, fake));
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake, { intervalMs: 500, resolveAfterPolls: 1 });
+    const m = h.track(monitorProcess(config));
     await m.monitor.poll(POLL); // learns the nodes
     await Promise.all(c.nodes.map((n) => c.kill(n)));
     const outcome = await m.monitor.poll(POLL);
     assert.equal(outcome.incident?.action, 'opened');
-    const root = await fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+    const root = await h.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
     assert.match(String(root.params.text), /^:red_circle: payments is DOWN — No node of payments answered/);
   });
-
-  function track(p: MonitorProcess): MonitorProcess {
-    cleanups.push(() => p.close());
-    return p;
-  }
 });
 
 /** The root message's ts, as the process that posted it stored it. */

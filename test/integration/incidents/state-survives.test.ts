@@ -3,68 +3,22 @@
 // metadata and adopted, with its opening time), and a flapping master keeps one thread.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { createAuditLog } from '../../../src/audit/audit-log';
 import type { Config } from '../../../src/config/schema';
-import { startThrowawayRedis, type ThrowawayRedis } from '../../../src/devtools/redis-server';
-import { createClusterMonitor, type ClusterMonitor, type PollOutcome } from '../../../src/incidents/monitor';
+import { startThrowawayRedis } from '../../../src/devtools/redis-server';
+import type { ClusterMonitor, PollOutcome } from '../../../src/incidents/monitor';
 import type { MonitorJobData } from '../../../src/jobs/types';
-import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
-import { eventually, useCluster } from '../../helpers/cluster';
-import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
-import {
-  CLUSTER,
-  count,
-  deleteKeys,
-  inThread,
-  isIncidentRoot,
-  isResolvedEdit,
-  queueRedis,
-  testConfig,
-  testLogger,
-  testPrefix,
-} from './harness';
+import { eventually } from '../../helpers/cluster';
+import { useHarness } from '../../helpers/harness';
+import { CLUSTER, count, inThread, isIncidentRoot, isResolvedEdit, monitorProcess, testConfig } from './harness';
 
 const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
 
 describe('incident state survives the queue Redis', function () {
   this.timeout(90_000);
-  const cluster = useCluster({ masters: 3 });
-  let fake: FakeSlack;
-  let prefix: string;
-  let queue: ThrowawayRedis | undefined;
-  const cleanups: Array<() => Promise<void>> = [];
+  const h = useHarness({ cluster: { masters: 3 }, healCluster: true, fakeSlack: true });
 
-  before(async () => {
-    fake = await startFakeSlack();
-  });
-  after(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    prefix = testPrefix();
-    fake.reset();
-  });
-  afterEach(async function () {
-    this.timeout(30_000);
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-    await queue?.stop();
-    queue = undefined;
-    await deleteKeys(prefix);
-    const c = cluster();
-    for (const node of c.nodes) if (!node.alive) await c.restart(node);
-    await c.waitUntilOk({ timeoutMs: 20_000 });
-  });
-
-  function monitorOn(config: Config, redis: Redis): ClusterMonitor {
-    const logger = testLogger();
-    return createClusterMonitor({
-      config,
-      logger,
-      redis,
-      audit: createAuditLog(redis, config.queue.prefix, logger),
-      publisher: createSlackIncidentPublisher({ config, logger, redis }),
-    });
-  }
+  /** A monitor process with the production incident publisher, on `redis` if given (else on a connection of its own). */
+  const monitorOn = (config: Config, redis?: Redis): ClusterMonitor => h.track(monitorProcess(config, redis ? { redis } : {})).monitor;
 
   async function pollUntil(m: ClusterMonitor, actions: string[], attempts = 40): Promise<PollOutcome> {
     let last: PollOutcome | undefined;
@@ -77,13 +31,13 @@ describe('incident state survives the queue Redis', function () {
   }
 
   it('the queue Redis restarted empty during an incident: the open thread is adopted, not doubled, and the resolution counts from the first opening', async () => {
-    const c = cluster();
+    const c = h.cluster();
     // Our own queue Redis, without persistence, so that it can be restarted empty.
-    queue = await startThrowawayRedis();
-    const config = testConfig(prefix, c.seeds, fake, { resolveAfterPolls: 2 }, { queue: { prefix, redisUrl: queue.url } });
+    const queue = h.track(await startThrowawayRedis());
+    const config = testConfig(h.prefix, c.seeds, h.fake, { resolveAfterPolls: 2 }, { queue: { prefix: h.prefix, redisUrl: queue.url } });
     const redis = new Redis(queue.url, { maxRetriesPerRequest: 1, commandTimeout: 2000 });
     redis.on('error', () => undefined);
-    cleanups.push(async () => redis.disconnect());
+    h.defer(async () => redis.disconnect());
     const m = monitorOn(config, redis);
 
     await c.kill(c.masters()[2]!);
@@ -103,23 +57,25 @@ describe('incident state survives the queue Redis', function () {
       { id: adopted.id, rootTs: adopted.rootTs, openedAt: adopted.openedAt },
       { id: first.id, rootTs: first.rootTs, openedAt },
     );
-    assert.equal(count(fake, isIncidentRoot), 1, 'no second root message');
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'no second root message');
     assert.ok(
-      fake.callsTo('chat.postMessage').some((x) => inThread(first.rootTs!)(x) && /picked this thread up again/.test(String(x.params.text))),
+      h.fake
+        .callsTo('chat.postMessage')
+        .some((x) => inThread(first.rootTs!)(x) && /picked this thread up again/.test(String(x.params.text))),
     );
 
     await c.restart(c.masters()[2]!);
     await c.waitUntilOk();
     await pollUntil(m, ['resolved']);
-    const resolved = await fake.waitFor('chat.update', isResolvedEdit(first.rootTs!), 5000);
+    const resolved = await h.fake.waitFor('chat.update', isResolvedEdit(first.rootTs!), 5000);
     const seconds = Number(/Resolved after (\d+)s/.exec(String(resolved.params.text))?.[1]);
     assert.ok(seconds >= Math.floor((Date.now() - openedAt) / 1000) - 1, `"${String(resolved.params.text)}" counts from the first opening`);
-    assert.equal(count(fake, isIncidentRoot), 1);
+    assert.equal(count(h.fake, isIncidentRoot), 1);
   });
 
   it('a flapping master (killed and restarted 3 times): one thread, reopened each time, saying so', async () => {
-    const c = cluster();
-    const m = monitorOn(testConfig(prefix, c.seeds, fake, { resolveAfterPolls: 1, intervalMs: 250 }), track(queueRedis()));
+    const c = h.cluster();
+    const m = monitorOn(testConfig(h.prefix, c.seeds, h.fake, { resolveAfterPolls: 1, intervalMs: 250 }));
     const victim = c.masters()[2]!;
     const actions = await flap(
       m,
@@ -135,8 +91,8 @@ describe('incident state survives the queue Redis', function () {
   });
 
   it('10 flaps within the reopen window (an owner dropping and re-claiming its slots): one thread, 9 "broke again" notes', async () => {
-    const c = cluster();
-    const m = monitorOn(testConfig(prefix, c.seeds, fake, { resolveAfterPolls: 1, intervalMs: 250 }), track(queueRedis()));
+    const c = h.cluster();
+    const m = monitorOn(testConfig(h.prefix, c.seeds, h.fake, { resolveAfterPolls: 1, intervalMs: 250 }));
     const owner = c.masters()[0]!;
     const actions = await flap(
       m,
@@ -152,11 +108,6 @@ describe('incident state survives the queue Redis', function () {
     assert.equal(new Set((await m.store.listResolved(CLUSTER)).map((r) => r.id)).size, 1, 'of one incident');
   });
 
-  function track(redis: Redis): Redis {
-    cleanups.push(async () => redis.disconnect());
-    return redis;
-  }
-
   /** Breaks and heals the cluster `times` times, polling through each; returns what each break did to the incident. */
   async function flap(m: ClusterMonitor, times: number, breakIt: () => Promise<unknown>, heal: () => Promise<unknown>): Promise<string[]> {
     const actions: string[] = [];
@@ -170,14 +121,14 @@ describe('incident state survives the queue Redis', function () {
   }
 
   function assertOneThread(reopened: number): void {
-    assert.equal(count(fake, isIncidentRoot), 1, 'one thread');
-    const rootTs = fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts as string;
-    const notes = fake
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'one thread');
+    const rootTs = h.fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts as string;
+    const notes = h.fake
       .callsTo('chat.postMessage')
       .filter((x) => inThread(rootTs)(x) && /^:red_circle: Broke again/.test(String(x.params.text)));
     assert.equal(notes.length, reopened);
     assert.match(String(notes[reopened - 1]!.params.text), new RegExp(`this incident is reopened \\(${reopened} flaps? so far\\)`));
-    const lastEdit = fake.callsTo('chat.update').filter(isResolvedEdit(rootTs)).pop()!;
+    const lastEdit = h.fake.callsTo('chat.update').filter(isResolvedEdit(rootTs)).pop()!;
     assert.match(JSON.stringify(lastEdit.params.blocks), new RegExp(`broke again ${reopened} times soon after being resolved`));
   }
 });

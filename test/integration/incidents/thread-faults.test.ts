@@ -4,65 +4,26 @@
 // faults, and the production Slack client of the incident publisher (no retries).
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { createAuditLog } from '../../../src/audit/audit-log';
 import type { Config } from '../../../src/config/schema';
-import { createClusterMonitor, type ClusterMonitor } from '../../../src/incidents/monitor';
+import type { ClusterMonitor } from '../../../src/incidents/monitor';
 import type { MonitorJobData } from '../../../src/jobs/types';
-import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
 import { INCIDENT_REPLY_EVENT } from '../../../src/slack/blocks/incident';
-import { useCluster } from '../../helpers/cluster';
-import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
-import { CLUSTER, count, deleteKeys, isIncidentRoot, queueRedis, testConfig, testLogger, testPrefix } from './harness';
+import { buttonsIn, type RecordedCall } from '../../helpers/fake-slack';
+import { useHarness } from '../../helpers/harness';
+import { CLUSTER, count, isIncidentRoot, monitorProcess, testConfig } from './harness';
 
 const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
 
 describe('incident thread under Slack faults', function () {
   this.timeout(60_000);
-  const cluster = useCluster({ masters: 3 });
-  let fake: FakeSlack;
-  let prefix: string;
-  const redis = queueRedis();
-  const cleanups: Array<() => Promise<void>> = [];
+  const h = useHarness({ cluster: { masters: 3 }, healCluster: true, fakeSlack: true });
 
-  before(async () => {
-    fake = await startFakeSlack();
-  });
-  after(async () => {
-    await fake.close();
-    redis.disconnect();
-  });
-  beforeEach(() => {
-    prefix = testPrefix();
-    fake.reset();
-  });
-  afterEach(async function () {
-    this.timeout(30_000);
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-    await deleteKeys(prefix);
-    const c = cluster();
-    for (const node of c.nodes) if (!node.alive) await c.restart(node);
-    await c.waitUntilOk({ timeoutMs: 20_000 });
-  });
-
-  /**
-   * A monitor process with the production incident publisher (its own queue Redis connection);
-   * `callTimeoutMs` is the publisher's deadline for each Slack call.
-   */
-  function monitorOf(config: Config, options: { callTimeoutMs?: number } = {}): ClusterMonitor {
-    const own = queueRedis();
-    cleanups.push(async () => own.disconnect());
-    const logger = testLogger();
-    return createClusterMonitor({
-      config,
-      logger,
-      redis: own,
-      audit: createAuditLog(own, config.queue.prefix, logger),
-      publisher: createSlackIncidentPublisher({ config, logger, redis: own, ...options }),
-    });
-  }
+  /** A monitor process with the production incident publisher; `callTimeoutMs` is its deadline for each Slack call. */
+  const monitorOf = (config: Config, options: { callTimeoutMs?: number } = {}): ClusterMonitor =>
+    h.track(monitorProcess(config, options)).monitor;
 
   const replies = (rootTs: string): RecordedCall[] =>
-    fake.callsTo('chat.postMessage').filter((c) => c.params.thread_ts === rootTs && c.response?.ok);
+    h.fake.callsTo('chat.postMessage').filter((c) => c.params.thread_ts === rootTs && c.response?.ok);
   const partsOf = (calls: RecordedCall[]): string[] =>
     calls.map((c) => {
       const p = c.params.metadata?.event_payload ?? {};
@@ -70,12 +31,12 @@ describe('incident thread under Slack faults', function () {
     });
 
   it('500s after the root was posted: the reply is retried until it lands, whole and in order; the findings count as told only then', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake);
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake);
     const m = monitorOf(config);
     await c.kill(c.masters()[2]!);
     // Every thread reply fails for a while; the root goes through.
-    fake.fault('chat.postMessage', { status: 500, times: 5, match: (p) => Boolean(p.thread_ts) });
+    h.fake.fault('chat.postMessage', { status: 500, times: 5, match: (p) => Boolean(p.thread_ts) });
 
     const first = await m.poll(POLL);
     assert.equal(first.incident?.action, 'opened');
@@ -102,20 +63,20 @@ describe('incident thread under Slack faults', function () {
       buttonsIn([thread[thread.length - 1]!]).some((b) => b.actionId.startsWith('redis_medic.approve')),
       'the last part is the fix message with its buttons',
     );
-    assert.equal(count(fake, isIncidentRoot), 1);
+    assert.equal(count(h.fake, isIncidentRoot), 1);
   });
 
   it('a root post answered after the call deadline: looked up before any retry, one root message, a second monitor posts nothing meanwhile', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake);
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake);
     // A short deadline per Slack call (production: 15 s, and the client's own 10 s), so the test does
     // not wait 10 s on a real timer; the window is still several times what b's four polls take.
     const [a, b] = [monitorOf(config, { callTimeoutMs: 3000 }), monitorOf(config, { callTimeoutMs: 3000 })];
     await c.kill(c.masters()[2]!);
-    fake.fault('chat.postMessage', { delayMs: 4000, match: (p) => !p.thread_ts });
+    h.fake.fault('chat.postMessage', { delayMs: 4000, match: (p) => !p.thread_ts });
 
     const slow = a.poll(POLL); // its root post gets no answer within the 3 s deadline
-    await fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+    await h.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
     for (let i = 0; i < 4; i++) {
       const other = await b.poll(POLL);
       assert.equal(other.thread, undefined, 'the other monitor leaves the thread to the one delivering it');
@@ -127,32 +88,32 @@ describe('incident thread under Slack faults', function () {
     const second = await b.poll(POLL);
     assert.deepEqual(second.thread?.steps.slice(0, 2), ['root', 'diagnosis'], JSON.stringify(second.thread));
     for (let i = 0; i < 3; i++) await a.poll(POLL);
-    assert.equal(count(fake, isIncidentRoot), 1, 'exactly one root message');
+    assert.equal(count(h.fake, isIncidentRoot), 1, 'exactly one root message');
     const rootTs = (await a.store.getIncident(CLUSTER))!.record.rootTs!;
-    assert.equal(rootTs, fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts, 'the slow one, found in the channel');
-    assert.ok(fake.callsTo('conversations.history').length >= 1, 'the channel was read before posting again');
+    assert.equal(rootTs, h.fake.callsTo('chat.postMessage').find(isIncidentRoot)!.response!.ts, 'the slow one, found in the channel');
+    assert.ok(h.fake.callsTo('conversations.history').length >= 1, 'the channel was read before posting again');
     assert.ok(replies(rootTs).length >= 4, 'and the thread got its diagnosis');
   });
 
   it('429 with Retry-After on the thread: says so, waits that long, then delivers', async () => {
-    const c = cluster();
-    const config = testConfig(prefix, c.seeds, fake);
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake);
     // Retry-After is waited out on the monitor's clock (Date.now): a fake Date, moved instead of slept on.
     const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
-    cleanups.push(async () => clock.restore());
+    h.defer(() => clock.restore());
     const m = monitorOf(config);
     await c.kill(c.masters()[2]!);
-    fake.fault('chat.postMessage', { status: 429, retryAfterSec: 3, match: (p) => Boolean(p.thread_ts) });
+    h.fake.fault('chat.postMessage', { status: 429, retryAfterSec: 3, match: (p) => Boolean(p.thread_ts) });
 
     const first = await m.poll(POLL);
     assert.equal(first.thread?.stalled, 'diagnosis: rate limited by Slack: retrying in 3 s');
     const waiting = (await m.store.getIncident(CLUSTER))!.record.slackNotBefore!;
     assert.equal(waiting, clock.now + 3000);
-    const callsBefore = fake.calls.length;
+    const callsBefore = h.fake.calls.length;
     clock.tick(2999);
     const early = await m.poll(POLL);
     assert.equal(early.thread, undefined, 'nothing is sent to Slack before Retry-After has passed');
-    assert.equal(fake.calls.slice(callsBefore).filter((x) => x.method === 'chat.postMessage').length, 0);
+    assert.equal(h.fake.calls.slice(callsBefore).filter((x) => x.method === 'chat.postMessage').length, 0);
 
     clock.tick(1);
     const later = await m.poll(POLL);
