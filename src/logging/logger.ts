@@ -36,8 +36,69 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
     level: process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     ...options,
+    formatters: { ...options.formatters, log: (object) => withoutCommandArgs(options.formatters?.log?.(object) ?? object) },
   };
   return destination ? pino(base, destination) : pino(base);
+}
+
+/**
+ * ioredis attaches the command to every reply error (`err.command = { name, args }`): a failed
+ * AUTH or HELLO carries the password there, a MIGRATE its AUTH option, a SET its value, at any
+ * depth of a logged object (`{ err }`, `{ error }`, a cause, an array of errors). No redact path
+ * can name every place an error may sit, so every logged object goes through this before it is
+ * serialized: any `command` with `args`, on an error or not, keeps its name and loses its
+ * arguments. The logged object and its errors are not changed: changed parts are copied (an
+ * error keeps its prototype, message and stack, so pino's error serializer still reads it).
+ */
+export function withoutCommandArgs<T>(value: T): T {
+  return scrub(value, 0, new Set()) as T;
+}
+
+const MAX_SCRUB_DEPTH = 8;
+const MAX_SCRUB_ITEMS = 1000;
+
+function scrub(value: unknown, depth: number, seen: Set<object>): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_SCRUB_DEPTH || seen.has(value)) return value;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value) || value instanceof Date) return value;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      const n = Math.min(value.length, MAX_SCRUB_ITEMS);
+      for (let i = 0; i < n; i++) {
+        const item = scrub(value[i], depth + 1, seen);
+        if (item !== value[i]) (copy ??= [...value])[i] = item;
+      }
+      return copy ?? value;
+    }
+    const record = value as Record<string, unknown>;
+    let changes: Record<string, unknown> | undefined;
+    const command = record.command as { name?: unknown; args?: unknown } | undefined;
+    if (command && typeof command === 'object' && 'args' in command && command.args !== '[redacted]') {
+      const count = Array.isArray(command.args) ? command.args.length : 0;
+      (changes ??= {}).command = { name: command.name, args: '[redacted]', argCount: count };
+    }
+    for (const key of Object.keys(record)) {
+      if (key === 'command' && changes?.command) continue;
+      const item = scrub(record[key], depth + 1, seen);
+      if (item !== record[key]) (changes ??= {})[key] = item;
+    }
+    // An error's cause is not enumerable (new Error(m, { cause })): pino prints it all the same.
+    if (value instanceof Error && value.cause !== undefined && !Object.keys(record).includes('cause')) {
+      const cause = scrub(value.cause, depth + 1, seen);
+      if (cause !== value.cause) (changes ??= {}).cause = cause;
+    }
+    if (!changes) return value;
+    const copy = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+    Object.defineProperties(copy, Object.getOwnPropertyDescriptors(value));
+    for (const [key, item] of Object.entries(changes)) {
+      const own = Object.getOwnPropertyDescriptor(copy, key);
+      Object.defineProperty(copy, key, { value: item, writable: true, configurable: true, enumerable: own?.enumerable ?? true });
+    }
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
 }
 
 /** A logger that writes nothing: for tests and for library callers that pass none. */
