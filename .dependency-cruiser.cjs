@@ -6,7 +6,7 @@
 /** The core: parse, diagnose, plan, execute, verify, and the small shared modules they use. */
 const CORE = '^src/(cluster|diagnosis|repair|config|audit|logging)/|^src/(errors|text|deadline|engine)\\.ts$';
 /** The edges and the wiring: nothing in the core may reach them. */
-const EDGES = '^src/(slack|jobs|http|incidents|cli|devtools)/|^src/service\\.ts$';
+const EDGES = '^src/(slack|jobs|http|incidents|paging|cli|devtools)/|^src/service\\.ts$';
 /** Libraries that belong to an edge. */
 const SLACK_LIBS = '(^|/)node_modules/@slack/';
 const QUEUE_LIBS = '(^|/)node_modules/bullmq/';
@@ -41,6 +41,21 @@ module.exports = {
         'Incidents decide, a publisher posts: src/incidents never imports Slack (src/slack or @slack/*), so a pager or a web page can publish the same decisions.',
       from: { path: '^src/incidents/' },
       to: { path: ['^src/slack/', SLACK_LIBS] },
+    },
+    {
+      name: 'paging-consumes-decisions',
+      severity: 'error',
+      comment:
+        'The monitor decides, the pagers act: only the wiring (src/service.ts, src/cli) imports src/paging; incidents, Slack, HTTP and jobs never do.',
+      from: { path: '^src/', pathNot: '^src/(paging/|service\\.ts$|cli/)' },
+      to: { path: '^src/paging/' },
+    },
+    {
+      name: 'paging-is-its-own-edge',
+      severity: 'error',
+      comment: 'A pager talks HTTP to PagerDuty or a webhook; it never reaches into Slack, the queues or the HTTP routes.',
+      from: { path: '^src/paging/' },
+      to: { path: ['^src/(slack|jobs|http|cli)/', '^src/service\\.ts$', SLACK_LIBS, QUEUE_LIBS] },
     },
     {
       name: 'slack-and-http-are-siblings',

@@ -18,6 +18,7 @@ import { createSlackWebClient } from './slack/web-client';
 import { onSlackApiError } from './slack/http-client';
 import { countingHooks, createDomainMetrics, type DomainMetrics } from './metrics/domain';
 import { observePolls } from './incidents/poll-observers';
+import { createPager, type Pager } from './paging/pager';
 
 export interface ServiceOptions {
   logger: Logger;
@@ -39,6 +40,8 @@ export interface RunningService {
   system: JobSystem;
   slack?: SlackApp;
   audit: AuditLog;
+  /** The pagers of this process (when a cluster configures paging and the monitor runs here). */
+  pager?: Pager;
   /** Idempotent: stops taking requests and jobs, lets running jobs finish, closes connections. */
   stop(reason?: string): Promise<void>;
 }
@@ -126,7 +129,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     );
   }
 
+  // Pages go out from the process whose monitor made the decision (one per incident change).
+  let pager: Pager | undefined;
   if (withWorkers) {
+    pager = config.monitor.enabled ? createPager({ config, logger }) : undefined;
     const monitorPoll: MonitorPoll | undefined = config.monitor.enabled
       ? observePolls(
           createMonitorPoll({
@@ -137,7 +143,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
             ...(slack ? { publisher: createSlackIncidentPublisher({ config, logger, redis }) } : {}),
             ...(options.now ? { now: options.now } : {}),
           }),
-          [metrics.onPoll],
+          pager ? [metrics.onPoll, pager.onPoll] : [metrics.onPoll],
           logger,
           options.now,
         )
@@ -162,6 +168,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       await slack?.stop();
       await plainServer?.close();
       await system.close();
+      // Pages under way get a moment to land; what cannot is logged as not delivered.
+      await pager?.close();
       await internalServer?.close();
       stopCountingSlackErrors();
       await redis.quit().catch(() => redis.disconnect());
@@ -170,7 +178,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     return stopping;
   };
   const url = `http://127.0.0.1:${port}`;
-  return { port, url, internalUrl: internalServer?.url ?? url, system, ...(slack ? { slack } : {}), audit, stop };
+  return {
+    port,
+    url,
+    internalUrl: internalServer?.url ?? url,
+    system,
+    ...(slack ? { slack } : {}),
+    ...(pager ? { pager } : {}),
+    audit,
+    stop,
+  };
 }
 
 /**
@@ -199,6 +216,7 @@ export function createWorkerWiring(): WorkerWiring {
   // Made with the job system (createMonitorPoll gets it); the hooks, made before, count through it.
   let metrics: DomainMetrics | undefined;
   let stopCountingSlackErrors: (() => void) | undefined;
+  let pager: Pager | undefined;
   return {
     createHooks(config, logger) {
       if (!config.slack.botToken) return countingHooks(undefined, () => metrics);
@@ -223,15 +241,18 @@ export function createWorkerWiring(): WorkerWiring {
       stopCountingSlackErrors = onSlackApiError((method, error) => domain.onSlackApiError(method, error));
       if (!config.monitor.enabled) return undefined;
       const audit = createAuditLog(redis, config.queue.prefix, logger);
-      if (!config.slack.botToken) return observePolls(createMonitorPoll({ config, logger, redis, audit }), [domain.onPoll], logger);
+      pager = createPager({ config, logger });
+      const observers = pager ? [domain.onPoll, pager.onPoll] : [domain.onPoll];
+      if (!config.slack.botToken) return observePolls(createMonitorPoll({ config, logger, redis, audit }), observers, logger);
       return observePolls(
         createMonitorPoll({ config, logger, redis, audit, publisher: createSlackIncidentPublisher({ config, logger, redis }) }),
-        [domain.onPoll],
+        observers,
         logger,
       );
     },
     async close() {
       stopCountingSlackErrors?.();
+      await pager?.close();
       await Promise.all(opened.splice(0).map((redis) => redis.quit().catch(() => redis.disconnect())));
     },
   };

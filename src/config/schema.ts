@@ -10,6 +10,7 @@ const networkEntry = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
 });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const slackId = z.string().regex(/^[A-Z0-9]+$/, 'must be a Slack id such as U012ABCDEF or S012ABCDEF');
 
 export const approversSchema = z.object({
@@ -17,6 +18,25 @@ export const approversSchema = z.object({
   users: z.array(slackId).default([]),
   /** Slack user group ids whose members may approve (resolved with usergroups.users.list). */
   usergroups: z.array(slackId).default([]),
+});
+
+/** PagerDuty Events API v2: trigger on open, resolve on resolved, dedup key = incident id. */
+export const pagerDutySchema = z.object({
+  /** The integration's routing key (a secret: give it as `${PAGERDUTY_ROUTING_KEY}`). Never logged. */
+  routingKey: z.string().min(1, 'give the PagerDuty routing key (e.g. ${PAGERDUTY_ROUTING_KEY})'),
+  url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
+});
+
+/** A generic JSON webhook: one POST per incident opened, reopened and resolved (docs/paging.md). */
+export const webhookSchema = z.object({
+  url: httpUrl,
+  /** Extra request headers, e.g. `authorization: Bearer ${HOOK_TOKEN}` (values are never logged). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name: letters, digits and -'), z.string()).default({}),
+});
+
+export const clusterPagingSchema = z.object({
+  pagerduty: pagerDutySchema.optional(),
+  webhooks: z.array(webhookSchema).default([]),
 });
 
 export const clusterSchema = z.object({
@@ -38,6 +58,8 @@ export const clusterSchema = z.object({
   allowedNetworks: z.array(networkEntry).optional(),
   /** Overrides the global approvers for this cluster. */
   approvers: approversSchema.optional(),
+  /** Who is paged when this cluster's incident opens and resolves (docs/paging.md). */
+  paging: clusterPagingSchema.optional(),
 });
 
 export const configSchema = z.object({
@@ -167,6 +189,20 @@ export const configSchema = z.object({
         .int()
         .positive()
         .default(256 * 1024),
+    })
+    .prefault({}),
+  /** How pages are delivered (the targets are per cluster: clusters[].paging). */
+  paging: z
+    .object({
+      /** One HTTP request is cut off after this long (then retried like a 5xx). */
+      timeoutMs: z.number().int().positive().default(5000),
+      /** Attempts per page, the first included: 5xx, 429, timeouts and refused connections are retried; other 4xx never. */
+      attempts: z.number().int().min(1).max(20).default(6),
+      /** Backoff between attempts: doubling from minBackoffMs up to maxBackoffMs, with jitter. */
+      minBackoffMs: z.number().int().positive().default(1000),
+      maxBackoffMs: z.number().int().positive().default(60_000),
+      /** Base of the Slack thread links in pages (a workspace URL such as https://acme.slack.com also works). */
+      slackUrl: httpUrl.default('https://slack.com'),
     })
     .prefault({}),
   /** HMAC key for button values and approval tokens. */

@@ -77,11 +77,30 @@ export interface PollOutcome {
   verdict: Verdict | null;
   /** Slots no healthy master serves, when a full diagnosis ran (for the metrics). */
   uncoveredSlots?: number;
-  incident: { id: string; action: IncidentAction } | null;
+  incident: { id: string; action: IncidentAction; detail?: IncidentDetail } | null;
   risk?: 'posted' | 'not-due' | 'none';
   /** What the Slack thread got this poll ('stalled': a step failed; the next poll retries it). */
   thread?: { steps: string[]; stalled?: string };
 }
+
+/**
+ * What a pager needs of an incident that was opened, reopened or resolved this poll (read after
+ * the thread was delivered, so `rootTs` is the thread when its root landed).
+ */
+export interface IncidentDetail {
+  cluster: string;
+  openedAt: number;
+  resolvedAt: number | null;
+  cause: { code: string; title: string } | null;
+  /** The verdict of the poll that opened it (the last faulty one, for a resolution). */
+  verdict: string | null;
+  flaps: number;
+  channel: string | null;
+  rootTs: string | null;
+}
+
+/** The decisions a pager acts on. */
+const DETAILED: ReadonlySet<IncidentAction> = new Set(['opened', 'reopened', 'resolved']);
 
 /**
  * A process delivering an incident's thread holds it this long without progress; then another
@@ -164,7 +183,29 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     if (outcome.incident && outcome.incident.action !== 'contended') {
       outcome.thread = await deliverThread(cluster.name, { report: faulty ? report : null, now: t, resolveAfterPolls });
     }
+    if (outcome.incident && DETAILED.has(outcome.incident.action)) {
+      const detail = await incidentDetail(cluster.name, outcome.incident.id);
+      if (detail) outcome.incident.detail = detail;
+    }
     return outcome;
+  }
+
+  /** The incident as recorded now: still open, or (its resolution delivered) the newest resolved one. */
+  async function incidentDetail(name: string, id: string): Promise<IncidentDetail | null> {
+    const open = await store.getIncident(name);
+    const rec = open?.record.id === id ? open.record : (await store.listResolved(name, 1)).find((r) => r.id === id);
+    if (!rec) return null;
+    const verdict = [...rec.polls].reverse().find((p) => !p.healthy)?.verdict ?? null;
+    return {
+      cluster: name,
+      openedAt: rec.openedAt,
+      resolvedAt: rec.resolvedAt,
+      cause: rec.cause,
+      verdict,
+      flaps: rec.flaps,
+      channel: rec.channel,
+      rootTs: rec.rootTs,
+    };
   }
 
   async function recordHistory(name: string, light: ClusterSnapshot, t: number): Promise<void> {

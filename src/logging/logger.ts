@@ -28,6 +28,11 @@ export const REDACT_PATHS = [
   '*.headers["x-slack-signature"]',
   'redisUrl',
   '*.redisUrl',
+  'routingKey',
+  '*.routingKey',
+  '*.*.routingKey',
+  'routing_key',
+  '*.routing_key',
 ];
 
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {

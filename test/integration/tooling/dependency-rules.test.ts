@@ -70,4 +70,13 @@ describe('dependency rules (npm run check:deps)', function () {
     assert.match(run.output, /core-stays-pure: src\/repair\/planted\.ts → src\/jobs\/queues\.ts/);
     await rm(planted);
   });
+
+  it('fails on a pager imported by the monitor: incidents decide, src/paging acts', async () => {
+    const planted = path.join(copy, 'src/incidents/planted.ts');
+    await writeFile(planted, "import { createPager } from '../paging/pager';\nexport const planted = createPager;\n");
+    const run = await runCheck(copy);
+    assert.notEqual(run.code, 0, run.output);
+    assert.match(run.output, /paging-consumes-decisions: src\/incidents\/planted\.ts → src\/paging\/pager\.ts/);
+    await rm(planted);
+  });
 });

@@ -76,3 +76,48 @@ describe('config: ${VAR} expansion', () => {
     );
   });
 });
+
+describe('config: paging', () => {
+  const seeds = ['127.0.0.1:7000'];
+  it('a routing key from the environment, defaults for the PagerDuty URL and the retries', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medic-paging-'));
+    const file = path.join(dir, 'c.yml');
+    fs.writeFileSync(
+      file,
+      [
+        'clusters:',
+        '  - name: payments',
+        '    seeds: ["127.0.0.1:7000"]',
+        '    paging:',
+        '      pagerduty: { routingKey: "${PD_KEY}" }',
+        '      webhooks: [{ url: "https://hooks.example.com/x", headers: { authorization: "Bearer ${HOOK}" } }]',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file, env: { PD_KEY: 'k-123', HOOK: 'h-456' } });
+    const paging = config.clusters[0]!.paging!;
+    assert.equal(paging.pagerduty?.routingKey, 'k-123');
+    assert.equal(paging.pagerduty?.url, 'https://events.pagerduty.com/v2/enqueue');
+    assert.deepEqual(paging.webhooks[0]?.headers, { authorization: 'Bearer h-456' });
+    assert.equal(config.paging.attempts, 6);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('misspelt keys, a missing routing key and a non-http URL are errors naming their path', () => {
+    const message = configError(() =>
+      parseConfig({
+        clusters: [
+          {
+            name: 'a',
+            seeds,
+            paging: { pagerduty: { routingKey: '', url: 'ftp://x' }, webhooks: [{ url: 'https://h', header: {} }] },
+          },
+        ],
+        paging: { atempts: 3 },
+      }),
+    );
+    assert.match(message, /`clusters\.0\.paging\.webhooks\.0\.header`: unknown key, did you mean `headers`\?/);
+    assert.match(message, /`paging\.atempts`: unknown key, did you mean `attempts`\?/);
+    assert.match(message, /clusters\.0\.paging\.pagerduty\.routingKey: give the PagerDuty routing key/);
+    assert.match(message, /clusters\.0\.paging\.pagerduty\.url: must be an http:\/\/ or https:\/\/ URL/);
+  });
+});
