@@ -7,6 +7,7 @@ import { buildModel, type ClusterModel } from './diagnosis/model';
 import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
 import { keyCountRequest, planFixes, type LastKnownKeys } from './repair/plan';
+import type { PlannedReport, PlanOutcome } from './repair/types';
 
 /** Looks up recorded key counts of nodes (by id); see src/incidents/store.ts. */
 export type LastKnownLookup = (nodeIds: string[]) => Promise<Map<string, LastKnownKeys>>;
@@ -17,7 +18,8 @@ export interface DiagnoseExtras {
 
 export interface DiagnosisRun {
   snapshot: ClusterSnapshot;
-  report: DiagnosisReport;
+  /** The diagnosis and its plans, side by side (see PlannedReport). */
+  report: PlannedReport;
 }
 
 /** What a diagnosis needs of the global config: timeouts, and the read caps (defaults when absent). */
@@ -124,14 +126,27 @@ function nextTurn(): Promise<void> {
  * Plans are derived data: a bug in one planner must not take the diagnosis (the part people
  * need most at 3 a.m.) down with it. The report then says planning failed and why.
  */
-function withFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: Parameters<typeof planFixes>[2]): DiagnosisReport {
+function withFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, options: Parameters<typeof planFixes>[2]): PlannedReport {
   try {
-    report.fixes = planFixes(report, snapshot, options);
+    return withPlans(report, { fixes: planFixes(report, snapshot, options) });
   } catch (err) {
-    report.fixes = [];
-    report.planningError = `fix planning failed: ${errorMessage(err)}`;
+    return withPlans(report, { fixes: [], planningError: `fix planning failed: ${errorMessage(err)}` });
   }
-  return report;
+}
+
+/**
+ * The report and its plan outcome as one object, fields in the order the JSON output has always
+ * had: the report's up to its findings, the fixes, then the offline notes, then a planning error.
+ */
+export function withPlans(report: DiagnosisReport, outcome: PlanOutcome): PlannedReport {
+  const { offline, limitations, ...head } = report;
+  return {
+    ...head,
+    fixes: outcome.fixes,
+    ...(offline !== undefined ? { offline } : {}),
+    ...(limitations !== undefined ? { limitations } : {}),
+    ...(outcome.planningError !== undefined ? { planningError: outcome.planningError } : {}),
+  };
 }
 
 /** A cluster given on the command line as `host:port[,host:port]` rather than by name. */

@@ -60,7 +60,6 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
     nodes: [...model.nodes.values()].sort(byRoleThenAddr(model)).map(nodeReport),
     coverage,
     findings,
-    fixes: [],
     ...(snapshot.offline ? { offline: true, limitations: offlineLimitations(model) } : {}),
   };
 }

@@ -1,10 +1,11 @@
 import { byHandLines, commandText, isByHand } from '../repair/step-text';
 import { countSlots, formatRanges } from '../cluster/slots';
 import { truncate } from '../text';
-import type { DiagnosisReport, Finding, NodeReport } from './types';
+import type { Finding, NodeReport } from './types';
+import type { PlannedReport } from '../repair/types';
 
 /** The human report: what an on-call engineer reads first at 3 a.m., most important first. */
-export function formatReport(report: DiagnosisReport, options: { evidence?: number } = {}): string {
+export function formatReport(report: PlannedReport, options: { evidence?: number } = {}): string {
   const maxEvidence = options.evidence ?? 6;
   const out: string[] = [];
   const { coverage } = report;
@@ -51,7 +52,7 @@ export function formatReport(report: DiagnosisReport, options: { evidence?: numb
  * The headline when nothing is broken: a healthy cluster, or one passing through a transition
  * (a failover under way, a sync, a resharding, a node joining), said as such with when it ends.
  */
-export function noFaultText(report: DiagnosisReport): string {
+export function noFaultText(report: PlannedReport): string {
   const transitions = report.findings.filter((f) => f.category === 'transition');
   if (transitions.length === 0) return 'No fault found: every node answers and every slot is served.';
   const items = transitions.map(
@@ -101,7 +102,7 @@ function findingSummary(f: Finding): string[] {
   return [`  [${f.severity}] ${f.title}  [${f.code}]`, ...wrap(f.detail, '      ')];
 }
 
-function nextSteps(report: DiagnosisReport): string[] {
+function nextSteps(report: PlannedReport): string[] {
   if (report.planningError) return [`Fixes: none listed: ${report.planningError}. The findings above still stand.`];
   const executable = report.fixes.filter((p) => p.executable);
   if (report.fixes.length === 0) {

@@ -1,5 +1,4 @@
 import type { SlotRange } from '../cluster/slots';
-import type { FixPlan } from '../repair/types';
 
 export type Severity = 'critical' | 'warning' | 'info';
 /**
@@ -159,9 +158,6 @@ export interface DiagnosisReport {
   nodes: NodeReport[];
   coverage: CoverageReport;
   findings: Finding[];
-  fixes: FixPlan[];
-  /** Set when the fix planner failed: the findings stand, the fixes are missing. */
-  planningError?: string;
   /** Offline analysis of a paste: what one view cannot know. */
   offline?: boolean;
   limitations?: string[];

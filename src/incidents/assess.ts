@@ -9,7 +9,9 @@ import type { ClusterNodeLine, ClusterSnapshot } from '../cluster/types';
 import type { AuditRecord } from '../audit/audit-log';
 import { diagnose } from '../diagnosis/diagnose';
 import type { DiagnosisReport, Finding } from '../diagnosis/types';
+import { withPlans } from '../engine';
 import { errorMessage } from '../errors';
+import type { PlannedReport } from '../repair/types';
 import { plural } from '../text';
 
 export interface LightAssessment {
@@ -164,7 +166,7 @@ export function causeOf(report: DiagnosisReport): { code: string; title: string 
  * The report when not one node answered: the rules would read "no slots assigned" into an empty
  * view, while the truth is that nothing could be asked (cluster down, or the network to it).
  */
-export function noAnswerReport(snapshot: ClusterSnapshot): DiagnosisReport {
+export function noAnswerReport(snapshot: ClusterSnapshot): PlannedReport {
   const report = diagnose(snapshot);
   const asked = snapshot.probes.map((p) => `${p.addr}: ${p.error ?? 'no answer'}`);
   const finding: Finding = {
@@ -179,7 +181,7 @@ export function noAnswerReport(snapshot: ClusterSnapshot): DiagnosisReport {
     nodes: [],
     slots: [],
   };
-  return { ...report, verdict: 'down', primary: 'NODE_UNREACHABLE', findings: [finding] };
+  return withPlans({ ...report, verdict: 'down', primary: 'NODE_UNREACHABLE', findings: [finding] }, { fixes: [] });
 }
 
 export interface FixUsed {

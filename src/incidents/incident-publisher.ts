@@ -1,8 +1,9 @@
 // The port through which the incident monitor talks to people: it says WHAT the incident thread
 // must show (a root message in some state, a diagnosis with fix buttons, a note), the adapter
 // (src/slack/incident-publisher.ts) decides HOW. Nothing here knows Slack.
-import type { DiagnosisReport, Finding } from '../diagnosis/types';
+import type { Finding } from '../diagnosis/types';
 import type { FixUsed } from './assess';
+import type { PlannedReport } from '../repair/types';
 
 /** Which incident, and where its thread lives. */
 export interface IncidentRef {
@@ -14,7 +15,7 @@ export interface IncidentRef {
 
 /** What the root message shows. `flaps`: how often it broke again after being resolved. */
 export type RootView =
-  | { state: 'open'; report: DiagnosisReport; detectedBy: string; updatedAt: number; flaps: number }
+  | { state: 'open'; report: PlannedReport; detectedBy: string; updatedAt: number; flaps: number }
   | { state: 'recovering'; cause: string | null; since: number; resolveAfterPolls: number; flaps: number }
   | { state: 'resolved'; cause: string | null; fix: FixUsed | null; resolvedAt: number; resolveAfterPolls: number; flaps: number };
 
@@ -82,7 +83,7 @@ export interface IncidentPublisher {
   postDiagnosis(
     ref: IncidentRef,
     threadTs: string,
-    report: DiagnosisReport,
+    report: PlannedReport,
     delivery: Delivery,
     onLanded: (landed: number) => Promise<void>,
   ): Promise<FixMessage | null>;
@@ -91,7 +92,7 @@ export interface IncidentPublisher {
    * (buttons of a new approval; the old ones answer with a pointer here). 'busy' when someone
    * already approved from it (a repair runs: its progress owns the message).
    */
-  refreshFixes(ref: IncidentRef, threadTs: string, report: DiagnosisReport, current: FixMessage): Promise<FixMessage | 'busy'>;
+  refreshFixes(ref: IncidentRef, threadTs: string, report: PlannedReport, current: FixMessage): Promise<FixMessage | 'busy'>;
   /** A newer diagnosis was posted: the old fix message loses its buttons and points to `current`. */
   retireFixes(ref: IncidentRef, old: FixMessage, current: FixMessage | null): Promise<void>;
   postNote(ref: IncidentRef, threadTs: string, note: ThreadNote, delivery: Delivery): Promise<void>;

@@ -7,7 +7,7 @@ import { countSlots } from '../cluster/slots';
 import type { ClusterSnapshot } from '../cluster/types';
 import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
-import { FINDING_PRECEDENCE, type DiagnosisReport, type FindingCode, type Verdict } from '../diagnosis/types';
+import { FINDING_PRECEDENCE, type FindingCode, type Verdict } from '../diagnosis/types';
 import { collectOptionsFor, diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { MonitorJobData } from '../jobs/types';
@@ -35,6 +35,7 @@ import {
   type ResolvedIncident,
 } from './store';
 import { nextThreadStep, plansOf, rootSignature, type ThreadContext, type ThreadStep } from './thread';
+import type { PlannedReport } from '../repair/types';
 
 /**
  * One monitor poll of one cluster (light probe, full diagnosis when anything is off, incident
@@ -217,7 +218,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     ]);
   }
 
-  async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: ClusterSnapshot): Promise<DiagnosisReport> {
+  async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: ClusterSnapshot): Promise<PlannedReport> {
     try {
       const lastKnown = lastKnownKeysLookup(deps.redis, deps.config.queue.prefix, cluster.name);
       return (await diagnoseCluster(cluster, deps.config, { seeds }, { lastKnown })).report;
@@ -232,7 +233,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
   async function onFault(
     cluster: ClusterConfig,
-    report: DiagnosisReport,
+    report: PlannedReport,
     data: MonitorJobData,
     t: number,
     seen: IncidentRecord | null,
@@ -695,7 +696,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
 
   // ---- risks: never incidents, posted at most once per digest interval --------------------
 
-  async function checkRisks(cluster: ClusterConfig, report: DiagnosisReport | null, t: number): Promise<'posted' | 'not-due' | 'none'> {
+  async function checkRisks(cluster: ClusterConfig, report: PlannedReport | null, t: number): Promise<'posted' | 'not-due' | 'none'> {
     const channel = channelOf(cluster);
     if (!deps.publisher || !channel) return 'none';
     // Only a full diagnosis shows risks; light polls leave them to the next deep check.

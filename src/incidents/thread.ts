@@ -3,14 +3,14 @@
 // runs the step through the IncidentPublisher, records what landed, and asks again; a step that
 // fails is asked for again at the next poll, so nothing is lost and nothing overtakes it.
 import { formatRanges } from '../cluster/slots';
-import type { DiagnosisReport } from '../diagnosis/types';
 import { causeOf, findingsSignature } from './assess';
 import type { RootView } from './incident-publisher';
 import type { IncidentRecord } from './store';
+import type { PlannedReport } from '../repair/types';
 
 /** What this poll saw: a full diagnosis (a faulty poll), or nothing new (healthy or unchanged). */
 export interface ThreadContext {
-  report: DiagnosisReport | null;
+  report: PlannedReport | null;
   now: number;
   resolveAfterPolls: number;
 }
@@ -30,7 +30,7 @@ export type ThreadStep =
   /** Everything is said: move the record to the resolved list. */
   | { kind: 'archive' };
 
-export function plansOf(report: DiagnosisReport): string[] {
+export function plansOf(report: PlannedReport): string[] {
   return report.fixes.map((p) => p.id);
 }
 

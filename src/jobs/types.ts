@@ -1,5 +1,4 @@
-import type { DiagnosisReport } from '../diagnosis/types';
-import type { FixPlan, RepairProgress, RepairResult } from '../repair/types';
+import type { FixPlan, RepairProgress, RepairResult, PlannedReport } from '../repair/types';
 import type { SignedApproval } from '../repair/approval';
 
 /** Who asked for a job and where its answer goes. */
@@ -61,13 +60,13 @@ export interface DiagnoseProgress {
  */
 export interface JobHooks {
   onDiagnoseProgress?(data: DiagnoseJobData, message: string): Promise<void>;
-  onDiagnosisDone?(data: DiagnoseJobData, report: DiagnosisReport, jobId: string): Promise<void>;
+  onDiagnosisDone?(data: DiagnoseJobData, report: PlannedReport, jobId: string): Promise<void>;
   onDiagnosisFailed?(data: DiagnoseJobData, error: string, jobId: string): Promise<void>;
   onRepairProgress?(data: RepairJobData, progress: RepairProgress): Promise<void>;
   onRepairDone?(data: RepairJobData, result: RepairResult, jobId: string): Promise<void>;
 }
 
-export type DiagnoseJobResult = DiagnosisReport;
+export type DiagnoseJobResult = PlannedReport;
 export type RepairJobResult = RepairResult;
 
 /** What request handlers (Slack, HTTP) need from the job system: fast enqueues, nothing else. */

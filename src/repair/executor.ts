@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
 import { clusterScope } from '../cluster/scope';
 import type { ClusterConfig, Config } from '../config/schema';
-import type { DiagnosisReport } from '../diagnosis/types';
 import { diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
@@ -12,7 +11,7 @@ import { isPlanId } from './fingerprint';
 import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
 import { moveSlotKeys } from './move-keys';
 import { NodeLinks, replyText } from './node-links';
-import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult } from './types';
+import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult, PlannedReport } from './types';
 import { validatePlan } from './validate';
 import { verifyPlan, waitForJoin, type VerifyTarget } from './verify';
 
@@ -100,7 +99,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
 }
 
 /** Why an approved plan is not offered any more: which of its preconditions failed, by name when known. */
-function changedReason(options: ExecuteOptions, report: DiagnosisReport): string {
+function changedReason(options: ExecuteOptions, report: PlannedReport): string {
   // The plan may touch a node the configured scope excludes (a listing the re-diagnosis did not
   // follow): say so, since then what changed may be only where we are allowed to go.
   const outside = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
@@ -138,7 +137,7 @@ class Run {
     const { repair, timeouts } = options.config;
     await this.progress({ phase: 'rediagnosing', message: `re-diagnosing ${options.cluster.name} before touching it` });
     const t0 = this.now();
-    let report: DiagnosisReport;
+    let report: PlannedReport;
     try {
       report = (await diagnoseCluster(options.cluster, options.config)).report;
     } catch (err) {
@@ -325,7 +324,7 @@ class Run {
     });
   }
 
-  async refuse(code: ErrorCode, reason: string, finalReport?: DiagnosisReport): Promise<RepairResult> {
+  async refuse(code: ErrorCode, reason: string, finalReport?: PlannedReport): Promise<RepairResult> {
     this.logger.warn({ code }, `repair refused: ${reason}`);
     await this.audit('repair.refused', { planId: this.options.planId, code, reason });
     return {
@@ -350,7 +349,7 @@ class Run {
     notRun: PlanStep[] = [],
   ): Promise<RepairResult> {
     // The report after the repair is what people read next: take it even when verification failed.
-    let finalReport: DiagnosisReport | undefined;
+    let finalReport: PlannedReport | undefined;
     try {
       finalReport = (await diagnoseCluster(this.options.cluster, this.options.config)).report;
     } catch (err) {

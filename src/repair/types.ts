@@ -143,6 +143,22 @@ export interface FixPlan {
   basis?: PlanBasis;
 }
 
+/**
+ * What planning adds to a diagnosis: the plans, or why there are none. The diagnosis itself
+ * (src/diagnosis/types.ts) knows nothing of plans.
+ */
+export interface PlanOutcome {
+  fixes: FixPlan[];
+  /** Set when the fix planner failed: the findings stand, the fixes are missing. */
+  planningError?: string;
+}
+
+/**
+ * A diagnosis and its plans side by side, as the engine hands them out and as they travel (job
+ * results, Slack, the CLI's --json): the report's fields, then the plan outcome's.
+ */
+export type PlannedReport = DiagnosisReport & PlanOutcome;
+
 export interface StepResult {
   node: string;
   command: string[];
@@ -165,7 +181,7 @@ export interface RepairResult {
   timings?: { lockMs: number; rediagnoseMs: number; stepsMs: number; verifyMs: number };
   /** What verification saw last, when it did not pass. */
   verification?: string;
-  finalReport?: DiagnosisReport;
+  finalReport?: PlannedReport;
   /** Steps of the plan that never ran (a run cut short: a failed step, a lost lock, a dead worker). */
   notRun?: Array<{ node: string; command: string[] }>;
 }

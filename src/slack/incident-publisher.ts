@@ -7,7 +7,6 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
 import { withDeadline } from '../deadline';
-import type { DiagnosisReport } from '../diagnosis/types';
 import { errorMessage } from '../errors';
 import {
   DeliveryError,
@@ -39,6 +38,7 @@ import type { MessageBody } from './blocks/kit';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf } from './cluster-states';
 import { createSlackWebClient } from './web-client';
+import type { PlannedReport } from '../repair/types';
 
 export interface SlackIncidentPublisherDeps {
   config: Config;
@@ -200,7 +200,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   }
 
   /** The fix buttons of `report`, under a new approval saved before the buttons exist. */
-  async function fixPart(ref: IncidentRef, threadTs: string, report: DiagnosisReport): Promise<Part> {
+  async function fixPart(ref: IncidentRef, threadTs: string, report: PlannedReport): Promise<Part> {
     if (report.fixes.length === 0) {
       return {
         message: fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs),
@@ -222,7 +222,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
     // Stored before the buttons exist, so no click can arrive for an unknown approval.
     await approvals.save(approval);
     // Incidents have no requester: a high-risk plan may need several approvers (issue 11 §4).
-    const progress = { needed: (p: DiagnosisReport['fixes'][number]) => approversNeeded(p, config.approvals) };
+    const progress = { needed: (p: PlannedReport['fixes'][number]) => approversNeeded(p, config.approvals) };
     return {
       message: fixesMessage(report, fixButtonValues(signer, approval), config.approvals.expiryMs, progress),
       approvalId: approval.id,

@@ -2,11 +2,10 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
 import type { Config } from '../config/schema';
-import type { DiagnosisReport } from '../diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { DiagnoseJobData, JobHooks, Origin, RepairJobData, RepairProgress } from '../jobs/types';
 import type { Logger } from '../logging/logger';
-import type { FixPlan, RepairResult } from '../repair/types';
+import type { FixPlan, RepairResult, PlannedReport } from '../repair/types';
 import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord, type ApprovalStore } from './approvals';
 import {
   diagnosingMessage,
@@ -166,7 +165,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
     await update(origin.channel, origin.messageTs, diagnosingMessage(data.cluster, message));
   }
 
-  async function onDiagnosisDone(data: DiagnoseJobData, report: DiagnosisReport): Promise<void> {
+  async function onDiagnosisDone(data: DiagnoseJobData, report: PlannedReport): Promise<void> {
     const origin = slackOrigin(data.origin);
     if (!origin) return; // the monitor and alerts publish through publishDiagnosis themselves
     if (origin.messageTs) lastProgressEdit.delete(`${origin.channel}:${origin.messageTs}`);
@@ -283,7 +282,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
 }
 
 /** For `audit <cluster>`: only the plans that answer a risk finding. */
-function auditPlans(report: DiagnosisReport): DiagnosisReport {
+function auditPlans(report: PlannedReport): PlannedReport {
   const risks = new Set(report.findings.filter((f) => f.category === 'risk').map((f) => f.code as string));
   return { ...report, fixes: report.fixes.filter((p) => p.fixes.some((code) => risks.has(code))) };
 }

@@ -1,5 +1,4 @@
-import type { DiagnosisReport } from '../diagnosis/types';
-
+import type { PlannedReport } from '../repair/types';
 /** Where a diagnosis goes in Slack. */
 export interface SlackTarget {
   channel: string;
@@ -10,7 +9,7 @@ export interface SlackTarget {
 }
 
 export interface PublishDiagnosisInput {
-  report: DiagnosisReport;
+  report: PlannedReport;
   target: SlackTarget;
   /** Slack user who asked (two-person rule), or null for the monitor / alerts. */
   requestedBy: string | null;

@@ -5,10 +5,10 @@ import { clusterScope } from '../../src/cluster/scope';
 import { runChecks } from '../../src/repair/checks';
 import { NodeLinks } from '../../src/repair/node-links';
 import { validatePlan } from '../../src/repair/validate';
-import type { DiagnosisReport } from '../../src/diagnosis/types';
+import type { PlannedReport } from '../../src/repair/types';
 
 export async function offeredPlanProblems(
-  report: DiagnosisReport,
+  report: PlannedReport,
   options: { spareNodes?: string[]; password?: string } = {},
 ): Promise<string[]> {
   // The scope a config seeded with these (loopback) nodes gets by default, as the executor uses it.

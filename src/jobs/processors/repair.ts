@@ -3,13 +3,12 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../../audit/audit-log';
 import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
-import type { DiagnosisReport } from '../../diagnosis/types';
 import { diagnoseCluster } from '../../engine';
 import { ErrorCode, errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import { approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalSigner } from '../../repair/approval';
 import type { ExecuteOptions } from '../../repair/executor';
-import type { RepairProgress, RepairResult } from '../../repair/types';
+import type { RepairProgress, RepairResult, PlannedReport } from '../../repair/types';
 import { medicKey, repairJobId } from '../queues';
 import type { JobHooks, RepairJobData, RepairJobResult } from '../types';
 import { describeInterruption, interruptionReason } from './interruption';
@@ -32,7 +31,7 @@ export interface RepairProcessorDeps {
   /** A name for this worker, stored in the started-marker. */
   workerName?: string;
   /** The diagnosis after an interrupted repair (default: diagnoseCluster). */
-  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'>) => Promise<{ report: DiagnosisReport }>;
+  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'>) => Promise<{ report: PlannedReport }>;
   now?: () => number;
 }
 
@@ -202,7 +201,7 @@ export function createRepairProcessor(
           notRun: interruption.notRun.length,
         },
       });
-      let finalReport: DiagnosisReport | undefined;
+      let finalReport: PlannedReport | undefined;
       try {
         finalReport = (await (deps.diagnose ?? diagnoseCluster)(target, deps.config)).report;
       } catch (err) {

@@ -1,7 +1,7 @@
 import { countSlots, formatRanges } from '../../cluster/slots';
-import type { DiagnosisReport, Finding, NodeReport, Verdict } from '../../diagnosis/types';
+import type { Finding, NodeReport, Verdict } from '../../diagnosis/types';
 import { byHandLines, commandText, isByHand } from '../../repair/step-text';
-import type { FixPlan, KeyMove } from '../../repair/types';
+import type { FixPlan, KeyMove, PlannedReport } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
 import { noFaultText, nodeTableRows } from '../../diagnosis/format-text';
 import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
@@ -41,7 +41,7 @@ export interface RootOptions {
 }
 
 /** The root message: verdict, what is not served, and the root cause. */
-export function rootMessage(report: DiagnosisReport, options: RootOptions): MessageBody {
+export function rootMessage(report: PlannedReport, options: RootOptions): MessageBody {
   const cluster = escapeMrkdwn(report.cluster);
   const verdict = report.verdict.toUpperCase();
   const offline = report.offline ? ' (offline analysis of a paste)' : '';
@@ -98,7 +98,7 @@ export function rootMessage(report: DiagnosisReport, options: RootOptions): Mess
   return { text: fallbackText(text), blocks };
 }
 
-export function coverageText(report: DiagnosisReport): string {
+export function coverageText(report: PlannedReport): string {
   const { coverage } = report;
   if (coverage.uncovered.length === 0)
     return `*Slots:* all 16384 served (${coverage.ok} ok${coverage.pfail ? `, ${coverage.pfail} on a suspect master` : ''}).`;
@@ -113,7 +113,7 @@ const SEVERITY_ICON = { critical: ':red_circle:', warning: ':warning:', info: ':
 const FINDINGS_PER_MESSAGE = 10;
 
 /** Thread replies with each finding and the raw lines that prove it. */
-export function findingsMessages(report: DiagnosisReport, only?: 'risk'): MessageBody[] {
+export function findingsMessages(report: PlannedReport, only?: 'risk'): MessageBody[] {
   const findings = report.findings.filter((f) => !only || f.category === only);
   if (findings.length === 0) {
     return [{ text: 'No findings', blocks: [section(only === 'risk' ? 'No risk findings.' : 'No findings.')] }];
@@ -188,7 +188,7 @@ export interface ApprovalProgress {
 
 /** The fixes, each with "Approve: ..." (confirm dialog with the exact commands) and "Show commands". */
 export function fixesMessage(
-  report: Pick<DiagnosisReport, 'cluster' | 'fixes' | 'primary'>,
+  report: Pick<PlannedReport, 'cluster' | 'fixes' | 'primary'>,
   values: FixButtonValues,
   expiryMs: number,
   progress?: ApprovalProgress,
@@ -248,7 +248,7 @@ export function approvalsLine(voters: readonly string[], needed: number): string
 }
 
 /** A paste is not a connected cluster: the plans are shown as commands to run by hand, no buttons. */
-export function offlineFixesMessage(report: DiagnosisReport): MessageBody {
+export function offlineFixesMessage(report: PlannedReport): MessageBody {
   const blocks: Block[] = [
     section(
       '*Offline analysis:* redis-medic is not connected to this cluster (it only read your paste), so it offers no approve buttons. Configure the cluster to get them.',

@@ -1,6 +1,5 @@
-import type { DiagnosisReport } from '../../diagnosis/types';
 import type { RepairProgress } from '../../jobs/types';
-import type { FixPlan, RepairResult } from '../../repair/types';
+import type { FixPlan, RepairResult, PlannedReport } from '../../repair/types';
 import { coverageText, rediagnoseButton, stepLine, VERDICT_ICON } from './diagnosis';
 import { context, header, section, type Block, type MessageBody } from './kit';
 import { approversText, codeBlock, escapeMrkdwn, fallbackText, LIMITS, truncate } from './text';
@@ -124,7 +123,7 @@ export function approvedSummaryMessage(input: {
   return { text: fallbackText(`${input.result.status}: ${input.plan.title}`), blocks: [section(truncate(text, LIMITS.sectionText))] };
 }
 
-export function finalCheckText(report: DiagnosisReport): string {
+export function finalCheckText(report: PlannedReport): string {
   return `*Final check:* ${VERDICT_ICON[report.verdict]} *${report.verdict.toUpperCase()}*${report.primary ? ` (still: \`${report.primary}\`)` : ''}\n${coverageText(report)}`;
 }
 

@@ -5,20 +5,20 @@
 // sending CLUSTER MEET and shows up in handshake under a new id at every attempt.
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/load';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { diagnoseCluster } from '../../../src/engine';
 import { eventually, freePort, parseClusterNodes, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
+import type { PlannedReport } from '../../../src/repair/types';
 
 const config = parseConfig({});
 
 async function diagnoseLive(
   c: TestCluster,
   seeds = c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr),
-): Promise<DiagnosisReport> {
+): Promise<PlannedReport> {
   return (await diagnoseCluster({ name: 'test', seeds, tls: false, spareNodes: [] }, config)).report;
 }
 
-function codes(report: DiagnosisReport): string {
+function codes(report: PlannedReport): string {
   return report.findings.map((f) => f.code).join(', ');
 }
 
@@ -32,7 +32,7 @@ async function keysInSlots(c: TestCluster, node: TestNode, from: number, to: num
   return keys;
 }
 
-function assertNotForgotten(report: DiagnosisReport, id: string): void {
+function assertNotForgotten(report: PlannedReport, id: string): void {
   assert.ok(
     !report.findings.some((f) => f.code === 'GHOST_NODES' && f.nodes.includes(id)),
     `${id.slice(0, 8)} called a ghost: ${codes(report)}`,

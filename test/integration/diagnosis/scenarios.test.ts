@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
 import { parsePaste } from '../../../src/cluster/parse-paste';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
 import { freePort, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
 import { hashTagOf } from '../../helpers/slot-keys';
+import type { PlannedReport } from '../../../src/repair/types';
 
 // Each scenario breaks a real cluster the way production breaks, then asks every node. Across
 // the whole suite, no plan the diagnosis offers may fail its own precondition on that cluster.
-async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seeds): Promise<DiagnosisReport> {
+async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seeds): Promise<PlannedReport> {
   const snapshot = await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 });
   const spareNodes = cluster.spares().map((s) => s.addr);
   const { report } = analyseSnapshot(snapshot, spareNodes);
@@ -19,7 +19,7 @@ async function diagnoseLive(cluster: TestCluster, seeds: string[] = cluster.seed
   return report;
 }
 
-function codes(report: DiagnosisReport): string[] {
+function codes(report: PlannedReport): string[] {
   return report.findings.map((f) => f.code);
 }
 

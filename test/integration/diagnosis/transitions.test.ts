@@ -3,26 +3,27 @@
 // Redis is failing a master over by itself. Each also becomes the fault once it outlasts its bound.
 import assert from 'node:assert/strict';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
-import type { DiagnosisReport, Finding } from '../../../src/diagnosis/types';
+import type { Finding } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
 import { eventually, parseInfo, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
 import { hashTagOf } from '../../helpers/slot-keys';
+import type { PlannedReport } from '../../../src/repair/types';
 
 async function diagnoseLive(
   c: TestCluster,
   seeds = c.nodes.filter((n) => n.alive && n.role !== 'spare').map((n) => n.addr),
-): Promise<DiagnosisReport> {
+): Promise<PlannedReport> {
   const snapshot = await collectSnapshot({ cluster: 'test', seeds, connectTimeoutMs: 500, commandTimeoutMs: 1000 });
   const { report } = analyseSnapshot(snapshot);
   assert.deepEqual(await offeredPlanProblems(report), [], 'an offered plan fails its own precondition');
   return report;
 }
 
-const codes = (report: DiagnosisReport): string[] => report.findings.map((f) => `${f.code}/${f.category}`);
-const faults = (report: DiagnosisReport): Finding[] => report.findings.filter((f) => f.category === 'fault');
+const codes = (report: PlannedReport): string[] => report.findings.map((f) => `${f.code}/${f.category}`);
+const faults = (report: PlannedReport): Finding[] => report.findings.filter((f) => f.category === 'fault');
 
-function transition(report: DiagnosisReport, code: string): Finding {
+function transition(report: PlannedReport, code: string): Finding {
   const found = report.findings.find((f) => f.code === code);
   assert.ok(found, `no ${code} in ${codes(report).join(', ')}`);
   assert.equal(found.category, 'transition');
@@ -209,7 +210,7 @@ describe('transitional states on real clusters', function () {
       const master = c.masters()[0]!;
       await c.client(master).call('CLUSTER', 'MEET', spare.host, String(spare.port), String(spare.busPort));
       const seeds = [...c.masters().map((m) => m.addr), spare.addr];
-      const reports: DiagnosisReport[] = [];
+      const reports: PlannedReport[] = [];
       // Until the new node knows every node and slot, each diagnosis must see a join, not a fault.
       for (;;) {
         const report = await diagnoseLive(c, seeds);

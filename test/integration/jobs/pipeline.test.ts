@@ -6,7 +6,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createAuditLog } from '../../../src/audit/audit-log';
 import type { Config } from '../../../src/config/schema';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { ErrorCode, isRedisMedicError, type RedisMedicError } from '../../../src/errors';
 import { healthRoutes, startRouteServer } from '../../../src/http/health';
 import { createQueueConnection } from '../../../src/jobs/connection';
@@ -15,7 +14,7 @@ import { syncMonitorSchedulers } from '../../../src/jobs/scheduler';
 import { createJobSystem, type JobSystem, type JobSystemDeps } from '../../../src/jobs/system';
 import type { JobHooks, RepairJobData } from '../../../src/jobs/types';
 import { silentLogger } from '../../../src/logging/logger';
-import type { RepairResult } from '../../../src/repair/types';
+import type { RepairResult, PlannedReport } from '../../../src/repair/types';
 import { freePort, useCluster } from '../../helpers/cluster';
 import { approvedRepair, deletePrefix, jobsConfig, pollFor, testPrefix } from './support';
 
@@ -47,7 +46,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
   describe('diagnose jobs', () => {
     it('returns the report as the job result, readable by job id, with progress for hooks and QueueEvents', async () => {
       const progress: string[] = [];
-      const done: Array<{ jobId: string; report: DiagnosisReport }> = [];
+      const done: Array<{ jobId: string; report: PlannedReport }> = [];
       const hooks: JobHooks = {
         async onDiagnoseProgress(_data, message) {
           progress.push(message);
@@ -65,7 +64,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       await events.waitUntilReady();
 
       const jobId = await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } });
-      const status = await system.waitForJob<DiagnosisReport>('diagnose', jobId, 15_000);
+      const status = await system.waitForJob<PlannedReport>('diagnose', jobId, 15_000);
 
       assert.equal(status.state, 'completed');
       assert.equal(status.result?.cluster, 'test');
@@ -349,7 +348,7 @@ describe('job system (in-process, real queue Redis and cluster)', function () {
       await system.startWorkers({ queues: ['diagnose', 'repair'] });
       await system.whenReady();
 
-      const diagnosis = await system.waitForJob<DiagnosisReport>(
+      const diagnosis = await system.waitForJob<PlannedReport>(
         'diagnose',
         await system.enqueuer.enqueueDiagnosis({ cluster: 'test', origin: { kind: 'cli', user: 'tester' } }),
         15_000,

@@ -6,8 +6,7 @@ import { Redis } from 'ioredis';
 import { parseConfig } from '../../../src/config/load';
 import type { ClusterConfig, Config } from '../../../src/config/schema';
 import { diagnoseCluster } from '../../../src/engine';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
-import type { FixAction, FixPlan } from '../../../src/repair/types';
+import type { FixAction, FixPlan, PlannedReport } from '../../../src/repair/types';
 import { parseInfo, type TestCluster } from '../../helpers/cluster';
 
 export const config: Config = parseConfig({});
@@ -17,11 +16,11 @@ export function clusterConfigOf(c: TestCluster, name = `test-${randomUUID().slic
   return { name, seeds, tls: false, spareNodes: c.spares().map((s) => s.addr) };
 }
 
-export async function diagnosisOf(cluster: ClusterConfig): Promise<DiagnosisReport> {
+export async function diagnosisOf(cluster: ClusterConfig): Promise<PlannedReport> {
   return (await diagnoseCluster(cluster, config)).report;
 }
 
-export function planOf(report: DiagnosisReport, action: FixAction, pick: (p: FixPlan) => boolean = () => true): FixPlan {
+export function planOf(report: PlannedReport, action: FixAction, pick: (p: FixPlan) => boolean = () => true): FixPlan {
   const plan = report.fixes.find((p) => p.action === action && pick(p));
   if (!plan) {
     throw new Error(

@@ -8,12 +8,11 @@ import { createAuditLog, type AuditLog, type AuditRecord } from '../../../src/au
 import { parsePaste } from '../../../src/cluster/parse-paste';
 import { parseConfig } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
 import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
 import type { DiagnoseJobData, Enqueuer, JobHooks, RepairJobData } from '../../../src/jobs/types';
 import { silentLogger } from '../../../src/logging/logger';
-import type { FixPlan } from '../../../src/repair/types';
+import type { FixPlan, PlannedReport } from '../../../src/repair/types';
 import { createSlackApp, SLACK_EVENTS_PATH, type SlackApp } from '../../../src/slack/app';
 import { eventually } from '../../helpers/cluster';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
@@ -162,7 +161,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** A report of a real scenario (from a captured CLUSTER NODES fixture), renamed and with fixes. */
-export function sampleReport(cluster: string, fixes: FixPlan[] = [samplePlan()]): DiagnosisReport {
+export function sampleReport(cluster: string, fixes: FixPlan[] = [samplePlan()]): PlannedReport {
   const text = fs.readFileSync(path.join(__dirname, '../../fixtures/cluster-nodes/master-fail-no-replica.txt'), 'utf8');
   const { report } = analyseSnapshot(parsePaste(text, cluster));
   delete report.offline;

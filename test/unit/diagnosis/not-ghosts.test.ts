@@ -6,24 +6,24 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parsePaste } from '../../../src/cluster/parse-paste';
-import type { DiagnosisReport, FindingCode } from '../../../src/diagnosis/types';
+import type { FindingCode } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
-import type { FixPlan } from '../../../src/repair/types';
+import type { FixPlan, PlannedReport } from '../../../src/repair/types';
 
 const paste = (name: string): string => fs.readFileSync(path.join(__dirname, '../../fixtures/cluster-nodes', name), 'utf8');
-const analyse = (text: string): DiagnosisReport => analyseSnapshot(parsePaste(text)).report;
+const analyse = (text: string): PlannedReport => analyseSnapshot(parsePaste(text)).report;
 
-function finding(report: DiagnosisReport, code: FindingCode) {
+function finding(report: PlannedReport, code: FindingCode) {
   const found = report.findings.find((f) => f.code === code);
   assert.ok(found, `${code} in ${report.findings.map((f) => f.code).join(', ')}`);
   return found;
 }
 
-function forgets(report: DiagnosisReport, id: string): FixPlan[] {
+function forgets(report: PlannedReport, id: string): FixPlan[] {
   return report.fixes.filter((p) => p.action === 'FORGET_GHOST_NODES' && p.steps.some((s) => s.command.includes(id)));
 }
 
-function assertNoGhost(report: DiagnosisReport, id: string): void {
+function assertNoGhost(report: PlannedReport, id: string): void {
   const ghosts = report.findings.filter((f) => f.code === 'GHOST_NODES' && f.nodes.includes(id));
   assert.deepEqual(
     ghosts.map((g) => g.detail),

@@ -10,6 +10,7 @@ import { analyseSnapshot } from '../../../src/engine';
 import { MOVED_NOTE } from '../../../src/repair/plan';
 import type { DiagnosisReport, FindingCode } from '../../../src/diagnosis/types';
 import { loadFixture } from '../repair/fixtures';
+import type { PlannedReport } from '../../../src/repair/types';
 
 function snapshotOf(scenario: string): ClusterSnapshot {
   return structuredClone(loadFixture(scenario).snapshot);
@@ -235,7 +236,7 @@ describe('answers that cannot be trusted', () => {
 });
 
 describe('an unreachable majority is a down cluster (pastes of one view, masters only `fail?`)', () => {
-  const paste = (name: string): DiagnosisReport =>
+  const paste = (name: string): PlannedReport =>
     analyseSnapshot(parsePaste(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cluster-nodes', name), 'utf8'))).report;
 
   for (const [name, survivorSlots, downSlots] of [

@@ -3,19 +3,20 @@
 import assert from 'node:assert/strict';
 import type { ClusterSnapshot } from '../../../src/cluster/types';
 import { parseClusterNodes } from '../../../src/cluster/parse-nodes';
-import type { DiagnosisReport, Finding, FindingCode } from '../../../src/diagnosis/types';
+import type { Finding, FindingCode } from '../../../src/diagnosis/types';
 import { failoverWindowMs } from '../../../src/diagnosis/rules/transitions';
 import { analyseSnapshot } from '../../../src/engine';
 import { loadFixture } from '../repair/fixtures';
+import type { PlannedReport } from '../../../src/repair/types';
 
 function snapshotOf(scenario: string): ClusterSnapshot {
   return structuredClone(loadFixture(scenario).snapshot);
 }
 
-const report = (snapshot: ClusterSnapshot): DiagnosisReport => analyseSnapshot(snapshot).report;
-const codes = (r: DiagnosisReport): string => r.findings.map((f) => `${f.code}/${f.category}`).join(', ');
+const report = (snapshot: ClusterSnapshot): PlannedReport => analyseSnapshot(snapshot).report;
+const codes = (r: PlannedReport): string => r.findings.map((f) => `${f.code}/${f.category}`).join(', ');
 
-function finding(r: DiagnosisReport, code: FindingCode): Finding {
+function finding(r: PlannedReport, code: FindingCode): Finding {
   const found = r.findings.find((f) => f.code === code);
   assert.ok(found, `${code} in ${codes(r)}`);
   return found;

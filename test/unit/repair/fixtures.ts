@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterSnapshot } from '../../../src/cluster/types';
 import { analyseSnapshot } from '../../../src/engine';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { parseClusterNodes } from '../../../src/cluster/parse-nodes';
+import type { PlannedReport } from '../../../src/repair/types';
 
 export interface Fixture {
   scenario: string;
@@ -27,7 +27,7 @@ export function allFixtures(): Fixture[] {
     .map((f) => loadFixture(f.slice('repair-'.length, -'.json'.length)));
 }
 
-export function reportOf(fixture: Fixture, spareNodes = fixture.spareNodes): DiagnosisReport {
+export function reportOf(fixture: Fixture, spareNodes = fixture.spareNodes): PlannedReport {
   return analyseSnapshot(structuredClone(fixture.snapshot), spareNodes).report;
 }
 

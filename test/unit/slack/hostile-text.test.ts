@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import type { ClusterSnapshot, NodeProbe } from '../../../src/cluster/types';
 import { parseConfig } from '../../../src/config/load';
-import type { DiagnosisReport } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
 import * as incidentBlocks from '../../../src/slack/blocks/incident';
-import type { FixPlan, RepairResult } from '../../../src/repair/types';
+import type { FixPlan, RepairResult, PlannedReport } from '../../../src/repair/types';
 import * as commandBlocks from '../../../src/slack/blocks/command';
 import * as diagnosisBlocks from '../../../src/slack/blocks/diagnosis';
 import * as repairBlocks from '../../../src/slack/blocks/repair';
@@ -22,7 +21,7 @@ const HOSTILE_HOST = '<!here>';
 const HOSTILE_ALL = `${HOSTILE} <!everyone> <@UATTACKER> <#C0ATTACK> <http://evil.example|click> &`;
 
 /** A real diagnosis of a cluster whose nodes announce hostile addresses and hostnames. */
-function hostileReport(): DiagnosisReport {
+function hostileReport(): PlannedReport {
   const nodes = (me: string): string =>
     [
       `${A} 10.0.0.31:6379@16379 ${me === A ? 'myself,' : ''}master - 0 0 1 connected 0-5460`,
@@ -63,7 +62,7 @@ function hostilePlan(): FixPlan {
   };
 }
 
-function hostileResult(report: DiagnosisReport): RepairResult {
+function hostileResult(report: PlannedReport): RepairResult {
   return {
     status: 'failed',
     reason: `step failed on ${HOSTILE_ALL}`,

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parsePaste } from '../../../../src/cluster/parse-paste';
-import type { DiagnosisReport } from '../../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../../src/engine';
-import type { FixPlan } from '../../../../src/repair/types';
+import type { FixPlan, PlannedReport } from '../../../../src/repair/types';
 import {
   confirmDialog,
   findingsMessages,
@@ -14,7 +13,7 @@ import {
   rootMessage,
 } from '../../../../src/slack/blocks/diagnosis';
 
-function report(): DiagnosisReport {
+function report(): PlannedReport {
   const text = fs.readFileSync(path.join(__dirname, '../../../fixtures/cluster-nodes/master-fail-no-replica.txt'), 'utf8');
   const r = analyseSnapshot(parsePaste(text, 'payments')).report;
   delete r.offline;
