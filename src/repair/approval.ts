@@ -23,6 +23,14 @@ export interface SignedApproval {
 
 export type ApprovalFields = Omit<SignedApproval, 'v' | 'signature'>;
 
+/**
+ * How many distinct approvers a plan needs before it runs: `approvals.highRiskApprovers` for a
+ * plan of risk `high`, one otherwise. The same rule for Slack clicks and for `redis-medic fix`.
+ */
+export function approversNeeded(plan: { risk: string }, policy: { highRiskApprovers?: number | undefined }): number {
+  return plan.risk === 'high' ? Math.max(1, policy.highRiskApprovers ?? 1) : 1;
+}
+
 /** The claim an approval store keeps: exactly one run per approval. */
 export interface ApprovalClaim {
   /** The approver whose click completed the approval. */
@@ -81,6 +89,44 @@ export async function readApprovalClaim(redis: Redis, prefix: string, approvalId
   } catch {
     return null;
   }
+}
+
+/** Where the worker records that an approval was used: one run per approval, whatever the job id. */
+export function approvalUsedKey(prefix: string, approvalId: string): string {
+  return `${prefix}:medic:approval-used:${approvalId}`;
+}
+
+// SET NX, or the same job again (a stalled job handed to another worker keeps its id): the
+// value is the job id that used the approval. Returns [1] when this job holds it, [0, holder] when not.
+const CONSUME = `
+local current = redis.call('GET', KEYS[1])
+if current == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1}
+end
+if current == ARGV[1] then return {1} end
+return {0, current}
+`;
+
+/**
+ * Uses a verified approval up, atomically: the first job that claims it holds it until the
+ * approval expires (and at least a minute), and only that job (its retries after a crash
+ * included) may run it. A copy of the signed job under any other job id gets `used: false`.
+ */
+export async function consumeApproval(
+  redis: Redis,
+  prefix: string,
+  approval: Pick<SignedApproval, 'id' | 'claimedAt'>,
+  jobId: string,
+  maxAgeMs: number,
+  now: number,
+): Promise<{ used: true } | { used: false; by: string }> {
+  const ttlMs = Math.max(60_000, approval.claimedAt + maxAgeMs - now + 60_000);
+  const [ok, holder] = (await redis.eval(CONSUME, 1, approvalUsedKey(prefix, approval.id), jobId, String(Math.ceil(ttlMs)))) as [
+    number,
+    string?,
+  ];
+  return ok === 1 ? { used: true } : { used: false, by: holder ?? 'another job' };
 }
 
 export type ApprovalCheck = { ok: true; approval: SignedApproval } | { ok: false; reason: string; code: ApprovalRefusal };

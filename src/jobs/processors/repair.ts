@@ -6,7 +6,14 @@ import type { ClusterConfig, Config } from '../../config/schema';
 import { diagnoseCluster } from '../../engine';
 import { ErrorCode, errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
-import { approvalSigningSecret, checkApproval, createApprovalSigner, readApprovalClaim, type ApprovalSigner } from '../../repair/approval';
+import {
+  approvalSigningSecret,
+  checkApproval,
+  consumeApproval,
+  createApprovalSigner,
+  readApprovalClaim,
+  type ApprovalSigner,
+} from '../../repair/approval';
 import type { ExecuteOptions } from '../../repair/executor';
 import type { RepairProgress, RepairResult, PlannedReport } from '../../repair/types';
 import { medicKey, repairJobId } from '../queues';
@@ -134,6 +141,34 @@ export function createRepairProcessor(
       });
     }
     const approvers = check.approval.approvers.join('+');
+
+    // One approval, one run: used up atomically by the first job that claims it (its own retries
+    // after a crash keep it). A copy of the signed job under another id, re-added by whoever can
+    // write to the queue Redis, is a replay: refused, and audited under the signed approvers.
+    let consumed: Awaited<ReturnType<typeof consumeApproval>>;
+    try {
+      consumed = await consumeApproval(deps.redis, deps.config.queue.prefix, check.approval, jobId, deps.config.approvals.expiryMs, now());
+    } catch (err) {
+      return finish(stopped('refused', `could not mark the approval as used in the queue Redis (${errorMessage(err)}); nothing was run`));
+    }
+    if (!consumed.used) {
+      const reason = `this approval was already used by job ${consumed.by}; a replayed job runs nothing. Re-diagnose to get a new plan.`;
+      log.error({ approvalId: data.approvalId, usedBy: consumed.by }, `repair job refused, nothing was run: ${reason}`);
+      await deps.audit?.record({
+        action: 'repair.refused',
+        cluster: data.cluster,
+        actor: `replay:${approvers}`,
+        details: { jobId, planId: data.planId, approvalId: data.approvalId, reason: 'approval_used', usedBy: consumed.by, verified: true },
+      });
+      // Told in the approval's own thread, never where the replayed job's origin points.
+      return finish(stopped('refused', reason), {
+        cluster: data.cluster,
+        planId: data.planId,
+        approvalId: data.approvalId,
+        approvedBy: approvers,
+        origin: { kind: 'cli', user: 'unverified' },
+      });
+    }
 
     let firstRun: boolean;
     // Keyed on the approval, not the job id: a copy of a signed job under another id is a second run.

@@ -133,10 +133,20 @@ describe('workers run only what an approver signed (issue 11 §2)', function () 
     await queue.add('repair', signed, { jobId: repairJobId(planId, 'approval-ok') });
     const ok = await workers.waitForJob<RepairResult>('repair', repairJobId(planId, 'approval-ok'), 30_000);
     assert.equal(ok.result?.status, 'repaired', JSON.stringify(ok.result));
-    // A copy of that signed job under another id is not a second run.
-    await queue.add('repair', signed, { jobId: 'repair-copy' });
+    // A copy of that signed job under another id is not a second run: the approval is used up
+    // (issue 11: single use), the replay is refused and audited under the signed approver, not
+    // under the origin the copy claims.
+    await queue.add(
+      'repair',
+      { ...signed, approvedBy: 'UATTACKER', origin: { kind: 'slack', channel: 'C0SHOP', user: 'UATTACKER' } },
+      { jobId: 'repair-copy' },
+    );
     const copy = await workers.waitForJob<RepairResult>('repair', 'repair-copy', 20_000);
     assert.equal(copy.result?.status, 'refused');
+    assert.match(copy.result?.reason ?? '', /already used by job/);
     assert.equal((await audit()).filter((r) => r.action === 'repair.started').length, 1);
+    const replay = (await audit()).find((r) => r.action === 'repair.refused' && r.details?.jobId === 'repair-copy');
+    assert.deepEqual([replay?.actor, replay?.details?.reason, replay?.details?.verified], ['replay:U0APPROVER', 'approval_used', true]);
+    assert.ok(Number(await redis.pttl(`${prefix}:medic:approval-used:approval-ok`)) > 0, 'the used mark expires with the approval');
   });
 });
