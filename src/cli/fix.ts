@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger';
 import {
   approvalClaimKey,
   approvalSigningSecret,
+  approversNeeded,
   checkApproval,
   createApprovalSigner,
   readApprovalClaim,
@@ -114,6 +115,16 @@ export async function runFix(target: string, options: FixOptions, config: Config
   if (!plan.executable) {
     io.stderr('redis-medic: this plan is advice that redis-medic cannot carry out; do it by hand.');
     return EXIT.critical;
+  }
+  // The two-person rule for high-risk plans holds here too: one person at one terminal is one
+  // approver, so a plan that needs more is approved in Slack, where each approver clicks.
+  const needed = approversNeeded(plan, config.approvals);
+  if (needed > 1) {
+    io.stderr(
+      `redis-medic: refusing to run plan ${plan.id}, nothing was changed: it is of risk high, and approvals.highRiskApprovers requires ${needed} distinct approvers; ` +
+        `the CLI has one (cli:${deps.user}). Approve it in Slack (/redis-diagnose ${cluster.name}), where each approver clicks.`,
+    );
+    return EXIT.usage;
   }
   if (!options.yes) {
     if (!deps.isTTY) {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Approvers, ClusterConfig, Config } from '../config/schema';
 import type { Verdict } from '../diagnosis/types';
-import { approvalClaimKey, type ApprovalClaim } from '../repair/approval';
+import { approvalClaimKey, approversNeeded, type ApprovalClaim } from '../repair/approval';
 import type { FixPlan } from '../repair/types';
 import { escapeMrkdwn } from './blocks/text';
 import type { ButtonPayload } from './button-value';
@@ -155,10 +155,7 @@ export interface ApprovalPolicy {
   highRiskApprovers?: number;
 }
 
-/** How many distinct approvers a plan needs before it runs. */
-export function approversNeeded(plan: Pick<FixPlan, 'risk'>, policy: Pick<ApprovalPolicy, 'highRiskApprovers'>): number {
-  return plan.risk === 'high' ? Math.max(1, policy.highRiskApprovers ?? 1) : 1;
-}
+export { approversNeeded };
 
 /**
  * Pure: may `user` run `payload.planId` from `approval` now? Checked in a fixed order, so the

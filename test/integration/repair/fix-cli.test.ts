@@ -110,6 +110,22 @@ describe('repair: the fix command', function () {
     await assertUnchanged();
   });
 
+  it('a high-risk plan when approvals.highRiskApprovers is 2: refused with a clear message, exit 2, changes nothing (issue 11)', async () => {
+    const id = planOf(await diagnosisOf(clusterConfigOf(cluster())), 'ALLOW_PARTIAL_COVERAGE').id;
+    const twoApprovers = parseConfig({ queue: { prefix: queue.prefix }, approvals: { highRiskApprovers: 2 } });
+    const { io, err } = capture();
+    const d = deps({ isTTY: true, ask: async () => 'yes\n' });
+    assert.equal(await runFix(seeds(), { plan: id, yes: true }, twoApprovers, io, d), 2, err.join('\n'));
+    assert.match(
+      err.join('\n'),
+      /risk high, and approvals\.highRiskApprovers requires 2 distinct approvers; the CLI has one \(cli:tester\)/,
+    );
+    assert.deepEqual(d.asked, []);
+    for (const node of cluster().masters())
+      assert.equal(((await cluster().client(node).call('CONFIG', 'GET', 'cluster-require-full-coverage')) as string[])[1], 'yes');
+    await assertUnchanged();
+  });
+
   it('on a terminal, "yes" runs the plan and verifies it (exit 0)', async () => {
     const { io, out } = capture();
     const d = deps({ isTTY: true, ask: async () => 'yes\n' });
