@@ -1,6 +1,6 @@
 import { countSlots, mergeRanges, type SlotRange } from '../cluster/slots';
-import type { ClusterSnapshot } from '../cluster/types';
-import { buildModel, type ClusterModel, type ModelNode } from './model';
+import type { ClusterNodeLine, ClusterSnapshot } from '../cluster/types';
+import { buildModel, seenLines, type ClusterModel, type ModelNode } from './model';
 import { addressesChanged } from './rules/addresses-changed';
 import { busPortUnreachable } from './rules/bus-port';
 import { fullCoverageSetting } from './rules/full-coverage';
@@ -57,7 +57,7 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
     durationMs: snapshot.durationMs,
     verdict,
     primary: primary?.code ?? null,
-    nodes: [...model.nodes.values()].sort(byRoleThenAddr(model)).map(nodeReport),
+    nodes: byRoleThenAddr(model).map(nodeReport),
     coverage,
     findings,
     ...(snapshot.offline ? { offline: true, limitations: offlineLimitations(model) } : {}),
@@ -170,7 +170,7 @@ function nodeReport(node: ModelNode): NodeReport {
     health: node.health,
     slots: node.slots,
     epoch: node.epoch,
-    link: own ? 'connected' : (node.seenBy[0]?.line.linkState ?? null),
+    link: own ? 'connected' : (seenLines(node)[0]?.linkState ?? null),
     keys: own?.probe.replies?.dbsize ?? null,
     migrating: own?.myself?.migrating ?? [],
     importing: own?.myself?.importing ?? [],
@@ -185,9 +185,19 @@ function nodeReport(node: ModelNode): NodeReport {
 }
 
 function mostSevereFlags(node: ModelNode): string[] {
-  const lines = node.seenBy.map((s) => s.line);
-  const rank = (flags: string[]): number => (flags.includes('fail') ? 2 : flags.includes('fail?') ? 1 : 0);
-  return [...lines].sort((a, b) => rank(b.flags) - rank(a.flags))[0]?.flags ?? [];
+  // The first line of the highest rank (what a stable sort by rank puts first).
+  const rank = (flags: readonly string[]): number => (flags.includes('fail') ? 2 : flags.includes('fail?') ? 1 : 0);
+  let best: ClusterNodeLine | undefined;
+  let bestRank = -1;
+  for (const line of seenLines(node)) {
+    const r = rank(line.flags);
+    if (r > bestRank) {
+      best = line;
+      bestRank = r;
+      if (r === 2) break;
+    }
+  }
+  return best?.flags ?? [];
 }
 
 function numberOrUndefined(text: string | undefined): number | undefined {
@@ -195,15 +205,19 @@ function numberOrUndefined(text: string | undefined): number | undefined {
   return text !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
-function byRoleThenAddr(model: ClusterModel) {
-  // Masters in slot order, each followed by its replicas; then everything else by address.
-  const order = (n: ModelNode): string => {
+/** What String.prototype.localeCompare compares with, made once. */
+const COLLATOR = new Intl.Collator();
+
+/** The nodes in report order: masters in slot order, each followed by its replicas; then everything else by address. */
+function byRoleThenAddr(model: ClusterModel): ModelNode[] {
+  // Each node's key is made once, not once per comparison.
+  const keyed = [...model.nodes.values()].map((n) => {
     const master = n.role === 'replica' && n.masterId ? model.nodes.get(n.masterId) : n;
     const firstSlot = master?.slots[0]?.[0];
     const group = firstSlot === undefined ? `z${master?.addr ?? n.addr}` : `a${String(firstSlot).padStart(5, '0')}`;
-    return `${group}|${n.role === 'master' ? 0 : 1}|${n.addr}`;
-  };
-  return (a: ModelNode, b: ModelNode): number => order(a).localeCompare(order(b));
+    return { n, key: `${group}|${n.role === 'master' ? 0 : 1}|${n.addr}` };
+  });
+  return keyed.sort((a, b) => COLLATOR.compare(a.key, b.key)).map((k) => k.n);
 }
 
 function offlineLimitations(model: ClusterModel): string[] {

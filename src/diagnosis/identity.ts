@@ -1,4 +1,4 @@
-import { comparableAddr } from '../cluster/address';
+import { comparableAddr, hostPortKey } from '../cluster/address';
 import type { ClusterNodeLine } from '../cluster/types';
 
 /** What this needs of a view (the model's NodeView), kept structural so the model imports this, not the reverse. */
@@ -48,7 +48,7 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
     for (const line of view.lines) {
       if (!askedPorts.has(line.port) || !line.addr) continue;
       if (line.flags.includes('myself') || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
-      const key = comparableAddr(line.addr);
+      const key = lineAddrKey(line);
       if (!asked.has(key)) continue;
       let ids = listedAt.get(key);
       if (!ids) listedAt.set(key, (ids = new Map()));
@@ -75,4 +75,12 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
     });
   });
   return { trusted, impostors };
+}
+
+/**
+ * comparableAddr(line.addr) from the parsed fields (a line's addr is `${host}:${port}`), without
+ * parsing the text again.
+ */
+function lineAddrKey(line: ClusterNodeLine): string {
+  return line.host && line.port >= 1 && line.port <= 65535 ? hostPortKey(line) : comparableAddr(line.addr);
 }

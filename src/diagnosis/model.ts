@@ -121,7 +121,12 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   );
   const nodes = new Map<string, ModelNode>();
   const probeByAddr = new Map<string, NodeProbe>();
-  for (const probe of snapshot.probes) probeByAddr.set(comparableAddr(probe.addr), probe);
+  const probePorts = new Set<number>();
+  for (const probe of snapshot.probes) {
+    probeByAddr.set(comparableAddr(probe.addr), probe);
+    const at = hostPortOf(probe.addr);
+    if (at) probePorts.add(at.port);
+  }
 
   const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
   const isMyself: boolean[] = [];
@@ -165,15 +170,20 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   const answeredBy = new Map(views.map((v) => [v.probe, v.myself?.id]));
   for (const entry of byId.values()) {
     const node = entry.node;
-    const byAddr = node.addr ? probeByAddr.get(comparableAddr(node.addr)) : undefined;
-    if (!node.probe && byAddr && (byAddr.status !== 'ok' || answeredBy.get(byAddr) === node.id)) node.probe = byAddr;
-    const seen = entry.distinct.filter((index) => !isMyself[index]);
-    mergeNode(
-      node,
-      seen.map((index) => table.lines[index]!),
-      seen.map((index) => table.counts[index]!),
-    );
-    defineSightings(node, entry.seenLines, entry.seenViews);
+    // A listed address can only match a probe on the same port: most nodes skip the normalising.
+    if (!node.probe && node.addr && probePorts.has(node.port)) {
+      const byAddr = probeByAddr.get(comparableAddr(node.addr));
+      if (byAddr && (byAddr.status !== 'ok' || answeredBy.get(byAddr) === node.id)) node.probe = byAddr;
+    }
+    const seenLines: ClusterNodeLine[] = [];
+    const seenCounts: number[] = [];
+    for (const index of entry.distinct) {
+      if (isMyself[index]) continue;
+      seenLines.push(table.lines[index]!);
+      seenCounts.push(table.counts[index]!);
+    }
+    mergeNode(node, seenLines, seenCounts);
+    (node as LazyNode).sightings(entry.seenLines, entry.seenViews);
   }
 
   const slotRuns = runsOf(slotOwners(table, nodes), nodes);
@@ -204,24 +214,72 @@ function addDistinct(entry: NodeLines, table: LineTable, index: number): void {
   else if (entry.distinct.length > MAX_SCANNED_VARIANTS) entry.byLine = new Map(entry.distinct.map((i) => [table.lines[i]!, i]));
 }
 
-/** `seenBy` as a property that makes its array on first read (and can be set like any other). */
-function defineSightings(node: ModelNode, lines: ClusterNodeLine[], views: NodeView[]): void {
-  const settle = (value: Sighting[]): Sighting[] => {
-    Object.defineProperty(node, 'seenBy', { value, writable: true, enumerable: true, configurable: true });
-    return value;
-  };
-  Object.defineProperty(node, 'seenBy', {
-    enumerable: true,
-    configurable: true,
-    get: () =>
-      settle(
-        lines.map((line, i) => {
-          const view = views[i]!;
+/**
+ * A model node: a plain record whose `seenBy` is made on first read (and can be set like any
+ * other field). The getter lives on the class, not on each node, so every node keeps one shape.
+ */
+class LazyNode implements ModelNode {
+  declare own?: NodeView;
+  declare probe?: NodeProbe;
+  declare announcedAddr?: string;
+  role: ModelNode['role'] = 'unknown';
+  masterId: string | null = null;
+  reachable: boolean | null = null;
+  flagged: ModelNode['flagged'] = null;
+  health: ModelNode['health'] = 'unknown';
+  slots: SlotRange[] = [];
+  ownSlots: SlotRange[] | null = null;
+  epoch = 0;
+  #seenBy: Sighting[] | undefined = undefined;
+  /** The lines other views list it with, and those views (in view order), until seenBy is made. */
+  #pending: { lines: ClusterNodeLine[]; views: NodeView[] } | undefined = undefined;
+
+  constructor(line: ClusterNodeLine) {
+    this.id = line.id;
+    this.addr = line.addr;
+    this.host = line.host;
+    this.port = line.port;
+    this.busPort = line.busPort;
+  }
+
+  id: string;
+  addr: string;
+  host: string;
+  port: number;
+  busPort: number;
+
+  sightings(lines: ClusterNodeLine[], views: NodeView[]): void {
+    this.#pending = { lines, views };
+    this.#seenBy = undefined;
+  }
+
+  get seenBy(): Sighting[] {
+    if (this.#seenBy) return this.#seenBy;
+    const pending = this.#pending;
+    this.#seenBy = pending
+      ? pending.lines.map((line, i) => {
+          const view = pending.views[i]!;
           return { viewer: view.myself?.addr || view.probe.addr, line, view };
-        }),
-      ),
-    set: settle,
-  });
+        })
+      : [];
+    this.#pending = undefined;
+    return this.#seenBy;
+  }
+
+  set seenBy(value: Sighting[]) {
+    this.#seenBy = value;
+    this.#pending = undefined;
+  }
+
+  /** seenBy's lines, without making the sightings when they are not made yet. */
+  seenLines(): readonly ClusterNodeLine[] {
+    return this.#seenBy ? this.#seenBy.map((s) => s.line) : (this.#pending?.lines ?? []);
+  }
+}
+
+/** The lines other views list `node` with, in view order (seenBy's lines): for rules that need only the lines. */
+export function seenLines(node: ModelNode): readonly ClusterNodeLine[] {
+  return node instanceof LazyNode ? node.seenLines() : node.seenBy.map((s) => s.line);
 }
 
 /** Compress the owner table into runs, split further where the owner itself dropped slots. */
@@ -304,22 +362,7 @@ function hostPortOf(text: string): HostPort | undefined {
 }
 
 function newNode(line: ClusterNodeLine): ModelNode {
-  return {
-    id: line.id,
-    addr: line.addr,
-    host: line.host,
-    port: line.port,
-    busPort: line.busPort,
-    role: 'unknown',
-    masterId: null,
-    seenBy: [],
-    reachable: null,
-    flagged: null,
-    health: 'unknown',
-    slots: [],
-    ownSlots: null,
-    epoch: 0,
-  };
+  return new LazyNode(line);
 }
 
 /**
@@ -449,6 +492,7 @@ function withCounts(lines: ClusterNodeLine[], counts: number[], keep: (line: Clu
 
 /** The line most views agree on (by `keyOf`), the first seen winning a tie. */
 function mostCommonLine(lines: ClusterNodeLine[], counts: number[], keyOf: (line: ClusterNodeLine) => string): ClusterNodeLine | undefined {
+  if (lines.length <= 1) return lines[0];
   const tally = new Map<string, { item: ClusterNodeLine; n: number }>();
   lines.forEach((line, i) => {
     const key = keyOf(line);
@@ -509,10 +553,19 @@ export function openSlotKeys(node: Pick<ModelNode, 'own'> | undefined, slot: num
 
 export function slotOwningMasters(model: ClusterModel): ModelNode[] {
   // node.slots comes from the owner table, so a non-empty one means the cluster routes slots to it.
-  return [...model.nodes.values()].filter((n) => n.slots.length > 0 && n.role === 'master');
+  // Found once per model (rules ask for them many times); each caller gets its own array.
+  let masters = owningMasters.get(model);
+  if (!masters) {
+    masters = [...model.nodes.values()].filter((n) => n.slots.length > 0 && n.role === 'master');
+    owningMasters.set(model, masters);
+  }
+  return masters.slice();
 }
 
-export function replicasOf(model: ClusterModel, masterId: string): ModelNode[] {
+const owningMasters = new WeakMap<ClusterModel, ModelNode[]>();
+
+/** The replicas the model lists for a master (shared by every caller: read, never change). */
+export function replicasOf(model: ClusterModel, masterId: string): readonly ModelNode[] {
   // Indexed once per model: rules ask for every master's replicas.
   let byMaster = replicasByMaster.get(model);
   if (!byMaster) {
@@ -525,8 +578,10 @@ export function replicasOf(model: ClusterModel, masterId: string): ModelNode[] {
     }
     replicasByMaster.set(model, byMaster);
   }
-  return [...(byMaster.get(masterId) ?? [])];
+  return byMaster.get(masterId) ?? NO_NODES;
 }
+
+const NO_NODES: readonly ModelNode[] = Object.freeze([]);
 
 const replicasByMaster = new WeakMap<ClusterModel, Map<string, ModelNode[]>>();
 

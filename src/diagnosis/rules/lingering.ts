@@ -1,5 +1,5 @@
 import { isSilent } from '../../cluster/types';
-import { replicasOf, slotOwningMasters, type ClusterModel, type ModelNode } from '../model';
+import { replicasOf, seenLines, slotOwningMasters, type ClusterModel, type ModelNode } from '../model';
 
 /**
  * What a node that is listed but serves no slot and does not answer really is. Only a stale
@@ -50,7 +50,7 @@ export function downShardCopies(model: ClusterModel, master: ModelNode): ModelNo
   if (master.health !== 'down' && master.health !== 'suspect') return null;
   const replicas = replicasOf(model, master.id);
   if (replicas.length === 0 || replicas.some((r) => r.health === 'up')) return null;
-  return replicas;
+  return [...replicas];
 }
 
 function classify(model: ClusterModel): Map<string, Lingering> {
@@ -61,11 +61,11 @@ function classify(model: ClusterModel): Map<string, Lingering> {
 
   for (const node of model.nodes.values()) {
     if (node.reachable === true || node.slots.length > 0) continue;
-    const flags = node.seenBy.flatMap((s) => s.line.flags);
+    const lines = seenLines(node);
     const replacement = liveByAddr.get(node.addr);
-    if (flags.includes('handshake')) {
+    if (lines.some((l) => l.flags.includes('handshake'))) {
       out.set(node.id, { kind: 'handshake', node });
-    } else if (flags.includes('noaddr')) {
+    } else if (lines.some((l) => l.flags.includes('noaddr'))) {
       out.set(node.id, { kind: 'ghost', node, why: 'has no address (noaddr)' });
     } else if (replacement && replacement.id !== node.id) {
       out.set(node.id, {

@@ -240,8 +240,12 @@ function replicaEntry(master: ModelNode, replica: ModelNode): ReplicaEntry | und
 export function replicaTransitions(model: ClusterModel): Finding[] {
   const findings: Finding[] = [];
   const taken = Date.parse(model.snapshot.takenAt);
-  for (const replica of [...model.nodes.values()].sort((a, b) => a.addr.localeCompare(b.addr))) {
-    const link = replicaLink(model, replica);
+  // Only replicas in a transition, by address (found first: sorting every node is most of the work).
+  const inTransition = [...model.nodes.values()]
+    .map((replica) => ({ replica, link: replicaLink(model, replica) }))
+    .filter(({ link }) => link && (link.kind === 'syncing' || link.kind === 'reconnecting'))
+    .sort((a, b) => a.replica.addr.localeCompare(b.replica.addr));
+  for (const { replica, link } of inTransition) {
     if (!link || (link.kind !== 'syncing' && link.kind !== 'reconnecting')) continue;
     const master = model.nodes.get(replica.masterId!)!;
     const info = replica.own!.replication;
