@@ -56,6 +56,6 @@ export function configFrom(command: Command): Config {
 
 /** CLI commands log to stderr, so stdout stays the report (and --json stays parseable). */
 export function cliLogger(): Logger {
-  const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
-  return createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }, process.stderr as never);
+  const { createLogger, logDestination } = require('../logging/logger') as typeof import('../logging/logger');
+  return createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }, logDestination(process.stderr));
 }

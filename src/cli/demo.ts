@@ -4,7 +4,7 @@ import type { TestCluster } from '../devtools/local-cluster';
 import type { ThrowawayRedis } from '../devtools/redis-server';
 import { formatReport } from '../diagnosis/format-text';
 import { formatPlan, formatRepairResult } from '../repair/format-text';
-import { EXIT, processIO, type CliIO } from './context';
+import { EXIT, processIO, UsageError, type CliIO } from './context';
 
 /** Each scenario: how to build the throwaway cluster, and how to break it for real. */
 export const DEMO_SCENARIOS = {
@@ -50,6 +50,8 @@ interface DemoOptions {
   fix: boolean;
   keep: boolean;
   serve?: boolean;
+  auto?: boolean;
+  port?: string;
 }
 
 export function register(program: Command, io: CliIO = processIO): void {
@@ -61,16 +63,39 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--keep', 'leave the cluster running until Ctrl-C (to try `redis-medic diagnose` on it)')
     .option(
       '--serve',
-      'run the whole product (Slack app, workers, monitor) with a local Slack printed here: incident, /redis-diagnose, approve, repaired, resolved',
+      'run the whole product (Slack app, workers, monitor) against the throwaway cluster, with a local Slack: a channel page at http://127.0.0.1:PORT where you break the cluster, type /redis-diagnose and approve the fix',
     )
+    .option('--auto', 'with --serve: play the people (break, /redis-diagnose, approve) and print the channel here, then clean up')
+    .option('--port <port>', 'with --serve: the channel page port on 127.0.0.1 (default: any free port; the URL is printed)')
     .action(async (options: DemoOptions) => {
-      if (options.serve) {
-        const { runServeDemo } = require('../devtools/serve-demo') as typeof import('../devtools/serve-demo');
-        process.exitCode = (await runServeDemo(io, { keep: options.keep })) ? EXIT.ok : EXIT.critical;
+      if (options.serve || options.auto) {
+        const port = options.port === undefined ? undefined : Number(options.port);
+        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+          throw new UsageError(`--port must be 0-65535, got "${options.port}"`);
+        const { runServeDemo } = loadServeDemo();
+        process.exitCode = (await runServeDemo(io, {
+          keep: options.keep,
+          auto: options.auto === true,
+          ...(port !== undefined ? { port } : {}),
+        }))
+          ? EXIT.ok
+          : EXIT.critical;
         return;
       }
       process.exitCode = await runDemo(options, io);
     });
+}
+
+/** The served demo needs the dev dependencies (its page renders Block Kit with slack-markdown). */
+function loadServeDemo(): typeof import('../devtools/serve-demo') {
+  try {
+    return require('../devtools/serve-demo') as typeof import('../devtools/serve-demo');
+  } catch (err) {
+    const missing = /Cannot find module '([^']+)'/.exec((err as Error).message)?.[1];
+    if (missing && !missing.startsWith('.'))
+      throw new UsageError(`demo --serve needs the dev dependencies (${missing} is missing): run \`npm ci\` in a source checkout`);
+    throw err;
+  }
 }
 
 export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> {

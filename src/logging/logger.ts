@@ -35,6 +35,10 @@ export const REDACT_PATHS = [
   '*.routing_key',
 ];
 
+/**
+ * A logger writing to `destination`, or to stdout: pretty lines on a terminal, JSON lines
+ * elsewhere (a pipe, a file, a container's log collector). See logDestination.
+ */
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
   const base: LoggerOptions = {
     name: 'redis-medic',
@@ -43,7 +47,30 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
     ...options,
     formatters: { ...options.formatters, log: (object) => withoutCommandArgs(options.formatters?.log?.(object) ?? object) },
   };
-  return destination ? pino(base, destination) : pino(base);
+  return pino(base, destination ?? logDestination(process.stdout));
+}
+
+/**
+ * Where log lines for `stream` go: through pino-pretty (coloured, one readable line per
+ * entry, synchronous) when the stream is a terminal, else the stream itself, as JSON lines.
+ * `LOG_FORMAT=json` or `LOG_FORMAT=pretty` overrides the guess. Redaction happens before
+ * either: pino-pretty only reformats what pino has already censored.
+ */
+export function logDestination(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  format: string | undefined = process.env.LOG_FORMAT,
+): pino.DestinationStream {
+  const pretty = format === 'pretty' || (format !== 'json' && stream.isTTY === true);
+  if (!pretty) return stream as pino.DestinationStream;
+  // Loaded only for a terminal: JSON output pays nothing for it.
+  const { build } = require('pino-pretty') as typeof import('pino-pretty');
+  return build({
+    destination: stream,
+    sync: true,
+    colorize: stream.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+  });
 }
 
 /**

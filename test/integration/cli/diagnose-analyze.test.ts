@@ -105,9 +105,10 @@ describe('CLI: demo', function () {
     assert.match(run.stdout, /Cleaning up/);
   });
 
-  it('--serve: the whole product on a throwaway cluster, a local Slack printed: incident, diagnose, approve, repaired, resolved', async () => {
-    const run = await cli(['demo', '--serve']);
+  it('--serve --auto: the whole product on a throwaway cluster, the people played, the channel printed: incident, diagnose, approve, repaired, resolved', async () => {
+    const run = await cli(['demo', '--serve', '--auto']);
     assert.equal(run.code, 0, run.stdout.slice(-3000) + run.stderr);
+    assert.match(run.stdout, /the local channel is at http:\/\/127\.0\.0\.1:\d+\//);
     assert.match(run.stdout, /The monitor opened the incident thread by itself/);
     assert.match(run.stdout, /clicks "Approve: Assign slots 10923-16383/);
     assert.match(run.stdout, /:white_check_mark: Repaired/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger, redactUrl } from '../../../src/logging/logger';
+import { createLogger, logDestination, redactUrl } from '../../../src/logging/logger';
 
 function capture(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -62,5 +62,49 @@ describe('logger redaction', () => {
     for (const url of ['redis://user:p@ss@10.0.0.9:6379/0', 'rediss://10.0.0.9:6380/0?password=hunter2']) {
       assert.doesNotMatch(redactUrl(url), /ss@10|hunter2/);
     }
+  });
+});
+
+describe('log format: readable on a terminal, JSON elsewhere', () => {
+  const ttyCapture = (): ReturnType<typeof capture> & { stream: Writable & { isTTY?: boolean } } => {
+    const out = capture();
+    (out.stream as Writable & { isTTY?: boolean }).isTTY = true;
+    return out;
+  };
+
+  it('JSON lines when the stream is not a terminal (a pipe, a file, a container)', () => {
+    const out = capture();
+    createLogger({ level: 'info' }, logDestination(out.stream, undefined)).info({ cluster: 'payments' }, 'incident opened');
+    const line = JSON.parse(out.text().trim()) as Record<string, unknown>;
+    assert.equal(line.msg, 'incident opened');
+    assert.equal(line.cluster, 'payments');
+  });
+
+  it('pino-pretty lines on a terminal, still redacted, with control characters from cluster data neutralised', () => {
+    const out = ttyCapture();
+    createLogger({ level: 'info' }, logDestination(out.stream, undefined)).info(
+      { cluster: { name: 'payments', password: 'p-secret' }, node: '10.0.0.1\u001b[2J:6379' },
+      'node \u001b]52;c;AAAA\u0007 gone',
+    );
+    const text = out.text();
+    assert.doesNotMatch(text, /^\{/, text);
+    assert.match(text, /INFO/);
+    assert.match(text, /node .*gone/);
+    assert.doesNotMatch(text, /p-secret/);
+    assert.match(text, /\[redacted\]/);
+    assert.doesNotMatch(
+      text.replace(/\u001b\[[0-9;]*m/g, ''),
+      /[\u0000-\u0009\u000b-\u001f\u007f]/,
+      'no raw control characters besides colours',
+    );
+  });
+
+  it('LOG_FORMAT=json keeps JSON on a terminal; LOG_FORMAT=pretty prettifies a pipe', () => {
+    const tty = ttyCapture();
+    createLogger({ level: 'info' }, logDestination(tty.stream, 'json')).info('x');
+    assert.equal((JSON.parse(tty.text().trim()) as { msg: string }).msg, 'x');
+    const pipe = capture();
+    createLogger({ level: 'info' }, logDestination(pipe.stream, 'pretty')).info('y');
+    assert.match(pipe.text(), /INFO.*: y/);
   });
 });
