@@ -3,42 +3,26 @@
 // the current ones. When the findings change, a new diagnosis is posted and the old fix message
 // loses its buttons. Real cluster, real queue Redis, signed clicks into the real app.
 import assert from 'node:assert/strict';
-import { createClusterMonitor, type ClusterMonitor } from '../../../src/incidents/monitor';
-import { silentLogger } from '../../../src/logging/logger';
 import type { MonitorJobData } from '../../../src/jobs/types';
-import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
-import { useCluster } from '../../helpers/cluster';
 import type { RecordedCall } from '../../helpers/fake-slack';
+import { useHarness } from '../../helpers/harness';
 import { buttonClick, interaction, send } from '../../helpers/slack-requests';
-import { buttonsIn, responses, SIGNING_SECRET, startHarness, type Harness } from '../slack/support';
-import { isIncidentRoot } from './harness';
+import { buttonsIn, responses, SIGNING_SECRET, startHarness } from '../slack/support';
+import { isIncidentRoot, monitorProcess } from './harness';
 
 const CHANNEL = 'C0INCIDENTS';
 const POLL: MonitorJobData = { cluster: 'orders', reason: 'schedule' };
 
 describe('incident thread: the fix message follows the offered plans', function () {
   this.timeout(60_000);
-  const cluster = useCluster({ masters: 3 });
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const t = useHarness({ cluster: { masters: 3 } });
 
   const blocksOf = (call: RecordedCall): string => JSON.stringify(call.params.blocks);
 
   it('plans change, findings do not: the fix message is edited in place; an old button answers with a pointer; new findings retire the old buttons', async () => {
-    const c = cluster();
-    h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
-    const harness = h;
-    const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
-    const monitor: ClusterMonitor = createClusterMonitor({
-      config: harness.config,
-      logger: silentLogger,
-      redis: harness.redis,
-      audit: harness.audit,
-      publisher,
-    });
+    const c = t.cluster();
+    const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
+    const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
 
     const [a, b, victim] = c.masters();
     await c.kill(victim!);

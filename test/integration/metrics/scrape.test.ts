@@ -5,10 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseConfig } from '../../../src/config/load';
-import { startService, type RunningService } from '../../../src/service';
-import { useCluster } from '../../helpers/cluster';
-import { startFakeSlack, type FakeSlack } from '../../helpers/fake-slack';
-import { deleteKeys, testLogger, testPrefix } from '../incidents/harness';
+import { startService } from '../../../src/service';
+import { testLogger, useHarness } from '../../helpers/harness';
 
 const CLUSTER = 'shop';
 
@@ -25,39 +23,26 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 describe('metrics worth alerting on (/metrics scraped around a real incident)', function () {
   this.timeout(90_000);
-  const cluster = useCluster({ masters: 3, nodeTimeoutMs: 1000 });
-  let fake: FakeSlack;
-  let service: RunningService | undefined;
-  const prefix = testPrefix();
-
-  before(async () => {
-    fake = await startFakeSlack();
-  });
-  after(async () => {
-    await service?.stop();
-    await fake.close();
-    await deleteKeys(prefix);
-  });
-
-  const scrape = async (): Promise<string> => {
-    const res = await fetch(`${service!.internalUrl}/metrics`);
-    assert.equal(res.status, 200);
-    return res.text();
-  };
+  const h = useHarness({ cluster: { masters: 3, nodeTimeoutMs: 1000 }, fakeSlack: true });
 
   it('cluster state, uncovered slots, open incidents, diagnoses, time to detect and to resolve, Slack errors, process metrics, build_info', async () => {
-    const c = cluster();
+    const c = h.cluster();
     const config = parseConfig({
       clusters: [{ name: CLUSTER, seeds: c.seeds, channel: 'C0SHOP' }],
       timeouts: { connectMs: 300, commandMs: 800 },
-      queue: { prefix, redisUrl: 'redis://127.0.0.1:6379' },
+      queue: { prefix: h.prefix, redisUrl: 'redis://127.0.0.1:6379' },
       monitor: { intervalMs: 500, resolveAfterPolls: 2 },
-      slack: { botToken: 'test-bot-token', apiUrl: fake.apiUrl, signingSecret: 'metrics-test-signing-secret' },
+      slack: { botToken: 'test-bot-token', apiUrl: h.fake.apiUrl, signingSecret: 'metrics-test-signing-secret' },
       approvalSecret: 'test-approval-secret',
       http: { internalPort: 0 },
     });
-    service = await startService(config, { logger: testLogger(), port: 0 });
+    const service = h.track(await startService(config, { logger: testLogger(), port: 0 }));
     assert.notEqual(service.internalUrl, service.url, 'metrics are on the internal port');
+    const scrape = async (): Promise<string> => {
+      const res = await fetch(`${service.internalUrl}/metrics`);
+      assert.equal(res.status, 200);
+      return res.text();
+    };
 
     // Healthy first: the time to detect is measured from the last healthy poll.
     await untilPasses(
@@ -72,7 +57,7 @@ describe('metrics worth alerting on (/metrics scraped around a real incident)', 
     assert.ok(sample(text, 'nodejs_eventloop_lag_seconds') !== undefined);
 
     // The first root message fails in Slack: counted, and the next poll posts it.
-    fake.failNext('chat.postMessage', 'ratelimited');
+    h.fake.failNext('chat.postMessage', 'ratelimited');
     await c.kill(c.masters()[2]!);
     await untilPasses(async () => assert.equal(sample(await scrape(), 'redis_medic_incidents_open', { cluster: CLUSTER }), 1), 20_000);
     await untilPasses(

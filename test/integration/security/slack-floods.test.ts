@@ -2,18 +2,14 @@
 // and a pointer to its thread; one person gets a fair share of requests and a clear refusal
 // beyond it. The running app, signed requests, the real queue Redis and a real cluster.
 import assert from 'node:assert/strict';
-import { eventually, useCluster } from '../../helpers/cluster';
+import { eventually } from '../../helpers/cluster';
+import { useHarness } from '../../helpers/harness';
 import { buttonClick, interaction, send, slashCommand } from '../../helpers/slack-requests';
 import { responses, SIGNING_SECRET, startHarness, type Harness } from '../slack/support';
 
 describe('slack floods (issue 11 §3)', function () {
   this.timeout(60_000);
-  const cluster = useCluster({ masters: 3 });
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const t = useHarness({ cluster: { masters: 3 } });
 
   const ask = (harness: Harness, user: string, text = 'alpha') =>
     send(slashCommand(harness.url, SIGNING_SECRET, { text, user_id: user, response_url: `${harness.fake.responseUrlBase}cmd-${user}` }));
@@ -21,7 +17,7 @@ describe('slack floods (issue 11 §3)', function () {
     harness.fake.calls.filter((c) => c.method !== 'auth.test' && !c.method.startsWith('response_url'));
 
   it('100 concurrent /redis-diagnose alpha: one diagnosis, a bounded number of Slack calls, everyone pointed at its thread', async () => {
-    const harness = (h = await startHarness({ clusters: [{ name: 'alpha', seeds: cluster().seeds, channel: 'C0ALPHA' }] }));
+    const harness = t.track(await startHarness({ clusters: [{ name: 'alpha', seeds: t.cluster().seeds, channel: 'C0ALPHA' }] }));
     const users = Array.from({ length: 25 }, (_, i) => `U0FLOOD${i}`);
     // No worker yet: the diagnosis stays in flight for the whole flood.
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => ask(harness, users[i % users.length]!)));
@@ -58,10 +54,12 @@ describe('slack floods (issue 11 §3)', function () {
   });
 
   it('per-user rate limit: a clear ephemeral refusal past the limit, others unaffected, one reply per window to a click flood', async () => {
-    const harness = (h = await startHarness({
-      clusters: [{ name: 'alpha', seeds: cluster().seeds, channel: 'C0ALPHA' }],
-      config: { slack: { rateLimit: { perUser: 5, windowMs: 60_000 } } },
-    }));
+    const harness = t.track(
+      await startHarness({
+        clusters: [{ name: 'alpha', seeds: t.cluster().seeds, channel: 'C0ALPHA' }],
+        config: { slack: { rateLimit: { perUser: 5, windowMs: 60_000 } } },
+      }),
+    );
     const answers = [];
     for (let i = 0; i < 8; i++) answers.push(await ask(harness, 'U0SCRIPT', 'list'));
     assert.deepEqual(

@@ -3,31 +3,37 @@
 // diagnosis is queued and answered once Slack lets the messages through. Real app (signed
 // requests), real job system and queue Redis, a real cluster, the fake Slack answering 429s.
 import assert from 'node:assert/strict';
-import { useCluster } from '../../helpers/cluster';
 import { eventually } from '../../helpers/cluster';
+import { useHarness } from '../../helpers/harness';
 import { send, slashCommand } from '../../helpers/slack-requests';
-import { responses, SIGNING_SECRET, startHarness, type Harness } from './support';
+import { responses, SIGNING_SECRET, startHarness } from './support';
 
 const CHANNEL = 'C0BUSY';
 const ASKERS = 6;
 
 describe('slack: a burst of diagnoses in a rate-limited channel', function () {
   this.timeout(60_000);
-  const cluster = useCluster({ masters: 3 });
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const t = useHarness({ cluster: { masters: 3 } });
 
   it(`${ASKERS} askers, every "Diagnosing..." post refused with 429: each is told "rate limited, queued", and each diagnosis is posted later`, async () => {
-    const c = cluster();
+    const c = t.cluster();
     // One cluster per asker (several names for the one real cluster), so no ask is coalesced into another.
     const clusters = Array.from({ length: ASKERS }, (_, i) => ({ name: `shop${i}`, seeds: c.seeds, channel: CHANNEL }));
-    h = await startHarness({ clusters, workers: true });
-    const harness = h;
-    // Enough 429s that every first post (and the client's two retries) is refused.
-    harness.fake.fault('chat.postMessage', { status: 429, retryAfterSec: 1, times: ASKERS * 3 });
+    const harness = t.track(await startHarness({ clusters, workers: true }));
+    // Every asker's "Diagnosing..." post and the client's two retries are refused: three 429s per
+    // cluster, not 3 x ASKERS shared by all (an asker's later retry could take another's refusal).
+    const refused = new Map<string, number>();
+    harness.fake.fault('chat.postMessage', {
+      status: 429,
+      retryAfterSec: 1,
+      times: ASKERS * 3,
+      match: (p) => {
+        const cluster = /^Diagnosing (\S+):/.exec(String(p.text))?.[1];
+        if (!cluster || (refused.get(cluster) ?? 0) >= 3) return false;
+        refused.set(cluster, (refused.get(cluster) ?? 0) + 1);
+        return true;
+      },
+    });
 
     await Promise.all(
       clusters.map((cl, i) =>
