@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Config } from '../config/schema';
 import { ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { Enqueuer } from '../jobs/types';
+import { createIncidentStore } from '../incidents/store';
 import type { Logger } from '../logging/logger';
 import { approvalSigningSecret, createApprovalSigner } from '../repair/approval';
 import { createApprovalStore } from './approvals';
@@ -107,6 +108,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     approvals: createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs),
     states: createClusterStates(deps.redis, config.queue.prefix),
     inflight: createInflightDiagnoses(deps.redis, config.queue.prefix),
+    incidents: createIncidentStore(deps.redis, config.queue.prefix),
     signer,
     approvalSigner,
     isApprover: createApproverChecker({ client: app.client, logger: deps.logger, now }),

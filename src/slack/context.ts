@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { AuditLog } from '../audit/audit-log';
 import type { Approvers, Config } from '../config/schema';
+import type { IncidentStore } from '../incidents/store';
 import type { Enqueuer } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import type { ApprovalSigner } from '../repair/approval';
@@ -21,6 +22,8 @@ export interface SlackContext {
   states: ClusterStates;
   /** One diagnosis per cluster in flight. */
   inflight: InflightDiagnoses;
+  /** The monitor's incidents: while one is open, its thread is the one place for that outage. */
+  incidents: Pick<IncidentStore, 'getIncident'>;
   signer: ButtonSigner;
   /** Signs each approval for the repair worker, which runs nothing unsigned. */
   approvalSigner: ApprovalSigner;

@@ -12,6 +12,7 @@ import {
   diagnosisFailedMessage,
   findingsMessages,
   fixesMessage,
+  incidentFixesPointer,
   nodeTableMessages,
   offlineFixesMessage,
   rootMessage,
@@ -22,6 +23,8 @@ import { approversText, escapeMrkdwn } from './blocks/text';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import { createInflightDiagnoses } from './inflight-diagnoses';
+import { incidentFixesLink, openIncidentThread } from './open-incident';
+import { createIncidentStore } from '../incidents/store';
 import { whileRateLimited } from './http-client';
 import { createSlackWebClient } from './web-client';
 import type { DiagnosisPublisher, PublishDiagnosisInput } from './publisher';
@@ -68,6 +71,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   const approvals: ApprovalStore = createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const states: ClusterStates = createClusterStates(deps.redis, config.queue.prefix);
   const inflight = createInflightDiagnoses(deps.redis, config.queue.prefix);
+  const incidents = createIncidentStore(deps.redis, config.queue.prefix);
   const progressIntervalMs = deps.progressIntervalMs ?? 1000;
   const lastProgressEdit = new Map<string, number>();
   const running = new Map<string, RunningRepair>();
@@ -122,7 +126,12 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
       await post(channel, offlineFixesMessage(report), threadTs);
     } else {
       const shown = kind === 'audit' ? auditPlans(report) : report;
-      if (shown.fixes.length > 0) {
+      // An incident is open (it may have opened while this diagnosis ran): its fix message is the
+      // one place with buttons; two threads never offer the same approvals (issue 13 §3).
+      const incident = kind === 'audit' ? null : await openIncidentThread(incidents, report.cluster, log);
+      if (incident) {
+        await post(channel, incidentFixesPointer(report, await incidentFixesLink(client, incident)), threadTs);
+      } else if (shown.fixes.length > 0) {
         const approval: ApprovalRecord = {
           id: newApprovalId(),
           cluster: report.cluster,

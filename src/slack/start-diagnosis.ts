@@ -1,12 +1,13 @@
 import type { ClusterConfig } from '../config/schema';
 import { errorMessage } from '../errors';
 import type { MessageBody } from './blocks/kit';
-import { alreadyRunningMessage } from './blocks/command';
+import { alreadyRunningMessage, incidentThreadAnswer } from './blocks/command';
 import { diagnosingMessage } from './blocks/diagnosis';
 import { refusalMessage } from './blocks/repair';
 import { escapeMrkdwn } from './blocks/text';
 import type { SlackContext } from './context';
 import { respondEphemeral, slackFailureOf, type SlackFailure } from './http-client';
+import { openIncidentThread, permalinkOf } from './open-incident';
 import { plural } from '../text';
 
 export interface DiagnosisAsk {
@@ -52,31 +53,47 @@ export function answerChannel(cluster: ClusterConfig, invokedChannel: string): s
 /**
  * After the ack: post the "Diagnosing..." root message, remember what was asked, and queue the
  * diagnosis. The worker edits that root message with the answer. No cluster I/O happens here.
+ *
+ * While an incident is open for the cluster (issue 13 §3), the diagnosis goes in the incident's
+ * thread instead of a second root message, and the asker is answered with a link to it; the
+ * worker then points at the incident's fix message instead of offering buttons of its own.
  */
 export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Promise<{ ts: string; jobId: string } | null> {
   const { cluster, user } = ask;
-  const channel = answerChannel(cluster, ask.invokedChannel);
   const log = ctx.logger.child({ component: 'slack', cluster: cluster.name });
+  // Prevention checks answer risks, never the outage: they keep their own message.
+  const incident = ask.kind === 'diagnose' ? await openIncidentThread(ctx.incidents, cluster.name, log) : null;
+  const channel = incident ? incident.channel : answerChannel(cluster, ask.invokedChannel);
+  const threadTs = incident?.rootTs;
   await ctx.audit.record({
     action: 'diagnosis.requested',
     cluster: cluster.name,
     actor: user,
-    details: { via: 'slack', kind: ask.kind, channel },
+    details: { via: 'slack', kind: ask.kind, channel, ...(incident ? { incidentId: incident.id } : {}) },
   });
 
   let ts: string;
   try {
     const seeds = cluster.seeds.length;
     const note =
-      ask.kind === 'audit' ? `prevention checks, asking ${plural(seeds, 'seed node')}…` : `asking ${plural(seeds, 'seed node')}…`;
+      ask.kind === 'audit'
+        ? `prevention checks, asking ${plural(seeds, 'seed node')}…`
+        : incident
+          ? `a fresh diagnosis during the incident, asking ${plural(seeds, 'seed node')}…`
+          : `asking ${plural(seeds, 'seed node')}…`;
     const message = diagnosingMessage(cluster.name, note);
-    const result = await ctx.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+    const result = await ctx.client.chat.postMessage({
+      channel,
+      text: message.text,
+      blocks: message.blocks,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+    });
     if (!result.ts) throw new Error('chat.postMessage returned no ts');
     ts = result.ts;
   } catch (err) {
     const failure = slackFailureOf(err);
     log.warn({ err: errorMessage(err), channel, failure: failure.kind }, 'could not post the diagnosis root message');
-    if (failure.kind === 'rate-limited' || failure.kind === 'unanswered') return queueWithoutRoot(ctx, ask, channel, failure);
+    if (failure.kind === 'rate-limited' || failure.kind === 'unanswered') return queueWithoutRoot(ctx, ask, channel, failure, threadTs);
     await releaseClaim(ctx, ask);
     await respondEphemeral(
       ask.responseUrl,
@@ -93,12 +110,25 @@ export async function startDiagnosis(ctx: SlackContext, ask: DiagnosisAsk): Prom
   await ctx.states
     .saveRequest(channel, ts, { kind: ask.kind, requestedBy: user })
     .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the request record'));
-  if (ask.claimToken) await attachThread(ctx, ask, channel, ts);
+  // One permalink per diagnosis: later askers (coalesced) and this one are pointed at it.
+  const permalink = ask.claimToken || incident ? await permalinkOf(ctx.client, channel, ts) : null;
+  if (ask.claimToken) await attachThread(ctx, ask, channel, ts, permalink);
   try {
     const jobId = await ctx.enqueuer.enqueueDiagnosis({
       cluster: cluster.name,
-      origin: { kind: 'slack', channel, user, messageTs: ts, ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}) },
+      origin: {
+        kind: 'slack',
+        channel,
+        user,
+        messageTs: ts,
+        ...(threadTs ? { threadTs } : {}),
+        ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}),
+      },
     });
+    if (incident) {
+      log.info({ incident: incident.id, channel, ts }, 'diagnosis asked during an open incident: answering in its thread');
+      await respondEphemeral(ask.responseUrl, incidentThreadAnswer({ cluster: cluster.name, kind: ask.kind, channel, permalink }), log);
+    }
     return { ts, jobId };
   } catch (err) {
     log.error({ err: errorMessage(err) }, 'could not queue the diagnosis');
@@ -125,6 +155,7 @@ async function queueWithoutRoot(
   ask: DiagnosisAsk,
   channel: string,
   failure: SlackFailure,
+  threadTs?: string,
 ): Promise<{ ts: string; jobId: string } | null> {
   const log = ctx.logger.child({ component: 'slack', cluster: ask.cluster.name });
   const why =
@@ -134,7 +165,13 @@ async function queueWithoutRoot(
   try {
     const jobId = await ctx.enqueuer.enqueueDiagnosis({
       cluster: ask.cluster.name,
-      origin: { kind: 'slack', channel, user: ask.user, ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}) },
+      origin: {
+        kind: 'slack',
+        channel,
+        user: ask.user,
+        ...(threadTs ? { threadTs } : {}),
+        ...(ask.responseUrl ? { responseUrl: ask.responseUrl } : {}),
+      },
     });
     await respondEphemeral(
       ask.responseUrl,
@@ -159,11 +196,7 @@ async function queueWithoutRoot(
 }
 
 /** Later askers are pointed at this root message: one permalink per diagnosis, not per asker. */
-async function attachThread(ctx: SlackContext, ask: DiagnosisAsk, channel: string, ts: string): Promise<void> {
-  const permalink = await ctx.client.chat.getPermalink({ channel, message_ts: ts }).then(
-    (r) => r.permalink,
-    () => undefined,
-  );
+async function attachThread(ctx: SlackContext, ask: DiagnosisAsk, channel: string, ts: string, permalink: string | null): Promise<void> {
   await ctx.inflight
     .attach(ask.cluster.name, ask.kind, ask.claimToken!, { channel, ts, ...(permalink ? { permalink } : {}) })
     .catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not record where the diagnosis answers'));

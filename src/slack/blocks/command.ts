@@ -4,7 +4,7 @@ import type { LastState } from '../cluster-states';
 import { COMMAND, PASTE_BLOCK, PASTE_INPUT, VIEWS } from '../ids';
 import { VERDICT_ICON } from './diagnosis';
 import { section, type MessageBody, type ModalView } from './kit';
-import { escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
+import { escapeMrkdwn, fallbackText, LIMITS, mention, permalinkText, truncate } from './text';
 import { plural } from '../../text';
 
 export function helpMessage(config: Config): MessageBody {
@@ -81,6 +81,26 @@ export function alreadyRunningMessage(
   return {
     text: fallbackText(`${what} ${running.cluster} is already running; its answer will be in its thread`),
     blocks: [section(truncate(`:hourglass_flowing_sand: ${text}`, LIMITS.sectionText))],
+  };
+}
+
+/**
+ * The asker's answer while an incident is open for the cluster (issue 13 §3): the fresh diagnosis
+ * goes in the incident's thread, not in a second root message.
+ */
+export function incidentThreadAnswer(input: {
+  cluster: string;
+  kind: 'diagnose' | 'audit';
+  channel: string;
+  permalink: string | null;
+}): MessageBody {
+  const what = input.kind === 'audit' ? 'prevention checks' : 'fresh diagnosis';
+  const link = permalinkText(input.permalink);
+  const where = link ? `: ${link}` : ` in <#${input.channel}>`;
+  const text = `An incident is open for *${escapeMrkdwn(input.cluster)}*: your ${what} goes in the incident's thread, not in a new message${where}. Approve fixes from the incident's fix message there: it is the one place with buttons.`;
+  return {
+    text: fallbackText(`An incident is open for ${input.cluster}: the ${what} is in the incident's thread`),
+    blocks: [section(truncate(`:rotating_light: ${text}`, LIMITS.sectionText))],
   };
 }
 

@@ -4,7 +4,7 @@ import { byHandLines, commandText, isByHand } from '../../repair/step-text';
 import type { FixPlan, KeyMove, PlannedReport } from '../../repair/types';
 import { context, header, section, type ActionsBlock, type Block, type Button, type ConfirmationDialog, type MessageBody } from './kit';
 import { noFaultText, nodeTableRows } from '../../diagnosis/format-text';
-import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, truncate } from './text';
+import { codeBlock, escapeMrkdwn, fallbackText, LIMITS, mention, permalinkText, truncate } from './text';
 import { ACTIONS } from '../ids';
 import { plural } from '../../text';
 
@@ -237,6 +237,31 @@ export function fixesMessage(
   return {
     text: fallbackText(`${report.fixes.length} fix${report.fixes.length === 1 ? '' : 'es'} for ${report.cluster}: review and approve`),
     blocks,
+  };
+}
+
+/**
+ * A diagnosis asked for while an incident is open (issue 13 §3): its plans are not offered a
+ * second time. The incident's fix message, edited in place as the plans change, is the one place
+ * to approve from; this message points there and names what the fresh diagnosis found.
+ */
+export function incidentFixesPointer(report: Pick<PlannedReport, 'cluster' | 'fixes'>, pointer: string | null): MessageBody {
+  const link = permalinkText(pointer);
+  const where = link ? `the incident's fix message (${link})` : "the incident's fix message in this thread";
+  const lines = [
+    `*Fixes:* an incident is open for *${escapeMrkdwn(report.cluster)}*, so no buttons here: approve from ${where}, the one place with the current buttons (kept up to date as the cluster changes).`,
+  ];
+  if (report.fixes.length > 0) {
+    lines.push(
+      `This diagnosis found ${plural(report.fixes.length, 'plan')}:`,
+      ...report.fixes.slice(0, MAX_PLANS).map((p, i) => `${i + 1}. ${escapeMrkdwn(p.title)}${p.executable ? '' : ' _(advice)_'}`),
+    );
+  } else {
+    lines.push('This diagnosis found no plan to offer.');
+  }
+  return {
+    text: fallbackText(`An incident is open for ${report.cluster}: approve from the incident's fix message`),
+    blocks: [section(truncate(lines.join('\n'), LIMITS.sectionText))],
   };
 }
 

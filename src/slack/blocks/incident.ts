@@ -2,7 +2,7 @@
 import type { types } from '@slack/bolt';
 import { countSlots, formatRanges, type SlotRange } from '../../cluster/slots';
 import type { DiagnosisReport, Finding } from '../../diagnosis/types';
-import { escapeMrkdwn, fallbackText, truncate } from './text';
+import { escapeMrkdwn, fallbackText, permalinkText, truncate } from './text';
 import { causeOf, type FixUsed } from '../../incidents/assess';
 import { plural } from '../../text';
 
@@ -161,6 +161,23 @@ export function retiredFixesMessage(input: { cluster: string; pointer: string | 
   const text = `:arrow_down: Superseded: the cluster changed, so ${input.plans === 1 ? 'this fix is' : 'these fixes are'} gone. The current buttons are in ${where}.`;
   return {
     text: fallbackText(`Superseded: the current fix buttons for ${input.cluster} are in the newer diagnosis of this thread.`),
+    blocks: [section(text)],
+  };
+}
+
+/**
+ * Fix buttons posted outside the incident's thread (a /redis-diagnose answer made before the
+ * incident opened), retired once clicked during it: the incident's fix message is the one place.
+ */
+export function movedToIncidentMessage(input: { cluster: string; pointer: string | null; plans: number }): {
+  text: string;
+  blocks: KnownBlock[];
+} {
+  const link = permalinkText(input.pointer);
+  const where = link ? `the incident's fix message: ${link}` : "the fix message of the incident's thread";
+  const text = `:arrow_right: An incident is open for *${escapeMrkdwn(input.cluster)}*: ${input.plans === 1 ? 'this fix is' : 'these fixes are'} no longer offered here. The current buttons are in ${where}.`;
+  return {
+    text: fallbackText(`Moved: the current fix buttons for ${input.cluster} are in the incident's thread.`),
     blocks: [section(text)],
   };
 }

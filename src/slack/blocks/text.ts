@@ -88,3 +88,11 @@ export function unescapeSlackText(text: string): string {
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
 }
+
+/**
+ * A permalink Slack gave us (chat.getPermalink), as bare text Slack links by itself; anything
+ * that does not look like one is not shown (null). Never `<url|label>`: no link is made from data.
+ */
+export function permalinkText(url: string | null | undefined): string | null {
+  return url && /^https:\/\/[^\s<>|]+$/.test(url) ? escapeMrkdwn(url) : null;
+}

@@ -140,6 +140,10 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     confirmDialog: () => diagnosisBlocks.confirmDialog('payments', hostilePlan()),
     rediagnoseButton: () => diagnosisBlocks.rediagnoseButton('v'),
     approvalsLine: () => diagnosisBlocks.approvalsLine(['U0APPROVER', HOSTILE], 3),
+    incidentFixesPointer: () => [
+      diagnosisBlocks.incidentFixesPointer({ cluster: HOSTILE_ALL, fixes: [hostilePlan()] }, `https://x|${HOSTILE}`),
+      diagnosisBlocks.incidentFixesPointer({ cluster: 'payments', fixes: [] }, 'https://fake.slack.test/archives/C1/p1'),
+    ],
   },
   'slack/blocks/repair': {
     runningMessage: () => [
@@ -194,6 +198,10 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
       ),
     ],
     rateLimitedMessage: () => commandBlocks.rateLimitedMessage({ perUser: 20, windowMs: 60_000 }, 1000),
+    incidentThreadAnswer: () => [
+      commandBlocks.incidentThreadAnswer({ cluster: HOSTILE_ALL, kind: 'diagnose', channel: 'C0PAY', permalink: `https://x|${HOSTILE}` }),
+      commandBlocks.incidentThreadAnswer({ cluster: 'payments', kind: 'diagnose', channel: 'C0PAY', permalink: null }),
+    ],
   },
   'slack/blocks/incident': {
     incidentHeadline: () => incidentBlocks.incidentHeadline('payments', report),
@@ -220,6 +228,8 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     riskMessage: () => incidentBlocks.riskMessage({ cluster: 'payments', risks, digestMs: 1000, at: 0 }),
     reopenedThreadReply: () => incidentBlocks.reopenedThreadReply({ at: 5000, resolvedAt: 1000, flaps: 2 }),
     adoptedThreadReply: () => incidentBlocks.adoptedThreadReply(),
+    movedToIncidentMessage: () =>
+      incidentBlocks.movedToIncidentMessage({ cluster: `payments ${HOSTILE_ALL}`, pointer: `https://x|${HOSTILE}`, plans: 2 }),
     retiredFixesMessage: () =>
       incidentBlocks.retiredFixesMessage({
         cluster: `payments ${HOSTILE_ALL}`,

@@ -1,11 +1,13 @@
 import { errorMessage } from '../../../errors';
 import { approversFor, approversNeeded, evaluateApproval, type ApprovalClaim, type ApprovalRecord, type Refusal } from '../../approvals';
 import { approvalsLine, fixesMessage, type ApprovalProgress } from '../../blocks/diagnosis';
+import { movedToIncidentMessage } from '../../blocks/incident';
 import { expiredMessage, refusalMessage, runningMessage, voteRecordedMessage } from '../../blocks/repair';
 import { approversText, escapeMrkdwn } from '../../blocks/text';
 import { fixButtonValues, type ButtonPayload } from '../../button-value';
 import type { SlackContext } from '../../context';
 import { respondEphemeral } from '../../http-client';
+import { incidentFixesLink, openIncidentThread } from '../../open-incident';
 import { afterAck, clickOf, type ButtonArgs, type Click } from './click';
 
 /**
@@ -45,6 +47,7 @@ export function approveFixAction(ctx: SlackContext) {
       return;
     }
     const approval = await ctx.approvals.get(payload.approvalId);
+    if (approval && approval.cluster === payload.cluster && (await outsideOpenIncident(ctx, click, approval, payload.planId, log))) return;
     const approver = approval ? await ctx.isApprover(click.user, approversFor(ctx.config, cluster)) : undefined;
     const refusal = evaluateApproval({
       payload,
@@ -168,6 +171,45 @@ export function approveFixAction(ctx: SlackContext) {
       );
     }
   });
+}
+
+/**
+ * Buttons posted outside the thread of an incident that is open now (a /redis-diagnose answer
+ * from before the incident): two threads must never offer the same approvals, so they run
+ * nothing, answer with a link to the incident's fix message, and lose their buttons.
+ */
+async function outsideOpenIncident(
+  ctx: SlackContext,
+  click: Click,
+  approval: ApprovalRecord,
+  planId: string,
+  log: SlackContext['logger'],
+): Promise<boolean> {
+  const incident = await openIncidentThread(ctx.incidents, approval.cluster, log);
+  if (!incident || approval.threadTs === incident.rootTs) return false;
+  const pointer = await incidentFixesLink(ctx.client, incident);
+  await ctx.approvals
+    .supersede(approval.id, { approvalId: incident.fixes?.approvalId ?? '', ts: incident.fixes?.ts ?? incident.rootTs, permalink: pointer })
+    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark the approval superseded'));
+  // Approved from already: the message tells that repair's story; leave it.
+  if (click.channel && click.messageTs && !(await ctx.approvals.claimOf(approval.id).catch(() => null))) {
+    const moved = movedToIncidentMessage({ cluster: approval.cluster, pointer, plans: approval.plans.length });
+    await ctx.client.chat
+      .update({ channel: click.channel, ts: click.messageTs, text: moved.text, blocks: moved.blocks })
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not retire the buttons'));
+  }
+  const where = pointer ? `the incident's fix message: ${escapeMrkdwn(pointer)}` : "the fix message of the incident's thread";
+  await refuse(
+    ctx,
+    click,
+    approval.cluster,
+    {
+      reason: 'superseded',
+      message: `An incident is open for ${escapeMrkdwn(approval.cluster)}: its thread is the one place for this outage, so these buttons were retired and nothing ran. The current plans and buttons are in ${where}.`,
+    },
+    { approvalId: approval.id, planId, incidentId: incident.id },
+  );
+  return true;
 }
 
 async function approvalProgress(ctx: SlackContext, record: ApprovalRecord): Promise<ApprovalProgress> {
