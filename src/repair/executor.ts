@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import { basisChanges, stepChanges } from './changes';
 import { runChecks } from './checks';
 import { isPlanId } from './fingerprint';
-import { acquireRepairLock, repairLockKey, type RepairLock } from './lock';
+import { acquireRepairLock, type LockHolder, repairLockKey, type RepairLock } from './lock';
 import { moveSlotKeys } from './move-keys';
 import { NodeLinks, replyText } from './node-links';
 import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult, PlannedReport } from './types';
@@ -63,17 +63,34 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
 
   await run.progress({ phase: 'locking', message: `taking the repair lock of ${options.cluster.name}` });
   let lock: RepairLock;
+  const lockWait = options.lockWait ?? 'refuse';
+  const seconds = (ms: number): string => `${Math.max(1, Math.ceil(ms / 1000))} s`;
+  const holderText = (holder: LockHolder | null): string =>
+    holder ? ` (plan ${holder.planId}, approved by ${holder.actor}, since ${holder.since})` : '';
   try {
     const result = await acquireRepairLock(options.lockRedis, repairLockKey(options.lockPrefix, options.cluster.name), {
       ttlMs: options.config.repair.lockTtlMs,
       actor: options.actor,
       planId: options.planId,
-      wait: options.lockWait ?? 'refuse',
+      wait: lockWait,
       now,
+      // A lock whose worker died (killed mid-repair) lapses within its TTL: say what is waited for.
+      onHeld: (holder, expiresInMs) =>
+        run.progress({
+          phase: 'locking',
+          message:
+            `waiting for the repair lock of ${options.cluster.name}: another repair holds it${holderText(holder)}. ` +
+            `If its worker died, the lock lapses within ${seconds(expiresInMs ?? options.config.repair.lockTtlMs)}`,
+        }),
     });
     if (!result.acquired) {
-      const who = result.holder ? ` (plan ${result.holder.planId}, approved by ${result.holder.actor}, since ${result.holder.since})` : '';
-      return run.refuse(ErrorCode.RepairLocked, `another repair of ${options.cluster.name} is running${who}`);
+      const running = `another repair of ${options.cluster.name} is running${holderText(result.holder)}`;
+      return run.refuse(
+        ErrorCode.RepairLocked,
+        lockWait === 'refuse'
+          ? `${running}. Nothing was run. If its worker died, its lock lapses within ${seconds(result.expiresInMs ?? options.config.repair.lockTtlMs)}: try again then`
+          : `${running}: its worker kept renewing the lock for the ${seconds(lockWait.timeoutMs)} this repair waited, so it is alive. Nothing was run; re-diagnose once it has finished`,
+      );
     }
     lock = result.lock;
   } catch (err) {

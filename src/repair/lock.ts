@@ -26,13 +26,18 @@ export interface AcquireOptions {
   planId: string;
   /** 'refuse': one attempt. Otherwise retry until the lock is free or the time is up. */
   wait?: 'refuse' | { timeoutMs: number };
+  /** Told once, when the first attempt finds the lock held and a wait begins: who holds it, and when it lapses unless renewed. */
+  onHeld?: (holder: LockHolder | null, expiresInMs: number | null) => void | Promise<void>;
   pollMs?: number;
   /** Bound of each command to the queue Redis (default 2000 ms): a hung Redis must not hang a repair. */
   opTimeoutMs?: number;
   now?: () => number;
 }
 
-export type AcquireResult = { acquired: true; lock: RepairLock } | { acquired: false; holder: LockHolder | null };
+export type AcquireResult =
+  | { acquired: true; lock: RepairLock }
+  /** expiresInMs: when the holder's lock lapses unless its worker renews it (a dead worker's lock is gone by then). */
+  | { acquired: false; holder: LockHolder | null; expiresInMs: number | null };
 
 // Renew and release only while the value is still ours: an expired lock taken over by another
 // repair must never be extended or deleted by the old holder.
@@ -54,11 +59,19 @@ export async function acquireRepairLock(redis: Redis, key: string, options: Acqu
   const wait = options.wait ?? 'refuse';
   const deadline = wait === 'refuse' ? now() : now() + wait.timeoutMs;
   const bound = <T>(p: Promise<T>, what: string): Promise<T> => queueDeadline(p, options.opTimeoutMs ?? 2000, what);
-  for (;;) {
+  const held = async (): Promise<{ holder: LockHolder | null; expiresInMs: number | null }> => {
+    const [value, pttl] = await bound(Promise.all([redis.get(key), redis.pttl(key)]), 'GET and PTTL of the repair lock');
+    return { holder: parseHolder(value), expiresInMs: pttl >= 0 ? pttl : null };
+  };
+  for (let attempt = 0; ; attempt++) {
     const set = await bound(redis.set(key, value, 'PX', options.ttlMs, 'NX'), 'SET NX of the repair lock');
     if (set === 'OK')
       return { acquired: true, lock: startRenewing(redis, key, value, holder, options.ttlMs, now, options.opTimeoutMs ?? 2000) };
-    if (now() >= deadline) return { acquired: false, holder: parseHolder(await bound(redis.get(key), 'GET of the repair lock')) };
+    if (now() >= deadline) return { acquired: false, ...(await held()) };
+    if (attempt === 0 && options.onHeld) {
+      const seen = await held();
+      await options.onHeld(seen.holder, seen.expiresInMs);
+    }
     await sleep(Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
   }
 }

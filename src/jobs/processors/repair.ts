@@ -44,6 +44,9 @@ export interface RepairProcessorDeps {
 
 export type RepairJob = Job<RepairJobData, RepairJobResult>;
 
+/** How much longer than one lock TTL a repair job waits for another repair's lock. */
+const LOCK_WAIT_MARGIN_MS = 1000;
+
 /** Started-markers outlive any retention of the jobs themselves. */
 const STARTED_MARKER_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -274,7 +277,10 @@ export function createRepairProcessor(
         lockPrefix: deps.config.queue.prefix,
         actor: approvers,
         ...(data.approvedPlan ? { approved: data.approvedPlan } : {}),
-        lockWait: 'refuse',
+        // Another repair's lock is waited out for one lock TTL: a lock left by a worker that died
+        // mid-repair (the plan that completes its job is approved next) lapses within it; a live
+        // repair renews it throughout, and this one is then refused, saying so.
+        lockWait: { timeoutMs: deps.config.repair.lockTtlMs + LOCK_WAIT_MARGIN_MS },
         logger: log,
         ...(deps.audit ? { audit: deps.audit } : {}),
         ...(deps.now ? { now: deps.now } : {}),

@@ -63,6 +63,29 @@ describe('repair: per-cluster lock in the queue Redis', function () {
     await second.lock.release();
   });
 
+  it("says who holds the lock and when it lapses, once, when a wait begins; a dead holder's lock is waited out", async () => {
+    // A holder that died: its lock is never renewed nor released, it only lapses.
+    await queue
+      .redis()
+      .set(key('g'), JSON.stringify({ token: 't', actor: 'U0DEAD', planId: 'assign-333333333333', since: 'then' }), 'PX', 300);
+    const told: Array<{ actor: string | undefined; expiresInMs: number | null }> = [];
+    const result = await acquireRepairLock(queue.redis(), key('g'), {
+      ttlMs: 5000,
+      actor: 'U2',
+      planId: 'assign-222222222222',
+      wait: { timeoutMs: 5000 },
+      pollMs: 20,
+      onHeld: (holder, expiresInMs) => {
+        told.push({ actor: holder?.actor, expiresInMs });
+      },
+    });
+    assert.ok(result.acquired);
+    assert.equal(told.length, 1);
+    assert.equal(told[0]!.actor, 'U0DEAD');
+    assert.ok(told[0]!.expiresInMs !== null && told[0]!.expiresInMs > 0 && told[0]!.expiresInMs <= 300);
+    await result.lock.release();
+  });
+
   it('bounds every call to a queue Redis that does not answer', async () => {
     // A server that accepts connections and never replies: the shape of a hung Redis.
     const server = net.createServer((socket) => {
@@ -95,6 +118,7 @@ describe('repair: per-cluster lock in the queue Redis', function () {
       pollMs: 20,
     });
     assert.equal(second.acquired, false);
+    assert.ok(!second.acquired && second.expiresInMs !== null && second.expiresInMs > 0 && second.expiresInMs <= 5000);
     await first.lock.release();
   });
 });
