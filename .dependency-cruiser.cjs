@@ -58,6 +58,14 @@ module.exports = {
       to: { path: ['^src/(slack|jobs|http|cli)/', '^src/service\\.ts$', SLACK_LIBS, QUEUE_LIBS] },
     },
     {
+      name: 'cli-is-the-outermost',
+      severity: 'error',
+      comment:
+        'The commands wire the product, nothing imports them: the wiring (src/service.ts) and the edges never reach into src/cli; helpers the commands share live in src/cli/context.ts.',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
       name: 'slack-and-http-are-siblings',
       severity: 'error',
       comment: 'The Slack app and the HTTP routes are two edges; neither reaches into the other.',

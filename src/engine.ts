@@ -6,11 +6,8 @@ import { diagnoseModel } from './diagnosis/diagnose';
 import { buildModel, type ClusterModel } from './diagnosis/model';
 import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
-import { keyCountRequest, planFixes, type LastKnownKeys } from './repair/plan';
-import type { PlannedReport, PlanOutcome } from './repair/types';
-
-/** Looks up recorded key counts of nodes (by id); see src/incidents/store.ts. */
-export type LastKnownLookup = (nodeIds: string[]) => Promise<Map<string, LastKnownKeys>>;
+import { keyCountRequest, planFixes } from './repair/plan';
+import type { LastKnownKeys, LastKnownLookup, PlannedReport, PlanOutcome } from './repair/types';
 
 export interface DiagnoseExtras {
   lastKnown?: LastKnownLookup;

@@ -6,8 +6,7 @@ import type { Redis } from 'ioredis';
 import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
 import type { SlotRange } from '../cluster/slots';
-import type { LastKnownLookup } from '../engine';
-import type { LastKnownKeys } from '../repair/plan';
+import type { LastKnownKeys, LastKnownLookup } from '../repair/types';
 import type { FixUsed, NodeState } from './assess';
 import type { Delivery, FixMessage, ThreadNote } from './incident-publisher';
 

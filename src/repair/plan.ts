@@ -16,7 +16,7 @@ import { meetNewAddressesPlans } from './plans/meet-new-addresses';
 import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
 import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
-import type { FixPlan } from './types';
+import type { FixPlan, LastKnownKeys } from './types';
 import { planAddresses } from './validate';
 import { failoverPendingIds } from '../diagnosis/rules/transitions';
 import { slotsOf, type SlotRange } from '../cluster/slots';
@@ -36,13 +36,6 @@ export interface PlanOptions {
    * is never offered. Collection only asks nodes inside it, so none should; this makes it a rule.
    */
   scope?: AddressScope;
-}
-
-export interface LastKnownKeys {
-  addr: string;
-  keys: number;
-  /** ISO time of that count. */
-  at: string;
 }
 
 // In the order a person should consider them: restarting a node whose data survived beats

@@ -186,6 +186,17 @@ export interface RepairResult {
   notRun?: Array<{ node: string; command: string[] }>;
 }
 
+/** The last recorded key count of a node (kept by src/incidents/store.ts): what a down master held. */
+export interface LastKnownKeys {
+  addr: string;
+  keys: number;
+  /** ISO time of that count. */
+  at: string;
+}
+
+/** Looks up recorded key counts of nodes (by id); src/incidents/store.ts implements it. */
+export type LastKnownLookup = (nodeIds: string[]) => Promise<Map<string, LastKnownKeys>>;
+
 /** Progress a repair reports while it runs (the queue layer passes it on as job progress). */
 export type RepairProgress =
   | { phase: 'locking' | 'rediagnosing' | 'verifying'; message: string }
