@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../../src/devtools/local-cluster';
 import { trackProcess } from '../../../src/devtools/processes';
-import { useCluster } from '../../helpers/cluster';
+import { eventually, useCluster } from '../../helpers/cluster';
 import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
 import { buttonClick, interaction, send, slashCommand } from '../../helpers/slack-requests';
@@ -230,21 +230,28 @@ describe('two redis-medic start processes on one cluster (two replicas of the bo
     }
     await c.kill(c.masters()[2]!);
     const root = await fake.waitFor('chat.postMessage', (m) => m.params.metadata?.event_type === 'redis_medic_incident', 20_000);
-    // Let both processes poll many more times (interval 500 ms) while the outage lasts.
     const threadReplies = () => fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === root.response!.ts).length;
     await waitUntil(() => threadReplies() > 0, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    const roots = fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident');
-    assert.equal(roots.length, 1, 'one incident root message');
-    // Both processes took monitor jobs (BullMQ records which worker processed each one).
+    // Both processes poll many more times (interval 500 ms) while the outage lasts: wait for eight
+    // polls finished after the root message, and for both processes among the pollers (BullMQ
+    // records which worker processed each job), instead of sleeping a fixed time.
     const monitorQueue = new Queue('monitor', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const pids = new Set<string | undefined>();
     try {
-      const jobs = await monitorQueue.getJobs(['completed'], 0, 200);
-      const pids = new Set(jobs.map((j) => j.processedBy?.split('-').pop()));
-      assert.deepEqual([...pids].sort(), children.map((child) => String(child.pid)).sort(), 'both processes polled');
+      await eventually(
+        async () => {
+          const jobs = await monitorQueue.getJobs(['completed'], 0, 200);
+          for (const job of jobs) pids.add(job.processedBy?.split('-').pop());
+          return pids.size >= 2 && jobs.filter((j) => (j.finishedOn ?? 0) > root.at).length >= 8;
+        },
+        { what: 'eight polls after the root message, by both processes', timeoutMs: 20_000 },
+      );
     } finally {
       await monitorQueue.close();
     }
+    const roots = fake.callsTo('chat.postMessage').filter((m) => m.params.metadata?.event_type === 'redis_medic_incident');
+    assert.equal(roots.length, 1, 'one incident root message');
+    assert.deepEqual([...pids].sort(), children.map((child) => String(child.pid)).sort(), 'both processes polled');
     for (const child of children) assert.equal(await stop(child), 0);
   });
 });
