@@ -18,13 +18,24 @@ export function isNodeId(text: string): boolean {
  * the two times are checked to be numbers). Every other line is fully validated.
  */
 export function parseClusterNodes(text: string, lineOffset = 0, cache?: NodeLineCache): ClusterNodeLine[] {
-  return parseLines(text, lineOffset, cache).lines;
+  return parseLines(text, lineOffset, cache, {}).lines;
 }
 
-/** The lines, and where each starts in the text (so a view's own text of a shared line can be quoted). */
-function parseLines(text: string, lineOffset: number, cache: NodeLineCache | undefined): { lines: ClusterNodeLine[]; starts: number[] } {
+interface ParsedLines {
+  lines: ClusterNodeLine[];
+  /** Where each line starts in the text (so a view's own text of a shared line can be quoted). */
+  starts: number[];
+  /** Indices of the lines parsed here, not found in the cache (each other line is one some earlier reply parsed). */
+  firstSeen: number[];
+  /** Indices of the lines of other nodes flagged `fail` or `fail?`. */
+  failing: number[];
+}
+
+function parseLines(text: string, lineOffset: number, cache: NodeLineCache | undefined, source: object): ParsedLines {
   const nodes: ClusterNodeLine[] = [];
   const starts: number[] = [];
+  const firstSeen: number[] = [];
+  const failing: number[] = [];
   let lineNumber = lineOffset;
   for (let start = 0; start <= text.length; ) {
     let end = text.indexOf('\n', start);
@@ -32,20 +43,28 @@ function parseLines(text: string, lineOffset: number, cache: NodeLineCache | und
     lineNumber++;
     const known = cache?.find(text, start, end);
     if (known) {
-      nodes.push(known);
+      if (known.failing) failing.push(nodes.length);
+      nodes.push(known.line);
       starts.push(start);
     } else {
       const line = text.slice(start, end < text.length && end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end); // \r?\n
       if (line.trim() !== '') {
         const parsed = parseClusterNodesLine(line, lineNumber);
-        if (cache && !parsed.flags.includes('myself')) cache.remember(parsed, text, start, end);
+        const myself = parsed.flags.includes('myself');
+        if (cache && !myself) cache.remember(parsed, text, start, end, source);
+        if (!myself && isFailing(parsed)) failing.push(nodes.length);
+        firstSeen.push(nodes.length);
         nodes.push(parsed);
         starts.push(start);
       }
     }
     start = end + 1;
   }
-  return { lines: nodes, starts };
+  return { lines: nodes, starts, firstSeen, failing };
+}
+
+function isFailing(line: ClusterNodeLine): boolean {
+  return line.flags.includes('fail') || line.flags.includes('fail?');
 }
 
 // Printable ASCII: the shared parts of a remembered line contain nothing else (no tab, no CR), so
@@ -60,6 +79,8 @@ interface LineVariant {
   head: string;
   tail: string;
   line: ClusterNodeLine;
+  /** Flagged `fail` or `fail?`. */
+  failing: boolean;
 }
 
 /**
@@ -71,12 +92,14 @@ export class NodeLineCache {
   // Keyed by the first 7 hex digits of the node id (a small integer: no string to hash per line);
   // the variants compare the whole text, so two ids with the same prefix are told apart.
   private readonly byIdPrefix = new Map<number, LineVariant[]>();
+  /** The replies (their parse's source token) whose lines were kept here. */
+  readonly sources = new Set<object>();
 
   /**
    * A line printed before with the same text but for ping-sent and pong-recv, when both are
    * plain numbers here (anything else goes to the full parser, which names the problem).
    */
-  find(text: string, start: number, end: number): ClusterNodeLine | undefined {
+  find(text: string, start: number, end: number): LineVariant | undefined {
     if (end - start < 48) return undefined;
     const variants = this.byIdPrefix.get(idPrefix(text, start));
     if (!variants) return undefined;
@@ -87,13 +110,13 @@ export class NodeLineCache {
       if (pingEnd === -1 || text.charCodeAt(pingEnd) !== SPACE) continue;
       const pongEnd = countEnd(text, pingEnd + 1, end);
       if (pongEnd === -1 || end - pongEnd !== variant.tail.length) continue;
-      if (text.substring(start, headEnd) === variant.head && text.substring(pongEnd, end) === variant.tail) return variant.line;
+      if (text.substring(start, headEnd) === variant.head && text.substring(pongEnd, end) === variant.tail) return variant;
     }
     return undefined;
   }
 
   /** Keep a freshly parsed (valid) line for the next replies; it is frozen from now on. */
-  remember(line: ClusterNodeLine, text: string, start: number, end: number): void {
+  remember(line: ClusterNodeLine, text: string, start: number, end: number, source: object): void {
     const layout = fieldLayout(text, start, end);
     if (!layout) return;
     const head = text.slice(start, layout.headEnd);
@@ -103,8 +126,9 @@ export class NodeLineCache {
     const variants = this.byIdPrefix.get(key) ?? [];
     // A node printed many different ways (a flapping or hostile cluster) is parsed every time.
     if (variants.length >= MAX_VARIANTS_PER_NODE) return;
-    variants.push({ head, tail, line: freezeLine(line) });
+    variants.push({ head, tail, line: freezeLine(line), failing: isFailing(line) });
     this.byIdPrefix.set(key, variants);
+    this.sources.add(source);
   }
 }
 
@@ -168,6 +192,17 @@ export interface ParsedClusterNodes {
   error?: ParseError;
   /** The exact text this reply printed for lines[index] (a shared line's `raw` is another reply's). */
   rawLine(index: number): string;
+  /**
+   * For passes over every line of many replies: the indices of the lines first printed by this
+   * reply (the others are shared line objects that `sharedFrom`'s `sources` parsed first), and of
+   * other nodes' lines flagged `fail` or `fail?`.
+   */
+  firstSeen: number[];
+  failing: number[];
+  /** The snapshot's cache the shared lines came from (absent when parsed without one). */
+  sharedFrom?: NodeLineCache;
+  /** This reply's token in that cache's `sources`. */
+  source: object;
 }
 
 const parsedReplies = new WeakMap<NodeReplies, ParsedClusterNodes & { text: string }>();
@@ -182,8 +217,9 @@ export function parsedClusterNodes(replies: NodeReplies, cache?: NodeLineCache):
   if (known && known.text === replies.clusterNodes) return known;
   const text = replies.clusterNodes;
   let parsed: ParsedClusterNodes & { text: string };
+  const source = {};
   try {
-    const { lines, starts } = parseLines(text, 0, cache);
+    const { lines, starts, firstSeen, failing } = parseLines(text, 0, cache, source);
     const myself = lines.find((l) => l.flags.includes('myself'));
     const rawLine = (index: number): string => {
       const start = starts[index];
@@ -191,13 +227,26 @@ export function parsedClusterNodes(replies: NodeReplies, cache?: NodeLineCache):
       const newline = text.indexOf('\n', start);
       return text.slice(start, newline === -1 ? text.length : newline).trim();
     };
-    parsed = { text, lines, ...(myself ? { myself } : {}), rawLine };
+    parsed = { text, lines, ...(myself ? { myself } : {}), rawLine, firstSeen, failing, ...(cache ? { sharedFrom: cache } : {}), source };
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
-    parsed = { text, lines: [], error: err, rawLine: () => '' };
+    parsed = { text, lines: [], error: err, rawLine: () => '', firstSeen: [], failing: [], source };
   }
   parsedReplies.set(replies, parsed);
   return parsed;
+}
+
+/**
+ * True when the parses' `firstSeen` lines are, together, every distinct line object of these
+ * parses: every reply that gave a line to a cache they share is one of them (a reply that failed
+ * half-way, or one left out, may have given lines that a later reply shares).
+ */
+export function firstSeenCoversAll(parses: readonly ParsedClusterNodes[]): boolean {
+  const sources = new Set(parses.filter((p) => !p.error).map((p) => p.source));
+  const caches = new Set<NodeLineCache>();
+  for (const p of parses) if (p.sharedFrom) caches.add(p.sharedFrom);
+  for (const cache of caches) for (const source of cache.sources) if (!sources.has(source)) return false;
+  return true;
 }
 
 export function parseClusterNodesLine(rawLine: string, lineNumber = 1): ClusterNodeLine {

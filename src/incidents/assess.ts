@@ -3,7 +3,7 @@
 // tested on fixtures without a cluster.
 import { comparableAddr } from '../cluster/address';
 import { parseClusterInfo } from '../cluster/parse-info';
-import { parsedClusterNodes } from '../cluster/parse-nodes';
+import { firstSeenCoversAll, parsedClusterNodes, type ParsedClusterNodes } from '../cluster/parse-nodes';
 import { formatRanges, type SlotRange } from '../cluster/slots';
 import type { ClusterNodeLine, ClusterSnapshot } from '../cluster/types';
 import type { AuditRecord } from '../audit/audit-log';
@@ -40,7 +40,14 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
   const listed = new Set<string>();
   const flagged = new Map<string, string>();
   // Views share the line objects of nodes they print alike: look at each line's address once.
+  // The parse says which lines each reply printed first, and which are flagged: a healthy
+  // 1000-node cluster's million lines are then about 2000 looks, not a million.
+  const readable = views.filter((v) => !v.error);
+  const byParse = firstSeenCoversAll(readable.map((v) => v.parse));
   const visited = new Set<ClusterNodeLine>();
+  const list = (line: ClusterNodeLine): void => {
+    if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(comparableAddr(line.addr));
+  };
   for (const view of views) {
     if (view.error) {
       reasons.push(`${view.addr}: unreadable reply (${view.error})`);
@@ -50,10 +57,11 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
     if (view.info && (view.info.slotsPfail > 0 || view.info.slotsFail > 0)) {
       reasons.push(`${view.addr} counts ${view.info.slotsPfail} pfail and ${view.info.slotsFail} fail slots`);
     }
-    for (const line of view.lines) {
-      if (!visited.has(line)) {
+    if (byParse) for (const i of view.parse.firstSeen) list(view.lines[i]!);
+    for (const line of byParse ? view.parse.failing.map((i) => view.lines[i]!) : view.lines) {
+      if (!byParse && !visited.has(line)) {
         visited.add(line);
-        if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) listed.add(comparableAddr(line.addr));
+        list(line);
       }
       if (line.flags.includes('myself')) continue;
       const failed = line.flags.includes('fail');
@@ -85,9 +93,12 @@ export function assessLightProbe(snapshot: ClusterSnapshot): LightAssessment {
  */
 export function knownAddresses(snapshot: ClusterSnapshot): string[] {
   const out = new Set<string>();
-  for (const view of parsedViews(snapshot)) {
+  const views = parsedViews(snapshot);
+  // Each distinct line once (see assessLightProbe).
+  const byParse = firstSeenCoversAll(views.map((v) => v.parse));
+  for (const view of views) {
     out.add(view.addr);
-    for (const line of view.lines) {
+    for (const line of byParse ? view.parse.firstSeen.map((i) => view.lines[i]!) : view.lines) {
       if (line.addr && !line.flags.includes('handshake') && !line.flags.includes('noaddr')) out.add(line.addr);
     }
   }
@@ -224,6 +235,7 @@ function firstString(...values: unknown[]): string | undefined {
 interface ParsedView {
   addr: string;
   lines: ClusterNodeLine[];
+  parse: ParsedClusterNodes;
   myself?: ClusterNodeLine;
   info?: ReturnType<typeof parseClusterInfo>;
   dbsize?: number;
@@ -236,8 +248,13 @@ function parsedViews(snapshot: ClusterSnapshot): ParsedView[] {
     .filter((p) => p.status === 'ok' && p.replies)
     .map((probe) => {
       const replies = probe.replies!;
-      const view: ParsedView = { addr: probe.addr, lines: [], ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}) };
       const parsed = parsedClusterNodes(replies);
+      const view: ParsedView = {
+        addr: probe.addr,
+        lines: [],
+        parse: parsed,
+        ...(typeof replies.dbsize === 'number' ? { dbsize: replies.dbsize } : {}),
+      };
       if (parsed.error) {
         view.error = errorMessage(parsed.error);
         return view;

@@ -3,11 +3,12 @@
 // line objects, not N^2. The model, the rules and the monitor's light assessment read that one
 // parse; evidence still quotes each view's own text, and a bad line is still named.
 import assert from 'node:assert/strict';
+import { firstSeenCoversAll, NodeLineCache, parsedClusterNodes } from '../../../src/cluster/parse-nodes';
 import type { ClusterNodeLine, ClusterSnapshot } from '../../../src/cluster/types';
 import { diagnose } from '../../../src/diagnosis/diagnose';
 import { buildModel, lineEvidence } from '../../../src/diagnosis/model';
-import { knownAddresses, nodeStates } from '../../../src/incidents/assess';
-import { syntheticSnapshot } from '../../fixtures/synthetic-clusters';
+import { assessLightProbe, knownAddresses, nodeStates } from '../../../src/incidents/assess';
+import { syntheticScenarios, syntheticSnapshot } from '../../fixtures/synthetic-clusters';
 
 function distinctLines(snapshot: ClusterSnapshot): { lines: number; distinct: number } {
   const model = buildModel(snapshot);
@@ -66,6 +67,31 @@ describe('shared parsing of CLUSTER NODES replies', () => {
       assert.equal(view.lines, second.views[i]!.lines, 'the same parsed lines, not a second parse');
       assert.equal(states.find((s) => s.id === view.myself!.id)!.slots, view.myself!.slots);
     });
+  });
+
+  it('the light assessment reads each shared line once (as the parse marked it) and says what reading every line says', () => {
+    for (const { name, snapshot } of syntheticScenarios()) {
+      const unshared = structuredClone(snapshot);
+      // As collection does: one cache per snapshot, replies parsed as they arrive (here last seed first).
+      const cache = new NodeLineCache();
+      for (const probe of [...snapshot.probes].reverse()) if (probe.replies) parsedClusterNodes(probe.replies, cache);
+      assert.deepEqual(assessLightProbe(snapshot), assessLightProbe(unshared), name);
+      assert.deepEqual(knownAddresses(snapshot), knownAddresses(unshared), name);
+    }
+  });
+
+  it('a reply that fails half-way after giving lines to the cache makes the assessment read every line', () => {
+    const snapshot = syntheticSnapshot('pfail', { nodes: 16, partition: { viewers: [0, 1], target: 5 } });
+    const text = snapshot.probes[0]!.replies!.clusterNodes.split('\n');
+    text.push('not a node line');
+    snapshot.probes[0]!.replies!.clusterNodes = text.join('\n');
+    const unshared = structuredClone(snapshot);
+    const cache = new NodeLineCache();
+    for (const probe of snapshot.probes) parsedClusterNodes(probe.replies!, cache);
+    const readable = snapshot.probes.slice(1).map((p) => parsedClusterNodes(p.replies!));
+    assert.equal(firstSeenCoversAll(readable), false, 'the broken reply kept lines that the others share');
+    assert.deepEqual(assessLightProbe(snapshot), assessLightProbe(unshared));
+    assert.deepEqual(knownAddresses(snapshot), knownAddresses(unshared));
   });
 
   it("shared lines cannot be changed by one reader behind the others' backs", () => {
