@@ -6,7 +6,7 @@ import { startService } from '../service';
 import { startDemoChannel } from './demo-channel';
 import { spawnCluster, type TestCluster } from './local-cluster';
 import type { DemoChannel } from './demo-channel';
-import { buttonsIn, startFakeSlack, type RecordedCall } from './local-slack';
+import { startFakeSlack, type RecordedCall, type StoredMessage } from './local-slack';
 import { deleteQueueKeys } from './queue-keys';
 import { redisAnswers, startThrowawayRedis, type ThrowawayRedis } from './redis-server';
 import { renderCall } from './render-blocks';
@@ -167,6 +167,7 @@ async function playStory({ say, cluster, slack, service, events, signingSecret, 
   say(`Breaking it for real: SIGKILL the master ${victim.addr}, which has no replica. Nobody types anything yet.`);
   await cluster.kill(victim);
   const incident = await slack.waitFor('chat.postMessage', (m) => m.params.metadata?.event_type === 'redis_medic_incident', 30_000);
+  const incidentTs = incident.response?.ts as string;
 
   say(`The monitor opened the incident thread by itself. Someone (${ASKER}) types: /redis-diagnose demo`);
   await send(
@@ -177,56 +178,53 @@ async function playStory({ say, cluster, slack, service, events, signingSecret, 
       response_url: `${slack.responseUrlBase}cmd`,
     }),
   );
-  const isApproveMessage = (m: RecordedCall): boolean => buttonsIn([m]).some((b) => b.actionId.startsWith('redis_medic.approve'));
-  const fixes = await slack.waitFor(
+  // While an incident is open its thread is the one place for the outage: the fresh diagnosis
+  // lands there, and the buttons are on the incident's fix message, edited in place.
+  await slack.waitFor(
     'chat.postMessage',
-    (m) => isApproveMessage(m) && m.at > incident.at && m.params.thread_ts !== incident.response?.ts,
-    30_000,
+    (m) => m.params.thread_ts === incidentTs && m.at > incident.at && /Diagnos/.test(String(m.params.text)),
   );
-  const approve = buttonsIn([fixes]).find((b) => b.actionId.startsWith('redis_medic.approve'))!;
 
-  const click = async (message: RecordedCall, button: ReturnType<typeof buttonsIn>[number]): Promise<void> => {
-    say(`The on-call approver (${ON_CALL}) reads the confirm dialog and clicks "${button.text}"`);
+  const click = async (pattern: RegExp): Promise<void> => {
+    const { message, button } = await buttonInThread(slack, incidentTs, pattern);
+    say(`The on-call approver (${ON_CALL}) reads the confirm dialog and clicks "${button.text?.text}"`);
+    const clickedAt = Date.now();
     await send(
       interaction(
         events,
         signingSecret,
         buttonClick({
-          actionId: button.actionId,
+          actionId: button.action_id,
           value: button.value,
           userId: ON_CALL,
           channel: CHANNEL,
-          messageTs: message.response!.ts as string,
-          threadTs: message.params.thread_ts as string,
+          messageTs: message.ts,
+          threadTs: incidentTs,
           responseUrl: `${slack.responseUrlBase}click`,
         }),
       ),
     );
     await slack.waitFor(
       'chat.postMessage',
-      (m) => m.params.thread_ts === message.params.thread_ts && /Repair/.test(String(m.params.text)) && m.at > message.at,
+      (m) => m.params.thread_ts === incidentTs && /Repair/.test(String(m.params.text)) && m.at >= clickedAt,
       60_000,
     );
   };
-  await click(fixes, approve);
+  await click(/^Approve: Assign slots/);
 
   // Giving the slots away leaves the dead master as a ghost: the incident stays open until it
   // is forgotten too, and the monitor offers that fix in the incident thread.
-  const incidentTs = incident.response?.ts as string;
   const resolvedEdit = (m: RecordedCall): boolean =>
     m.params.ts === incidentTs && /Resolved after/.test(JSON.stringify(m.params.blocks ?? m.params.text));
   const resolved = slack.waitFor('chat.update', resolvedEdit, 60_000);
+  const stop = new AbortController();
   const forget = await Promise.race([
-    resolved.then(() => undefined),
-    slack.waitFor(
-      'chat.postMessage',
-      (m) => m.params.thread_ts === incidentTs && buttonsIn([m]).some((b) => /^Approve: Forget/.test(b.text)),
-      60_000,
-    ),
-  ]);
+    resolved.then(() => false),
+    buttonInThread(slack, incidentTs, /^Approve: Forget/, 60_000, stop.signal).then(() => true),
+  ]).finally(() => stop.abort());
   if (forget) {
     say('The monitor still sees the dead master as a ghost and offers to forget it, in the incident thread.');
-    await click(forget, buttonsIn([forget]).find((b) => /^Approve: Forget/.test(b.text))!);
+    await click(/^Approve: Forget/);
   }
   await resolved;
   say('Repaired, verified on every node, and the incident thread says how long it took.');
@@ -235,4 +233,29 @@ async function playStory({ say, cluster, slack, service, events, signingSecret, 
     await untilStopped();
   }
   return true;
+}
+
+/** The first button matching `pattern` in the thread as the channel holds it now (messages are edited in place). */
+async function buttonInThread(
+  slack: Awaited<ReturnType<typeof startFakeSlack>>,
+  threadTs: string,
+  pattern: RegExp,
+  timeoutMs = 60_000,
+  signal?: AbortSignal,
+): Promise<{ message: StoredMessage; button: any }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const message of slack.messages) {
+      if (message.thread_ts !== threadTs || !Array.isArray(message.blocks)) continue;
+      for (const block of message.blocks as any[]) {
+        const button = ((block.type === 'actions' ? block.elements : []) as any[]).find(
+          (e) => e.type === 'button' && pattern.test(String(e.text?.text)),
+        );
+        if (button) return { message, button };
+      }
+    }
+    if (signal?.aborted) throw new Error('no longer waited for');
+    if (Date.now() > deadline) throw new Error(`no button matching ${pattern} in the incident thread within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
