@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
+import { queueKeys } from '../queue-keys';
 
 export type AuditAction =
   | 'diagnosis.requested'
@@ -43,7 +44,7 @@ export interface AuditLog {
  * to the log. The stream lives in the queue Redis, so every replica and worker writes one log.
  */
 export function createAuditLog(redis: Redis, prefix: string, logger: Logger, maxLen = 100_000): AuditLog {
-  const key = `${prefix}:audit`;
+  const key = queueKeys(prefix).audit();
   return {
     async record(entry) {
       logger.info({ audit: entry }, `audit: ${entry.action} ${entry.cluster} by ${entry.actor}`);

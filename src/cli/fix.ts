@@ -7,7 +7,6 @@ import type { Config } from '../config/schema';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import {
-  approvalClaimKey,
   approvalSigningSecret,
   approversNeeded,
   checkApproval,
@@ -18,6 +17,7 @@ import {
 import { formatPlan, formatRepairResult } from '../repair/format-text';
 import { cliLogger, configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
 import { ALLOW_HELP, targetCluster, timeoutsFrom, type DiagnoseOptions } from './diagnose';
+import { queueKeys } from '../queue-keys';
 
 export interface FixOptions extends DiagnoseOptions {
   plan?: string;
@@ -201,7 +201,7 @@ async function approveForCli(
   const id = `cli-${crypto.randomBytes(12).toString('base64url')}`;
   const claim = { user: input.actor, planId: input.planId, at: Date.now() };
   const stored = await redis.set(
-    approvalClaimKey(config.queue.prefix, id),
+    queueKeys(config.queue.prefix).approvalClaim(id),
     JSON.stringify(claim),
     'PX',
     config.approvals.expiryMs + CLAIM_KEPT_MS,

@@ -9,6 +9,7 @@ import type { SlotRange } from '../cluster/slots';
 import type { LastKnownKeys, LastKnownLookup } from '../repair/types';
 import type { FixUsed, NodeState } from './assess';
 import type { Delivery, FixMessage, ThreadNote } from './incident-publisher';
+import { queueKeys } from '../queue-keys';
 
 export interface IncidentPoll {
   at: number;
@@ -173,29 +174,12 @@ export interface IncidentStore {
   keysOf(cluster: string): string[];
 }
 
-/**
- * Under `<prefix>:medic:` like the other non-BullMQ keys: BullMQ owns `<prefix>:<queue>:*` (and
- * `monitor` is a queue name), so an obliterate of a queue never takes incident state with it.
- */
-export function incidentKeys(prefix: string, cluster: string) {
-  const base = `${prefix}:medic`;
-  return {
-    incident: `${base}:incident:${cluster}`,
-    resolved: `${base}:incidents-resolved:${cluster}`,
-    known: `${base}:known-nodes:${cluster}`,
-    nodeAddrs: `${base}:node-addrs:${cluster}`,
-    node: (id: string) => `${base}:node-history:${cluster}:${id}`,
-    riskDigest: `${base}:risk-digest:${cluster}`,
-    deepCheck: `${base}:deep-checked:${cluster}`,
-  };
-}
-
 export function createIncidentStore(redis: Redis, prefix: string, options: IncidentStoreOptions = {}): IncidentStore {
   const historyLength = options.historyLength ?? 100;
   const bucketMs = options.historyBucketMs ?? 60_000;
   const historyTtlMs = options.historyTtlMs ?? 24 * 3600 * 1000;
   const resolvedKept = options.resolvedKept ?? 100;
-  const keys = (cluster: string) => incidentKeys(prefix, cluster);
+  const keys = (cluster: string) => queueKeys(prefix).incidents(cluster);
 
   return {
     prefix,
@@ -281,7 +265,7 @@ export async function lastKnownNodeState(
   nodeAddrOrId: string,
   at = Number.POSITIVE_INFINITY,
 ): Promise<NodeStateEntry | null> {
-  const k = incidentKeys(prefix, cluster);
+  const k = queueKeys(prefix).incidents(cluster);
   const id = isNodeId(nodeAddrOrId) ? nodeAddrOrId : await redis.hget(k.nodeAddrs, comparableAddr(nodeAddrOrId));
   if (!id) return null;
   const entries = (await redis.lrange(k.node(id), 0, -1)).map((r) => JSON.parse(r) as NodeStateEntry);

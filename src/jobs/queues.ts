@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import { withDeadline } from '../deadline';
 import { ErrorCode, errorMessage, isRedisMedicError, RedisMedicError } from '../errors';
 import type { DiagnoseJobData, DiagnoseJobResult, Enqueuer, MonitorJobData, RepairJobData, RepairJobResult } from './types';
+import { queueKeys } from '../queue-keys';
 
 export const QUEUE_NAMES = ['diagnose', 'repair', 'monitor'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -26,11 +27,6 @@ export interface JobQueues {
 export const QUEUE_CALL_TIMEOUT_MS = 2000;
 const DIAGNOSE_ATTEMPTS = 3;
 const DIAGNOSE_BACKOFF_MS = 1000;
-
-/** Keys redis-medic keeps next to BullMQ's (never inside a queue's own key space). */
-export function medicKey(prefix: string, ...parts: string[]): string {
-  return [prefix, 'medic', ...parts].join(':');
-}
 
 export function parseQueueNames(text: string): QueueName[] {
   const names = text
@@ -178,7 +174,7 @@ export function createEnqueuer(
         // SET NX decides atomically which request owns this approval, even after BullMQ has
         // removed the job; the deterministic job id also makes BullMQ ignore a second add.
         const won = await redis.set(
-          medicKey(config.queue.prefix, 'repair-approval', jobId),
+          queueKeys(config.queue.prefix).repairApproval(jobId),
           JSON.stringify({ planId: data.planId, approvalId: data.approvalId, at: Date.now() }),
           'EX',
           approvalTtlSeconds,
@@ -190,7 +186,7 @@ export function createEnqueuer(
         } catch (err) {
           // Give the approval back so a retry can queue it; should the add have landed after
           // all, the same job id makes the retry a no-op in BullMQ: still one run.
-          await redis.del(medicKey(config.queue.prefix, 'repair-approval', jobId)).catch(() => undefined);
+          await redis.del(queueKeys(config.queue.prefix).repairApproval(jobId)).catch(() => undefined);
           throw err;
         }
         return { jobId, created: true };

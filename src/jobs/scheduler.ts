@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
 import { silentLogger, type Logger } from '../logging/logger';
-import { defaultJobOptions, medicKey, type MonitorQueue } from './queues';
+import { defaultJobOptions, type MonitorQueue } from './queues';
 import type { MonitorJobData } from './types';
+import { queueKeys } from '../queue-keys';
 
 const SCHEDULER_PREFIX = 'monitor-';
 const SYNC_LOCK_TTL_MS = 10_000;
@@ -43,7 +44,7 @@ export async function syncMonitorSchedulers(
 ): Promise<SchedulerSyncResult> {
   const logger = options.logger ?? silentLogger;
   const redis = options.redis ?? ((await queue.client) as unknown as Redis);
-  const lockKey = medicKey(config.queue.prefix, 'scheduler-sync');
+  const lockKey = queueKeys(config.queue.prefix).schedulerSync();
   const token = randomUUID();
   await acquire(redis, lockKey, token);
   try {

@@ -8,6 +8,7 @@ import type { PollOutcome } from '../incidents/monitor';
 import type { JobHooks } from '../jobs/types';
 import { createIncidentStore, type IncidentStore } from '../incidents/store';
 import type { RepairResult } from '../repair/types';
+import { queueKeys } from '../queue-keys';
 
 export type ClusterState = Verdict | 'unknown';
 const STATES: ClusterState[] = ['ok', 'degraded', 'down', 'unknown'];
@@ -47,8 +48,8 @@ export function createDomainMetrics(deps: DomainMetricsDeps): DomainMetrics {
   const { redis, config } = deps;
   const store = deps.store ?? createIncidentStore(redis, config.queue.prefix);
   const clusters = config.clusters.map((c) => c.name);
-  const summaryKey = (cluster: string): string => `${config.queue.prefix}:metrics:cluster:${cluster}`;
-  const lastHealthyKey = (cluster: string): string => `${config.queue.prefix}:metrics:last-healthy:${cluster}`;
+  const summaryKey = queueKeys(config.queue.prefix).metricsSummary;
+  const lastHealthyKey = queueKeys(config.queue.prefix).metricsLastHealthy;
   const timeout = deps.scrapeTimeoutMs ?? 1000;
   const staleMs = STALE_AFTER_POLLS * config.monitor.intervalMs;
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema';
+import { queueKeys } from '../queue-keys';
 
 /**
  * Who approved which plan of which cluster, and when: what a repair job carries, signed by the
@@ -76,24 +77,14 @@ export function approvalSigningSecret(config: Pick<Config, 'approvalSecret' | 's
   return crypto.createHmac('sha256', base).update('redis-medic approval signature v1').digest();
 }
 
-/** Where an approval's claim lives in the queue Redis (the name dates from when only Slack claimed). */
-export function approvalClaimKey(prefix: string, approvalId: string): string {
-  return `${prefix}:slack:approval:${approvalId}:claim`;
-}
-
 export async function readApprovalClaim(redis: Redis, prefix: string, approvalId: string): Promise<ApprovalClaim | null> {
-  const text = await redis.get(approvalClaimKey(prefix, approvalId));
+  const text = await redis.get(queueKeys(prefix).approvalClaim(approvalId));
   if (!text) return null;
   try {
     return JSON.parse(text) as ApprovalClaim;
   } catch {
     return null;
   }
-}
-
-/** Where the worker records that an approval was used: one run per approval, whatever the job id. */
-export function approvalUsedKey(prefix: string, approvalId: string): string {
-  return `${prefix}:medic:approval-used:${approvalId}`;
 }
 
 // SET NX, or the same job again (a stalled job handed to another worker keeps its id): the
@@ -122,7 +113,7 @@ export async function consumeApproval(
   now: number,
 ): Promise<{ used: true } | { used: false; by: string }> {
   const ttlMs = Math.max(60_000, approval.claimedAt + maxAgeMs - now + 60_000);
-  const [ok, holder] = (await redis.eval(CONSUME, 1, approvalUsedKey(prefix, approval.id), jobId, String(Math.ceil(ttlMs)))) as [
+  const [ok, holder] = (await redis.eval(CONSUME, 1, queueKeys(prefix).approvalUsed(approval.id), jobId, String(Math.ceil(ttlMs)))) as [
     number,
     string?,
   ];

@@ -8,12 +8,13 @@ import { silentLogger, type Logger } from '../logging/logger';
 import { basisChanges, stepChanges } from './changes';
 import { runChecks } from './checks';
 import { isPlanId } from './fingerprint';
-import { acquireRepairLock, type LockHolder, repairLockKey, type RepairLock } from './lock';
+import { acquireRepairLock, type LockHolder, type RepairLock } from './lock';
 import { moveSlotKeys } from './move-keys';
 import { NodeLinks, replyText } from './node-links';
 import type { FixPlan, PlanStep, RepairProgress, RepairResult, StepResult, PlannedReport } from './types';
 import { validatePlan } from './validate';
 import { verifyPlan, waitForJoin, type VerifyTarget } from './verify';
+import { queueKeys } from '../queue-keys';
 
 export interface ExecuteOptions {
   cluster: ClusterConfig;
@@ -21,7 +22,7 @@ export interface ExecuteOptions {
   planId: string;
   /** ioredis connection to the queue Redis, where the per-cluster repair lock lives. */
   lockRedis: Redis;
-  /** Lock key: `${lockPrefix}:lock:repair:${cluster.name}`. */
+  /** Prefix of the repair lock key (src/queue-keys.ts: repairLock). */
   lockPrefix: string;
   /** Who approved: a Slack user id, or `cli:<user>`. */
   actor: string;
@@ -68,7 +69,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
   const holderText = (holder: LockHolder | null): string =>
     holder ? ` (plan ${holder.planId}, approved by ${holder.actor}, since ${holder.since})` : '';
   try {
-    const result = await acquireRepairLock(options.lockRedis, repairLockKey(options.lockPrefix, options.cluster.name), {
+    const result = await acquireRepairLock(options.lockRedis, queueKeys(options.lockPrefix).repairLock(options.cluster.name), {
       ttlMs: options.config.repair.lockTtlMs,
       actor: options.actor,
       planId: options.planId,

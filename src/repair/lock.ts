@@ -44,10 +44,6 @@ export type AcquireResult =
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-export function repairLockKey(prefix: string, cluster: string): string {
-  return `${prefix}:lock:repair:${cluster}`;
-}
-
 /**
  * A per-cluster mutex in the queue Redis: SET NX PX with an owner token, renewed every third of
  * its TTL while the repair runs, so a crashed worker frees it within one TTL.

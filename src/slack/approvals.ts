@@ -2,10 +2,11 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Approvers, ClusterConfig, Config } from '../config/schema';
 import type { Verdict } from '../diagnosis/types';
-import { approvalClaimKey, approversNeeded, type ApprovalClaim } from '../repair/approval';
+import { approversNeeded, type ApprovalClaim } from '../repair/approval';
 import type { FixPlan } from '../repair/types';
 import { escapeMrkdwn } from './blocks/text';
 import type { ButtonPayload } from './button-value';
+import { queueKeys } from '../queue-keys';
 
 /**
  * One published diagnosis with fix buttons: what was found, who asked, which plans its buttons
@@ -71,8 +72,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {encoded, 1}`;
 
 export function createApprovalStore(redis: Redis, prefix: string, expiryMs: number): ApprovalStore {
-  const key = (id: string): string => `${prefix}:slack:approval:${id}`;
-  const claimKey = (id: string): string => approvalClaimKey(prefix, id);
+  const keys = queueKeys(prefix);
+  const key = keys.approval;
+  const claimKey = keys.approvalClaim;
   const ttlMs = expiryMs + KEEP_AFTER_EXPIRY_MS;
   return {
     async save(record) {
@@ -97,11 +99,11 @@ export function createApprovalStore(redis: Redis, prefix: string, expiryMs: numb
       await redis.eval(RELEASE_IF_OURS, 1, claimKey(id), JSON.stringify(claim));
     },
     async vote(id, planId, user) {
-      const [encoded, added] = (await redis.eval(VOTE, 1, `${key(id)}:votes`, planId, user, String(ttlMs))) as [string, number];
+      const [encoded, added] = (await redis.eval(VOTE, 1, keys.approvalVotes(id), planId, user, String(ttlMs))) as [string, number];
       return { voters: JSON.parse(encoded) as string[], added: added === 1 };
     },
     async votes(id) {
-      const all = await redis.hgetall(`${key(id)}:votes`);
+      const all = await redis.hgetall(keys.approvalVotes(id));
       return Object.fromEntries(Object.entries(all).map(([planId, json]) => [planId, JSON.parse(json) as string[]]));
     },
     async claimOf(id) {

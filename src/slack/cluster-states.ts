@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { SlotRange } from '../cluster/slots';
 import type { DiagnosisReport, FindingCode, Verdict } from '../diagnosis/types';
+import { queueKeys } from '../queue-keys';
 
 /** The last verdict published for a cluster: what `/redis-diagnose list` shows. */
 export interface LastState {
@@ -29,8 +30,9 @@ export interface ClusterStates {
 const REQUEST_TTL_S = 24 * 3600;
 
 export function createClusterStates(redis: Redis, prefix: string): ClusterStates {
-  const lastKey = `${prefix}:slack:last-state`;
-  const requestKey = (channel: string, ts: string): string => `${prefix}:slack:request:${channel}:${ts}`;
+  const keys = queueKeys(prefix);
+  const lastKey = keys.slackLastState();
+  const requestKey = keys.slackRequest;
   return {
     async saveLast(cluster, state) {
       await redis.hset(lastKey, cluster, JSON.stringify(state));

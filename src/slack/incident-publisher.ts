@@ -19,7 +19,6 @@ import {
   type ThreadNote,
 } from '../incidents/incident-publisher';
 import type { Logger } from '../logging/logger';
-import { repairLockKey } from '../repair/lock';
 import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecord } from './approvals';
 import { findingsMessages, fixesMessage, nodeTableMessages, rootMessage } from './blocks/diagnosis';
 import {
@@ -39,6 +38,7 @@ import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } fro
 import { createClusterStates, lastStateOf } from './cluster-states';
 import { createSlackWebClient } from './web-client';
 import type { PlannedReport } from '../repair/types';
+import { queueKeys } from '../queue-keys';
 
 export interface SlackIncidentPublisherDeps {
   config: Config;
@@ -308,7 +308,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
         // Someone approved from it: the message now tells that repair's story. While a repair
         // runs, nothing new is offered; once none runs (it ended, or its worker died half way),
         // the current plans get a fix message of their own below it.
-        if ((await deps.redis.exists(repairLockKey(config.queue.prefix, ref.cluster))) === 1) return 'busy';
+        if ((await deps.redis.exists(queueKeys(config.queue.prefix).repairLock(ref.cluster))) === 1) return 'busy';
         const part = await fixPart(ref, threadTs, report);
         const ts = await post(
           'fix message',

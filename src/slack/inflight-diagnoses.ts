@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { queueKeys } from '../queue-keys';
 
 /** The diagnosis of a cluster that is running now, and where its answer will be. */
 export interface InflightDiagnosis {
@@ -57,7 +58,7 @@ return 1`;
  * of the app coalesces with the others.
  */
 export function createInflightDiagnoses(redis: Redis, prefix: string, maxMs = INFLIGHT_MAX_MS): InflightDiagnoses {
-  const key = (cluster: string, kind: string): string => `${prefix}:slack:inflight:${kind}:${cluster}`;
+  const key = (cluster: string, kind: string): string => queueKeys(prefix).inflightDiagnosis(kind, cluster);
   return {
     async claim(entry) {
       const token = crypto.randomBytes(9).toString('base64url');

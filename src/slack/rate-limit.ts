@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { queueKeys } from '../queue-keys';
 
 export interface RateLimitPolicy {
   /** Requests one Slack user may make per window (commands, clicks and submissions together). */
@@ -25,7 +26,7 @@ export function createRateLimiter(redis: Redis, prefix: string, policy: RateLimi
     async hit(user) {
       const t = now();
       const window = Math.floor(t / policy.windowMs);
-      const key = `${prefix}:slack:rate:${user}:${window}`;
+      const key = queueKeys(prefix).slackRate(user, window);
       let count: number;
       try {
         const replies = await redis.multi().incr(key).pexpire(key, policy.windowMs).exec();

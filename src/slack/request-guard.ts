@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
+import { queueKeys } from '../queue-keys';
 
 export interface RequestGuardOptions {
   redis: Redis;
@@ -142,7 +143,7 @@ export function createRequestGuard(options: RequestGuardOptions): (req: Incoming
     // The signature covers exactly `v0:timestamp:body`: the same pair is the same request,
     // whatever else the headers say.
     const digest = crypto.createHash('sha256').update(timestampText).update(':').update(body).digest('hex');
-    const key = `${options.prefix}:slack:seen:${digest}`;
+    const key = queueKeys(options.prefix).slackRequestSeen(digest);
     let first: string | null;
     try {
       first = await withTimeout(options.redis.set(key, String(nowSec), 'EX', rememberSec, 'NX'), redisTimeoutMs);

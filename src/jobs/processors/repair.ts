@@ -16,10 +16,11 @@ import {
 } from '../../repair/approval';
 import type { ExecuteOptions } from '../../repair/executor';
 import type { RepairProgress, RepairResult, PlannedReport } from '../../repair/types';
-import { medicKey, repairJobId } from '../queues';
+import { repairJobId } from '../queues';
 import type { JobHooks, RepairJobData, RepairJobResult } from '../types';
 import { describeInterruption, interruptionReason } from './interruption';
 import { actorOf, callHook } from './safe-hook';
+import { queueKeys } from '../../queue-keys';
 
 /** src/repair/executor.ts `executePlan`, or a stand-in with its contract. */
 export type ExecutePlanOptions = ExecuteOptions;
@@ -176,7 +177,7 @@ export function createRepairProcessor(
     let firstRun: boolean;
     // Keyed on the approval, not the job id: a copy of a signed job under another id is a second run.
     const runKey = repairJobId(data.planId, data.approvalId);
-    const progressKey = medicKey(deps.config.queue.prefix, 'repair-progress', runKey);
+    const progressKey = queueKeys(deps.config.queue.prefix).repairProgress(runKey);
     try {
       const marker = JSON.stringify({
         worker: deps.workerName ?? `pid-${process.pid}`,
@@ -185,7 +186,7 @@ export function createRepairProcessor(
       });
       firstRun =
         (await deps.redis.set(
-          medicKey(deps.config.queue.prefix, 'repair-started', runKey),
+          queueKeys(deps.config.queue.prefix).repairStarted(runKey),
           marker,
           'EX',
           STARTED_MARKER_TTL_SECONDS,

@@ -4,7 +4,8 @@ import { parseConfig } from '../../../src/config/load';
 import { Redis } from 'ioredis';
 import type { Config } from '../../../src/config/schema';
 import type { RepairJobData } from '../../../src/jobs/types';
-import { approvalClaimKey, approvalSigningSecret, createApprovalSigner } from '../../../src/repair/approval';
+import { approvalSigningSecret, createApprovalSigner } from '../../../src/repair/approval';
+import { queueKeys } from '../../../src/queue-keys';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
 
 export const QUEUE_REDIS_URL = process.env.TEST_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -61,7 +62,7 @@ export async function approvedRepair(config: Config, data: Omit<RepairJobData, '
   const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
   try {
     await redis.set(
-      approvalClaimKey(config.queue.prefix, data.approvalId),
+      queueKeys(config.queue.prefix).approvalClaim(data.approvalId),
       JSON.stringify({ user: data.approvedBy, planId: data.planId, at }),
       'PX',
       3_600_000,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createAuditLog } from '../../../src/audit/audit-log';
 import { silentLogger } from '../../../src/logging/logger';
 import { executePlan, type ExecuteOptions } from '../../../src/repair/executor';
-import { repairLockKey } from '../../../src/repair/lock';
+import { queueKeys } from '../../../src/queue-keys';
 import type { RepairResult } from '../../../src/repair/types';
 import type { RepairProgress } from '../../../src/jobs/types';
 import { eventually, parseClusterNodes, useCluster, type TestCluster } from '../../helpers/cluster';
@@ -120,7 +120,7 @@ describe('repair: executePlan on real clusters', function () {
       const c = cluster();
       const target = clusterConfigOf(c);
       const plan = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
-      const key = repairLockKey(queue.prefix, target.name);
+      const key = queueKeys(queue.prefix).repairLock(target.name);
       await queue
         .redis()
         .set(

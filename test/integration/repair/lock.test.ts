@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { acquireRepairLock, repairLockKey } from '../../../src/repair/lock';
+import { queueKeys } from '../../../src/queue-keys';
+import { acquireRepairLock } from '../../../src/repair/lock';
 import { eventually } from '../../helpers/cluster';
 import { useQueueRedis } from './support';
 
 describe('repair: per-cluster lock in the queue Redis', function () {
   this.timeout(10_000);
   const queue = useQueueRedis();
-  const key = (name: string): string => repairLockKey(queue.prefix, name);
+  const key = (name: string): string => queueKeys(queue.prefix).repairLock(name);
 
   it('lets one holder in, refuses the next one and names the holder', async () => {
     const first = await acquireRepairLock(queue.redis(), key('a'), { ttlMs: 5000, actor: 'U1', planId: 'assign-111111111111' });

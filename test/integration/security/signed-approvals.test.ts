@@ -10,7 +10,8 @@ import { repairJobId } from '../../../src/jobs/queues';
 import { createJobSystem, type JobSystem } from '../../../src/jobs/system';
 import type { RepairJobData } from '../../../src/jobs/types';
 import { silentLogger } from '../../../src/logging/logger';
-import { approvalClaimKey, createApprovalSigner } from '../../../src/repair/approval';
+import { queueKeys } from '../../../src/queue-keys';
+import { createApprovalSigner } from '../../../src/repair/approval';
 import type { RepairResult } from '../../../src/repair/types';
 import { useCluster, type TestCluster } from '../../helpers/cluster';
 import { approvedRepair, deletePrefix, jobsConfig, QUEUE_REDIS_URL, testPrefix } from '../jobs/support';
@@ -80,7 +81,7 @@ describe('workers run only what an approver signed (issue 11 §2)', function () 
     };
     // A claim the attacker wrote too, and a signature made with a key that is not ours.
     const at = Date.now();
-    await redis.set(approvalClaimKey(prefix, 'forged-2'), JSON.stringify({ user: 'UATTACKER', planId, at }));
+    await redis.set(queueKeys(prefix).approvalClaim('forged-2'), JSON.stringify({ user: 'UATTACKER', planId, at }));
     const otherKey = createApprovalSigner(Buffer.from('not-our-secret')).sign({
       id: 'forged-2',
       cluster: 'test',

@@ -18,7 +18,7 @@ import { DELIVERY_CLAIM_MS } from '../../../src/incidents/monitor';
 import { trackProcess } from '../../../src/devtools/processes';
 import { useCluster } from '../../helpers/cluster';
 import { Redis } from 'ioredis';
-import { repairLockKey } from '../../../src/repair/lock';
+import { queueKeys } from '../../../src/queue-keys';
 import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
 import { buttonClick, interaction, send } from '../../helpers/slack-requests';
@@ -115,7 +115,7 @@ describe('an approved repair whose `start` process is killed -9 after step 1 of 
       ),
     );
     await fake.waitFor('chat.update', (m) => /step 1\/3 ok/.test(JSON.stringify(m.params.blocks ?? '')), 20_000);
-    const lockKey = repairLockKey(prefix, 'shop');
+    const lockKey = queueKeys(prefix).repairLock('shop');
     const deadLock = await queue.get(lockKey);
     assert.ok(deadLock, 'the first process holds the repair lock while it runs step 1');
     first.child.kill('SIGKILL');

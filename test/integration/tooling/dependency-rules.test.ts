@@ -62,7 +62,7 @@ describe('dependency rules (npm run check:deps)', function () {
     const planted = path.join(copy, 'src/repair/planted.ts');
     await writeFile(
       planted,
-      "import { Queue } from 'bullmq';\nimport { medicKey } from '../jobs/queues';\nexport const planted = [Queue, medicKey];\n",
+      "import { Queue } from 'bullmq';\nimport { QUEUE_NAMES } from '../jobs/queues';\nexport const planted = [Queue, QUEUE_NAMES];\n",
     );
     const run = await runCheck(copy);
     assert.notEqual(run.code, 0, run.output);
