@@ -1,5 +1,6 @@
-// CLUSTER NODES and INFO as tests like to read them. The line parser is the product's own
-// (src/cluster/parse-nodes.ts); tests get the slot fields as Redis printed them, open slots included.
+// CLUSTER NODES and INFO as tests like to read them. The parsers are the product's own
+// (src/cluster/parse-nodes.ts, parse-info.ts); tests get the slot fields as Redis printed them, open slots included.
+import { parseInfoFields } from '../../cluster/parse-info';
 import { parseClusterNodes as parseNodeLines } from '../../cluster/parse-nodes';
 import type { ClusterNodeLine } from './types';
 
@@ -15,12 +16,7 @@ export function parseClusterNodes(text: string): ClusterNodeLine[] {
   }));
 }
 
-/** Parses `key:value` lines (CLUSTER INFO, INFO sections). */
+/** `key:value` lines (CLUSTER INFO, INFO sections) as a map, read by the product's parser (src/cluster/parse-info.ts). */
 export function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const sep = line.indexOf(':');
-    if (sep > 0 && !line.startsWith('#')) out[line.slice(0, sep)] = line.slice(sep + 1).trim();
-  }
-  return out;
+  return parseInfoFields(text).fields;
 }
