@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../errors';
-import type { Enqueuer, MonitorJobData } from '../jobs/types';
+import type { AlertNote, Enqueuer, MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
@@ -18,6 +18,8 @@ export const BODY_READ_TIMEOUT_MS = 10_000;
 const MAX_ALERTS = 1000;
 const MAX_SUMMARY = 200;
 const MAX_NAME_ECHOED = 100;
+/** Alerts of one cluster carried to its monitor poll (and so to its incident thread) per payload. */
+const MAX_ALERTS_NOTED = 20;
 
 export interface AlertRoutesDeps {
   config: Pick<Config, 'alerts' | 'clusters'>;
@@ -31,6 +33,10 @@ export interface ClusterAlert {
   cluster: string;
   status: 'firing' | 'resolved';
   summary?: string;
+  /** Its alertname (Alertmanager). */
+  name?: string;
+  /** Stable per alert: Alertmanager's fingerprint, else a hash of its labels. */
+  key?: string;
 }
 
 export type ParseResult = { ok: true; alerts: ClusterAlert[]; source: string } | { ok: false; status: 400 | 422; error: string };
@@ -193,7 +199,17 @@ export function parseAlertmanager(body: unknown, clusterLabel: string): ParseRes
     }
     const summary =
       alert.annotations.summary ?? payload.commonAnnotations.summary ?? alert.labels.alertname ?? payload.commonLabels.alertname;
-    alerts.push({ cluster, status: alert.status, ...(summary ? { summary: clean(summary) } : {}) });
+    const name = alert.labels.alertname ?? payload.commonLabels.alertname;
+    const labelsKey = JSON.stringify(
+      Object.entries({ ...payload.commonLabels, ...alert.labels }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    alerts.push({
+      cluster,
+      status: alert.status,
+      ...(summary ? { summary: clean(summary) } : {}),
+      ...(name ? { name: echo(name) } : {}),
+      key: alert.fingerprint ? `fp:${echo(alert.fingerprint)}` : `labels:${shortHash(labelsKey)}`,
+    });
   }
   return { ok: true, alerts, source: 'alertmanager' };
 }
@@ -235,9 +251,25 @@ export function planAlertJobs(alerts: readonly ClusterAlert[], source: string, k
       cluster,
       reason: firing ? 'alert' : 'recheck',
       alert: { source, status: firing ? 'firing' : 'resolved', ...(chosen.summary ? { summary: chosen.summary } : {}) },
+      alerts: list.slice(0, MAX_ALERTS_NOTED).map((a) => alertNote(a, source)),
     });
   }
   return { ok: true, jobs };
+}
+
+/** An alert as the incident thread notes it; one without a key (a generic webhook) is keyed by what it says. */
+function alertNote(alert: ClusterAlert, source: string): AlertNote {
+  return {
+    key: alert.key ?? `said:${shortHash(JSON.stringify([source, alert.name ?? '', alert.summary ?? '']))}`,
+    source,
+    name: alert.name ?? source,
+    status: alert.status,
+    ...(alert.summary ? { summary: alert.summary } : {}),
+  };
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
 }
 
 // ---- HTTP plumbing ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export type ThreadNote =
   | { kind: 'reopened'; at: number; resolvedAt: number; flaps: number }
   /** The incident record was gone (queue Redis restarted empty) and this thread was picked up again. */
   | { kind: 'adopted'; at: number }
+  /** An alert about the cluster arrived while the incident was open: once per alert and status. */
+  | { kind: 'alert'; at: number; source: string; name: string; status: 'firing' | 'resolved'; summary?: string }
   | {
       kind: 'resolved';
       cause: string | null;

@@ -10,7 +10,7 @@ import type { ClusterConfig, Config } from '../config/schema';
 import { FINDING_PRECEDENCE, type FindingCode, type Verdict } from '../diagnosis/types';
 import { collectOptionsFor, diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
-import type { MonitorJobData } from '../jobs/types';
+import type { AlertNote, MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import {
   assessLightProbe,
@@ -113,6 +113,8 @@ export const SLACK_CALL_MS = 15_000;
 const UPDATE_ATTEMPTS = 5;
 /** At most this many thread steps per poll: a cluster changing every poll cannot starve the others. */
 const MAX_STEPS_PER_POLL = 12;
+/** Distinct alerts one incident notes in its thread; later ones still trigger polls, unnoted. */
+const MAX_ALERTS_PER_INCIDENT = 100;
 
 interface Decision {
   next: IncidentRecord;
@@ -181,6 +183,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     else if (open && healthy) outcome.incident = await onHealthy(cluster, t, open.record);
     else if (open) outcome.incident = { id: open.record.id, action: 'unchanged' };
     else if (healthy) outcome.risk = await checkRisks(cluster, report, t);
+    if (data.alerts?.length && outcome.incident && outcome.incident.action !== 'contended') await noteAlerts(cluster.name, data.alerts, t);
     if (outcome.incident && outcome.incident.action !== 'contended') {
       outcome.thread = await deliverThread(cluster.name, { report: faulty ? report : null, now: t, resolveAfterPolls });
     }
@@ -275,6 +278,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
             retire: null,
             reply: null,
             notes: [],
+            alerts: {},
             seq: 0,
             delivering: null,
             slackNotBefore: null,
@@ -389,6 +393,41 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       findingsSignature: '',
       reply: null,
     };
+  }
+
+  // ---- alerts: noted in the thread of the incident they join ----------------------------------
+
+  /**
+   * Alertmanager repeats a firing alert until it resolves: each alert is noted in the thread once
+   * when it fires and once when it resolves (name, status, summary), in the order they came.
+   */
+  async function noteAlerts(cluster: string, alerts: readonly AlertNote[], t: number): Promise<void> {
+    const applied = await updateIncident(cluster, (rec) => {
+      if (rec.channel === null) return null; // no thread to note them in
+      const seen = { ...rec.alerts };
+      const notes = [...rec.notes];
+      let seq = rec.seq;
+      for (const alert of alerts) {
+        if (seen[alert.key] === alert.status) continue;
+        if (!(alert.key in seen) && Object.keys(seen).length >= MAX_ALERTS_PER_INCIDENT) continue;
+        seen[alert.key] = alert.status;
+        seq += 1;
+        const note: ThreadNote = {
+          kind: 'alert',
+          at: t,
+          source: alert.source,
+          name: alert.name,
+          status: alert.status,
+          ...(alert.summary ? { summary: alert.summary } : {}),
+        };
+        notes.push({ note, key: `${rec.id}:${seq}:alert`, uncertain: false });
+      }
+      return seq === rec.seq ? null : { next: { ...rec, alerts: seen, notes, seq } };
+    });
+    if (applied) {
+      const added = applied.decision.next.notes.slice(applied.before.notes.length).map((n) => n.note);
+      log.info({ cluster, incident: applied.decision.next.id, alerts: added.length }, 'incident: alerts noted in the thread');
+    }
   }
 
   // ---- healthy polls: recovering, then resolved ------------------------------------------

@@ -61,8 +61,10 @@ export interface IncidentRecord {
   retire: FixMessage | null;
   /** A diagnosis reply being delivered: its findings signature and how far it got. */
   reply: (Delivery & { signature: string }) | null;
-  /** Notes for the thread (reopened, adopted, resolved), posted in order after the root. */
+  /** Notes for the thread (reopened, adopted, alerts, resolved), posted in order after the root. */
   notes: PendingNote[];
+  /** The alerts noted in the thread so far, by alert key: the last status noted (each is noted once per status). */
+  alerts: Record<string, 'firing' | 'resolved'>;
   /** Sequence for delivery keys (unique per incident). */
   seq: number;
   /** One process delivers to Slack at a time: its token and when it last made progress. */
@@ -105,6 +107,7 @@ const RECORD_DEFAULTS: Omit<
   retire: null,
   reply: null,
   notes: [],
+  alerts: {},
   seq: 0,
   delivering: null,
   slackNotBefore: null,

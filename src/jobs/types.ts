@@ -41,6 +41,19 @@ export interface MonitorJobData {
   /** Why this poll: the scheduler's tick, or an alert that asks for an immediate look. */
   reason: 'schedule' | 'alert' | 'recheck';
   alert?: { source: string; status: 'firing' | 'resolved'; summary?: string };
+  /** Every alert of the payload for this cluster: an open incident's thread notes each once per status. */
+  alerts?: AlertNote[];
+}
+
+/** One alert as an incident thread notes it (issue 13 §3). */
+export interface AlertNote {
+  /** Stable per alert (Alertmanager's fingerprint, else a hash of its labels): a repeat is noted once. */
+  key: string;
+  source: string;
+  /** Its alertname (Alertmanager), else the source. */
+  name: string;
+  status: 'firing' | 'resolved';
+  summary?: string;
 }
 
 /** Progress a repair reports while it runs, defined by the repair core (also the BullMQ job progress payload). */

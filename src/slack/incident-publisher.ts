@@ -23,6 +23,7 @@ import { approversNeeded, createApprovalStore, newApprovalId, type ApprovalRecor
 import { findingsMessages, fixesMessage, nodeTableMessages, rootMessage } from './blocks/diagnosis';
 import {
   adoptedThreadReply,
+  alertThreadReply,
   INCIDENT_EVENT,
   INCIDENT_REPLY_EVENT,
   openIncidentMessage,
@@ -371,6 +372,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
 function noteMessage(note: ThreadNote): MessageBody {
   if (note.kind === 'reopened') return reopenedThreadReply(note);
   if (note.kind === 'adopted') return adoptedThreadReply();
+  if (note.kind === 'alert') return alertThreadReply(note);
   return resolvedThreadReply({
     cluster: '',
     incidentId: '',

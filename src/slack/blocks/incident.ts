@@ -141,6 +141,21 @@ export function reopenedThreadReply(input: { at: number; resolvedAt: number; fla
   return { text: fallbackText(text), blocks: [section(escape(text))] };
 }
 
+/** An alert that joined the open incident: `:bell: Alert RedisClusterDown (alertmanager) firing: CLUSTERDOWN seen by checkout`. */
+export function alertThreadReply(input: { source: string; name: string; status: 'firing' | 'resolved'; summary?: string }): {
+  text: string;
+  blocks: KnownBlock[];
+} {
+  const icon = input.status === 'firing' ? ':bell:' : ':white_check_mark:';
+  const what = input.status === 'firing' ? 'is firing' : 'resolved';
+  const from = input.name === input.source ? '' : ` (${input.source})`;
+  const text = `${icon} Alert *${escapeMrkdwn(input.name)}*${escapeMrkdwn(from)} ${what}${input.summary ? `: ${escapeMrkdwn(input.summary)}` : '.'}`;
+  return {
+    text: fallbackText(`Alert ${input.name} ${what}${input.summary ? `: ${input.summary}` : ''}`),
+    blocks: [section(truncate(text, SECTION_MAX))],
+  };
+}
+
 /** The incident record was lost (a queue Redis without persistence restarted) and this thread was picked up again. */
 export function adoptedThreadReply(): { text: string; blocks: KnownBlock[] } {
   const text =

@@ -33,7 +33,8 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
   before(async () => {
     fake = await startFakeSlack();
     prefix = testPrefix();
-    const config = testConfig(prefix, cluster().seeds, fake, {}, { alerts: { webhookToken: TOKEN } });
+    // Resolution needs more healthy polls than these tests make: the incident stays open throughout.
+    const config = testConfig(prefix, cluster().seeds, fake, { resolveAfterPolls: 50 }, { alerts: { webhookToken: TOKEN } });
     proc = monitorProcess(config);
     system = createJobSystem(config, {
       logger: testLogger(),
@@ -59,19 +60,20 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     await deleteKeys(prefix);
   });
 
-  const payload = (status: 'firing' | 'resolved') => ({
+  const payload = (status: 'firing' | 'resolved', alertname = 'RedisClusterDown', summary = 'CLUSTERDOWN seen by checkout') => ({
     version: '4',
     status,
     receiver: 'redis-medic',
-    groupLabels: { alertname: 'RedisClusterDown' },
-    commonLabels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
-    commonAnnotations: { summary: 'CLUSTERDOWN seen by checkout' },
+    groupLabels: { alertname },
+    commonLabels: { alertname, redis_cluster: 'payments' },
+    commonAnnotations: { summary },
     alerts: [
       {
         status,
-        labels: { alertname: 'RedisClusterDown', redis_cluster: 'payments' },
-        annotations: { summary: 'CLUSTERDOWN seen by checkout' },
+        labels: { alertname, redis_cluster: 'payments' },
+        annotations: { summary },
         startsAt: new Date().toISOString(),
+        fingerprint: `fp-${alertname}`,
       },
     ],
   });
@@ -132,5 +134,42 @@ describe('alert intake end to end (real cluster, real queue, fake Slack)', funct
     const status3 = await system.waitForJob<PollOutcome>('monitor', recheck.jobId, 20_000);
     assert.equal(status3.state, 'completed', status3.error);
     assert.equal(status3.result?.incident?.id, status.result?.incident?.id);
+  });
+  it('alerts joining the open incident are noted in its thread: once per alert when firing, once when resolved', async () => {
+    const rec = (await proc.monitor.store.getIncident('payments'))?.record;
+    assert.ok(rec?.rootTs, 'the incident of the test before is still open');
+    const rootTs = rec.rootTs;
+    const notes = (name: string, status: 'firing' | 'resolved') =>
+      fake.calls.filter(
+        (c) =>
+          inThread(rootTs)(c) && new RegExp(`^Alert ${name} ${status === 'firing' ? 'is firing' : 'resolved'}`).test(String(c.params.text)),
+      );
+    const alert = async (body: unknown): Promise<void> => {
+      const res = await post(body);
+      assert.equal(res.status, 202);
+      const { jobId } = ((await res.json()) as { accepted: Array<{ jobId: string }> }).accepted[0]!;
+      const status = await system.waitForJob<PollOutcome>('monitor', jobId, 20_000);
+      assert.equal(status.state, 'completed', status.error);
+      assert.equal(status.result?.incident?.id, rec.id);
+    };
+
+    // The test before: the opening alert fired twice and resolved once.
+    assert.equal(notes('RedisClusterDown', 'firing').length, 1);
+    assert.equal(notes('RedisClusterDown', 'resolved').length, 1);
+
+    // Another alert joins: noted with its name, status and summary; Alertmanager's repeats are not.
+    await alert(payload('firing', 'RedisReplicaLag', 'replica 7003 lags 40 s'));
+    await alert(payload('firing', 'RedisReplicaLag', 'replica 7003 lags 40 s'));
+    const firing = notes('RedisReplicaLag', 'firing');
+    assert.equal(firing.length, 1);
+    assert.match(
+      JSON.stringify(firing[0]!.params.blocks),
+      /:bell: Alert \*RedisReplicaLag\* \(alertmanager\) is firing: replica 7003 lags 40 s/,
+    );
+    await alert(payload('resolved', 'RedisReplicaLag', 'replica 7003 lags 40 s'));
+    await alert(payload('resolved', 'RedisReplicaLag', 'replica 7003 lags 40 s'));
+    assert.equal(notes('RedisReplicaLag', 'resolved').length, 1);
+    assert.equal(notes('RedisReplicaLag', 'firing').length, 1);
+    assert.equal(fake.calls.filter(isIncidentRoot).length, 1, 'still one thread');
   });
 });

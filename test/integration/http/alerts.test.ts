@@ -94,8 +94,15 @@ describe('http/alerts over real HTTP', () => {
     const reply = await post('/alerts/alertmanager', firing);
     assert.equal(reply.status, 202);
     assert.deepEqual(reply.body, { accepted: [{ cluster: 'payments', reason: 'alert', jobId: 'job-1' }] });
+    const key = enqueued[0]?.alerts?.[0]?.key ?? '';
+    assert.match(key, /^labels:[0-9a-f]{16}$/);
     assert.deepEqual(enqueued, [
-      { cluster: 'payments', reason: 'alert', alert: { source: 'alertmanager', status: 'firing', summary: 'cluster_state:fail' } },
+      {
+        cluster: 'payments',
+        reason: 'alert',
+        alert: { source: 'alertmanager', status: 'firing', summary: 'cluster_state:fail' },
+        alerts: [{ key, source: 'alertmanager', name: 'RedisClusterDown', status: 'firing', summary: 'cluster_state:fail' }],
+      },
     ]);
     const records = await audit.read();
     assert.deepEqual(
@@ -119,7 +126,16 @@ describe('http/alerts over real HTTP', () => {
     await start({ webhookToken: TOKEN });
     const reply = await post('/alerts', { cluster: 'cache', source: 'grafana' });
     assert.equal(reply.status, 202);
-    assert.deepEqual(enqueued, [{ cluster: 'cache', reason: 'alert', alert: { source: 'grafana', status: 'firing' } }]);
+    const key = enqueued[0]?.alerts?.[0]?.key ?? '';
+    assert.match(key, /^said:[0-9a-f]{16}$/);
+    assert.deepEqual(enqueued, [
+      {
+        cluster: 'cache',
+        reason: 'alert',
+        alert: { source: 'grafana', status: 'firing' },
+        alerts: [{ key, source: 'grafana', name: 'grafana', status: 'firing' }],
+      },
+    ]);
   });
 
   it('bad or missing token: 401, nothing queued, nothing written', async () => {

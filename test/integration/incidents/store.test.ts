@@ -34,6 +34,7 @@ function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRe
     retire: null,
     reply: null,
     notes: [],
+    alerts: {},
     seq: 0,
     delivering: null,
     slackNotBefore: null,

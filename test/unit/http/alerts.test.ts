@@ -33,7 +33,15 @@ describe('http/alerts: parsing (pure)', () => {
     assert.deepEqual(parseAlertmanager(alertmanagerPayload(), 'redis_cluster'), {
       ok: true,
       source: 'alertmanager',
-      alerts: [{ cluster: 'payments', status: 'firing', summary: 'cluster_state is fail on 10.0.0.31' }],
+      alerts: [
+        {
+          cluster: 'payments',
+          status: 'firing',
+          summary: 'cluster_state is fail on 10.0.0.31',
+          name: 'RedisClusterDown',
+          key: 'fp:c0ffee',
+        },
+      ],
     });
   });
 
@@ -42,10 +50,13 @@ describe('http/alerts: parsing (pure)', () => {
       commonLabels: { alertname: 'RedisDown', cluster: 'cache' },
       alerts: [{ status: 'resolved', labels: { alertname: 'RedisDown' }, annotations: {} }],
     });
-    assert.deepEqual(parseAlertmanager(payload, 'cluster'), {
+    const parsed = parseAlertmanager(payload, 'cluster');
+    assert.deepEqual(parsed, {
       ok: true,
       source: 'alertmanager',
-      alerts: [{ cluster: 'cache', status: 'resolved', summary: 'RedisDown' }],
+      alerts: [
+        { cluster: 'cache', status: 'resolved', summary: 'RedisDown', name: 'RedisDown', key: parsed.ok ? parsed.alerts[0]!.key : '' },
+      ],
     });
   });
 
@@ -102,13 +113,51 @@ describe('http/alerts: parsing (pure)', () => {
       'alertmanager',
       ['payments', 'cache'],
     );
-    assert.deepEqual(plan, {
-      ok: true,
-      jobs: [
-        { cluster: 'payments', reason: 'alert', alert: { source: 'alertmanager', status: 'firing', summary: 'down' } },
-        { cluster: 'cache', reason: 'recheck', alert: { source: 'alertmanager', status: 'resolved', summary: 'fine' } },
+    assert.ok(plan.ok);
+    // Every alert is carried along (for the incident thread's notes), keyed by what it says.
+    const keys = plan.jobs.flatMap((j) => j.alerts ?? []).map((a) => a.key);
+    assert.ok(keys.every((k) => /^said:[0-9a-f]{16}$/.test(k)) && new Set(keys).size === 3, keys.join());
+    assert.deepEqual(
+      plan.jobs.map(({ alerts, ...job }) => ({ ...job, alerts: alerts?.map(({ key: _key, ...a }) => a) })),
+      [
+        {
+          cluster: 'payments',
+          reason: 'alert',
+          alert: { source: 'alertmanager', status: 'firing', summary: 'down' },
+          alerts: [
+            { source: 'alertmanager', name: 'alertmanager', status: 'resolved' },
+            { source: 'alertmanager', name: 'alertmanager', status: 'firing', summary: 'down' },
+          ],
+        },
+        {
+          cluster: 'cache',
+          reason: 'recheck',
+          alert: { source: 'alertmanager', status: 'resolved', summary: 'fine' },
+          alerts: [{ source: 'alertmanager', name: 'alertmanager', status: 'resolved', summary: 'fine' }],
+        },
       ],
-    });
+    );
+  });
+
+  it('Alertmanager: each alert keeps its name and a stable key (its fingerprint, else its labels)', () => {
+    const result = parseAlertmanager(
+      alertmanagerPayload({
+        alerts: [
+          { status: 'firing', labels: { alertname: 'RedisDown', redis_cluster: 'payments' }, annotations: {}, fingerprint: 'abc123' },
+          { status: 'firing', labels: { alertname: 'RedisLag', redis_cluster: 'payments', node: 'a' }, annotations: {} },
+          { status: 'resolved', labels: { node: 'a', redis_cluster: 'payments', alertname: 'RedisLag' }, annotations: {} },
+        ],
+      }),
+      'redis_cluster',
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(
+      result.alerts.map((a) => a.name),
+      ['RedisDown', 'RedisLag', 'RedisLag'],
+    );
+    assert.equal(result.alerts[0]!.key, 'fp:abc123');
+    assert.match(result.alerts[1]!.key!, /^labels:[0-9a-f]{16}$/);
+    assert.equal(result.alerts[1]!.key, result.alerts[2]!.key, 'the same labels in another order are the same alert');
   });
 
   it('plan: an unknown cluster refuses everything, naming what is known', () => {

@@ -40,6 +40,7 @@ function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
     retire: null,
     reply: null,
     notes: [],
+    alerts: {},
     seq: 0,
     delivering: null,
     slackNotBefore: null,

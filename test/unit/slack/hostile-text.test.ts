@@ -228,6 +228,10 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     riskMessage: () => incidentBlocks.riskMessage({ cluster: 'payments', risks, digestMs: 1000, at: 0 }),
     reopenedThreadReply: () => incidentBlocks.reopenedThreadReply({ at: 5000, resolvedAt: 1000, flaps: 2 }),
     adoptedThreadReply: () => incidentBlocks.adoptedThreadReply(),
+    alertThreadReply: () => [
+      incidentBlocks.alertThreadReply({ source: 'alertmanager', name: HOSTILE_ALL, status: 'firing', summary: HOSTILE_ALL }),
+      incidentBlocks.alertThreadReply({ source: HOSTILE, name: 'RedisDown', status: 'resolved' }),
+    ],
     movedToIncidentMessage: () =>
       incidentBlocks.movedToIncidentMessage({ cluster: `payments ${HOSTILE_ALL}`, pointer: `https://x|${HOSTILE}`, plans: 2 }),
     retiredFixesMessage: () =>
