@@ -24,7 +24,7 @@ import {
   riskFindings,
   type FixUsed,
 } from './assess';
-import { isDeliveryError, type FixMessage, type IncidentPublisher, type IncidentRef, type ThreadNote } from './incident-publisher';
+import { isDeliveryError, type IncidentPublisher, type IncidentRef, type ThreadNote } from './incident-publisher';
 import {
   createIncidentStore,
   lastKnownKeysLookup,
@@ -658,14 +658,16 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
         }
         case 'refresh-fixes': {
           const refreshed = await publisher.refreshFixes(ref, rec.rootTs!, ctx.report!, rec.fixes!);
-          // A repair runs from those buttons: leave its progress alone, offer nothing new until it ends.
-          const fixes: FixMessage = refreshed === 'busy' ? { ...rec.fixes!, plans: step.plans } : refreshed;
-          if (refreshed !== 'busy')
-            log.info(
-              { cluster: rec.cluster, incident: rec.id, plans: plansOf(ctx.report!) },
-              'incident: the offered plans changed; the fix message was edited in place',
-            );
-          await record(() => ({ fixes }));
+          // A repair runs from those buttons (the repair lock is held): leave its progress alone and
+          // offer nothing new yet. The plans stay unrecorded, so each poll asks again: once the lock
+          // is free (the repair ended, or its worker died and the lock lapsed) the plans of the state
+          // it left are offered, e.g. the rest of a job cut short.
+          if (refreshed === 'busy') return 'a repair holds the repair lock: the current plans are offered once it is free';
+          log.info(
+            { cluster: rec.cluster, incident: rec.id, plans: plansOf(ctx.report!) },
+            'incident: the offered plans changed; the fix message was edited in place',
+          );
+          await record(() => ({ fixes: refreshed }));
           return 'ok';
         }
         case 'edit-root': {

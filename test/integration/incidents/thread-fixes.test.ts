@@ -4,6 +4,9 @@
 // loses its buttons. Real cluster, real queue Redis, signed clicks into the real app.
 import assert from 'node:assert/strict';
 import type { MonitorJobData } from '../../../src/jobs/types';
+import { queueKeys } from '../../../src/queue-keys';
+import { createApprovalStore } from '../../../src/slack/approvals';
+import { eventually } from '../../helpers/cluster';
 import type { RecordedCall } from '../../helpers/fake-slack';
 import { useHarness } from '../../helpers/harness';
 import { buttonClick, interaction, send } from '../../helpers/slack-requests';
@@ -99,5 +102,64 @@ describe('incident thread: the fix message follows the offered plans', function 
       .pop()!;
     assert.notEqual(newFixes.response!.ts, fixesTs);
     assert.match(blocksOf(retired), new RegExp(`p${String(newFixes.response!.ts).replace('.', '')}`), 'pointing to the new one');
+  });
+});
+
+describe('incident thread: plans offered after a repair whose worker died', function () {
+  this.timeout(60_000);
+  const t = useHarness({ cluster: { masters: 3 } });
+
+  it('plans change while the repair lock of an approved plan is held (its worker died): the new plans are offered once the lock lapses', async () => {
+    const c = t.cluster();
+    const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
+    const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
+
+    const [a, b, victim] = c.masters();
+    await c.kill(victim!);
+    assert.equal((await monitor.poll(POLL)).incident?.action, 'opened');
+    const root = await harness.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+    const rootTs = root.response!.ts as string;
+    await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 5000);
+    const offered = (await monitor.store.getIncident('orders'))!.record.fixes!;
+
+    // Someone approved from the fix message, and the worker running it died holding the repair lock.
+    const prefix = harness.config.queue.prefix;
+    const approvals = createApprovalStore(harness.redis, prefix, harness.config.approvals.expiryMs);
+    assert.deepEqual(await approvals.claim(offered.approvalId, { user: 'U0APPROVER', planId: offered.plans[0]!, at: Date.now() }), {
+      claimed: true,
+    });
+    const lock = queueKeys(prefix).repairLock('orders');
+    await harness.redis.set(
+      lock,
+      JSON.stringify({ token: 'dead', actor: 'U0APPROVER', planId: offered.plans[0], since: 'then' }),
+      'PX',
+      60_000,
+    );
+
+    // The plans change, the findings do not (as in the test above).
+    await Promise.all([a!, b!].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
+    await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), {
+      what: 'both live nodes to serve again',
+    });
+    const held = await monitor.poll(POLL);
+    assert.match(held.thread?.stalled ?? '', /^refresh-fixes: a repair holds the repair lock/, JSON.stringify(held));
+    const fixMessages = (): RecordedCall[] =>
+      harness.fake.callsTo('chat.postMessage').filter((m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0);
+    assert.equal(fixMessages().length, 1, 'nothing new is offered while the lock is held');
+
+    // The dead worker's lock lapses: the next poll offers the current plans below the approved message.
+    await harness.redis.pexpire(lock, 1);
+    await eventually(async () => (await harness.redis.exists(lock)) === 0, { what: 'the lock to lapse' });
+    const after = await monitor.poll(POLL);
+    assert.deepEqual(after.thread?.steps, ['refresh-fixes'], JSON.stringify(after));
+    const current = fixMessages();
+    assert.equal(current.length, 2, 'a new fix message');
+    assert.deepEqual(
+      buttonsIn([current[1]!])
+        .filter((x) => x.actionId.startsWith('redis_medic.approve'))
+        .map((x) => x.text.slice(0, 22)),
+      ['Approve: Assign slots '],
+      'with the plans offered now',
+    );
   });
 });
