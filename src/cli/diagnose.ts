@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseHostPort } from '../cluster/address';
 import { parseNetworkEntry } from '../cluster/scope';
 import { findCluster } from '../config/clusters';
+import { queueRedisAddress } from '../config/load';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
 import { configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
@@ -43,7 +44,7 @@ export async function runDiagnose(target: string, options: DiagnoseOptions, conf
 }
 
 export const ALLOW_HELP =
-  "ad-hoc seeds only: where the other nodes may live, as allowedNetworks (comma-separated CIDRs or names, e.g. 10.0.0.0/16); default: the seeds' own networks";
+  "ad-hoc seeds only: where the other nodes may live, as allowedNetworks (comma-separated CIDRs or names, e.g. 10.0.0.0/16); default: the seeds' own hosts";
 
 /** A configured name, or ad-hoc seeds (the CLI user is the operator: typed addresses are fine here). */
 export function targetCluster(
@@ -59,7 +60,12 @@ export function targetCluster(
   }
   // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
   const { adHocCluster } = require('../engine') as typeof import('../engine');
-  const base = configured ?? (looksLikeAddresses(target) ? adHocCluster(target) : findCluster(config, target));
+  const adHoc = (): ClusterConfig => {
+    const cluster = adHocCluster(target);
+    const queue = queueRedisAddress(config.queue.redisUrl);
+    return queue ? { ...cluster, neverContact: [queue] } : cluster;
+  };
+  const base = configured ?? (looksLikeAddresses(target) ? adHoc() : findCluster(config, target));
   const password = options.password ?? base.password ?? process.env.REDIS_PASSWORD;
   return {
     ...base,

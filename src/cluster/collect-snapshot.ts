@@ -6,7 +6,7 @@ import { errorMessage } from '../errors';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
-import { clusterScope, type AddressScope } from './scope';
+import { busPortAllowed, clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
 import type {
   ClusterNodeLine,
@@ -79,6 +79,8 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   const verdicts = new Map<string, boolean>();
   const scope: AddressScope = {
     description: configured.description,
+    ...(configured.entries ? { entries: configured.entries } : {}),
+    ...(configured.never ? { never: (addr: string) => configured.never!(addr) } : {}),
     allows(addr) {
       let verdict = verdicts.get(addr);
       if (verdict === undefined) verdicts.set(addr, (verdict = configured.allows(addr)));
@@ -146,7 +148,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
         const key = (node.key ??= comparableAddr(addr));
         if (asked.has(key) || queued.has(key) || outOfScope.has(key)) return;
         if (!scope.allows(addr)) {
-          outOfScope.set(key, { addr, namedBy: probe.addr, line: listing.raw(i) });
+          outOfScope.set(key, { addr, namedBy: probe.addr, line: listing.raw(i), ...(scope.never?.(addr) ? { queueRedis: true } : {}) });
           return;
         }
         queued.add(key);
@@ -164,6 +166,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     durationMs: now() - started,
     probes,
     scope: scope.description,
+    ...(scope.entries ? { scopeEntries: [...scope.entries] } : {}),
     ...(outOfScope.size ? { outOfScope: [...outOfScope.values()] } : {}),
     ...(capsHit.length ? { capsHit } : {}),
   };
@@ -201,7 +204,7 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
         started.add(node);
         const { addr, bus: busPort } = node;
         // The bus port of a node we may ask, on the same host: nothing else is connected to.
-        if (!busPort || !scope.allows(addr)) continue;
+        if (!busPort || !busPortAllowed(scope, addr, busPort)) continue;
         const host = addr.slice(0, addr.lastIndexOf(':'));
         if (host) void check(host, busPort);
       }
@@ -210,7 +213,7 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
       if (!enabled || probe.status !== 'ok') return;
       // The bus port its own `myself` line announces.
       const busPort = listing.mine?.bus;
-      if (!busPort || !(busPort > 0)) return;
+      if (!busPort || !(busPort > 0) || !busPortAllowed(scope, probe.addr, busPort)) return;
       const { host } = parseHostPort(probe.addr);
       probe.busPort = { port: busPort, ...(await check(host, busPort)) };
     },
@@ -269,7 +272,8 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
     if (options.probeBusPort !== false && options.commands !== 'light') {
       const busPort = myBusPort(replies);
-      if (busPort) probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, connectTimeoutMs)) };
+      if (busPort && (!options.scope || busPortAllowed(options.scope, addr, busPort)))
+        probe.busPort = { port: busPort, ...(await tcpReachable(host, busPort, connectTimeoutMs)) };
     }
     return probe;
   } catch (err) {

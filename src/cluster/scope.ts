@@ -1,6 +1,6 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { addrKey, hostPortKey, parseHostPort } from './address';
+import { formatHostPort, hostPortKey, parseHostPort } from './address';
 
 /**
  * Where a cluster's nodes may live: the only addresses redis-medic connects to (and so sends
@@ -8,9 +8,16 @@ import { addrKey, hostPortKey, parseHostPort } from './address';
  * an address outside the scope is reported, never asked (see docs/configuration.md).
  */
 export interface AddressScope {
-  /** In words, for findings and refusals: `10.0.0.0/24 (default: the seeds' networks)`. */
+  /** In words, for findings and refusals: `10.0.0.31 (default: the seeds' own hosts)`. */
   readonly description: string;
+  /**
+   * The allowedNetworks entries in force (the configured ones, or the default's), so that a
+   * finding can print the exact line to add to the configuration.
+   */
+  readonly entries?: readonly string[];
   allows(addr: string): boolean;
+  /** True for an address that nothing may allow (the queue Redis). */
+  never?(addr: string): boolean;
 }
 
 export interface ScopeSource {
@@ -18,6 +25,12 @@ export interface ScopeSource {
   spareNodes?: string[];
   /** CIDRs, addresses and host names, each optionally with `:port` or `:from-to`. Unset: the default. */
   allowedNetworks?: string[] | undefined;
+  /**
+   * `host:port` addresses that are never a node of this cluster, whatever else allows them: the
+   * queue Redis (set from queue.redisUrl by the config loader), so that its address is never
+   * contacted nor sent the cluster's credentials.
+   */
+  neverContact?: string[] | undefined;
 }
 
 type Ip = ipaddr.IPv4 | ipaddr.IPv6;
@@ -108,7 +121,8 @@ function parseIp(host: string): Ip {
 
 /**
  * The scope of one configured cluster: its seeds and spares (always, exactly), plus its
- * `allowedNetworks`, or when that is unset, the default of {@link defaultAllowedNetworks}.
+ * `allowedNetworks`, or when that is unset, the default of {@link defaultAllowedNetworks};
+ * minus `neverContact` (the queue Redis), which nothing allows.
  */
 export function clusterScope(source: ScopeSource): AddressScope {
   const exact = [...source.seeds, ...(source.spareNodes ?? [])];
@@ -125,20 +139,37 @@ export function clusterScope(source: ScopeSource): AddressScope {
           return [];
         }
       });
-  const exactKeys = new Set<string>();
-  for (const addr of exact) {
-    try {
-      exactKeys.add(addrKey(addr));
-    } catch {
-      // A malformed seed is refused by the config schema; here it simply allows nothing.
+  const keysOf = (addrs: string[]): Set<string> => {
+    const keys = new Set<string>();
+    for (const addr of addrs) {
+      try {
+        const { host, port } = parseHostPort(addr);
+        for (const h of aliases(host)) keys.add(hostPortKey({ host: h, port }));
+      } catch {
+        // A malformed seed is refused by the config schema; here it simply allows nothing.
+      }
     }
-  }
+    return keys;
+  };
+  const exactKeys = keysOf(exact);
+  const never = keysOf(source.neverContact ?? []);
   const listed = rules.map((r) => r.text).join(', ');
   const description = explicit
     ? `the seeds and spare nodes${listed ? ` plus allowedNetworks ${listed}` : ' only (allowedNetworks is empty)'}`
-    : `${listed || 'the seeds only'} (the default: the seeds' own networks; set allowedNetworks to change it)`;
+    : `${listed || 'the seeds only'} (the default: the seeds' and spares' own hosts; set allowedNetworks to change it)`;
+  const neverText = never.size ? `, never the queue Redis (${[...(source.neverContact ?? [])].join(', ')})` : '';
   return {
-    description,
+    description: `${description}${neverText}`,
+    entries: rules.map((r) => r.text),
+    never(addr: string): boolean {
+      if (never.size === 0) return false;
+      try {
+        const { host, port } = parseHostPort(addr);
+        return aliases(host).some((h) => never.has(hostPortKey({ host: h, port })));
+      } catch {
+        return false;
+      }
+    },
     allows(addr: string): boolean {
       let host: string;
       let port: number;
@@ -147,13 +178,40 @@ export function clusterScope(source: ScopeSource): AddressScope {
       } catch {
         return false;
       }
+      const hosts = aliases(host);
+      if (never.size > 0 && hosts.some((h) => never.has(hostPortKey({ host: h, port })))) return false;
       if (exactKeys.has(hostPortKey({ host, port }))) return true;
-      const bare = host.replace(/^\[|\]$/g, '');
-      // `localhost` is this machine whatever /etc/hosts says first: 127.0.0.1 or ::1.
-      const hosts = bare.toLowerCase() === 'localhost' ? [bare, '127.0.0.1', '::1'] : [bare];
       return rules.some((rule) => hosts.some((h) => ruleAllows(rule, h, port)));
     },
   };
+}
+
+/** The forms one host goes by: `localhost` is this machine whatever /etc/hosts says first (127.0.0.1 or ::1). */
+function aliases(host: string): string[] {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare.toLowerCase() === 'localhost' ? [bare, '127.0.0.1', '::1'] : [bare];
+}
+
+/**
+ * Whether a node's cluster bus endpoint may be handed to a node (CLUSTER MEET's bus port): on
+ * the node's own host, either Redis's own convention (data port + 10000) for an allowed data
+ * address, or a port the scope allows in its own right. A node announcing a bus port that
+ * points at some other service (the queue Redis, a port outside the allowed ranges) is not
+ * met there.
+ */
+export function busPortAllowed(scope: AddressScope, addr: string, busPort: number | undefined): boolean {
+  if (!scope.allows(addr)) return false;
+  if (busPort === undefined) return true;
+  if (!Number.isInteger(busPort) || busPort < 1 || busPort > 65535) return false;
+  let parsed: { host: string; port: number };
+  try {
+    parsed = parseHostPort(addr);
+  } catch {
+    return false;
+  }
+  const bus = formatHostPort({ host: parsed.host.replace(/^\[|\]$/g, ''), port: busPort });
+  if (busPort === parsed.port + 10000) return true;
+  return scope.allows(bus);
 }
 
 function ruleAllows(rule: NetworkRule, host: string, port: number): boolean {
@@ -172,14 +230,14 @@ function ruleAllows(rule: NetworkRule, host: string, port: number): boolean {
 }
 
 /**
- * What an operator expects when they name only seeds: the cluster lives where its seeds live.
- * - an IPv4 seed allows its /24 (10.0.0.31 → 10.0.0.0/24), an IPv6 seed its /64;
- * - a loopback seed allows that loopback address only (127.0.0.1, ::1): a dev or test cluster
- *   on one machine, whose other loopback addresses are other services, not nodes of it;
+ * The default when an operator names only seeds: the seeds' and spares' own hosts, any port.
+ * - an IP seed allows that IP (10.0.0.31 → `10.0.0.31`), loopback included (127.0.0.1);
  * - `localhost` allows 127.0.0.1 and ::1;
- * - a host name allows that name only: the nodes announce IPs nobody can guess from a name
- *   (Kubernetes pods), so such a cluster needs allowedNetworks, and the report says so.
- * Any port. Never "anywhere".
+ * - a host name allows that name only.
+ * Not their networks: a /24 around a seed holds other teams' Redis, and every address there
+ * would be sent the cluster password as soon as a node lists it. A cluster whose nodes live on
+ * other hosts than its seeds is reported (NODE_OUT_OF_SCOPE) with the exact allowedNetworks
+ * line that would let redis-medic ask them. The queue Redis is never in any scope (neverContact).
  */
 export function defaultAllowedNetworks(addrs: string[]): string[] {
   const out = new Set<string>();
@@ -190,12 +248,8 @@ export function defaultAllowedNetworks(addrs: string[]): string[] {
     } catch {
       continue;
     }
-    if (net.isIP(host)) {
-      const ip = parseIp(host);
-      if (ip.range() === 'loopback') out.add(ip.toString());
-      else if (ip.kind() === 'ipv4') out.add(`${ipaddr.IPv4.networkAddressFromCIDR(`${ip.toString()}/24`).toString()}/24`);
-      else out.add(`${ipaddr.IPv6.networkAddressFromCIDR(`${ip.toString()}/64`).toString()}/64`);
-    } else if (host.toLowerCase() === 'localhost') {
+    if (net.isIP(host)) out.add(parseIp(host).toString());
+    else if (host.toLowerCase() === 'localhost') {
       out.add('127.0.0.1');
       out.add('::1');
     } else {
@@ -203,4 +257,23 @@ export function defaultAllowedNetworks(addrs: string[]): string[] {
     }
   }
   return [...out];
+}
+
+/**
+ * The allowedNetworks line that would let redis-medic ask `outside` too: the entries in force
+ * plus each address exactly (host:port, IPv6 in brackets), as YAML flow sequence.
+ */
+export function allowedNetworksLine(entries: readonly string[], outside: readonly string[]): string {
+  const items = [...new Set([...entries, ...outside.map(scopeEntryOf)])];
+  return `allowedNetworks: [${items.map((e) => JSON.stringify(e)).join(', ')}]`;
+}
+
+function scopeEntryOf(addr: string): string {
+  try {
+    const { host, port } = parseHostPort(addr);
+    const bare = host.replace(/^\[|\]$/g, '');
+    return bare.includes(':') ? `[${bare}]:${port}` : `${bare}:${port}`;
+  } catch {
+    return addr;
+  }
 }

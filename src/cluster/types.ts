@@ -135,6 +135,8 @@ export interface OutOfScopeAddress {
   namedBy: string;
   /** Its raw CLUSTER NODES line, as evidence. */
   line: string;
+  /** The queue Redis's address: never a node, whatever the configuration allows. */
+  queueRedis?: boolean;
 }
 
 /** A read cap that collection hit (src/cluster/limits.ts). */
@@ -157,6 +159,8 @@ export interface ClusterSnapshot {
   probes: NodeProbe[];
   /** The addresses collection was allowed to ask, in words (src/cluster/scope.ts). */
   scope?: string;
+  /** The allowedNetworks entries in force (configured or default), for the line a finding suggests. */
+  scopeEntries?: string[];
   /** Listed addresses outside that scope (each once, with the first line that named it). */
   outOfScope?: OutOfScopeAddress[];
   capsHit?: CollectionCapHit[];

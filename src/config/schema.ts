@@ -56,6 +56,12 @@ export const clusterSchema = z.object({
    * networks (src/cluster/scope.ts, docs/configuration.md); `[]`: the seeds and spares only.
    */
   allowedNetworks: z.array(networkEntry).optional(),
+  /**
+   * host:port addresses never contacted as nodes of this cluster, whatever allows them. The
+   * loader always adds the queue Redis (queue.redisUrl): its address never gets the cluster's
+   * credentials, even from a node that lists it.
+   */
+  neverContact: z.array(hostPort).optional(),
   /** Overrides the global approvers for this cluster. */
   approvers: approversSchema.optional(),
   /** Who is paged when this cluster's incident opens and resolves (docs/paging.md). */

@@ -17,7 +17,7 @@ import { meetNodesPlans } from './plans/meet-nodes';
 import { promoteReplicaPlans } from './plans/promote-replica';
 import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
 import type { FixPlan, LastKnownKeys } from './types';
-import { planAddresses } from './validate';
+import { meetBusProblems, planAddresses } from './validate';
 import { failoverPendingIds } from '../diagnosis/rules/transitions';
 import { slotsOf, type SlotRange } from '../cluster/slots';
 
@@ -73,7 +73,13 @@ export function planFixes(report: DiagnosisReport, snapshot: ClusterSnapshot, op
   );
   const seen = new Set<string>();
   const scope = options.scope;
-  const unique = plans.filter((p) => !seen.has(p.id) && seen.add(p.id) && (!scope || planAddresses(p).every((a) => scope.allows(a))));
+  // Inside the scope: every address a plan goes to or introduces, and every bus port it hands out.
+  const unique = plans.filter(
+    (p) =>
+      !seen.has(p.id) &&
+      seen.add(p.id) &&
+      (!scope || (planAddresses(p).every((a) => scope.allows(a)) && meetBusProblems(p, scope).length === 0)),
+  );
   // Masters that look down may be alive at new addresses: anything that loses keys waits.
   if (report.findings.some((f) => f.code === 'ADDRESSES_CHANGED')) {
     for (const plan of unique) if (plan.dataLoss.slots.length > 0) plan.preconditions.unshift(MOVED_NOTE);

@@ -1,6 +1,6 @@
 import { comparableAddr } from '../cluster/address';
 import { isNodeId } from '../cluster/parse-nodes';
-import type { AddressScope } from '../cluster/scope';
+import { busPortAllowed, type AddressScope } from '../cluster/scope';
 import { isSlot } from '../cluster/slots';
 import type { FixPlan, PlanStep } from './types';
 
@@ -60,7 +60,7 @@ export function validatePlan(plan: FixPlan, scope: PlanScope): string[] {
     const why =
       step.moveKeys || step.command[0]?.toUpperCase() === 'MIGRATE'
         ? keyMoveProblem(step, ids, nodeProblem)
-        : commandProblem(step.command, ids, nodeProblem);
+        : commandProblem(step.command, ids, nodeProblem, scope.allowed);
     if (why) problems.push(`${where}: ${why}`);
     const waited = step.waitFor ? nodeProblem(step.waitFor.node) : null;
     if (waited) problems.push(`${where}: waits on ${waited}`);
@@ -101,6 +101,30 @@ function keyMoveProblem(step: PlanStep, ids: Set<string>, nodeProblem: (addr: st
   return null;
 }
 
+/**
+ * A MEET hands the node a bus port to connect to: only Redis's convention (data port + 10000)
+ * or a port the scope allows on that host. A node announcing a bus port elsewhere (the queue
+ * Redis, another service) is not met there.
+ */
+function busProblem(scope: AddressScope, addr: string, bus: string | undefined): string | null {
+  if (bus === undefined) return null;
+  return busPortAllowed(scope, addr, Number(bus))
+    ? null
+    : `MEET bus port ${bus} of ${addr} is outside the addresses allowed for this cluster (${scope.description}): only its port + 10000 or an allowed port`;
+}
+
+/** The MEET steps of a plan whose bus port the scope does not allow (the planner drops such plans). */
+export function meetBusProblems(plan: FixPlan, scope: AddressScope): string[] {
+  const out: string[] = [];
+  for (const step of plan.steps) {
+    const addr = meetTarget(step.command);
+    if (!addr) continue;
+    const problem = busProblem(scope, addr, step.command.map(String)[4]);
+    if (problem) out.push(problem);
+  }
+  return out;
+}
+
 /** Every address a plan would connect to or introduce (steps, waits, checks, MEET targets). */
 export function planAddresses(plan: FixPlan): string[] {
   const out: string[] = [];
@@ -126,7 +150,12 @@ function migrateTarget(command: string[]): string | null {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr: string) => string | null): string | null {
+function commandProblem(
+  command: string[],
+  ids: Set<string>,
+  nodeProblem: (addr: string) => string | null,
+  scope: AddressScope,
+): string | null {
   const [name = '', sub = '', ...args] = command.map(String);
   const upper = name.toUpperCase();
   const subUpper = sub.toUpperCase();
@@ -172,7 +201,8 @@ function commandProblem(command: string[], ids: Set<string>, nodeProblem: (addr:
         return 'MEET needs host port [bus-port]';
       const addr = meetTarget(command)!;
       const problem = nodeProblem(addr);
-      return problem ? `MEET ${problem}` : null;
+      if (problem) return `MEET ${problem}`;
+      return busProblem(scope, addr, bus);
     }
     default:
       return `CLUSTER ${subUpper} is not a repair command (RESET, FLUSHSLOTS and the like are never run)`;

@@ -1,4 +1,6 @@
 import { comparableAddr } from '../../cluster/address';
+import { allowedNetworksLine } from '../../cluster/scope';
+import type { OutOfScopeAddress } from '../../cluster/types';
 import { plural } from '../../text';
 import { evidenceLine, label, rawLineIn, type ClusterModel, type ModelNode } from '../model';
 import type { Finding } from '../types';
@@ -19,6 +21,7 @@ export function nodeOutOfScope(model: ClusterModel): Finding[] {
     .map((o) => o.addr)
     .join(', ');
   const more = outside.length > 5 ? ` and ${outside.length - 5} more` : '';
+  const nodesOutside = outside.filter((o) => !o.queueRedis).map((o) => o.addr);
   return [
     {
       code: 'NODE_OUT_OF_SCOPE',
@@ -28,8 +31,12 @@ export function nodeOutOfScope(model: ClusterModel): Finding[] {
       detail:
         `${shown}${more}: redis-medic never connects to (nor sends the password to) an address outside this cluster's scope, ` +
         `${model.snapshot.scope ?? 'its seeds and spare nodes'}. Nodes there are neither checked nor repaired. ` +
-        'If they are nodes of this cluster, add their network to allowedNetworks in the configuration; if not, a node lists ' +
-        'an address that is not its own (cluster-announce-ip/-port), or something feeds the cluster false nodes.',
+        queueNote(outside) +
+        (nodesOutside.length
+          ? `If ${nodesOutside.length === 1 ? 'it is a node' : 'they are nodes'} of this cluster, set in this cluster's configuration: ${allowedNetworksLine(model.snapshot.scopeEntries ?? [], nodesOutside)} `
+          : '') +
+        '(or a CIDR or port range that covers them). If not, a node lists an address that is not its own ' +
+        '(cluster-announce-ip/-port), or something feeds the cluster false nodes.',
       evidence: [
         ...outside.slice(0, EVIDENCE_SHOWN).map((o) => evidenceLine(o.namedBy, o.line)),
         ...(outside.length > EVIDENCE_SHOWN
@@ -40,6 +47,12 @@ export function nodeOutOfScope(model: ClusterModel): Finding[] {
       slots: [],
     },
   ];
+}
+
+function queueNote(outside: OutOfScopeAddress[]): string {
+  const queue = outside.filter((o) => o.queueRedis).map((o) => o.addr);
+  if (queue.length === 0) return '';
+  return `${queue.join(', ')} is the queue Redis's address (queue.redisUrl): it is never asked as a node of a cluster, whatever allowedNetworks says; a node listing it announces an address that is not its own. `;
 }
 
 /**

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { parseConfig } from '../../../src/config/load';
 import type { ClusterConfig } from '../../../src/config/schema';
 import { trackProcess } from '../../../src/devtools/processes';
 import type { DiagnosisReport } from '../../../src/diagnosis/types';
@@ -142,11 +143,40 @@ describe("the cluster's own answers do not widen the scope (real clusters)", fun
       finding.evidence.join('\n'),
     );
     assert.deepEqual(finding.nodes, [x!.id]);
+    // The advice names the exact line that would let redis-medic ask it (issue 11).
+    assert.ok(finding.detail.includes(`allowedNetworks: ["127.0.0.1", "${other.addr}"]`), finding.detail);
     assert.ok(
       !JSON.stringify(report.fixes).includes('127.0.0.2'),
       `a plan goes to 127.0.0.2: ${report.fixes.map((p) => p.title).join('; ')}`,
     );
     assert.equal(String(await other.client.call('CLUSTER', 'INFO')).match(/cluster_slots_assigned:(\d+)/)![1], '16384');
+  });
+
+  it('a node announcing the queue Redis address: never connected to nor sent AUTH, reported as the queue Redis, no plan towards it (issue 11)', async () => {
+    const c = cluster();
+    const [m0, , x] = c.masters();
+    // The queue Redis of this configuration is a trap on the seed's own loopback host, where the
+    // default scope (the seed's host, any port) would otherwise send it the cluster password.
+    const queueTrap = await startFakeNode({ host: '127.0.0.1' });
+    try {
+      const configured = parseConfig({
+        queue: { redisUrl: `redis://127.0.0.1:${queueTrap.port}` },
+        timeouts: { connectMs: 500, commandMs: 1000 },
+        clusters: [{ name: 'queue-trap', seeds: [m0!.addr], password: PASSWORD }],
+      });
+      await announceAs(c, x!, m0!, '127.0.0.1', queueTrap.port);
+      const { report } = await diagnoseCluster(configured.clusters[0]!, configured);
+      assert.equal(queueTrap.connections, 0, `connected to the queue Redis address: ${JSON.stringify(queueTrap.commands)}`);
+      const finding = report.findings.find((f) => f.code === 'NODE_OUT_OF_SCOPE');
+      assert.ok(finding, codes(report));
+      assert.match(finding.detail, new RegExp(`127\\.0\\.0\\.1:${queueTrap.port} is the queue Redis's address`));
+      assert.doesNotMatch(finding.detail, /set in this cluster's configuration/, 'no allowedNetworks line can make the queue Redis a node');
+      assert.ok(!JSON.stringify(report.fixes).includes(String(queueTrap.port)), report.fixes.map((p) => p.title).join('; '));
+    } finally {
+      await c.client(x!).call('CONFIG', 'SET', 'cluster-announce-port', '0');
+      await c.client(x!).call('CONFIG', 'SET', 'cluster-announce-ip', '');
+      await queueTrap.close();
+    }
   });
 
   it('the same trick inside the scope: the unrelated node answers with another id, so it is reported, not trusted, and no MEET is offered', async () => {
@@ -227,6 +257,45 @@ describe('repair connections stay inside the configured scope', () => {
     } finally {
       links.close();
       await trap.close();
+    }
+  });
+});
+
+describe('bus ports stay inside the scope too (real cluster, issue 11)', function () {
+  this.timeout(60000);
+  const cluster = useCluster({ masters: 3 });
+
+  it('a node announcing the queue Redis port as its bus port: no connection there, and no MEET hands that bus port out', async () => {
+    const c = cluster();
+    const [m0, m1, m2] = c.masters();
+    const queueTrap = await startFakeNode({ host: '127.0.0.1' });
+    try {
+      const configured = parseConfig({
+        queue: { redisUrl: `redis://127.0.0.1:${queueTrap.port}` },
+        timeouts: { connectMs: 500, commandMs: 1000 },
+        clusters: [{ name: 'bus-trap', seeds: [m0!.addr, m1!.addr] }],
+      });
+      await c.client(m2!).call('CONFIG', 'SET', 'cluster-announce-bus-port', String(queueTrap.port));
+      // Its own line says so at once (what the model believes about a node itself).
+      await eventually(async () => (await c.clusterNodes(m2!)).some((l) => l.id === m2!.id && l.raw.includes(`@${queueTrap.port}`)), {
+        timeoutMs: 10000,
+        what: `${m2!.addr} to announce bus port ${queueTrap.port}`,
+      });
+      // A split view: m0 and m2 forget each other, so a MEET between them is what would fix it.
+      await c.client(m0!).call('CLUSTER', 'FORGET', m2!.id);
+      await c.client(m2!).call('CLUSTER', 'FORGET', m0!.id);
+      const { report } = await diagnoseCluster(configured.clusters[0]!, configured);
+      assert.ok(
+        report.findings.some((f) => f.code === 'NODES_DISAGREE'),
+        codes(report),
+      );
+      assert.ok(
+        !JSON.stringify(report.fixes.map((p) => p.steps)).includes(String(queueTrap.port)),
+        `a plan hands out the queue Redis port: ${JSON.stringify(report.fixes.map((p) => p.steps))}`,
+      );
+      assert.equal(queueTrap.connections, 0, 'the bus-port check connected to the queue Redis address');
+    } finally {
+      await queueTrap.close();
     }
   });
 });

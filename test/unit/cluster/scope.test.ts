@@ -1,18 +1,64 @@
 import assert from 'node:assert/strict';
-import { clusterScope, defaultAllowedNetworks, parseNetworkEntry } from '../../../src/cluster/scope';
+import { allowedNetworksLine, busPortAllowed, clusterScope, defaultAllowedNetworks, parseNetworkEntry } from '../../../src/cluster/scope';
 import { parseConfig } from '../../../src/config/load';
 
 describe("cluster scope: where a cluster's nodes may live", () => {
   describe('the default (allowedNetworks unset)', () => {
-    it('an IPv4 seed allows its /24, an IPv6 seed its /64, any port', () => {
-      assert.deepEqual(defaultAllowedNetworks(['10.0.0.31:6379', '10.0.0.32:6379', '10.0.1.5:7000']), ['10.0.0.0/24', '10.0.1.0/24']);
-      assert.deepEqual(defaultAllowedNetworks(['[fd00:1:2:3::31]:6379']), ['fd00:1:2:3::/64']);
-      const scope = clusterScope({ seeds: ['10.0.0.31:6379', '10.0.0.32:6379', '10.0.0.33:6379'] });
-      assert.ok(scope.allows('10.0.0.34:6379'), "the other nodes of the seeds' subnet");
-      assert.ok(scope.allows('10.0.0.200:7001'), 'any port');
-      assert.ok(!scope.allows('10.0.1.34:6379'), 'not the next subnet');
+    it("an IP seed allows that IP only, any port: not its network (issue 11: a /24 holds other teams' Redis)", () => {
+      assert.deepEqual(defaultAllowedNetworks(['10.0.0.31:6379', '10.0.0.32:6379', '10.0.0.31:7000']), ['10.0.0.31', '10.0.0.32']);
+      assert.deepEqual(defaultAllowedNetworks(['[fd00:1:2:3::31]:6379']), ['fd00:1:2:3::31']);
+      const scope = clusterScope({ seeds: ['10.0.0.31:6379', '10.0.0.32:6379'], spareNodes: ['10.0.0.40:6379'] });
+      assert.ok(scope.allows('10.0.0.31:6380'), "any port on a seed's host");
+      assert.ok(scope.allows('10.0.0.40:7001'), "any port on a spare's host");
+      assert.ok(!scope.allows('10.0.0.34:6379'), 'not another host of the subnet');
       assert.ok(!scope.allows('192.168.0.1:6379'));
-      assert.match(scope.description, /10\.0\.0\.0\/24 \(the default: the seeds' own networks/);
+      assert.match(scope.description, /10\.0\.0\.31, 10\.0\.0\.32, 10\.0\.0\.40 \(the default: the seeds' and spares' own hosts/);
+    });
+
+    it('the queue Redis is never in scope: not by default, not by allowedNetworks, not as a seed (issue 11)', () => {
+      const never = ['127.0.0.1:6379'];
+      const loopback = clusterScope({ seeds: ['127.0.0.1:30001'], neverContact: never });
+      assert.ok(loopback.allows('127.0.0.1:30002'));
+      for (const addr of ['127.0.0.1:6379', 'localhost:6379', 'LOCALHOST:6379']) assert.ok(!loopback.allows(addr), addr);
+      assert.ok(loopback.never?.('localhost:6379'));
+      const wide = clusterScope({ seeds: ['127.0.0.1:6379'], allowedNetworks: ['127.0.0.0/8'], neverContact: ['localhost:6379'] });
+      assert.ok(!wide.allows('127.0.0.1:6379'), 'a seed at the queue address is not asked either');
+      assert.ok(!wide.allows('[::1]:6379'));
+      assert.ok(wide.allows('127.0.0.5:6379'));
+      assert.match(wide.description, /never the queue Redis \(localhost:6379\)/);
+    });
+
+    it('the config loader puts the queue Redis address in every cluster', () => {
+      const config = parseConfig({
+        queue: { redisUrl: 'redis://user:pw@10.9.9.9/0' },
+        clusters: [{ name: 'a', seeds: ['10.9.9.9:7000'] }],
+      });
+      assert.deepEqual(config.clusters[0]!.neverContact, ['10.9.9.9:6379']);
+      const scope = clusterScope(config.clusters[0]!);
+      assert.ok(scope.allows('10.9.9.9:7001'));
+      assert.ok(!scope.allows('10.9.9.9:6379'));
+    });
+
+    it('bus ports: port + 10000 of an allowed address, or an allowed port of the same host', () => {
+      const narrow = clusterScope({
+        seeds: ['10.0.0.1:7000'],
+        allowedNetworks: ['10.0.0.0/24:7000-7005'],
+        neverContact: ['10.0.0.1:6379'],
+      });
+      assert.ok(busPortAllowed(narrow, '10.0.0.2:7001', 17001));
+      assert.ok(busPortAllowed(narrow, '10.0.0.2:7001', 7002));
+      assert.ok(busPortAllowed(narrow, '10.0.0.2:7001', undefined));
+      assert.ok(!busPortAllowed(narrow, '10.0.0.2:7001', 16379), 'a bus port outside the allowed ports');
+      assert.ok(!busPortAllowed(narrow, '10.0.0.1:7000', 6379), 'the queue Redis as a bus port');
+      assert.ok(!busPortAllowed(narrow, '10.0.0.9:6379', 16379), 'a data address outside the scope');
+      assert.ok(!busPortAllowed(narrow, '10.0.0.2:7001', 70000));
+    });
+
+    it('the out-of-scope advice line: the entries in force plus each address exactly', () => {
+      assert.equal(
+        allowedNetworksLine(['10.0.0.31'], ['10.0.0.34:6379', '[fd00::1]:6379']),
+        'allowedNetworks: ["10.0.0.31", "10.0.0.34:6379", "[fd00::1]:6379"]',
+      );
     });
 
     it('a loopback seed allows that loopback address only; localhost allows 127.0.0.1 and ::1', () => {

@@ -5,8 +5,8 @@ import type { FixPlan } from '../../../src/repair/types';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
-// The configured scope of a cluster seeded at 10.0.0.1: its default is 10.0.0.0/24, any port.
-const allowed = clusterScope({ seeds: ['10.0.0.1:6379'] });
+// The configured scope of a cluster seeded at 10.0.0.1 whose nodes live in 10.0.0.0/24, any port.
+const allowed = clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24'] });
 const scope = { allowed, nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], ids: [A, B] };
 
 function plan(...steps: Array<[string, string[]]>): FixPlan {
@@ -42,7 +42,7 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
     assert.deepEqual(
       validatePlan(ok, {
         ...scope,
-        allowed: clusterScope({ seeds: ['10.0.0.1:6379', 'localhost:6379'] }),
+        allowed: clusterScope({ seeds: ['10.0.0.1:6379', 'localhost:6379'], allowedNetworks: ['10.0.0.0/24', 'localhost'] }),
         nodes: [...scope.nodes, '127.0.0.1:6379'],
       }),
       [],
@@ -78,6 +78,18 @@ describe('repair: validatePlan (allow-list before anything runs)', () => {
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'FORGET', 'c'.repeat(40)]]), scope).length, 1);
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0', '16384']]), scope).length, 1);
     assert.equal(validatePlan(plan(['10.0.0.1:6379', ['CLUSTER', 'ADDSLOTSRANGE', '0']]), scope).length, 1);
+  });
+
+  it("refuses a MEET whose bus port points elsewhere: only the node's port + 10000 or an allowed port of its host (issue 11)", () => {
+    const narrow = {
+      ...scope,
+      allowed: clusterScope({ seeds: ['10.0.0.1:6379'], allowedNetworks: ['10.0.0.0/24:6379-6380'], neverContact: ['10.0.0.2:6380'] }),
+    };
+    const meet = (bus: string) => plan(['10.0.0.1:6379', ['CLUSTER', 'MEET', '10.0.0.2', '6379', bus]]);
+    assert.deepEqual(validatePlan(meet('16379'), narrow), [], 'the Redis convention');
+    assert.match(validatePlan(meet('22'), narrow)[0] ?? '', /MEET bus port 22 of 10\.0\.0\.2:6379 is outside the addresses allowed/);
+    assert.equal(validatePlan(meet('6380'), narrow).length, 1, 'the queue Redis as a bus port');
+    assert.equal(validatePlan(meet('16380'), narrow).length, 1);
   });
 
   // Issue 11: the executor's scope came from the diagnosis, so a node the cluster merely listed
