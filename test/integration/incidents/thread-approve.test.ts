@@ -4,39 +4,23 @@
 // clicks the thread's own Approve button. Production-like node-timeout (4000 ms), real cluster,
 // real queue Redis and job system, signed Slack requests, the fake Slack Web API.
 import assert from 'node:assert/strict';
-import { createClusterMonitor } from '../../../src/incidents/monitor';
-import { createSlackIncidentPublisher } from '../../../src/slack/incident-publisher';
-import { silentLogger } from '../../../src/logging/logger';
 import type { MonitorJobData } from '../../../src/jobs/types';
-import { useCluster } from '../../helpers/cluster';
+import { useHarness } from '../../helpers/harness';
 import { buttonClick, interaction, send } from '../../helpers/slack-requests';
-import { buttonsIn, SIGNING_SECRET, startHarness, type Harness } from '../slack/support';
-import { isIncidentRoot } from './harness';
+import { buttonsIn, SIGNING_SECRET, startHarness } from '../slack/support';
+import { isIncidentRoot, monitorProcess } from './harness';
 
 const CHANNEL = 'C0INCIDENTS';
 const POLL: MonitorJobData = { cluster: 'orders', reason: 'schedule' };
 
 describe('incident thread: the first Approve click works (node-timeout 4000 ms)', function () {
   this.timeout(90_000);
-  const cluster = useCluster({ masters: 3, nodeTimeoutMs: 4000 });
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const t = useHarness({ cluster: { masters: 3, nodeTimeoutMs: 4000 } });
 
   it('kill a master without replica → thread before node-timeout → wait past it → Approve in the thread → cluster_state:ok', async () => {
-    const c = cluster();
-    h = await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true });
-    const harness = h;
-    const publisher = createSlackIncidentPublisher({ config: harness.config, logger: silentLogger, redis: harness.redis });
-    const monitor = createClusterMonitor({
-      config: harness.config,
-      logger: silentLogger,
-      redis: harness.redis,
-      audit: harness.audit,
-      publisher,
-    });
+    const c = t.cluster();
+    const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
+    const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
 
     const victim = c.masters()[2]!;
     await c.kill(victim);

@@ -1,28 +1,22 @@
 // End to end on a real broken cluster: slash command → thread with findings and buttons →
 // signed approve click → the real job system repairs it → the thread shows the verified outcome.
 import assert from 'node:assert/strict';
-import { useCluster } from '../../helpers/cluster';
 import type { RecordedCall } from '../../helpers/fake-slack';
+import { useHarness } from '../../helpers/harness';
 import { buttonClick, interaction, send, slashCommand } from '../../helpers/slack-requests';
-import { buttonsIn, SIGNING_SECRET, startHarness, type Harness } from './support';
+import { buttonsIn, SIGNING_SECRET, startHarness } from './support';
 
 describe('slack end to end on a real cluster', function () {
   this.timeout(60_000);
   // Slots 16000-16383 never assigned: SLOTS_UNASSIGNED, fixed by ASSIGN_UNCOVERED_SLOTS (no spare needed).
-  const cluster = useCluster({ masters: 3, slots: [[0, 15999]] });
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const t = useHarness({ cluster: { masters: 3, slots: [[0, 15999]] } });
 
   const text = (call: RecordedCall): string => JSON.stringify(call.params.blocks ?? call.params.text);
 
   it('/redis-diagnose → findings and buttons in a thread → approve → repaired, thread edited with the outcome', async () => {
-    const c = cluster();
+    const c = t.cluster();
     await c.waitUntilFail();
-    h = await startHarness({ clusters: [{ name: 'shop', seeds: c.seeds, channel: 'C0SHOP' }], workers: true });
-    const harness = h;
+    const harness = t.track(await startHarness({ clusters: [{ name: 'shop', seeds: c.seeds, channel: 'C0SHOP' }], workers: true }));
 
     const ack = await send(
       slashCommand(harness.url, SIGNING_SECRET, { text: 'shop', user_id: 'U0ASKER', response_url: `${harness.fake.responseUrlBase}cmd` }),
