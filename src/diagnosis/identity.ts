@@ -26,10 +26,13 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
  *
  * `noaddr` and `handshake` lines do not count: they name nobody at that address for sure.
  * A node restarted with an empty nodes.conf is trusted again once its peers drop the old id's
- * address (`noaddr`), which Redis does as soon as the new id answers there. One pass over
- * every line: linear in the size of the answers.
+ * address (`noaddr`), which Redis does as soon as the new id answers there. One look at each
+ * distinct line (`distinct`, from the model's line table): linear in the size of the answers.
  */
-export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V[]; impostors: Array<Impostor<V>> } {
+export function splitImpostors<V extends AnsweredView>(
+  views: V[],
+  distinct: DistinctLines,
+): { trusted: V[]; impostors: Array<Impostor<V>> } {
   // Only the addresses that answered matter: lines elsewhere are skipped on their port number
   // before any address is normalised (a 20,000-line view answers from one address).
   const askedKeys = new Map<V, string>();
@@ -41,21 +44,23 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
     askedPorts.add(port);
   }
   const asked = new Set(askedKeys.values());
-  // asked address -> id -> the first view (index) and line listing that id there
+  // asked address -> id -> the first view (index) and line listing that id there. Each distinct
+  // line once, in the order lines first appear (views in order): what one pass over every line
+  // of every view would record, for N^2 lines in about 2N steps.
   const listedAt = new Map<string, Map<string, { index: number; viewer: string; line: ClusterNodeLine; byOthersToo: boolean }>>();
-  views.forEach((view, index) => {
-    const viewer = view.myself?.addr || view.probe.addr;
-    for (const line of view.lines) {
-      if (!askedPorts.has(line.port) || !line.addr) continue;
-      if (line.flags.includes('myself') || line.flags.includes('noaddr') || line.flags.includes('handshake')) continue;
-      const key = lineAddrKey(line);
-      if (!asked.has(key)) continue;
-      let ids = listedAt.get(key);
-      if (!ids) listedAt.set(key, (ids = new Map()));
-      const seen = ids.get(line.id);
-      if (!seen) ids.set(line.id, { index, viewer, line, byOthersToo: false });
-      else if (seen.index !== index) seen.byOthersToo = true;
-    }
+  distinct.lines.forEach((line, d) => {
+    if (!askedPorts.has(line.port) || !line.addr) return;
+    if (line.flags.includes('myself') || line.flags.includes('noaddr') || line.flags.includes('handshake')) return;
+    const key = lineAddrKey(line);
+    if (!asked.has(key)) return;
+    let ids = listedAt.get(key);
+    if (!ids) listedAt.set(key, (ids = new Map()));
+    const index = distinct.firstViewIndex[d]!;
+    const seen = ids.get(line.id);
+    if (!seen) {
+      const view = views[index]!;
+      ids.set(line.id, { index, viewer: view.myself?.addr || view.probe.addr, line, byOthersToo: distinct.inOtherViews[d]! });
+    } else if (seen.index !== index || distinct.inOtherViews[d]) seen.byOthersToo = true;
   });
   const trusted: V[] = [];
   const impostors: Array<Impostor<V>> = [];
@@ -75,6 +80,16 @@ export function splitImpostors<V extends AnsweredView>(views: V[]): { trusted: V
     });
   });
   return { trusted, impostors };
+}
+
+/**
+ * The distinct line objects of some views, in the order they first appear (views in order, each
+ * top to bottom): the view each first appears in, and whether it also appears in another view.
+ */
+export interface DistinctLines {
+  lines: readonly ClusterNodeLine[];
+  firstViewIndex: readonly number[];
+  inOtherViews: readonly boolean[];
 }
 
 /**

@@ -116,53 +116,19 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   // Replies parsed during collection are reused as they are; others (fixtures, pastes) are parsed
   // here, sharing the lines that many views print alike.
   const lineCache = new NodeLineCache();
-  const { trusted: views, impostors } = splitImpostors(
-    snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache)),
-  );
-  const nodes = new Map<string, ModelNode>();
+  const answered = snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache));
+  // The table of every answer's lines tells impostors apart; without one (the usual case) it is
+  // the model's table as it is, else it is made again from the trusted views.
+  let built = tableOf(answered);
+  const { trusted: views, impostors } = splitImpostors(answered, built);
+  if (impostors.length > 0) built = tableOf(views);
+  const { table, nodes, byId, isMyself } = built;
   const probeByAddr = new Map<string, NodeProbe>();
   const probePorts = new Set<number>();
   for (const probe of snapshot.probes) {
     probeByAddr.set(comparableAddr(probe.addr), probe);
     const at = hostPortOf(probe.addr);
     if (at) probePorts.add(at.port);
-  }
-
-  const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
-  const isMyself: boolean[] = [];
-  const byId = new Map<string, NodeLines>();
-  for (const view of views) {
-    const indices = new Int32Array(view.lines.length);
-    table.ofView.set(view, indices);
-    for (let i = 0; i < view.lines.length; i++) {
-      const line = view.lines[i]!;
-      let entry = byId.get(line.id);
-      if (!entry) {
-        const node = newNode(line);
-        nodes.set(line.id, node);
-        entry = { node, distinct: [], seenLines: [], seenViews: [] };
-        byId.set(line.id, entry);
-      }
-      let index = indexOfLine(entry, table, line);
-      if (index === -1) {
-        index = table.lines.length;
-        table.lines.push(line);
-        table.counts.push(0);
-        table.firstView.push(view);
-        table.firstIndex.push(i);
-        isMyself.push(line.flags.includes('myself'));
-        addDistinct(entry, table, index);
-      }
-      table.counts[index]!++;
-      indices[i] = index;
-      if (isMyself[index]) {
-        entry.node.own = view;
-        entry.node.probe = view.probe;
-      } else {
-        entry.seenLines.push(line);
-        entry.seenViews.push(view);
-      }
-    }
   }
 
   // A probe that answered belongs to the id in its own myself line: an old id listed at the
@@ -199,6 +165,69 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   const owner = new Array<string | null>(SLOT_COUNT).fill(null);
   for (const run of slotRuns) if (run.owner) owner.fill(run.owner.id, run.from, run.to + 1);
   return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors, lineTable: table };
+}
+
+interface BuiltTable {
+  table: LineTable;
+  nodes: Map<string, ModelNode>;
+  byId: Map<string, NodeLines>;
+  isMyself: boolean[];
+  /** Per distinct line: the index of the view it first appears in, and whether another view lists it too. */
+  lines: ClusterNodeLine[];
+  firstViewIndex: number[];
+  inOtherViews: boolean[];
+}
+
+/** One pass over every line of every view: the distinct lines, and each node id's lines and sightings. */
+function tableOf(views: NodeView[]): BuiltTable {
+  const nodes = new Map<string, ModelNode>();
+  const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
+  const isMyself: boolean[] = [];
+  const firstViewIndex: number[] = [];
+  const lastViewIndex: number[] = [];
+  const inOtherViews: boolean[] = [];
+  const byId = new Map<string, NodeLines>();
+  for (let v = 0; v < views.length; v++) {
+    const view = views[v]!;
+    const indices = new Int32Array(view.lines.length);
+    table.ofView.set(view, indices);
+    for (let i = 0; i < view.lines.length; i++) {
+      const line = view.lines[i]!;
+      let entry = byId.get(line.id);
+      if (!entry) {
+        const node = newNode(line);
+        nodes.set(line.id, node);
+        entry = { node, distinct: [], seenLines: [], seenViews: [] };
+        byId.set(line.id, entry);
+      }
+      let index = indexOfLine(entry, table, line);
+      if (index === -1) {
+        index = table.lines.length;
+        table.lines.push(line);
+        table.counts.push(0);
+        table.firstView.push(view);
+        table.firstIndex.push(i);
+        isMyself.push(line.flags.includes('myself'));
+        firstViewIndex.push(v);
+        lastViewIndex.push(v);
+        inOtherViews.push(false);
+        addDistinct(entry, table, index);
+      } else if (lastViewIndex[index] !== v) {
+        lastViewIndex[index] = v;
+        inOtherViews[index] = true;
+      }
+      table.counts[index]!++;
+      indices[i] = index;
+      if (isMyself[index]) {
+        entry.node.own = view;
+        entry.node.probe = view.probe;
+      } else {
+        entry.seenLines.push(line);
+        entry.seenViews.push(view);
+      }
+    }
+  }
+  return { table, nodes, byId, isMyself, lines: table.lines, firstViewIndex, inOtherViews };
 }
 
 function indexOfLine(entry: NodeLines, table: LineTable, line: ClusterNodeLine): number {
@@ -271,10 +300,24 @@ class LazyNode implements ModelNode {
     this.#pending = undefined;
   }
 
+  firstSightings(max: number): Sighting[] {
+    const pending = this.#pending;
+    if (!pending) return this.seenBy.slice(0, max);
+    return pending.lines.slice(0, Math.max(0, max)).map((line, i) => {
+      const view = pending.views[i]!;
+      return { viewer: view.myself?.addr || view.probe.addr, line, view };
+    });
+  }
+
   /** seenBy's lines, without making the sightings when they are not made yet. */
   seenLines(): readonly ClusterNodeLine[] {
     return this.#seenBy ? this.#seenBy.map((s) => s.line) : (this.#pending?.lines ?? []);
   }
+}
+
+/** node.seenBy.slice(0, max), without making the others. */
+export function firstSightings(node: ModelNode, max: number): Sighting[] {
+  return node instanceof LazyNode ? node.firstSightings(max) : node.seenBy.slice(0, max);
 }
 
 /** The lines other views list `node` with, in view order (seenBy's lines): for rules that need only the lines. */
@@ -536,7 +579,7 @@ export function seenRaw(seen: Sighting): string {
 export function lineEvidence(node: ModelNode, max = 2): string[] {
   const out: string[] = [];
   if (node.own?.myself) out.push(evidenceLine(node.own.myself.addr, node.own.myself.raw));
-  for (const seen of node.seenBy.slice(0, max)) out.push(evidenceLine(seen.viewer, seenRaw(seen)));
+  for (const seen of firstSightings(node, max)) out.push(evidenceLine(seen.viewer, seenRaw(seen)));
   return out;
 }
 

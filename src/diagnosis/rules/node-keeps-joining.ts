@@ -100,7 +100,8 @@ function describe(attempt: JoinAttempt): string {
 }
 
 function findAttempts(model: ClusterModel): JoinAttempt[] {
-  // One pass to find handshake lines; the rest only runs when there is one (rare).
+  // One look at each distinct line for a handshake; the rest only runs when there is one (rare).
+  if (!model.lineTable.lines.some((line) => line.flags.includes('handshake') && line.addr)) return [];
   const handshakes: Array<{ view: NodeView; line: NodeView['lines'][number]; index: number }> = [];
   for (const view of model.views) {
     view.lines.forEach((line, index) => {

@@ -403,17 +403,24 @@ export function joiningNodes(model: ClusterModel): Map<string, string[]> {
   let out = joiningCache.get(model);
   if (out) return out;
   out = new Map();
-  const members = new Map<string, ClusterNodeLine>();
-  for (const view of model.views) {
-    for (const line of view.lines) {
-      if (line.flags.includes('handshake') || line.flags.includes('myself')) continue;
-      if (!members.has(line.id) || line.slots.length > 0) members.set(line.id, line);
+  // Every listed member, read only when some view could be a joining node (a slot-less master).
+  let known: Map<string, ClusterNodeLine> | undefined;
+  const membersOf = (): Map<string, ClusterNodeLine> => {
+    if (known) return known;
+    known = new Map<string, ClusterNodeLine>();
+    for (const view of model.views) {
+      for (const line of view.lines) {
+        if (line.flags.includes('handshake') || line.flags.includes('myself')) continue;
+        if (!known.has(line.id) || line.slots.length > 0) known.set(line.id, line);
+      }
     }
-  }
+    return known;
+  };
   for (const view of model.views) {
     const me = view.myself;
     const node = me ? model.nodes.get(me.id) : undefined;
     if (!me || !node || !me.flags.includes('master') || node.slots.length > 0 || me.slots.length > 0) continue;
+    const members = membersOf();
     const evidence: string[] = [];
     const handshakeByOthers = model.views.filter(
       (v) =>
