@@ -29,6 +29,7 @@ import {
   createIncidentStore,
   lastKnownKeysLookup,
   MAX_POLLS_KEPT,
+  newIncidentRecord,
   type IncidentRecord,
   type IncidentStore,
   type PendingNote,
@@ -251,7 +252,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       const reopen = last && last.channel === (channel ?? null) && last.rootTs !== null && t - last.resolvedAt <= reopenWindowMs;
       const record: IncidentRecord = reopen
         ? reopened(last, t, pollEntry)
-        : {
+        : newIncidentRecord({
             id: incidentId(cluster.name, t),
             cluster: cluster.name,
             openedAt: t,
@@ -259,7 +260,6 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
             detectedBy: detectedBy(data),
             channel: channel ?? null,
             rootTs: null,
-            rootUncertain: false,
             // The queue Redis may have lost an open incident (restarted without persistence): its
             // root message in the channel says so, and is adopted rather than doubled.
             adoptCheck: Boolean(deps.publisher && channel),
@@ -271,18 +271,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
             lastCountedAt: null,
             lastPollAt: t,
             polls: [pollEntry],
-            flaps: 0,
-            resolvedAt: null,
-            fix: null,
-            fixes: null,
-            retire: null,
-            reply: null,
-            notes: [],
-            alerts: {},
-            seq: 0,
-            delivering: null,
-            slackNotBefore: null,
-          };
+          });
       if (await store.createIncident(record)) {
         if (reopen) {
           log.warn(

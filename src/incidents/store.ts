@@ -79,8 +79,7 @@ export interface PendingNote {
   uncertain: boolean;
 }
 
-/** Fields added after the first release: records written by an older version get these. */
-const RECORD_DEFAULTS: Omit<
+type RecordDefaults = Omit<
   IncidentRecord,
   | 'id'
   | 'cluster'
@@ -97,24 +96,37 @@ const RECORD_DEFAULTS: Omit<
   | 'lastCountedAt'
   | 'lastPollAt'
   | 'polls'
-> = {
-  rootUncertain: false,
-  adoptCheck: false,
-  flaps: 0,
-  resolvedAt: null,
-  fix: null,
-  fixes: null,
-  retire: null,
-  reply: null,
-  notes: [],
-  alerts: {},
-  seq: 0,
-  delivering: null,
-  slackNotBefore: null,
-};
+>;
+
+/**
+ * Fields added after the first release: records written by an older version get these, and a new
+ * incident starts with them. A fresh object each time: no two records share a list.
+ */
+function recordDefaults(): RecordDefaults {
+  return {
+    rootUncertain: false,
+    adoptCheck: false,
+    flaps: 0,
+    resolvedAt: null,
+    fix: null,
+    fixes: null,
+    retire: null,
+    reply: null,
+    notes: [],
+    alerts: {},
+    seq: 0,
+    delivering: null,
+    slackNotBefore: null,
+  };
+}
 
 function normalize(record: IncidentRecord): IncidentRecord {
-  return { ...RECORD_DEFAULTS, ...record };
+  return { ...recordDefaults(), ...record };
+}
+
+/** A new incident: what the opening poll knows, every other field at its default. */
+export function newIncidentRecord(fields: Omit<IncidentRecord, keyof RecordDefaults> & Partial<IncidentRecord>): IncidentRecord {
+  return { ...recordDefaults(), ...fields };
 }
 
 export interface ResolvedIncident extends IncidentRecord {

@@ -9,6 +9,7 @@ import type { JobHooks } from '../jobs/types';
 import { createIncidentStore, type IncidentStore } from '../incidents/store';
 import type { RepairResult } from '../repair/types';
 import { queueKeys } from '../queue-keys';
+import { withDeadline } from '../deadline';
 
 export type ClusterState = Verdict | 'unknown';
 const STATES: ClusterState[] = ['ok', 'degraded', 'down', 'unknown'];
@@ -55,7 +56,7 @@ export function createDomainMetrics(deps: DomainMetricsDeps): DomainMetrics {
 
   const summaries = async (): Promise<Map<string, ClusterSummary | null>> => {
     if (clusters.length === 0) return new Map();
-    const raw = await withTimeout(redis.mget(...clusters.map(summaryKey)), timeout);
+    const raw = await withDeadline(redis.mget(...clusters.map(summaryKey)), timeout);
     return new Map(clusters.map((c, i) => [c, parse<ClusterSummary>(raw[i])]));
   };
 
@@ -98,7 +99,7 @@ export function createDomainMetrics(deps: DomainMetricsDeps): DomainMetrics {
         await Promise.all(
           clusters.map(async (cluster) => {
             try {
-              this.set({ cluster }, (await withTimeout(store.getIncident(cluster), timeout)) ? 1 : 0);
+              this.set({ cluster }, (await withDeadline(store.getIncident(cluster), timeout)) ? 1 : 0);
             } catch {
               // Queue Redis down: /readyz says so; the gauge keeps its last value.
             }
@@ -211,16 +212,6 @@ function parse<T>(text: string | null | undefined): T | null {
   } catch {
     return null;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Job hooks that count finished diagnoses and repairs, then call `inner` (the Slack notifier). */

@@ -85,7 +85,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await withDeadline(fn(), callTimeoutMs, () => new Error(`no answer within ${callTimeoutMs} ms`));
+        return await withDeadline(fn(), callTimeoutMs);
       } catch (err) {
         const failure = classify(what, err);
         if (failure.retryAfterMs !== undefined && failure.retryAfterMs <= SHORT_RETRY_AFTER_MS && attempt < MAX_SHORT_WAITS) {

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import { queueKeys } from '../queue-keys';
+import { withDeadline } from '../deadline';
 
 export interface RequestGuardOptions {
   redis: Redis;
@@ -146,7 +147,7 @@ export function createRequestGuard(options: RequestGuardOptions): (req: Incoming
     const key = queueKeys(options.prefix).slackRequestSeen(digest);
     let first: string | null;
     try {
-      first = await withTimeout(options.redis.set(key, String(nowSec), 'EX', rememberSec, 'NX'), redisTimeoutMs);
+      first = await withDeadline(options.redis.set(key, String(nowSec), 'EX', rememberSec, 'NX'), redisTimeoutMs);
     } catch (err) {
       // Without the replay memory we cannot tell a replay from a first request: refuse, loudly.
       log.error({ err: errorMessage(err) }, 'slack request refused: the replay guard cannot reach the queue Redis');
@@ -193,14 +194,4 @@ function actorOf(rawBody: string): string {
     /* fall through */
   }
   return 'slack';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

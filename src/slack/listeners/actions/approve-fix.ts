@@ -145,17 +145,7 @@ export function approveFixAction(ctx: SlackContext) {
       // Nothing ran: give the approval back and the buttons too, so it can be clicked again.
       log.error({ err: errorMessage(err) }, 'could not queue the repair');
       await ctx.approvals.release(record.id, claim).catch(() => undefined);
-      if (click.channel && click.messageTs) {
-        const buttons = fixesMessage(
-          { cluster: record.cluster, fixes: record.plans, primary: null },
-          fixButtonValues(ctx.signer, record),
-          ctx.config.approvals.expiryMs,
-          await approvalProgress(ctx, record),
-        );
-        await ctx.client.chat
-          .update({ channel: click.channel, ts: click.messageTs, text: buttons.text, blocks: buttons.blocks })
-          .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not put the buttons back'));
-      }
+      await redrawButtons(ctx, click, record, log, 'could not put the buttons back');
       await ctx.audit.record({
         action: 'repair.refused',
         cluster: record.cluster,
@@ -218,7 +208,18 @@ async function approvalProgress(ctx: SlackContext, record: ApprovalRecord): Prom
 }
 
 /** The buttons message shows "1 of 2 approvals: @a" under the plan, for everyone in the thread. */
-async function showVotes(ctx: SlackContext, click: Click, record: ApprovalRecord, log: SlackContext['logger']): Promise<void> {
+function showVotes(ctx: SlackContext, click: Click, record: ApprovalRecord, log: SlackContext['logger']): Promise<void> {
+  return redrawButtons(ctx, click, record, log, 'could not show the approvals so far');
+}
+
+/** Draws the clicked message's buttons again from the approval (votes so far included); a failure is logged as `failure`. */
+async function redrawButtons(
+  ctx: SlackContext,
+  click: Click,
+  record: ApprovalRecord,
+  log: SlackContext['logger'],
+  failure: string,
+): Promise<void> {
   if (!click.channel || !click.messageTs) return;
   const message = fixesMessage(
     { cluster: record.cluster, fixes: record.plans, primary: null },
@@ -228,7 +229,7 @@ async function showVotes(ctx: SlackContext, click: Click, record: ApprovalRecord
   );
   await ctx.client.chat
     .update({ channel: click.channel, ts: click.messageTs, text: message.text, blocks: message.blocks })
-    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not show the approvals so far'));
+    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, failure));
 }
 
 async function refuse(ctx: SlackContext, click: Click, cluster: string, refusal: Refusal, details: Record<string, unknown>): Promise<void> {
