@@ -35,6 +35,8 @@ export function queueKeys(prefix: string) {
     approvalClaim: (approvalId: string) => queueKey(prefix, 'slack', 'approval', approvalId, 'claim'),
     /** The replay guard: a signed Slack request already seen (src/slack/request-guard.ts). */
     slackRequestSeen: (digest: string) => queueKey(prefix, 'slack', 'seen', digest),
+    /** Fix messages with buttons posted outside an incident thread, per cluster (src/slack/open-incident.ts). */
+    standaloneFixes: (cluster: string) => queueKey(prefix, 'slack', 'standalone-fixes', cluster),
     /** One diagnosis per cluster in flight (src/slack/inflight-diagnoses.ts). */
     inflightDiagnosis: (kind: string, cluster: string) => queueKey(prefix, 'slack', 'inflight', kind, cluster),
     /** Each cluster's last state posted, and the thread of a request (src/slack/cluster-states.ts). */

@@ -37,6 +37,7 @@ import {
 import type { MessageBody } from './blocks/kit';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf } from './cluster-states';
+import { createStandaloneFixesIndex, retireStandaloneFixes } from './open-incident';
 import { createSlackWebClient } from './web-client';
 import type { PlannedReport } from '../repair/types';
 import { queueKeys } from '../queue-keys';
@@ -78,6 +79,7 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   const signer = deps.signer ?? createButtonSigner(buttonKey(config, log));
   const approvals = createApprovalStore(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const states = createClusterStates(deps.redis, config.queue.prefix);
+  const standalone = createStandaloneFixesIndex(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const callTimeoutMs = deps.callTimeoutMs ?? 15_000;
   const lookbackMs = deps.lookbackMs ?? 7 * 24 * 3600 * 1000;
 
@@ -298,6 +300,13 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
       if (delivery.landed <= fixIndex) parts = [...body, await fixPart(ref, threadTs, report)];
       const posted = await postParts(ref, threadTs, parts, delivery, onLanded);
       const fix = posted.find((p) => p.approvalId !== undefined);
+      // The thread now has its fix message: /redis-diagnose threads of this cluster offer no buttons any more.
+      await retireStandaloneFixes({ client, approvals, index: standalone, logger: log }, ref.cluster, {
+        id: ref.incidentId,
+        channel: ref.channel,
+        rootTs: threadTs,
+        fixes: fix ? { ts: fix.ts, approvalId: fix.approvalId ?? '' } : null,
+      }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not retire the buttons of other threads'));
       await states
         .saveLast(report.cluster, lastStateOf(report, { channel: ref.channel, ts: threadTs }))
         .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not store the last state'));

@@ -23,7 +23,13 @@ import { approversText, escapeMrkdwn } from './blocks/text';
 import { buttonKey, createButtonSigner, fixButtonValues, type ButtonSigner } from './button-value';
 import { createClusterStates, lastStateOf, type ClusterStates } from './cluster-states';
 import { createInflightDiagnoses } from './inflight-diagnoses';
-import { incidentFixesLink, openIncidentThread } from './open-incident';
+import {
+  createStandaloneFixesIndex,
+  incidentFixesLink,
+  openIncidentThread,
+  retireStandaloneFixes,
+  type StandaloneFixes,
+} from './open-incident';
 import { createIncidentStore } from '../incidents/store';
 import { whileRateLimited } from './http-client';
 import { createSlackWebClient } from './web-client';
@@ -72,6 +78,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
   const states: ClusterStates = createClusterStates(deps.redis, config.queue.prefix);
   const inflight = createInflightDiagnoses(deps.redis, config.queue.prefix);
   const incidents = createIncidentStore(deps.redis, config.queue.prefix);
+  const standalone = createStandaloneFixesIndex(deps.redis, config.queue.prefix, config.approvals.expiryMs);
   const progressIntervalMs = deps.progressIntervalMs ?? 1000;
   const lastProgressEdit = new Map<string, number>();
   const running = new Map<string, RunningRepair>();
@@ -145,19 +152,32 @@ export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifier {
         };
         // Stored before the buttons exist, so no click can arrive for an unknown approval.
         await approvals.save(approval);
-        await post(
+        const fixesTs = await post(
           channel,
           fixesMessage(shown, fixButtonValues(signer, approval), config.approvals.expiryMs, {
             needed: (p) => approversNeeded(p, config.approvals),
           }),
           threadTs,
         );
+        if (kind === 'diagnose')
+          await noteStandaloneFixes(report.cluster, { approvalId: approval.id, channel, ts: fixesTs, plans: shown.fixes.length });
       } else if (kind !== 'audit') {
         await post(channel, fixesMessage(report, { approve: () => '', dryRun: () => '' }, config.approvals.expiryMs), threadTs);
       }
       await states.saveLast(report.cluster, lastStateOf(report, { channel, ts: rootTs }));
     }
     return { channel, ts: rootTs };
+  }
+
+  /** Remembered so the incident that opens later retires them; if one opened meanwhile, at once. */
+  async function noteStandaloneFixes(cluster: string, fixes: StandaloneFixes): Promise<void> {
+    try {
+      await standalone.add(cluster, fixes);
+      const incident = await openIncidentThread(incidents, cluster, log);
+      if (incident?.fixes) await retireStandaloneFixes({ client, approvals, index: standalone, logger: log }, cluster, incident);
+    } catch (err) {
+      log.warn({ err: errorMessage(err), cluster }, 'could not remember the fix message for the next incident');
+    }
   }
 
   function slackOrigin(origin: Origin): SlackOrigin | null {

@@ -75,6 +75,13 @@ describe('slack: one place per outage (real cluster, node-timeout 1000 ms)', fun
     const rootTs = incident.rootTs!;
     const fixesTs = incident.fixes!.ts;
     assert.ok(rootTs && fixesTs, 'the incident thread has its fix message');
+    // Two threads never offer the same approvals: as the incident's fix message landed, the
+    // buttons of the /redis-diagnose thread (first test) were retired with a pointer to it.
+    const retired = h.fake.callsTo('chat.update').filter((m) => m.params.ts === early?.fixesTs);
+    assert.equal(retired.length, 1, 'the earlier fix message was edited once');
+    assert.match(text(retired[0]!), /An incident is open for \*payments\*: these fixes are no longer offered here/);
+    assert.ok(text(retired[0]!).includes(permalink(fixesTs)), text(retired[0]!));
+    assert.equal(buttonsIn(retired).length, 0);
 
     const rootsBefore = h.fake.calls.filter(isRoot).length;
     const callsBefore = h.fake.calls.length;
@@ -129,7 +136,7 @@ describe('slack: one place per outage (real cluster, node-timeout 1000 ms)', fun
     );
   });
 
-  it("buttons posted before the incident opened run nothing: they point to the incident's fix message and are retired", async () => {
+  it("a click on those retired buttons (a stale screen) runs nothing and answers with the incident's fix message", async () => {
     assert.ok(early, 'the first test left its approve button');
     const incident = (await monitor.store.getIncident('payments'))!.record;
     const click = await send(
