@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import type { MonitorJobData } from '../../../src/jobs/types';
 import { useHarness } from '../../helpers/harness';
-import { buttonClick, interaction, send } from '../../helpers/slack-requests';
-import { buttonsIn, SIGNING_SECRET, startHarness } from '../slack/support';
+import { buttonsIn, clickIn, startHarness } from '../slack/support';
 import { isIncidentRoot, monitorProcess } from './harness';
 
 const CHANNEL = 'C0INCIDENTS';
@@ -48,21 +47,7 @@ describe('incident thread: the first Approve click works (node-timeout 4000 ms)'
     );
     assert.ok(approve, `an "Approve: Assign slots 10923-16383" button in ${JSON.stringify(current.params.blocks)}`);
 
-    const click = await send(
-      interaction(
-        harness.url,
-        SIGNING_SECRET,
-        buttonClick({
-          actionId: approve.actionId,
-          value: approve.value,
-          userId: 'U0APPROVER',
-          channel: CHANNEL,
-          messageTs: fixesTs,
-          threadTs: rootTs,
-          responseUrl: `${harness.fake.responseUrlBase}click`,
-        }),
-      ),
-    );
+    const click = await clickIn(harness, approve, { channel: CHANNEL, ts: fixesTs, threadTs: rootTs }, 'click');
     assert.equal(click.status, 200);
 
     const outcome = await harness.fake.waitFor(

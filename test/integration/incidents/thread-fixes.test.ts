@@ -9,8 +9,7 @@ import { createApprovalStore } from '../../../src/slack/approvals';
 import { eventually } from '../../helpers/cluster';
 import type { RecordedCall } from '../../helpers/fake-slack';
 import { useHarness } from '../../helpers/harness';
-import { buttonClick, interaction, send } from '../../helpers/slack-requests';
-import { buttonsIn, responses, SIGNING_SECRET, startHarness } from '../slack/support';
+import { buttonsIn, clickIn, responses, startHarness } from '../slack/support';
 import { isIncidentRoot, monitorProcess } from './harness';
 
 const CHANNEL = 'C0INCIDENTS';
@@ -63,21 +62,7 @@ describe('incident thread: the fix message follows the offered plans', function 
     );
 
     // A stale screen still shows the old button: the click runs nothing and points to the new message.
-    const stale = await send(
-      interaction(
-        harness.url,
-        SIGNING_SECRET,
-        buttonClick({
-          actionId: oldPartial.actionId,
-          value: oldPartial.value,
-          userId: 'U0APPROVER',
-          channel: CHANNEL,
-          messageTs: fixesTs,
-          threadTs: rootTs,
-          responseUrl: `${harness.fake.responseUrlBase}stale`,
-        }),
-      ),
-    );
+    const stale = await clickIn(harness, oldPartial, { channel: CHANNEL, ts: fixesTs, threadTs: rootTs }, 'stale');
     assert.equal(stale.status, 200);
     await harness.fake.waitFor('response_url/response/stale', () => true, 5000);
     const answer = JSON.stringify(responses(harness).find((r) => r.method === 'response_url/response/stale')!.params);

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import type { RecordedCall } from '../../helpers/fake-slack';
 import { useHarness } from '../../helpers/harness';
-import { buttonClick, interaction, send, slashCommand } from '../../helpers/slack-requests';
-import { buttonsIn, SIGNING_SECRET, startHarness } from './support';
+import { send, slashCommand } from '../../helpers/slack-requests';
+import { buttonsIn, clickIn, SIGNING_SECRET, startHarness } from './support';
 
 describe('slack end to end on a real cluster', function () {
   this.timeout(60_000);
@@ -44,21 +44,7 @@ describe('slack end to end on a real cluster', function () {
     assert.match(approve.text, /^Approve: /);
     assert.match(approve.confirm.text.text, /CLUSTER ADDSLOTSRANGE 16000 16383/);
 
-    const click = await send(
-      interaction(
-        harness.url,
-        SIGNING_SECRET,
-        buttonClick({
-          actionId: approve.actionId,
-          value: approve.value,
-          userId: 'U0APPROVER',
-          channel: 'C0SHOP',
-          messageTs: fixes.response!.ts as string,
-          threadTs: rootTs,
-          responseUrl: `${harness.fake.responseUrlBase}click`,
-        }),
-      ),
-    );
+    const click = await clickIn(harness, approve, { channel: 'C0SHOP', ts: fixes.response!.ts as string, threadTs: rootTs }, 'click');
     assert.equal(click.status, 200);
 
     const outcome = await harness.fake.waitFor(

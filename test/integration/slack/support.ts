@@ -17,6 +17,7 @@ import { createSlackApp, SLACK_EVENTS_PATH, type SlackApp } from '../../../src/s
 import { eventually } from '../../helpers/cluster';
 import { deleteQueueKeys } from '../../helpers/queue-redis';
 import { buttonsIn, startFakeSlack, type FakeSlack, type RecordedCall } from '../../helpers/fake-slack';
+import { buttonClick, interaction, send } from '../../helpers/slack-requests';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const APPROVAL_SECRET = 'test-approval-secret-abcdef';
@@ -227,4 +228,27 @@ export async function waitForAudit(h: Harness, action: string, predicate: (r: Au
 /** Response_url posts the app made (ephemeral answers), as recorded by the fake. */
 export function responses(h: Harness): RecordedCall[] {
   return h.fake.calls.filter((c) => c.method.startsWith('response_url'));
+}
+
+/**
+ * A signed click on a posted button, as Slack sends it to the harness's app (by U0APPROVER unless
+ * told); the app's answers to it go to the fake's response_url `response/<answersTo>`.
+ */
+export function clickIn(
+  h: Pick<Harness, 'url' | 'fake'>,
+  button: { actionId: string; value: string },
+  message: { channel: string; ts: string; threadTs?: string },
+  answersTo: string,
+  userId = 'U0APPROVER',
+): Promise<{ status: number; body: string }> {
+  const { actionId, value } = button;
+  const threadTs = message.threadTs ? { threadTs: message.threadTs } : {};
+  const responseUrl = `${h.fake.responseUrlBase}${answersTo}`;
+  return send(
+    interaction(
+      h.url,
+      SIGNING_SECRET,
+      buttonClick({ actionId, value, userId, channel: message.channel, messageTs: message.ts, ...threadTs, responseUrl }),
+    ),
+  );
 }
