@@ -2,8 +2,8 @@ import type { CollectOptions } from './cluster/collect-snapshot';
 import { clusterScope, type AddressScope } from './cluster/scope';
 import type { ClusterSnapshot } from './cluster/types';
 import type { ClusterConfig, Config } from './config/schema';
-import { diagnoseModel } from './diagnosis/diagnose';
-import { buildModel, type ClusterModel } from './diagnosis/model';
+import { diagnoseModel, diagnoseModelInTurns } from './diagnosis/diagnose';
+import { buildModel, buildModelInTurns, type ClusterModel } from './diagnosis/model';
 import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
 import { keyCountRequest, planFixes } from './repair/plan';
@@ -65,9 +65,9 @@ export async function diagnoseCluster(
   // Between the CPU-bound steps of a big cluster (model, rules, plans), whatever else waits on
   // this event loop gets its turn: a Slack ack in the same process, another cluster's poll.
   await nextTurn();
-  const model = modelOrThrow(snapshot);
+  const model = await modelInTurns(snapshot);
   await nextTurn();
-  const report = diagnoseModel(model);
+  const report = await diagnoseModelInTurns(model);
   await nextTurn();
   await countOrphanKeys(snapshot, report, model, options);
   if (!extras.lastKnown) return { snapshot, report: withFixes(report, snapshot, { spareNodes: cluster.spareNodes, model, scope }) };
@@ -115,11 +115,21 @@ function diagnoseOrThrow(snapshot: ClusterSnapshot): { report: DiagnosisReport; 
 }
 
 function modelOrThrow(snapshot: ClusterSnapshot): ClusterModel {
+  assertAnswered(snapshot);
+  return buildModel(snapshot);
+}
+
+/** The same, giving the event loop a turn every few milliseconds of work (a big cluster's model). */
+async function modelInTurns(snapshot: ClusterSnapshot): Promise<ClusterModel> {
+  assertAnswered(snapshot);
+  return buildModelInTurns(snapshot);
+}
+
+function assertAnswered(snapshot: ClusterSnapshot): void {
   if (!snapshot.probes.some((p) => p.status === 'ok')) {
     const reasons = snapshot.probes.map((p) => `  ${p.addr}: ${p.error ?? 'no answer'}`).join('\n');
     throw new RedisMedicError(ErrorCode.NoSeedAnswered, `no node of ${snapshot.cluster} answered:\n${reasons}`);
   }
-  return buildModel(snapshot);
 }
 
 /** One turn of the event loop (timers, I/O callbacks, then this). */

@@ -39,10 +39,39 @@ export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
 
 /** The same, from a model already built (the engine hands the one model to the planner too). */
 export function diagnoseModel(model: ClusterModel): DiagnosisReport {
+  const steps = reportSteps(model);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same report, with a turn of the event loop between rules once about `sliceMs` of work has
+ * run: in a process that also acks Slack, a big cluster's rules are not one long block.
+ */
+export async function diagnoseModelInTurns(model: ClusterModel, sliceMs = 20): Promise<DiagnosisReport> {
+  const steps = reportSteps(model);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+function* reportSteps(model: ClusterModel): Generator<void, DiagnosisReport, void> {
   const { snapshot } = model;
   const coverage = coverageOf(model);
+  yield;
   // Slots without a live owner: with quorum lost every slot is refused, but only these need one.
-  const findings = sortFindings(runRules(model, countSlots(mergeRanges([...coverage.servedByFailedMaster, ...coverage.unassigned]))));
+  const findings = sortFindings(
+    yield* ruleSteps(model, countSlots(mergeRanges([...coverage.servedByFailedMaster, ...coverage.unassigned]))),
+  );
+  yield;
   // A node being added says cluster_state:fail until it has learnt the slots: not the cluster's state.
   const joining = joiningNodes(model);
   const reachableStates = model.views
@@ -64,37 +93,45 @@ export function diagnoseModel(model: ClusterModel): DiagnosisReport {
   };
 }
 
-function runRules(model: ClusterModel, uncoveredSlots: number): Finding[] {
+/** The rules in order, yielding between them (see diagnoseModelInTurns). */
+function* ruleSteps(model: ClusterModel, uncoveredSlots: number): Generator<void, Finding[], void> {
   const quorum = quorumLost(model);
-  const findings = [
-    ...addressesChanged(model),
-    ...quorum,
-    ...masterDown(model, quorum.length > 0),
-    ...splitBrain(model),
-    ...slotsUnassigned(model),
-    ...nodeKeepsJoining(model),
-    ...nodesDisagree(model),
-    ...openSlots(model),
-    ...ghostNodes(model),
-    ...replicaDown(model),
-    ...replicationBroken(model),
-    ...busPortUnreachable(model),
-    ...masterWithoutReplica(model),
-    ...replicaSameHost(model),
-    ...masterWithoutSlots(model),
-    ...seedNotInCluster(model),
-    ...nodeIdMismatch(model),
-    ...readCapHit(model),
-    ...nodeOutOfScope(model),
-    ...fullCoverageSetting(model, uncoveredSlots, quorum.length > 0),
-    ...reshardingInProgress(model),
-    ...replicaTransitions(model),
-    ...nodeJoining(model),
+  const lostQuorum = quorum.length > 0;
+  const rules: Array<() => Finding[]> = [
+    () => addressesChanged(model),
+    () => quorum,
+    () => masterDown(model, lostQuorum),
+    () => splitBrain(model),
+    () => slotsUnassigned(model),
+    () => nodeKeepsJoining(model),
+    () => nodesDisagree(model),
+    () => openSlots(model),
+    () => ghostNodes(model),
+    () => replicaDown(model),
+    () => replicationBroken(model),
+    () => busPortUnreachable(model),
+    () => masterWithoutReplica(model),
+    () => replicaSameHost(model),
+    () => masterWithoutSlots(model),
+    () => seedNotInCluster(model),
+    () => nodeIdMismatch(model),
+    () => readCapHit(model),
+    () => nodeOutOfScope(model),
+    () => fullCoverageSetting(model, uncoveredSlots, lostQuorum),
+    () => reshardingInProgress(model),
+    () => replicaTransitions(model),
+    () => nodeJoining(model),
   ];
+  const findings: Finding[] = [];
+  for (const rule of rules) {
+    yield;
+    findings.push(...rule());
+  }
   // Unreachable nodes that a fault (or a failover under way) already explains are not reported twice.
   const explained = new Set(
     findings.filter((f) => (f.category === 'fault' || f.category === 'transition') && f.code !== 'NODES_DISAGREE').flatMap((f) => f.nodes),
   );
+  yield;
   return [...findings, ...nodeUnreachable(model, explained)];
 }
 

@@ -113,15 +113,48 @@ interface NodeLines {
 const MAX_SCANNED_VARIANTS = 8;
 
 export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
+  const steps = modelSteps(snapshot);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same model, built in slices of at most about `sliceMs` of work with a turn of the event
+ * loop between them: a process that also acks Slack (the monitor, the workers) is not blocked for
+ * the whole of a big cluster's model (1000 nodes: a million lines).
+ */
+export async function buildModelInTurns(snapshot: ClusterSnapshot, sliceMs = 20): Promise<ClusterModel> {
+  const steps = modelSteps(snapshot);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Builds the model, yielding between pieces of work (a view, a batch of nodes) where it may pause. */
+function* modelSteps(snapshot: ClusterSnapshot): Generator<void, ClusterModel, void> {
   // Replies parsed during collection are reused as they are; others (fixtures, pastes) are parsed
   // here, sharing the lines that many views print alike.
   const lineCache = new NodeLineCache();
-  const answered = snapshot.probes.filter((p) => p.status === 'ok' && p.replies).map((probe) => toView(probe, lineCache));
+  const answered: NodeView[] = [];
+  for (const probe of snapshot.probes) {
+    if (probe.status !== 'ok' || !probe.replies) continue;
+    answered.push(toView(probe, lineCache));
+    yield;
+  }
   // The table of every answer's lines tells impostors apart; without one (the usual case) it is
   // the model's table as it is, else it is made again from the trusted views.
-  let built = tableOf(answered);
+  let built = yield* tableOf(answered);
   const { trusted: views, impostors } = splitImpostors(answered, built);
-  if (impostors.length > 0) built = tableOf(views);
+  yield;
+  if (impostors.length > 0) built = yield* tableOf(views);
   const { table, nodes, byId, isMyself } = built;
   const probeByAddr = new Map<string, NodeProbe>();
   const probePorts = new Set<number>();
@@ -134,7 +167,9 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
   // A probe that answered belongs to the id in its own myself line: an old id listed at the
   // same address (a node restarted with an empty nodes.conf) must not borrow its answer.
   const answeredBy = new Map(views.map((v) => [v.probe, v.myself?.id]));
+  let merged = 0;
   for (const entry of byId.values()) {
+    if (++merged % 256 === 0) yield;
     const node = entry.node;
     // A listed address can only match a probe on the same port: most nodes skip the normalising.
     if (!node.probe && node.addr && probePorts.has(node.port)) {
@@ -152,6 +187,7 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
     (node as LazyNode).sightings(entry.seenLines, entry.seenViews);
   }
 
+  yield;
   const slotRuns = runsOf(slotOwners(table, nodes), nodes);
   for (const node of nodes.values()) node.slots = [];
   for (const run of slotRuns) {
@@ -178,8 +214,8 @@ interface BuiltTable {
   inOtherViews: boolean[];
 }
 
-/** One pass over every line of every view: the distinct lines, and each node id's lines and sightings. */
-function tableOf(views: NodeView[]): BuiltTable {
+/** One pass over every line of every view (yielding after each view): the distinct lines, and each node id's lines and sightings. */
+function* tableOf(views: NodeView[]): Generator<void, BuiltTable, void> {
   const nodes = new Map<string, ModelNode>();
   const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
   const isMyself: boolean[] = [];
@@ -226,6 +262,7 @@ function tableOf(views: NodeView[]): BuiltTable {
         entry.seenViews.push(view);
       }
     }
+    yield;
   }
   return { table, nodes, byId, isMyself, lines: table.lines, firstViewIndex, inOtherViews };
 }

@@ -118,7 +118,9 @@ function configurationGroups(views: NodeView[], table: LineTable, joiners: Reado
     }
     tokenOf[index] = token;
   });
-  // Candidates by an order-free summary (count, sums), then compared exactly.
+  // Candidates by an order-free summary (count, sums), then compared exactly (as multisets:
+  // counted, not sorted).
+  const tally = new Int32Array(numbers.size);
   const groups: Array<{ tokens: Int32Array; views: NodeView[] }> = [];
   const bySummary = new Map<string, Array<{ tokens: Int32Array; views: NodeView[] }>>();
   for (const view of views) {
@@ -134,10 +136,10 @@ function configurationGroups(views: NodeView[], table: LineTable, joiners: Reado
       sum = (sum + token) | 0;
       mixed = (mixed + Math.imul(token + 1, 0x9e3779b1)) | 0;
     }
-    const tokens = all.subarray(0, length).sort();
+    const tokens = all.subarray(0, length);
     const summary = `${tokens.length}:${sum}:${mixed}`;
     const candidates = bySummary.get(summary) ?? [];
-    const group = candidates.find((g) => sameTokens(g.tokens, tokens));
+    const group = candidates.find((g) => sameTokens(g.tokens, tokens, tally));
     if (group) {
       group.views.push(view);
       continue;
@@ -150,10 +152,15 @@ function configurationGroups(views: NodeView[], table: LineTable, joiners: Reado
   return new Map(groups.map((g, i) => [String(i), g.views]));
 }
 
-function sameTokens(a: Int32Array, b: Int32Array): boolean {
+/** The same token numbers, each as many times, in any order. `tally` is all zeros, and is left so. */
+function sameTokens(a: Int32Array, b: Int32Array, tally: Int32Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  for (let i = 0; i < a.length; i++) tally[a[i]!]!++;
+  let same = true;
+  for (let i = 0; i < b.length && same; i++) if (--tally[b[i]!]! < 0) same = false;
+  for (let i = 0; i < a.length; i++) tally[a[i]!] = 0;
+  for (let i = 0; i < b.length; i++) tally[b[i]!] = 0;
+  return same;
 }
 
 /** Lines that some views print differently (or not at all), for evidence. */
