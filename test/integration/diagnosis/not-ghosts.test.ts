@@ -8,6 +8,7 @@ import { parseConfig } from '../../../src/config/load';
 import { diagnoseCluster } from '../../../src/engine';
 import { eventually, freePort, parseClusterNodes, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import type { PlannedReport } from '../../../src/repair/types';
+import { offeredPlanProblems } from '../../helpers/offered-plans';
 
 const config = parseConfig({});
 
@@ -15,7 +16,10 @@ async function diagnoseLive(
   c: TestCluster,
   seeds = c.nodes.filter((n) => n.role !== 'spare' && n.alive).map((n) => n.addr),
 ): Promise<PlannedReport> {
-  return (await diagnoseCluster({ name: 'test', seeds, tls: false, spareNodes: [] }, config)).report;
+  const { report } = await diagnoseCluster({ name: 'test', seeds, tls: false, spareNodes: [] }, config);
+  // Part of the scenario suite: no plan offered on these clusters fails its own precondition.
+  assert.deepEqual(await offeredPlanProblems(report), [], 'an offered plan fails its own precondition');
+  return report;
 }
 
 function codes(report: PlannedReport): string {
