@@ -47,6 +47,8 @@ export function queueKeys(prefix: string) {
     /** The metrics' per-cluster summary and last healthy time (src/metrics/domain.ts). */
     metricsSummary: (cluster: string) => queueKey(prefix, 'metrics', 'cluster', cluster),
     metricsLastHealthy: (cluster: string) => queueKey(prefix, 'metrics', 'last-healthy', cluster),
+    /** A cluster's silence, from a command or a maintenance window (src/incidents/silences.ts). */
+    silence: (cluster: string) => medicKey(prefix, 'silence', cluster),
     /** A cluster's incident state (src/incidents/store.ts). */
     incidents: (cluster: string) => ({
       incident: medicKey(prefix, 'incident', cluster),

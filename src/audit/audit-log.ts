@@ -18,7 +18,10 @@ export type AuditAction =
   | 'incident.reopened'
   | 'incident.adopted'
   | 'alert.received'
-  | 'request.rejected';
+  | 'request.rejected'
+  | 'silence.set'
+  | 'silence.cleared'
+  | 'silence.refused';
 
 export interface AuditEntry {
   action: AuditAction;

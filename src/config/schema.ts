@@ -39,6 +39,15 @@ export const clusterPagingSchema = z.object({
   webhooks: z.array(webhookSchema).default([]),
 });
 
+/** A planned maintenance: the cluster is silenced from `from` until `until` (ISO 8601 times with a zone). */
+export const maintenanceWindowSchema = z
+  .object({
+    from: z.iso.datetime({ offset: true, error: 'an ISO 8601 time with its zone, e.g. 2026-12-01T02:00:00Z' }),
+    until: z.iso.datetime({ offset: true, error: 'an ISO 8601 time with its zone, e.g. 2026-12-01T04:00:00Z' }),
+    reason: z.string().max(200).optional(),
+  })
+  .refine((w) => Date.parse(w.until) > Date.parse(w.from), { message: '`until` must be after `from`', path: ['until'] });
+
 export const clusterSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (starting with a letter or digit)'),
   seeds: z.array(hostPort).min(1, 'give at least one seed node'),
@@ -66,6 +75,8 @@ export const clusterSchema = z.object({
   approvers: approversSchema.optional(),
   /** Who is paged when this cluster's incident opens and resolves (docs/paging.md). */
   paging: clusterPagingSchema.optional(),
+  /** Planned maintenance windows: silenced then (no incident thread, no page; polls and history go on). */
+  maintenance: z.array(maintenanceWindowSchema).optional(),
 });
 
 export const configSchema = z.object({

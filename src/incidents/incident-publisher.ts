@@ -13,11 +13,23 @@ export interface IncidentRef {
   openedAt: number;
 }
 
-/** What the root message shows. `flaps`: how often it broke again after being resolved. */
-export type RootView =
+/** Until when the cluster was silenced while this incident was present, by whom and why. */
+export interface SilencedView {
+  until: number;
+  by: string;
+  reason: string | null;
+  source: 'command' | 'maintenance';
+}
+
+/**
+ * What the root message shows. `flaps`: how often it broke again after being resolved;
+ * `silenced`: the cluster was silenced while it was present (the silence is over).
+ */
+export type RootView = (
   | { state: 'open'; report: PlannedReport; detectedBy: string; updatedAt: number; flaps: number }
   | { state: 'recovering'; cause: string | null; since: number; resolveAfterPolls: number; flaps: number }
-  | { state: 'resolved'; cause: string | null; fix: FixUsed | null; resolvedAt: number; resolveAfterPolls: number; flaps: number };
+  | { state: 'resolved'; cause: string | null; fix: FixUsed | null; resolvedAt: number; resolveAfterPolls: number; flaps: number }
+) & { silenced?: SilencedView };
 
 /** A message in the thread beside the diagnoses. */
 export type ThreadNote =

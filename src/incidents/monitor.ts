@@ -24,7 +24,7 @@ import {
   riskFindings,
   type FixUsed,
 } from './assess';
-import { isDeliveryError, type IncidentPublisher, type IncidentRef, type ThreadNote } from './incident-publisher';
+import { isDeliveryError, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote } from './incident-publisher';
 import {
   createIncidentStore,
   lastKnownKeysLookup,
@@ -35,6 +35,7 @@ import {
   type PendingNote,
   type ResolvedIncident,
 } from './store';
+import { createSilenceStore, isActive, maintenanceSilence, type Silence } from './silences';
 import { nextThreadStep, plansOf, rootSignature, type ThreadContext, type ThreadStep } from './thread';
 import type { PlannedReport } from '../repair/types';
 
@@ -83,6 +84,8 @@ export interface PollOutcome {
   risk?: 'posted' | 'not-due' | 'none';
   /** What the Slack thread got this poll ('stalled': a step failed; the next poll retries it). */
   thread?: { steps: string[]; stalled?: string };
+  /** The cluster is silenced: polled and recorded, but no incident decision was made. */
+  silenced?: { until: number; by: string; reason: string | null; source: Silence['source'] };
 }
 
 /**
@@ -136,6 +139,7 @@ export function createMonitorPoll(deps: MonitorDeps): MonitorPoll {
 export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   const now = deps.now ?? Date.now;
   const store = createIncidentStore(deps.redis, deps.config.queue.prefix);
+  const silences = createSilenceStore(deps.redis, deps.config.queue.prefix);
   const log = deps.logger.child({ module: 'monitor' });
   const { resolveAfterPolls, intervalMs, riskDigestMs, reopenWindowMs } = deps.config.monitor;
   // Two monitors polling the same cluster must not resolve twice as fast: healthy polls closer
@@ -159,6 +163,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     const assessment = assessLightProbe(light);
     await recordHistory(cluster.name, light, t);
     const open = await store.getIncident(cluster.name);
+    const silence = await silenceOf(cluster, t);
 
     // While an incident is open every poll is a full diagnosis: it resolves only when the full
     // diagnosis is clean too, not merely the light probe.
@@ -180,11 +185,19 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       'monitor poll',
     );
 
+    if (silence.active) {
+      // Silenced: polled, history and state recorded, but nobody is told anything.
+      const { until, by, reason, source } = silence.active;
+      outcome.silenced = { until, by, reason, source };
+      log.debug({ cluster: cluster.name, until: new Date(until).toISOString(), faulty }, 'monitor poll: silenced');
+      return outcome;
+    }
     if (faulty && report) outcome.incident = await onFault(cluster, report, data, t, open?.record ?? null);
     else if (open && healthy) outcome.incident = await onHealthy(cluster, t, open.record);
     else if (open) outcome.incident = { id: open.record.id, action: 'unchanged' };
     else if (healthy) outcome.risk = await checkRisks(cluster, report, t);
     if (data.alerts?.length && outcome.incident && outcome.incident.action !== 'contended') await noteAlerts(cluster.name, data.alerts, t);
+    if (silence.ended) await noteEndedSilence(cluster.name, silence.ended, outcome.incident);
     if (outcome.incident && outcome.incident.action !== 'contended') {
       outcome.thread = await deliverThread(cluster.name, { report: faulty ? report : null, now: t, resolveAfterPolls });
     }
@@ -211,6 +224,46 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
       channel: rec.channel,
       rootTs: rec.rootTs,
     };
+  }
+
+  /**
+   * The silence in force (a command's, or a configured maintenance window, mirrored into the
+   * queue Redis so its end is noticed like a command's), or the one that ended and was not yet
+   * reported. Decided by this monitor's clock.
+   */
+  async function silenceOf(
+    cluster: ClusterConfig,
+    t: number,
+  ): Promise<{ active: Silence | null; ended: { silence: Silence; raw: string } | null }> {
+    const stored = await silences.get(cluster.name);
+    const window = maintenanceSilence(cluster, t);
+    if (window && !(stored && isActive(stored.silence, t) && stored.silence.until >= window.until)) {
+      await silences.set(window, t);
+      return { active: window, ended: null };
+    }
+    if (!stored) return { active: null, ended: null };
+    if (isActive(stored.silence, t)) return { active: stored.silence, ended: null };
+    return { active: null, ended: stored.silence.noted || stored.silence.until > t ? null : stored };
+  }
+
+  /** A silence is over: the incident present now (if any) shows until when it was silenced; reported once. */
+  async function noteEndedSilence(
+    name: string,
+    ended: { silence: Silence; raw: string },
+    incident: PollOutcome['incident'],
+  ): Promise<void> {
+    if (incident?.action === 'contended') return; // the next poll tries again
+    const { until, by, reason, source } = ended.silence;
+    if (incident) {
+      await updateIncident(name, (rec) =>
+        rec.silenced?.until === until ? null : { next: { ...rec, silenced: { until, by, reason, source } } },
+      );
+      log.info(
+        { cluster: name, incident: incident.id, until: new Date(until).toISOString() },
+        'silence over with an incident present: its thread says until when it was silenced',
+      );
+    }
+    await silences.markNoted(name, ended.raw);
   }
 
   async function recordHistory(name: string, light: ClusterSnapshot, t: number): Promise<void> {
@@ -609,7 +662,14 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
           }
           // Write-ahead: should this process die or the answer never come, the next one looks first.
           await record(() => ({ rootUncertain: true }));
-          const view = { state: 'open' as const, report: ctx.report!, detectedBy: rec.detectedBy, updatedAt: ctx.now, flaps: rec.flaps };
+          const view: RootView = {
+            state: 'open',
+            report: ctx.report!,
+            detectedBy: rec.detectedBy,
+            updatedAt: ctx.now,
+            flaps: rec.flaps,
+            ...(rec.silenced ? { silenced: rec.silenced } : {}),
+          };
           const ts = await publisher.postRoot(ref, view);
           await record(() => ({ rootTs: ts, rootUncertain: false, rootSignature: rootSignature(rec, view) }));
           return 'ok';

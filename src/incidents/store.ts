@@ -71,6 +71,15 @@ export interface IncidentRecord {
   delivering: { token: string; at: number } | null;
   /** Slack rate-limited us: no Slack call for this incident before then. */
   slackNotBefore: number | null;
+  /** The cluster was silenced while this incident was present: until when, by whom, why (shown in the root). */
+  silenced: SilenceNote | null;
+}
+
+export interface SilenceNote {
+  until: number;
+  by: string;
+  reason: string | null;
+  source: 'command' | 'maintenance';
 }
 
 export interface PendingNote {
@@ -117,6 +126,7 @@ function recordDefaults(): RecordDefaults {
     seq: 0,
     delivering: null,
     slackNotBefore: null,
+    silenced: null,
   };
 }
 

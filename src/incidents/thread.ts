@@ -64,6 +64,11 @@ export function nextThreadStep(rec: IncidentRecord, ctx: ThreadContext): ThreadS
 
 /** What the root should show now, or null when this poll knows nothing new (keep it). */
 export function rootView(rec: IncidentRecord, ctx: ThreadContext): RootView | null {
+  const view = rootViewWithoutSilence(rec, ctx);
+  return view && rec.silenced ? { ...view, silenced: rec.silenced } : view;
+}
+
+function rootViewWithoutSilence(rec: IncidentRecord, ctx: ThreadContext): RootView | null {
   if (rec.resolvedAt !== null) {
     return {
       state: 'resolved',
@@ -92,11 +97,21 @@ export function rootView(rec: IncidentRecord, ctx: ThreadContext): RootView | nu
  * slots not served and the nodes down. Never times or counters, so it is not edited every poll.
  */
 export function rootSignature(rec: Pick<IncidentRecord, 'flaps'>, view: RootView): string {
-  if (view.state !== 'open') return JSON.stringify([view.state, rec.flaps]);
+  // Only a root that shows a silence has it in its signature: roots of before are not edited for it.
+  const silenced = view.silenced ? [view.silenced.until] : [];
+  if (view.state !== 'open') return JSON.stringify([view.state, rec.flaps, ...silenced]);
   const { report } = view;
   const down = report.nodes
     .filter((n) => n.health === 'down')
     .map((n) => n.id)
     .sort();
-  return JSON.stringify(['open', rec.flaps, report.verdict, causeOf(report)?.title ?? null, formatRanges(report.coverage.uncovered), down]);
+  return JSON.stringify([
+    'open',
+    rec.flaps,
+    report.verdict,
+    causeOf(report)?.title ?? null,
+    formatRanges(report.coverage.uncovered),
+    down,
+    ...silenced,
+  ]);
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger';
 import { approvalSigningSecret, createApprovalSigner } from '../repair/approval';
 import { createApprovalStore } from './approvals';
 import { createApproverChecker } from './approvers';
+import { createSilenceStore } from '../incidents/silences';
 import { boltLogger } from './bolt-logger';
 import { buttonKey, createButtonSigner } from './button-value';
 import { rateLimitedMessage } from './blocks/command';
@@ -109,6 +110,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     states: createClusterStates(deps.redis, config.queue.prefix),
     inflight: createInflightDiagnoses(deps.redis, config.queue.prefix),
     incidents: createIncidentStore(deps.redis, config.queue.prefix),
+    silences: createSilenceStore(deps.redis, config.queue.prefix),
     signer,
     approvalSigner,
     isApprover: createApproverChecker({ client: app.client, logger: deps.logger, now }),

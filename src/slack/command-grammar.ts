@@ -10,9 +10,13 @@ export type CommandRequest =
   | { kind: 'paste' }
   | { kind: 'diagnose'; ref: string }
   | { kind: 'audit'; ref: string }
+  | { kind: 'silence'; ref: string; duration: string; reason: string | null }
+  | { kind: 'unsilence'; ref: string }
   | { kind: 'usage'; message: string };
 
-const KEYWORDS = new Set(['help', 'list', 'paste', 'audit']);
+const KEYWORDS = new Set(['help', 'list', 'paste', 'audit', 'silence', 'unsilence']);
+/** A silence's reason is shown in Slack and kept in the audit stream: one line, bounded. */
+export const MAX_SILENCE_REASON = 200;
 
 /** Pure: the command text (as Slack sends it) to a request. Keywords win over cluster names. */
 export function parseCommandText(raw: string): CommandRequest {
@@ -22,6 +26,19 @@ export function parseCommandText(raw: string): CommandRequest {
   const keyword = first.toLowerCase();
   if (keyword === 'help' || keyword === 'list' || keyword === 'paste') {
     return rest.length ? { kind: 'usage', message: `\`${keyword}\` takes no argument.` } : { kind: keyword };
+  }
+  if (keyword === 'silence') {
+    if (rest.length < 2)
+      return {
+        kind: 'usage',
+        message: 'Usage: `/redis-diagnose silence <cluster> <duration> [reason]`, e.g. `silence payments 2h db upgrade`.',
+      };
+    const reason = rest.slice(2).join(' ').slice(0, MAX_SILENCE_REASON);
+    return { kind: 'silence', ref: rest[0]!, duration: rest[1]!, reason: reason || null };
+  }
+  if (keyword === 'unsilence') {
+    if (rest.length !== 1) return { kind: 'usage', message: 'Usage: `/redis-diagnose unsilence <cluster>`.' };
+    return { kind: 'unsilence', ref: rest[0]! };
   }
   if (keyword === 'audit') {
     if (rest.length !== 1) return { kind: 'usage', message: 'Usage: `/redis-diagnose audit <cluster>`.' };

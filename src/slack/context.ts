@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Approvers, Config } from '../config/schema';
 import type { IncidentStore } from '../incidents/store';
 import type { Enqueuer } from '../jobs/types';
+import type { SilenceStore } from '../incidents/silences';
 import type { Logger } from '../logging/logger';
 import type { ApprovalSigner } from '../repair/approval';
 import type { ApprovalStore, ApproverCheck } from './approvals';
@@ -24,6 +25,8 @@ export interface SlackContext {
   inflight: InflightDiagnoses;
   /** The monitor's incidents: while one is open, its thread is the one place for that outage. */
   incidents: Pick<IncidentStore, 'getIncident'>;
+  /** Silenced clusters (shared with the monitor through the queue Redis). */
+  silences: SilenceStore;
   signer: ButtonSigner;
   /** Signs each approval for the repair worker, which runs nothing unsigned. */
   approvalSigner: ApprovalSigner;

@@ -234,7 +234,13 @@ export function createSlackIncidentPublisher(deps: SlackIncidentPublisherDeps): 
   }
 
   function rootBody(ref: IncidentRef, view: RootView): MessageBody & { metadata: unknown } {
-    const base = { cluster: ref.cluster, incidentId: ref.incidentId, openedAt: ref.openedAt, flaps: view.flaps };
+    const base = {
+      cluster: ref.cluster,
+      incidentId: ref.incidentId,
+      openedAt: ref.openedAt,
+      flaps: view.flaps,
+      ...(view.silenced ? { silenced: view.silenced } : {}),
+    };
     if (view.state === 'open')
       return openIncidentMessage({ ...base, detectedBy: view.detectedBy, report: view.report, updatedAt: view.updatedAt });
     if (view.state === 'recovering')

@@ -6,6 +6,7 @@ import { VERDICT_ICON } from './diagnosis';
 import { section, type MessageBody, type ModalView } from './kit';
 import { escapeMrkdwn, fallbackText, LIMITS, mention, permalinkText, truncate } from './text';
 import { plural } from '../../text';
+import { isActive, type Silence } from '../../incidents/silences';
 
 export function helpMessage(config: Config): MessageBody {
   const names = config.clusters.map((c) => `\`${escapeMrkdwn(c.name)}\``).join(', ') || '_none configured_';
@@ -14,6 +15,7 @@ export function helpMessage(config: Config): MessageBody {
     `• \`${COMMAND} <cluster>\`: ask every node, name the root cause, offer fixes`,
     `• \`${COMMAND} list\`: the clusters and their last state`,
     `• \`${COMMAND} audit <cluster>\`: prevention checks (a replica per master, failure domains, full-coverage setting, bus ports)`,
+    `• \`${COMMAND} silence <cluster> <duration> [reason]\`: no incident thread and no page for a while (approvers; e.g. \`2h\`, \`30m\`); \`unsilence <cluster>\` ends it`,
     `• \`${COMMAND} paste\`: analyse pasted \`CLUSTER NODES\` output offline (connects to nothing)`,
     `• \`${COMMAND} help\`: this`,
     `Clusters: ${names}`,
@@ -33,7 +35,12 @@ export function refusedClusterMessage(message: string): MessageBody {
   return { text: fallbackText(message), blocks: [section(truncate(`:no_entry: ${escapeMrkdwn(message)}`, LIMITS.sectionText))] };
 }
 
-export function listMessage(config: Config, states: Map<string, LastState>, now: number): MessageBody {
+export function listMessage(
+  config: Config,
+  states: Map<string, LastState>,
+  now: number,
+  silences: Map<string, Silence> = new Map(),
+): MessageBody {
   if (config.clusters.length === 0) {
     return {
       text: 'No clusters configured',
@@ -43,7 +50,9 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
   const lines = config.clusters.map((cluster) => {
     const state = states.get(cluster.name);
     const name = `*${escapeMrkdwn(cluster.name)}* (${plural(cluster.seeds.length, 'seed')}${cluster.channel ? `, <#${cluster.channel}>` : ''})`;
-    if (!state) return `• ${name}: never diagnosed`;
+    const silence = silences.get(cluster.name);
+    const silenced = silence && isActive(silence, now) ? `\n    ${silenceLine(silence)}` : '';
+    if (!state) return `• ${name}: never diagnosed${silenced}`;
     const uncovered = countSlots(state.uncovered);
     const detail = [
       `${VERDICT_ICON[state.verdict]} ${state.verdict.toUpperCase()}`,
@@ -53,7 +62,7 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
     ]
       .filter(Boolean)
       .join(', ');
-    return `• ${name}: ${detail}`;
+    return `• ${name}: ${detail}${silenced}`;
   });
   const chunks: string[] = [];
   let current = '';
@@ -66,6 +75,23 @@ export function listMessage(config: Config, states: Map<string, LastState>, now:
   }
   chunks.push(current);
   return { text: `${config.clusters.length} clusters`, blocks: chunks.slice(0, LIMITS.blocksPerMessage).map((c) => section(c)) };
+}
+
+/** `:no_bell: silenced until <time> by @alice (db upgrade)` */
+export function silenceLine(silence: Silence): string {
+  const by = silence.source === 'maintenance' ? 'a maintenance window (config)' : mention(silence.by);
+  const why = silence.reason ? ` (${escapeMrkdwn(silence.reason)})` : '';
+  return `:no_bell: silenced until ${slackDate(silence.until)} by ${by}${why}`;
+}
+
+/** The answer to a silence command: what changed, or why nothing did. */
+export function silenceMessage(text: string): MessageBody {
+  return { text: fallbackText(text), blocks: [section(truncate(text, LIMITS.sectionText))] };
+}
+
+export function slackDate(ms: number): string {
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
 /** What a later asker gets while a diagnosis of the same cluster is running: a pointer to it. */

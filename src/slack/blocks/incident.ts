@@ -2,8 +2,9 @@
 import type { types } from '@slack/bolt';
 import { countSlots, formatRanges, type SlotRange } from '../../cluster/slots';
 import type { DiagnosisReport, Finding } from '../../diagnosis/types';
-import { escapeMrkdwn, fallbackText, permalinkText, truncate } from './text';
+import { escapeMrkdwn, fallbackText, mention, permalinkText, truncate } from './text';
 import { causeOf, type FixUsed } from '../../incidents/assess';
+import type { SilencedView } from '../../incidents/incident-publisher';
 import { plural } from '../../text';
 
 type KnownBlock = types.KnownBlock;
@@ -46,6 +47,8 @@ export interface OpenIncidentInput {
   updatedAt: number;
   /** How often it broke again after being resolved (reopened in this thread). */
   flaps?: number;
+  /** The cluster was silenced while this incident was present (the silence is over). */
+  silenced?: SilencedView;
 }
 
 /** The root message while the outage lasts; edited in place as the state changes. */
@@ -56,6 +59,7 @@ export function openIncidentMessage(input: OpenIncidentInput): SlackMessage {
     down.length ? `*Down:* ${escape(down.slice(0, 8).join(', '))}${down.length > 8 ? ` and ${down.length - 8} more` : ''}` : '',
     `*Findings:* ${input.report.findings.filter((f) => f.category === 'fault').length} fault(s), details and fix buttons in the thread`,
     flapText(input.flaps),
+    silencedText(input.silenced),
   ].filter(Boolean);
   return {
     text: fallbackText(headline),
@@ -78,6 +82,7 @@ export interface RecoveringInput {
   resolveAfterPolls: number;
   since: number;
   flaps?: number;
+  silenced?: SilencedView;
 }
 
 /** Healthy again, but not for long enough to call it resolved (a blip keeps its thread). */
@@ -87,7 +92,11 @@ export function recoveringIncidentMessage(input: RecoveringInput): SlackMessage 
     text: fallbackText(headline),
     blocks: [
       section(`*${escape(headline)}*`),
-      section([`*Cause:* ${escape(input.cause ?? 'not identified')}`, flapText(input.flaps)].filter(Boolean).join('\n')),
+      section(
+        [`*Cause:* ${escape(input.cause ?? 'not identified')}`, flapText(input.flaps), silencedText(input.silenced)]
+          .filter(Boolean)
+          .join('\n'),
+      ),
       context(`Incident ${input.incidentId} · opened ${when(input.openedAt)} · healthy since ${when(input.since)}`),
     ],
     metadata: metadata(input, 'recovering'),
@@ -103,6 +112,7 @@ export interface ResolvedInput {
   fix: FixUsed | null;
   resolveAfterPolls: number;
   flaps?: number;
+  silenced?: SilencedView;
 }
 
 /** The root message once resolved: how long it lasted, what caused it, what fixed it. */
@@ -114,7 +124,11 @@ export function resolvedIncidentMessage(input: ResolvedInput): SlackMessage {
     blocks: [
       section(`*${escape(headline)}*`),
       section(
-        [`*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`, flapText(input.flaps)]
+        [
+          `*Cause:* ${escape(input.cause ?? 'not identified')}\n*Fix:* ${fixText(input.fix, true)}`,
+          flapText(input.flaps),
+          silencedText(input.silenced),
+        ]
           .filter(Boolean)
           .join('\n'),
       ),
@@ -269,6 +283,14 @@ function metadata(
       ...(resolvedAt !== undefined ? { resolved_at: resolvedAt } : {}),
     },
   };
+}
+
+/** `*Silenced* until 14:30 by @alice (db upgrade): no thread and no page meanwhile; the monitor kept polling.` */
+export function silencedText(silenced: SilencedView | undefined): string {
+  if (!silenced) return '';
+  const by = silenced.source === 'maintenance' ? 'a maintenance window in the configuration' : mention(silenced.by);
+  const why = silenced.reason ? ` (${escape(silenced.reason)})` : '';
+  return `*Silenced* until ${when(silenced.until)} by ${by}${why}: no thread and no page meanwhile; the monitor kept polling and recording.`;
 }
 
 function flapText(flaps: number | undefined): string {

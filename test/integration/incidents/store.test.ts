@@ -38,6 +38,7 @@ function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRe
     seq: 0,
     delivering: null,
     slackNotBefore: null,
+    silenced: null,
     ...overrides,
   };
 }

@@ -44,6 +44,7 @@ function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
     seq: 0,
     delivering: null,
     slackNotBefore: null,
+    silenced: null,
     ...over,
   };
 }

@@ -18,6 +18,14 @@ const B = 'b'.repeat(40);
 const C = 'c'.repeat(40);
 const HOSTILE = '<!channel>';
 const HOSTILE_HOST = '<!here>';
+const hostileSilence = {
+  cluster: 'payments',
+  at: 0,
+  until: 1000,
+  by: 'U0ASKER',
+  source: 'command' as const,
+  reason: `db upgrade <!channel> <!everyone> <@UATTACKER> <#C0ATTACK> <http://evil.example|click> &`,
+};
 const HOSTILE_ALL = `${HOSTILE} <!everyone> <@UATTACKER> <#C0ATTACK> <http://evil.example|click> &`;
 
 /** A real diagnosis of a cluster whose nodes announce hostile addresses and hostnames. */
@@ -187,7 +195,11 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
           ],
         ]),
         Date.now(),
+        new Map([['payments', { ...hostileSilence, until: Date.now() + 60_000 }]]),
       ),
+    silenceLine: () => commandBlocks.silenceLine(hostileSilence),
+    // Its contract: the text is mrkdwn whose quoted values the caller escaped.
+    silenceMessage: () => commandBlocks.silenceMessage(`silenced ${escapeMrkdwn(HOSTILE_ALL)}`),
     pasteModal: () => commandBlocks.pasteModal(HOSTILE_ALL),
     alreadyRunningMessage: () => [
       commandBlocks.alreadyRunningMessage({ cluster: HOSTILE_ALL, kind: 'diagnose', askedBy: HOSTILE, since: 0, channel: 'C0PAY' }, 1000),
@@ -204,6 +216,10 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
     ],
   },
   'slack/blocks/incident': {
+    silencedText: () => [
+      incidentBlocks.silencedText({ ...hostileSilence, by: HOSTILE }),
+      incidentBlocks.silencedText({ ...hostileSilence, source: 'maintenance' }),
+    ],
     incidentHeadline: () => incidentBlocks.incidentHeadline('payments', report),
     openIncidentMessage: () =>
       incidentBlocks.openIncidentMessage({
@@ -254,6 +270,8 @@ const NOT_BUILDERS = new Set([
   'slack/blocks/repair.stepText',
   'slack/blocks/repair.applyProgress',
   'slack/blocks/command.ago',
+  // A date from a number.
+  'slack/blocks/command.slackDate',
 ]);
 
 const MODULES: Record<string, Record<string, unknown>> = {

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { silenceCommand } from './silence';
 import { errorMessage } from '../../../errors';
 import { helpMessage, listMessage, pasteModal, refusedClusterMessage, usageMessage } from '../../blocks/command';
 import { escapeMrkdwn } from '../../blocks/text';
@@ -27,13 +28,23 @@ export function redisDiagnoseCommand(ctx: SlackContext) {
         return;
       case 'list': {
         await ack();
-        const states = await ctx.states.readLast().catch((err: unknown) => {
-          log.warn({ err: errorMessage(err) }, 'could not read the last states');
-          return new Map();
-        });
-        await respondEphemeral(command.response_url, listMessage(ctx.config, states, ctx.now()), log);
+        const [states, silences] = await Promise.all([
+          ctx.states.readLast().catch((err: unknown) => {
+            log.warn({ err: errorMessage(err) }, 'could not read the last states');
+            return new Map();
+          }),
+          ctx.silences.getAll(ctx.config.clusters.map((c) => c.name)).catch((err: unknown) => {
+            log.warn({ err: errorMessage(err) }, 'could not read the silences');
+            return new Map();
+          }),
+        ]);
+        await respondEphemeral(command.response_url, listMessage(ctx.config, states, ctx.now(), silences), log);
         return;
       }
+      case 'silence':
+      case 'unsilence':
+        await silenceCommand(ctx, command, ack, request, log);
+        return;
       case 'paste': {
         await ack();
         try {
