@@ -23,7 +23,12 @@ export const approversSchema = z.object({
 /** PagerDuty Events API v2: trigger on open, resolve on resolved, dedup key = incident id. */
 export const pagerDutySchema = z.object({
   /** The integration's routing key (a secret: give it as `${PAGERDUTY_ROUTING_KEY}`). Never logged. */
-  routingKey: z.string().min(1, 'give the PagerDuty routing key (e.g. ${PAGERDUTY_ROUTING_KEY})'),
+  routingKey: z
+    .string()
+    .min(
+      1,
+      'give the PagerDuty routing key (from the environment variable PAGERDUTY_ROUTING_KEY, written as $' + '{PAGERDUTY_ROUTING_KEY})',
+    ),
   url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
 });
 
