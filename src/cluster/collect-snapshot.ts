@@ -109,6 +109,10 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   // Each reply is parsed once, as it arrives (between the others' network waits); discovery, the
   // model, the rules and the monitor read that parse. Lines many nodes print alike are parsed once.
   const lineCache = new NodeLineCache();
+  // Replies that land together are parsed one after the other with a turn of the event loop every
+  // few milliseconds: as promise continuations they would all run in one block (a hundred 1000-line
+  // replies at once), and nothing else in the process (a Slack ack) would run meanwhile.
+  const inTurn = slicedWork();
   const listings = new Map<NodeProbe, Listing>();
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
   const inFlight = pLimit(MAX_IN_FLIGHT);
@@ -121,7 +125,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     const results = await Promise.all(
       pending.map(async (addr) => {
         const probe = await inFlight(() => probeNode(addr, probeOptions));
-        const listing = listingOf(probe.replies, lineCache);
+        const listing = await inTurn(() => listingOf(probe.replies, lineCache));
         listings.set(probe, listing);
         bus.startListed(listing);
         return probe;
@@ -575,6 +579,26 @@ interface Listing {
   /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
   raw(i: number): string;
   mine?: ListedNode;
+}
+
+/**
+ * Runs the work it is given one piece after another, and lets the event loop take a turn (timers,
+ * I/O) before a piece once about `sliceMs` of work ran since the last turn.
+ */
+function slicedWork(sliceMs = 10): <T>(work: () => T) => Promise<T> {
+  let sliceStart = performance.now();
+  let chain: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => T): Promise<T> => {
+    const run = chain.then(async () => {
+      if (performance.now() - sliceStart >= sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      return work();
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
 }
 
 const listedOfLine = new WeakMap<ClusterNodeLine, ListedNode | null>();
