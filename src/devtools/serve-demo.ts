@@ -185,8 +185,31 @@ async function playStory({ say, cluster, slack, service, events, signingSecret, 
     (m) => m.params.thread_ts === incidentTs && m.at > incident.at && /Diagnos/.test(String(m.params.text)),
   );
 
-  const click = async (pattern: RegExp): Promise<void> => {
-    const { message, button } = await buttonInThread(slack, incidentTs, pattern);
+  // Approve the slots' reassignment, then what the monitor offers next (forgetting the dead
+  // master's ghost: giving the slots away leaves it in every table), until the incident resolves.
+  // A plan made while gossip still converged can be refused as out of date and offered again.
+  const resolvedEdit = (m: RecordedCall): boolean =>
+    m.params.ts === incidentTs && /Resolved after/.test(JSON.stringify(m.params.blocks ?? m.params.text));
+  const resolved = slack.waitFor('chat.update', resolvedEdit, 90_000);
+  let isResolved = false;
+  void resolved.then(
+    () => {
+      isResolved = true;
+    },
+    () => undefined,
+  );
+  const clicked = new Set<string>();
+  while (!isResolved) {
+    const stop = new AbortController();
+    const offer = await Promise.race([
+      resolved.then(() => undefined),
+      buttonInThread(slack, incidentTs, /^Approve: (Assign slots|Forget)/, 90_000, stop.signal, clicked),
+    ]).finally(() => stop.abort());
+    if (!offer) break;
+    const { message, button } = offer;
+    clicked.add(button.value);
+    if (/^Approve: Forget/.test(button.text?.text))
+      say('The monitor still sees the dead master as a ghost and offers to forget it, in the incident thread.');
     say(`The on-call approver (${ON_CALL}) reads the confirm dialog and clicks "${button.text?.text}"`);
     const clickedAt = Date.now();
     await send(
@@ -209,22 +232,6 @@ async function playStory({ say, cluster, slack, service, events, signingSecret, 
       (m) => m.params.thread_ts === incidentTs && /Repair/.test(String(m.params.text)) && m.at >= clickedAt,
       60_000,
     );
-  };
-  await click(/^Approve: Assign slots/);
-
-  // Giving the slots away leaves the dead master as a ghost: the incident stays open until it
-  // is forgotten too, and the monitor offers that fix in the incident thread.
-  const resolvedEdit = (m: RecordedCall): boolean =>
-    m.params.ts === incidentTs && /Resolved after/.test(JSON.stringify(m.params.blocks ?? m.params.text));
-  const resolved = slack.waitFor('chat.update', resolvedEdit, 60_000);
-  const stop = new AbortController();
-  const forget = await Promise.race([
-    resolved.then(() => false),
-    buttonInThread(slack, incidentTs, /^Approve: Forget/, 60_000, stop.signal).then(() => true),
-  ]).finally(() => stop.abort());
-  if (forget) {
-    say('The monitor still sees the dead master as a ghost and offers to forget it, in the incident thread.');
-    await click(/^Approve: Forget/);
   }
   await resolved;
   say('Repaired, verified on every node, and the incident thread says how long it took.');
@@ -242,6 +249,7 @@ async function buttonInThread(
   pattern: RegExp,
   timeoutMs = 60_000,
   signal?: AbortSignal,
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<{ message: StoredMessage; button: any }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -249,7 +257,7 @@ async function buttonInThread(
       if (message.thread_ts !== threadTs || !Array.isArray(message.blocks)) continue;
       for (const block of message.blocks as any[]) {
         const button = ((block.type === 'actions' ? block.elements : []) as any[]).find(
-          (e) => e.type === 'button' && pattern.test(String(e.text?.text)),
+          (e) => e.type === 'button' && pattern.test(String(e.text?.text)) && !skip.has(e.value),
         );
         if (button) return { message, button };
       }
