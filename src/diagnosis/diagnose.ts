@@ -17,7 +17,7 @@ import { replicationBroken } from './rules/replication-broken';
 import { seedNotInCluster } from './rules/seed-not-in-cluster';
 import { slotsUnassigned } from './rules/slots-unassigned';
 import { splitBrain } from './rules/split-brain';
-import { nodeIdMismatch, nodeOutOfScope, readCapHit } from './rules/trust';
+import { nodeIdMismatch, nodeNotConfirmed, nodeOutOfScope, readCapHit } from './rules/trust';
 import { joiningNodes, nodeJoining, replicaTransitions, reshardingInProgress } from './rules/transitions';
 import {
   FINDING_PRECEDENCE,
@@ -115,6 +115,7 @@ function* ruleSteps(model: ClusterModel, uncoveredSlots: number): Generator<void
     () => masterWithoutSlots(model),
     () => seedNotInCluster(model),
     () => nodeIdMismatch(model),
+    () => nodeNotConfirmed(model),
     () => readCapHit(model),
     () => nodeOutOfScope(model),
     () => fullCoverageSetting(model, uncoveredSlots, lostQuorum),

@@ -3,7 +3,7 @@ import type { ClusterNodeLine } from '../cluster/types';
 
 /** What this needs of a view (the model's NodeView), kept structural so the model imports this, not the reverse. */
 export interface AnsweredView {
-  probe: { addr: string };
+  probe: { addr: string; replies?: { dbsize?: number } | undefined };
   myself?: ClusterNodeLine;
   lines: ClusterNodeLine[];
 }
@@ -15,6 +15,18 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
   addr: string;
   /** Who the cluster lists there instead: one line per id, with the view that lists it. */
   listed: Array<{ viewer: string; line: ClusterNodeLine; view: V }>;
+}
+
+/**
+ * An answer only one node vouches for, which does not know that node back (or that only
+ * handshake entries led to while it holds slots or keys): what one node says about another is
+ * data, so the answer is not used as a node of this cluster.
+ */
+export interface Unconfirmed<V extends AnsweredView = AnsweredView> {
+  view: V;
+  addr: string;
+  /** The view that lists it there (none when only handshake entries did). */
+  listedBy: Array<{ viewer: string; line: ClusterNodeLine }>;
 }
 
 /**
@@ -32,7 +44,8 @@ export interface Impostor<V extends AnsweredView = AnsweredView> {
 export function splitImpostors<V extends AnsweredView>(
   views: V[],
   distinct: DistinctLines,
-): { trusted: V[]; impostors: Array<Impostor<V>> } {
+  isRoot: (view: V) => boolean = () => true,
+): { trusted: V[]; impostors: Array<Impostor<V>>; unconfirmed: Array<Unconfirmed<V>> } {
   // Only the addresses that answered matter: lines elsewhere are skipped on their port number
   // before any address is normalised (a 20,000-line view answers from one address).
   const askedKeys = new Map<V, string>();
@@ -64,12 +77,29 @@ export function splitImpostors<V extends AnsweredView>(
   });
   const trusted: V[] = [];
   const impostors: Array<Impostor<V>> = [];
+  const unconfirmed: Array<Unconfirmed<V>> = [];
+  const lists = (view: V, id: string | undefined): boolean =>
+    id !== undefined && view.lines.some((l) => l.id === id && !l.flags.includes('myself'));
   views.forEach((view, index) => {
     const id = view.myself?.id;
     const key = askedKeys.get(view);
     const ids = id && key !== undefined ? listedAt.get(key) : undefined;
     const others = ids ? [...ids.entries()].filter(([listedId, at]) => listedId !== id && (at.index !== index || at.byOthersToo)) : [];
     if (!ids || others.length === 0 || ids.has(id!)) {
+      // Only what a node says about itself, where we reached it, is trusted on its own word: an
+      // answer that is not a configured seed needs the cluster to vouch for it. One view alone
+      // listing it there is data, unless the answer lists that view back (gossip is mutual).
+      const mine = ids?.get(id!);
+      if (id && !isRoot(view)) {
+        const voucher = mine && !mine.byOthersToo ? views[mine.index] : undefined;
+        const vouchedByOneOnly = voucher !== undefined && voucher !== view && !lists(view, voucher.myself?.id);
+        // Only handshake entries led here: an instance trying to join, kept while it is blank.
+        const unlisted = !mine && (view.myself!.slots.length > 0 || (view.probe.replies?.dbsize ?? 0) > 0);
+        if (vouchedByOneOnly || unlisted) {
+          unconfirmed.push({ view, addr: view.probe.addr, listedBy: mine ? [{ viewer: mine.viewer, line: mine.line }] : [] });
+          return;
+        }
+      }
       trusted.push(view);
       return;
     }
@@ -79,7 +109,7 @@ export function splitImpostors<V extends AnsweredView>(
       listed: others.map(([, at]) => ({ viewer: at.viewer, line: at.line, view: views[at.index]! })),
     });
   });
-  return { trusted, impostors };
+  return { trusted, impostors, unconfirmed };
 }
 
 /**

@@ -4,7 +4,7 @@ import { NodeLineCache, parsedClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
-import { splitImpostors, type Impostor } from './identity';
+import { splitImpostors, type Impostor, type Unconfirmed } from './identity';
 import type { NodeIdentity } from './types';
 
 /** One node's own answer: how it sees the cluster. */
@@ -80,6 +80,8 @@ export interface ClusterModel {
   unreachable: NodeProbe[];
   /** Answers from an address where the cluster lists another node: not used as views. */
   impostors: Array<Impostor<NodeView>>;
+  /** Answers only one node vouches for (one node's word is data): not used as views. */
+  unconfirmed: Array<Unconfirmed<NodeView>>;
   /** The views' lines without repeats, for rules that look at every line of every view. */
   lineTable: LineTable;
 }
@@ -152,9 +154,17 @@ function* modelSteps(snapshot: ClusterSnapshot): Generator<void, ClusterModel, v
   // The table of every answer's lines tells impostors apart; without one (the usual case) it is
   // the model's table as it is, else it is made again from the trusted views.
   let built = yield* tableOf(answered);
-  const { trusted: views, impostors } = splitImpostors(answered, built);
+  // Trust starts at the configured seeds that answered (every view of a paste, or when no seed
+  // answered under the name it was given).
+  const seedKeys = new Set(snapshot.seeds.map(comparableAddr));
+  const anySeed = !snapshot.offline && answered.some((v) => seedKeys.has(comparableAddr(v.probe.addr)));
+  const {
+    trusted: views,
+    impostors,
+    unconfirmed,
+  } = splitImpostors(answered, built, (v) => !anySeed || seedKeys.has(comparableAddr(v.probe.addr)));
   yield;
-  if (impostors.length > 0) built = yield* tableOf(views);
+  if (impostors.length > 0 || unconfirmed.length > 0) built = yield* tableOf(views);
   const { table, nodes, byId, isMyself } = built;
   const probeByAddr = new Map<string, NodeProbe>();
   const probePorts = new Set<number>();
@@ -200,7 +210,7 @@ function* modelSteps(snapshot: ClusterSnapshot): Generator<void, ClusterModel, v
   const unreachable = snapshot.probes.filter((p) => p.status === 'unreachable');
   const owner = new Array<string | null>(SLOT_COUNT).fill(null);
   for (const run of slotRuns) if (run.owner) owner.fill(run.owner.id, run.from, run.to + 1);
-  return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors, lineTable: table };
+  return { snapshot, views, nodes, slotRuns, owner, unreachable, impostors, unconfirmed, lineTable: table };
 }
 
 interface BuiltTable {

@@ -30,6 +30,7 @@ export type FindingCode =
   | 'SEED_NOT_IN_CLUSTER'
   | 'FULL_COVERAGE_SETTING'
   | 'NODE_ID_MISMATCH'
+  | 'NODE_NOT_CONFIRMED'
   | 'READ_CAP_HIT'
   | 'NODE_OUT_OF_SCOPE'
   // Transitions (severity info, category transition).
@@ -57,6 +58,7 @@ export const FINDING_PRECEDENCE: readonly FindingCode[] = [
   'REPLICA_DOWN',
   'NODE_UNREACHABLE',
   'NODE_ID_MISMATCH',
+  'NODE_NOT_CONFIRMED',
   'READ_CAP_HIT',
   'REPLICATION_BROKEN',
   'BUS_PORT_UNREACHABLE',

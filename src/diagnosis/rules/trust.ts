@@ -93,6 +93,41 @@ export function nodeIdMismatch(model: ClusterModel): Finding[] {
   ];
 }
 
+/**
+ * An answer nothing trusted vouches for: only one view lists it there, and it does not know
+ * that view back (or only untrusted views list it). One node's word about another is data: the
+ * answer is left out (src/diagnosis/identity.ts), so no plan meets, repairs or counts it.
+ */
+export function nodeNotConfirmed(model: ClusterModel): Finding[] {
+  if (model.unconfirmed.length === 0) return [];
+  const parts = model.unconfirmed.map((u) => {
+    const by = u.listedBy.map((l) => l.viewer);
+    return `${u.view.myself!.id.slice(0, 8)} answers at ${u.addr}, listed there only by ${by.length ? by.join(', ') : 'no trusted view'}, which it does not list back`;
+  });
+  return [
+    {
+      code: 'NODE_NOT_CONFIRMED',
+      severity: 'warning',
+      category: 'fault',
+      title:
+        model.unconfirmed.length === 1
+          ? `A node at ${model.unconfirmed[0]!.addr} is vouched for by one node only: not trusted`
+          : `Nodes at ${model.unconfirmed.length} addresses are vouched for by one node only: not trusted`,
+      detail:
+        `${parts.join('; ')}. A node of this cluster is listed by its peers and lists them back; what one node says about ` +
+        'another is data, so this answer is not used in the diagnosis and no plan acts on it (no MEET towards it). Either the ' +
+        'listing node is broken or hostile (it lists an unrelated Redis), or the node there forgot the cluster (CLUSTER RESET, ' +
+        'a lost nodes.conf): check it by hand before you introduce it with CLUSTER MEET.',
+      evidence: model.unconfirmed.flatMap((u) => [
+        ...u.listedBy.slice(0, 2).map((l) => evidenceLine(l.viewer, l.line.raw)),
+        evidenceLine(u.addr, u.view.myself!.raw),
+      ]),
+      nodes: [...new Set(model.unconfirmed.map((u) => u.view.myself!.id))].filter((id) => model.nodes.has(id)),
+      slots: [],
+    },
+  ];
+}
+
 /** A read cap bit: some answer was dropped, or some listed node was not asked. */
 export function readCapHit(model: ClusterModel): Finding[] {
   const hits = model.snapshot.capsHit ?? [];

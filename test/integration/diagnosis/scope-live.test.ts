@@ -17,7 +17,7 @@ import { clusterScope } from '../../../src/cluster/scope';
 import { executePlan } from '../../../src/repair/executor';
 import { NodeLinks } from '../../../src/repair/node-links';
 import { eventually, freePort, parseInfo, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
-import { startFakeNode } from '../../helpers/fake-node';
+import { nodeId, startFakeNode } from '../../helpers/fake-node';
 import { config, planOf, useQueueRedis } from '../repair/support';
 
 const PASSWORD = 'the-cluster-password';
@@ -176,6 +176,47 @@ describe("the cluster's own answers do not widen the scope (real clusters)", fun
       await c.client(x!).call('CONFIG', 'SET', 'cluster-announce-port', '0');
       await c.client(x!).call('CONFIG', 'SET', 'cluster-announce-ip', '');
       await queueTrap.close();
+    }
+  });
+
+  it("a fake in-scope node vouching for an unrelated Redis (its real id, in its own listing): one node's word is data, so the unrelated node is reported, not made a member, and no plan goes there (issue 11)", async () => {
+    const c = cluster();
+    const [m0] = c.masters();
+    const other = await startUnrelatedRedis('127.0.0.1');
+    unrelated.push(other);
+    const busOf = (addr: string): number => Number(addr.slice(addr.lastIndexOf(':') + 1)) + 10000;
+    // A fake node in scope (a configured seed) lists the unrelated Redis with its real id as a
+    // connected master owning every slot; the unrelated Redis knows nobody of this cluster.
+    const fakePort = await freePort();
+    const fakeAddr = `127.0.0.1:${fakePort}`;
+    const lines = [
+      `${nodeId(0xfa4e)} ${fakeAddr}@${busOf(fakeAddr)} myself,master - 0 0 0 connected`,
+      `${m0!.id} ${m0!.addr}@${busOf(m0!.addr)} master - 0 0 1 connected`,
+      `${other.id} ${other.addr}@${busOf(other.addr)} master - 0 0 99 connected 0-16383`,
+    ];
+    const vouching = await startFakeNode({ host: '127.0.0.1', port: fakePort, clusterNodes: `${lines.join('\n')}\n` });
+    try {
+      const before = await other.connectionsReceived();
+      const { report } = await diagnoseCluster(clusterOf(c, { seeds: [m0!.addr, vouching.addr] }), config);
+      assert.ok((await other.connectionsReceived()) > before, 'the unrelated Redis (in scope) was asked, as the test intends');
+      const member = report.nodes.find((n) => n.id === other.id);
+      assert.ok(
+        !member?.slots.length || member.health !== 'up' || member.reachable !== true,
+        `the unrelated node became a live member: ${JSON.stringify(member)}`,
+      );
+      assert.ok(
+        !report.fixes.some((p) => JSON.stringify(p.steps).includes(String(other.port))),
+        `a plan goes to the unrelated node: ${report.fixes.map((p) => `${p.title} ${JSON.stringify(p.steps)}`).join('; ')}`,
+      );
+      const finding = report.findings.find((f) => f.code === 'NODE_NOT_CONFIRMED');
+      assert.ok(finding, codes(report));
+      assert.ok(
+        finding.detail.includes(`${other.id.slice(0, 8)} answers at ${other.addr}, listed there only by ${vouching.addr}`),
+        finding.detail,
+      );
+      assert.equal(String(await other.client.call('CLUSTER', 'INFO')).match(/cluster_slots_assigned:(\d+)/)![1], '16384');
+    } finally {
+      await vouching.close();
     }
   });
 
