@@ -19,7 +19,7 @@ import { restartNodePlans, restartReplicaPlans } from './plans/restart-node';
 import type { FixPlan, LastKnownKeys } from './types';
 import { meetBusProblems, planAddresses } from './validate';
 import { failoverPendingIds } from '../diagnosis/rules/transitions';
-import { slotsOf, type SlotRange } from '../cluster/slots';
+import { mergeRanges, rangesOverlap, subtractRanges, type SlotRange } from '../cluster/slots';
 
 export interface PlanOptions {
   /** Configured spare nodes (host:port) that a plan may bring into the cluster. */
@@ -154,9 +154,10 @@ export function keyCountRequest(report: DiagnosisReport, model: ClusterModel): K
 function outsideFailoverWindow(plans: FixPlan[], report: DiagnosisReport): FixPlan[] {
   const pending = failoverPendingIds(report.findings);
   if (pending.size === 0) return plans;
-  const pendingSlots = new Set(report.nodes.filter((n) => pending.has(n.id)).flatMap((n) => [...slotsOf(n.slots)]));
-  const touches = (ranges: readonly SlotRange[]): boolean => [...slotsOf(ranges)].some((slot) => pendingSlots.has(slot));
-  const onlyPending = [...slotsOf(report.coverage.uncovered)].every((slot) => pendingSlots.has(slot));
+  // As ranges, never slot by slot.
+  const pendingSlots = mergeRanges(report.nodes.filter((n) => pending.has(n.id)).flatMap((n) => n.slots));
+  const touches = (ranges: readonly SlotRange[]): boolean => rangesOverlap(ranges, pendingSlots);
+  const onlyPending = subtractRanges(report.coverage.uncovered, pendingSlots).length === 0;
   return plans.filter((plan) => {
     const involved = (plan.basis?.nodes ?? []).map((n) => n.id);
     if (['PROMOTE_REPLICA', 'RESTART_NODE', 'ASSIGN_UNCOVERED_SLOTS'].includes(plan.action) && involved.some((id) => pending.has(id)))

@@ -221,7 +221,12 @@ function buildPlan(ctx: PlanContext, input: PlanInput, assignments: Assignment[]
   for (const slot of slotsOf(orphans)) {
     const to = targetOf(slot);
     const home = homes.find((h) => inRanges(slot, h.slots));
-    if (home && to?.target.node?.id !== home.node.id) taken.set(home, [...(taken.get(home) ?? []), slot]);
+    if (home && to?.target.node?.id !== home.node.id) {
+      // Appended, not copied per slot (a home can lose thousands of slots).
+      const slots = taken.get(home);
+      if (slots) slots.push(slot);
+      else taken.set(home, [slot]);
+    }
     if (!inRanges(slot, fromDeadMasters)) continue;
     if (to?.target.node && (keysIn(to.target.node, slot) ?? 0) > 0) kept.push(slot);
     else lost.push(slot);
@@ -314,10 +319,15 @@ function targetsFor(ctx: PlanContext): Target[] {
 function epochRaiser(ctx: PlanContext, target: ModelNode, slots: SlotRange[], assignments: Assignment[]): PlanStep | undefined {
   const top = maxEpoch(ctx);
   if (target.epoch < top) return undefined;
+  // The owners of these slots, in slot order of the ranges as given: run by run, not slot by slot.
   const rivals = new Set<string>();
-  for (const slot of slotsOf(slots)) {
-    const owner = ctx.model.owner[slot];
-    if (owner && owner !== target.id) rivals.add(owner);
+  for (const [from, to] of slots) {
+    if (from > to) continue;
+    for (const run of ctx.model.slotRuns) {
+      if (run.to < from || run.from > to) continue;
+      const owner = run.owner?.id;
+      if (owner && owner !== target.id) rivals.add(owner);
+    }
   }
   const tied = [...rivals].map((id) => ctx.model.nodes.get(id)).filter((n): n is ModelNode => n !== undefined && n.epoch >= target.epoch);
   if (tied.length === 0) return undefined;
