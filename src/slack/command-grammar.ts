@@ -6,6 +6,7 @@ import { unescapeSlackText } from './blocks/text';
 /** What the user asked for with `/redis-diagnose <text>`. */
 export type CommandRequest =
   | { kind: 'help' }
+  | { kind: 'bare' }
   | { kind: 'list' }
   | { kind: 'paste' }
   | { kind: 'diagnose'; ref: string }
@@ -22,7 +23,8 @@ export const MAX_SILENCE_REASON = 200;
 export function parseCommandText(raw: string): CommandRequest {
   const words = unescapeSlackText(raw).trim().split(/\s+/).filter(Boolean);
   const [first, ...rest] = words;
-  if (first === undefined) return { kind: 'help' };
+  // No text is not the same as `help`: with one cluster configured, it diagnoses that cluster.
+  if (first === undefined) return { kind: 'bare' };
   const keyword = first.toLowerCase();
   if (keyword === 'help' || keyword === 'list' || keyword === 'paste') {
     return rest.length ? { kind: 'usage', message: `\`${keyword}\` takes no argument.` } : { kind: keyword };
@@ -65,9 +67,9 @@ export function resolveTypedCluster(config: Config, ref: string): Resolution {
 }
 
 /** With no argument: the only cluster when there is exactly one, otherwise help. */
-export function defaultRequest(config: Config, request: CommandRequest): CommandRequest {
-  if (request.kind === 'help' && config.clusters.length === 1) return { kind: 'diagnose', ref: config.clusters[0]!.name };
-  return request;
+export function defaultRequest(config: Config, request: CommandRequest): Exclude<CommandRequest, { kind: 'bare' }> {
+  if (request.kind !== 'bare') return request;
+  return config.clusters.length === 1 ? { kind: 'diagnose', ref: config.clusters[0]!.name } : { kind: 'help' };
 }
 
 export function isKeyword(word: string): boolean {

@@ -11,8 +11,8 @@ describe('slack command grammar', () => {
   });
 
   it('parses every form', () => {
-    assert.deepEqual(parseCommandText(''), { kind: 'help' });
-    assert.deepEqual(parseCommandText('   '), { kind: 'help' });
+    assert.deepEqual(parseCommandText(''), { kind: 'bare' });
+    assert.deepEqual(parseCommandText('   '), { kind: 'bare' });
     assert.deepEqual(parseCommandText('help'), { kind: 'help' });
     assert.deepEqual(parseCommandText('LIST'), { kind: 'list' });
     assert.deepEqual(parseCommandText('paste'), { kind: 'paste' });
@@ -39,8 +39,14 @@ describe('slack command grammar', () => {
 
   it('with no argument: the only cluster, else help', () => {
     const one = parseConfig({ clusters: [{ name: 'solo', seeds: ['10.0.0.1:6379'] }] });
-    assert.deepEqual(defaultRequest(one, { kind: 'help' }), { kind: 'diagnose', ref: 'solo' });
-    assert.deepEqual(defaultRequest(config, { kind: 'help' }), { kind: 'help' });
+    assert.deepEqual(defaultRequest(one, parseCommandText('')), { kind: 'diagnose', ref: 'solo' });
+    assert.deepEqual(defaultRequest(config, parseCommandText('')), { kind: 'help' });
+  });
+
+  it('`help` shows help even when only one cluster is configured (it used to diagnose it)', () => {
+    const one = parseConfig({ clusters: [{ name: 'solo', seeds: ['10.0.0.1:6379'] }] });
+    assert.deepEqual(defaultRequest(one, parseCommandText('help')), { kind: 'help' });
+    assert.deepEqual(defaultRequest(one, parseCommandText(' HELP ')), { kind: 'help' });
   });
 
   it('resolves names and configured addresses, and refuses anything else', () => {
