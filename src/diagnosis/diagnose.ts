@@ -192,34 +192,33 @@ function nodeReport(node: ModelNode): NodeReport {
   const replication = own?.replication ?? {};
   const coverage = own?.config['cluster-require-full-coverage'];
   const timeout = own?.config['cluster-node-timeout'];
-  return {
-    id: node.id,
-    addr: node.addr,
-    ...(node.announcedAddr ? { announcedAddr: node.announcedAddr } : {}),
-    host: node.host,
-    port: node.port,
-    busPort: node.busPort,
-    role: node.role,
-    masterId: node.masterId,
-    flags: flags.filter((f) => f !== 'myself'),
-    reachable: node.reachable,
-    ...(node.probe?.error ? { error: node.probe.error } : {}),
-    clusterState: own?.info?.state ?? null,
-    health: node.health,
-    slots: node.slots,
-    epoch: node.epoch,
-    link: own ? 'connected' : (seenLines(node)[0]?.linkState ?? null),
-    keys: own?.probe.replies?.dbsize ?? null,
-    migrating: own?.myself?.migrating ?? [],
-    importing: own?.myself?.importing ?? [],
-    ...(replication['role'] === 'slave'
-      ? { replication: { linkStatus: replication['master_link_status'], offset: numberOrUndefined(replication['slave_repl_offset']) } }
-      : replication['master_repl_offset']
-        ? { replication: { offset: numberOrUndefined(replication['master_repl_offset']) } }
-        : {}),
-    ...(coverage ? { requireFullCoverage: coverage === 'yes' } : {}),
-    ...(timeout ? { nodeTimeoutMs: Number(timeout) } : {}),
-  };
+  // Built field by field in the report's key order (no object spreads: 20,000 nodes make 20,000 of these).
+  const report: NodeReport = { id: node.id, addr: node.addr } as NodeReport;
+  if (node.announcedAddr) report.announcedAddr = node.announcedAddr;
+  report.host = node.host;
+  report.port = node.port;
+  report.busPort = node.busPort;
+  report.role = node.role;
+  report.masterId = node.masterId;
+  report.flags = flags.filter((f) => f !== 'myself');
+  report.reachable = node.reachable;
+  if (node.probe?.error) report.error = node.probe.error;
+  report.clusterState = own?.info?.state ?? null;
+  report.health = node.health;
+  report.slots = node.slots;
+  report.epoch = node.epoch;
+  report.link = own ? 'connected' : (seenLines(node)[0]?.linkState ?? null);
+  report.keys = own?.probe.replies?.dbsize ?? null;
+  report.migrating = own?.myself?.migrating ?? [];
+  report.importing = own?.myself?.importing ?? [];
+  if (replication['role'] === 'slave') {
+    report.replication = { linkStatus: replication['master_link_status'], offset: numberOrUndefined(replication['slave_repl_offset']) };
+  } else if (replication['master_repl_offset']) {
+    report.replication = { offset: numberOrUndefined(replication['master_repl_offset']) };
+  }
+  if (coverage) report.requireFullCoverage = coverage === 'yes';
+  if (timeout) report.nodeTimeoutMs = Number(timeout);
+  return report;
 }
 
 function mostSevereFlags(node: ModelNode): string[] {
