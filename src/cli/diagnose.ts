@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { parseHostPort } from '../cluster/address';
-import { parseNetworkEntry } from '../cluster/scope';
 import { findCluster } from '../config/clusters';
-import { queueRedisAddress } from '../config/load';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
 import { configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
@@ -61,6 +59,8 @@ export function targetCluster(
   // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
   const { adHocCluster } = require('../engine') as typeof import('../engine');
   const adHoc = (): ClusterConfig => {
+    // config/load brings zod and yaml: loaded here, not at the top, for the same reason.
+    const { queueRedisAddress } = require('../config/load') as typeof import('../config/load');
     const cluster = adHocCluster(target);
     const queue = queueRedisAddress(config.queue.redisUrl);
     return queue ? { ...cluster, neverContact: [queue] } : cluster;
@@ -77,6 +77,8 @@ export function targetCluster(
 }
 
 function allowedFrom(text: string): string[] {
+  // scope brings ipaddr.js: loaded when --allow is given, so `--help` stays light.
+  const { parseNetworkEntry } = require('../cluster/scope') as typeof import('../cluster/scope');
   const entries = text
     .split(',')
     .map((e) => e.trim())

@@ -71,6 +71,14 @@ describe('CLI contract (the compiled binary)', function () {
     });
   }
 
+  it('`--help` loads only the argument parser: no config schema (zod, yaml) and no network code (ipaddr.js)', async () => {
+    const file = path.join(dir, 'loaded-help-only.json');
+    await cli(['--help'], { nodeArgs: ['-r', PRELOAD], env: { LOADED_MODULES_FILE: file } });
+    const loaded = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
+    for (const needless of ['zod', 'yaml', 'ipaddr.js', 'fastest-levenshtein'])
+      assert.ok(!loaded.includes(needless), `--help loaded ${needless}: ${loaded.join(' ')}`);
+  });
+
   it('exit 0: a healthy paste; exit 1: a critical finding', async () => {
     const healthy = await cli(['analyze', '--json', path.join(FIXTURES, 'paste-with-prompts.txt')]);
     assert.equal(healthy.code, 1, healthy.stderr);
