@@ -265,10 +265,23 @@ export function defaultAllowedNetworks(addrs: string[]): string[] {
  */
 export function allowedNetworksLine(entries: readonly string[], outside: readonly string[]): string {
   const items = [...new Set([...entries, ...outside.map(scopeEntryOf)])];
-  return `allowedNetworks: [${items.map((e) => JSON.stringify(e)).join(', ')}]`;
+  return `allowedNetworks: [${items.map(jsonString).join(', ')}]`;
+}
+
+/** A plain host:port (no brackets, no blanks, one colon, a port without leading zeros): scopeEntryOf gives it back as it is. */
+const PLAIN_HOST_PORT = /^[^\s:[\]]+:[1-9]\d{0,4}$/;
+
+/** Characters JSON.stringify escapes in a string (quote, backslash, controls, surrogates). */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without calling it for the common text that needs no escape. */
+function jsonString(text: string): string {
+  return JSON_ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 function scopeEntryOf(addr: string): string {
+  // The common case without parsing (thousands of listed addresses outside the scope).
+  if (PLAIN_HOST_PORT.test(addr) && Number(addr.slice(addr.lastIndexOf(':') + 1)) <= 65535) return addr;
   try {
     const { host, port } = parseHostPort(addr);
     const bare = host.replace(/^\[|\]$/g, '');

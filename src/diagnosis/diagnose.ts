@@ -223,7 +223,6 @@ function nodeReport(node: ModelNode): NodeReport {
 
 function mostSevereFlags(node: ModelNode): string[] {
   // The first line of the highest rank (what a stable sort by rank puts first).
-  const rank = (flags: readonly string[]): number => (flags.includes('fail') ? 2 : flags.includes('fail?') ? 1 : 0);
   let best: ClusterNodeLine | undefined;
   let bestRank = -1;
   for (const line of seenLines(node)) {
@@ -235,6 +234,11 @@ function mostSevereFlags(node: ModelNode): string[] {
     }
   }
   return best?.flags ?? [];
+}
+
+/** A line's flags ranked by severity: fail, then fail?, then the rest (a module function: one closure per node costs under tsx). */
+function rank(flags: readonly string[]): number {
+  return flags.includes('fail') ? 2 : flags.includes('fail?') ? 1 : 0;
 }
 
 function numberOrUndefined(text: string | undefined): number | undefined {

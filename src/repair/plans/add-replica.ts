@@ -8,11 +8,13 @@ import { byAddr, findingsOf, name, slotText, spareCandidates, type PlanContext }
  * gets its own spare, in order, so the plans never compete for one.
  */
 export function addReplicaPlans(ctx: PlanContext): FixPlan[] {
+  const spares = spareCandidates(ctx);
+  // No spare, no plan: skip sorting every lone master (thousands in a big cluster).
+  if (spares.length === 0) return [];
   const alone = [...new Set(findingsOf(ctx, 'MASTER_WITHOUT_REPLICA').flatMap((f) => f.nodes))]
     .map((id) => ctx.model.nodes.get(id))
     .filter((n): n is NonNullable<typeof n> => n !== undefined && n.reachable === true && n.health === 'up')
     .sort(byAddr);
-  const spares = spareCandidates(ctx);
   const plans: FixPlan[] = [];
   alone.forEach((master, i) => {
     const spare = spares[i];

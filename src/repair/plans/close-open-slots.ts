@@ -93,9 +93,13 @@ function openSlots(ctx: PlanContext): OpenSlot[] {
     bySlot.set(slot, entry);
     return entry;
   };
-  for (const node of [...ctx.model.nodes.values()].sort(byAddr)) {
-    const me = node.own?.myself;
-    if (!me || node.reachable !== true) continue;
+  // Only nodes with an open slot are sorted (the same order as sorting all, then skipping the others).
+  const open = [...ctx.model.nodes.values()].filter((n) => {
+    const me = n.own?.myself;
+    return me !== undefined && n.reachable === true && (me.migrating.length > 0 || me.importing.length > 0);
+  });
+  for (const node of open.sort(byAddr)) {
+    const me = node.own!.myself!;
     for (const { slot, to } of me.migrating) get(slot).migrating.push({ node, to });
     for (const { slot, from } of me.importing) get(slot).importing.push({ node, from });
   }

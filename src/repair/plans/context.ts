@@ -58,6 +58,8 @@ export interface SpareCandidate {
 }
 
 export function spareCandidates(ctx: PlanContext): SpareCandidate[] {
+  // No spares configured (the usual case): nothing to index (20,000 nodes make 20,000 address keys).
+  if (ctx.spareNodes.length === 0) return [];
   const byKey = new Map<string, ModelNode>();
   for (const node of ctx.model.nodes.values()) if (node.addr) byKey.set(comparableAddr(node.addr), node);
   const out: SpareCandidate[] = [];
