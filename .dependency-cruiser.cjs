@@ -4,7 +4,7 @@
 // point inward: an import that points outward fails the build.
 
 /** The core: parse, diagnose, plan, execute, verify, and the small shared modules they use. */
-const CORE = '^src/(cluster|diagnosis|repair|config|audit|logging)/|^src/(errors|text|deadline|engine|queue-keys)\\.ts$';
+const CORE = '^src/(cluster|diagnosis|repair|config|audit|logging)/|^src/(errors|text|deadline|turns|engine|queue-keys)\\.ts$';
 /** The edges and the wiring: nothing in the core may reach them. */
 const EDGES = '^src/(slack|jobs|http|incidents|paging|cli|devtools)/|^src/service\\.ts$';
 /** Libraries that belong to an edge. */

@@ -8,6 +8,7 @@ import type { DiagnosisReport } from './diagnosis/types';
 import { ErrorCode, errorMessage, RedisMedicError } from './errors';
 import { keyCountRequest, planFixes } from './repair/plan';
 import type { LastKnownKeys, LastKnownLookup, PlannedReport, PlanOutcome } from './repair/types';
+import { nextTurn } from './turns';
 
 /**
  * The collector (and ioredis with it) loads with the first live diagnosis: `analyze`, which
@@ -130,11 +131,6 @@ function assertAnswered(snapshot: ClusterSnapshot): void {
     const reasons = snapshot.probes.map((p) => `  ${p.addr}: ${p.error ?? 'no answer'}`).join('\n');
     throw new RedisMedicError(ErrorCode.NoSeedAnswered, `no node of ${snapshot.cluster} answered:\n${reasons}`);
   }
-}
-
-/** One turn of the event loop (timers, I/O callbacks, then this). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

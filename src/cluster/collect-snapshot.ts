@@ -3,6 +3,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
 import pLimit from 'p-limit';
 import { errorMessage } from '../errors';
+import { nextTurn } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
@@ -591,7 +592,7 @@ function slicedWork(sliceMs = 10): <T>(work: () => T) => Promise<T> {
   return <T>(work: () => T): Promise<T> => {
     const run = chain.then(async () => {
       if (performance.now() - sliceStart >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         sliceStart = performance.now();
       }
       return work();

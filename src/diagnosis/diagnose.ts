@@ -29,6 +29,7 @@ import {
   type Verdict,
 } from './types';
 import { plural } from '../text';
+import { runSteps, runStepsInTurns } from '../turns';
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
@@ -39,28 +40,15 @@ export function diagnose(snapshot: ClusterSnapshot): DiagnosisReport {
 
 /** The same, from a model already built (the engine hands the one model to the planner too). */
 export function diagnoseModel(model: ClusterModel): DiagnosisReport {
-  const steps = reportSteps(model);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(reportSteps(model));
 }
 
 /**
  * The same report, with a turn of the event loop between rules once about `sliceMs` of work has
  * run: in a process that also acks Slack, a big cluster's rules are not one long block.
  */
-export async function diagnoseModelInTurns(model: ClusterModel, sliceMs = 20): Promise<DiagnosisReport> {
-  const steps = reportSteps(model);
-  let sliceStart = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
+export function diagnoseModelInTurns(model: ClusterModel, sliceMs = 20): Promise<DiagnosisReport> {
+  return runStepsInTurns(reportSteps(model), sliceMs);
 }
 
 function* reportSteps(model: ClusterModel): Generator<void, DiagnosisReport, void> {

@@ -4,6 +4,7 @@ import { NodeLineCache, parsedClusterNodes } from '../cluster/parse-nodes';
 import { SLOT_COUNT, type SlotRange } from '../cluster/slots';
 import type { ClusterInfo, ClusterNodeLine, ClusterSnapshot, NodeProbe } from '../cluster/types';
 import { errorMessage } from '../errors';
+import { runSteps, runStepsInTurns } from '../turns';
 import { splitImpostors, type Impostor, type Unconfirmed } from './identity';
 import type { NodeIdentity } from './types';
 
@@ -115,11 +116,7 @@ interface NodeLines {
 const MAX_SCANNED_VARIANTS = 8;
 
 export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
-  const steps = modelSteps(snapshot);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(modelSteps(snapshot));
 }
 
 /**
@@ -127,17 +124,8 @@ export function buildModel(snapshot: ClusterSnapshot): ClusterModel {
  * loop between them: a process that also acks Slack (the monitor, the workers) is not blocked for
  * the whole of a big cluster's model (1000 nodes: a million lines).
  */
-export async function buildModelInTurns(snapshot: ClusterSnapshot, sliceMs = 20): Promise<ClusterModel> {
-  const steps = modelSteps(snapshot);
-  let sliceStart = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
+export function buildModelInTurns(snapshot: ClusterSnapshot, sliceMs = 20): Promise<ClusterModel> {
+  return runStepsInTurns(modelSteps(snapshot), sliceMs);
 }
 
 /** Builds the model, yielding between pieces of work (a view, a batch of nodes) where it may pause. */
