@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { NodeState } from '../../../src/incidents/assess';
-import { createIncidentStore, lastKnownNodeState, type IncidentRecord } from '../../../src/incidents/store';
+import { createIncidentStore, lastKnownNodeState, newIncidentRecord, type IncidentRecord } from '../../../src/incidents/store';
 
 const ID_A = 'a'.repeat(40);
 
 function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRecord {
-  return {
+  return newIncidentRecord({
     id,
     cluster: 'payments',
     openedAt: 1000,
@@ -17,8 +17,6 @@ function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRe
     detectedBy: 'the monitor',
     channel: 'C1',
     rootTs: null,
-    rootUncertain: false,
-    adoptCheck: false,
     findingsSignature: 's1',
     rootSignature: 'r1',
     cause: null,
@@ -27,20 +25,8 @@ function record(id: string, overrides: Partial<IncidentRecord> = {}): IncidentRe
     lastCountedAt: null,
     lastPollAt: 1000,
     polls: [],
-    flaps: 0,
-    resolvedAt: null,
-    fix: null,
-    fixes: null,
-    retire: null,
-    reply: null,
-    notes: [],
-    alerts: {},
-    seq: 0,
-    delivering: null,
-    slackNotBefore: null,
-    silenced: null,
     ...overrides,
-  };
+  });
 }
 
 function state(at: number, keys: number, overrides: Partial<NodeState> = {}): NodeState {

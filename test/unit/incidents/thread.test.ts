@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parsePaste } from '../../../src/cluster/parse-paste';
 import { analyseSnapshot } from '../../../src/engine';
 import { findingsSignature } from '../../../src/incidents/assess';
-import type { IncidentRecord } from '../../../src/incidents/store';
+import { newIncidentRecord, type IncidentRecord } from '../../../src/incidents/store';
 import { nextThreadStep, plansOf, rootSignature, rootView, type ThreadContext } from '../../../src/incidents/thread';
 
 const report = analyseSnapshot(
@@ -15,7 +15,7 @@ const report = analyseSnapshot(
 const ctx: ThreadContext = { report, now: 2000, resolveAfterPolls: 3 };
 
 function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
-  return {
+  return newIncidentRecord({
     id: 'payments-1',
     cluster: 'payments',
     openedAt: 1000,
@@ -23,8 +23,6 @@ function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
     detectedBy: 'the monitor',
     channel: 'C1',
     rootTs: null,
-    rootUncertain: false,
-    adoptCheck: false,
     findingsSignature: '',
     rootSignature: '',
     cause: null,
@@ -33,20 +31,8 @@ function record(over: Partial<IncidentRecord> = {}): IncidentRecord {
     lastCountedAt: null,
     lastPollAt: 1000,
     polls: [],
-    flaps: 0,
-    resolvedAt: null,
-    fix: null,
-    fixes: null,
-    retire: null,
-    reply: null,
-    notes: [],
-    alerts: {},
-    seq: 0,
-    delivering: null,
-    slackNotBefore: null,
-    silenced: null,
     ...over,
-  };
+  });
 }
 const delivered = (over: Partial<IncidentRecord> = {}): IncidentRecord => {
   const base = record({
