@@ -1,37 +1,17 @@
 // The contract of the compiled binary (bin/redis-medic → dist/): --version, exit codes, lazy
 // loading of the heavy modules, and `config check`, which `start` agrees with.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../../src/devtools/local-cluster';
+import { runCli } from '../../helpers/cli';
 
 const ROOT = path.join(__dirname, '../../..');
-const BIN = path.join(ROOT, 'bin/redis-medic');
 const FIXTURES = path.join(ROOT, 'test/fixtures/cluster-nodes');
 const PRELOAD = path.join(ROOT, 'test/helpers/loaded-modules.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; nodeArgs?: string[] } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '', ...options.env };
-    const child = execFile(
-      process.execPath,
-      [...(options.nodeArgs ?? []), BIN, ...args],
-      { env, timeout: 30000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-    child.stdin!.end(options.input ?? '');
-  });
-}
+const cli = runCli;
 
 describe('CLI contract (the compiled binary)', function () {
   this.timeout(60000);

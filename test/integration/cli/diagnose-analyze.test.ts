@@ -1,33 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../../src/devtools/local-cluster';
+import { runCli, type CliRun } from '../../helpers/cli';
 import { useCluster } from '../../helpers/cluster';
 
-const BIN = path.join(__dirname, '../../../bin/redis-medic');
 const FIXTURES = path.join(__dirname, '../../fixtures/cluster-nodes');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// The real binary, as an operator runs it: exit codes and streams are part of the contract.
-function cli(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
+const cli = (args: string[], input?: string): Promise<CliRun> => runCli(args, { input });
 
 describe('CLI: diagnose and analyze', function () {
   this.timeout(60000);

@@ -4,28 +4,14 @@
 // as well hide lines, rewrite them (\r) or set the clipboard (OSC 52). The CLI prints control
 // characters as visible \u00NN instead (inside a --json string that is the same character).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
+import { runCli, type CliRun } from '../../helpers/cli';
 import { useCluster } from '../../helpers/cluster';
 
-const BIN = path.join(__dirname, '../../../bin/redis-medic');
 const HOSTILE = 'a\x1b[2J\x1b]52;c;cm0gLXJmIC8K\x07\rb';
 // Every C0 control but tab and newline, DEL, and the C1 range (CSI is \x9b on 8-bit terminals).
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
-function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, LOG_LEVEL: 'silent', REDIS_MEDIC_CONFIG: '' }, timeout: 30000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
+const cli = (args: string[], input?: string): Promise<CliRun> => runCli(args, { input });
 
 describe('CLI output: hostile node data cannot drive the terminal', function () {
   this.timeout(60000);
