@@ -206,6 +206,7 @@ function answer(socket: net.Socket, replies: Replies): void {
       if (reply) socket.write(reply);
       else if (name === 'auth' || name === 'client' || name === 'select' || name === 'readonly') socket.write(OK);
       else if (name === 'ping') socket.write('+PONG\r\n');
+      else if (name === 'time') socket.write(timeReply());
       else if (key.startsWith('config get')) socket.write('*0\r\n');
       else {
         if (!seenUnknown.has(key)) process.stderr.write(`simulated cluster: unknown command ${key}\n`);
@@ -216,6 +217,12 @@ function answer(socket: net.Socket, replies: Replies): void {
     returnError: () => socket.destroy(),
   });
   socket.on('data', (chunk) => parser.execute(chunk));
+}
+
+/** TIME as a node answers it: seconds and microseconds, now. */
+function timeReply(): Buffer {
+  const micros = BigInt(Date.now()) * 1000n;
+  return array([String(micros / 1_000_000n), String(micros % 1_000_000n)]);
 }
 
 function bulk(text: string): Buffer {

@@ -1,9 +1,9 @@
 // Small timing helpers shared by the benches.
 import { performance } from 'node:perf_hooks';
 
-/** Run `fn` `times` times (after one warm-up) and return each duration in ms. */
-export async function timeIt(times: number, fn: () => Promise<void> | void): Promise<number[]> {
-  await fn();
+/** Run `fn` `times` times (after `warmup` runs, one by default) and return each duration in ms. */
+export async function timeIt(times: number, fn: () => Promise<void> | void, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < times; i++) {
     const start = performance.now();
