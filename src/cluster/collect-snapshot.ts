@@ -52,7 +52,7 @@ export interface CollectOptions extends RedisAuth {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
-const MAX_DISCOVERY_ROUNDS = 4;
+export const MAX_DISCOVERY_ROUNDS = 4;
 /**
  * Connections open at once in one collection (probes and bus-port checks). Every node is still
  * asked concurrently with its own timeouts, but a 1000-node cluster is not dialled all at once:

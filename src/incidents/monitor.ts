@@ -2,28 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
-import { collectSnapshot } from '../cluster/collect-snapshot';
 import { countSlots } from '../cluster/slots';
-import type { ClusterSnapshot } from '../cluster/types';
 import { findCluster } from '../config/clusters';
 import type { ClusterConfig, Config } from '../config/schema';
 import { FINDING_PRECEDENCE, type FindingCode, type Verdict } from '../diagnosis/types';
-import { collectOptionsFor, diagnoseCluster } from '../engine';
 import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { AlertNote, MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
-import {
-  assessLightProbe,
-  causeOf,
-  findingsSignature,
-  fixUsed,
-  isIncident,
-  knownAddresses,
-  noAnswerReport,
-  nodeStates,
-  riskFindings,
-  type FixUsed,
-} from './assess';
+import { causeOf, findingsSignature, fixUsed, isIncident, noAnswerReport, riskFindings, type FixUsed } from './assess';
+import type { LightProbeResult } from './probe-tasks';
+import { diagnoseOnProbeThread, lightProbe } from './probe-thread';
 import { isDeliveryError, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote } from './incident-publisher';
 import {
   createIncidentStore,
@@ -148,20 +136,17 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   // What the light probe cannot see (open slots, replication broken under healthy gossip, a
   // closed bus port) and the risks need the full diagnosis: a healthy cluster gets one this often.
   const deepCheckEveryMs = Math.max(60_000, 10 * intervalMs);
+  // Only what collection reads of the config crosses to the probe thread.
+  const collectConfig = { timeouts: deps.config.timeouts, collection: deps.config.collection };
 
   async function poll(data: MonitorJobData, jobId?: string): Promise<PollOutcome> {
     const cluster = findCluster(deps.config, data.cluster);
     const t = now();
     const seeds = unique([...cluster.seeds, ...(await store.knownNodes(cluster.name))]);
-    const light = await collectSnapshot({
-      ...collectOptionsFor(cluster, deps.config),
-      seeds,
-      commands: 'light',
-      lightKeyCounts: true,
-      probeBusPort: false,
-    });
-    const assessment = assessLightProbe(light);
-    await recordHistory(cluster.name, light, t);
+    // On the probe thread: a big cluster's replies are read and parsed there, not on this loop.
+    const light = await lightProbe({ cluster, config: collectConfig, seeds, at: t }, log);
+    const { assessment } = light;
+    await recordHistory(cluster.name, light);
     const open = await store.getIncident(cluster.name);
     const silence = await silenceOf(cluster, t);
 
@@ -266,22 +251,21 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
     await silences.markNoted(name, ended.raw);
   }
 
-  async function recordHistory(name: string, light: ClusterSnapshot, t: number): Promise<void> {
-    const known = knownAddresses(light);
+  async function recordHistory(name: string, { known, states }: LightProbeResult): Promise<void> {
     await Promise.all([
       // Nobody answered: keep the old list, it is all we know to ask next time.
       known.length > 0 ? store.setKnownNodes(name, known) : Promise.resolve(),
-      store.recordNodeStates(name, nodeStates(light, t)),
+      store.recordNodeStates(name, states),
     ]);
   }
 
-  async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: ClusterSnapshot): Promise<PlannedReport> {
+  async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: LightProbeResult): Promise<PlannedReport> {
     try {
       const lastKnown = lastKnownKeysLookup(deps.redis, deps.config.queue.prefix, cluster.name);
-      return (await diagnoseCluster(cluster, deps.config, { seeds }, { lastKnown })).report;
+      return (await diagnoseOnProbeThread({ cluster, config: collectConfig, seeds }, lastKnown, log)).report;
     } catch (err) {
       // Not one node answered: that is the outage itself, described from the light probe.
-      if (isRedisMedicError(err, ErrorCode.NoSeedAnswered)) return noAnswerReport(light);
+      if (isRedisMedicError(err, ErrorCode.NoSeedAnswered)) return noAnswerReport(light.snapshot);
       throw err;
     }
   }

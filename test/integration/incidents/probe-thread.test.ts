@@ -1,0 +1,103 @@
+// The monitor's cluster work (light probe, full diagnosis) runs on a thread of its own (issue 15:
+// a 1000-node cluster's poll blocked the event loop that acks Slack for seconds). On a real
+// cluster: the monitor's thread never asks a node itself, the thread's answers are the ones the
+// main thread would give (error codes included), and a thread that dies fails only the work in
+// flight.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { threadId } from 'node:worker_threads';
+import sinon from 'sinon';
+import { ErrorCode, isRedisMedicError } from '../../../src/errors';
+import { runDiagnosis, runLightProbe, type LightProbeRequest } from '../../../src/incidents/probe-tasks';
+import { diagnoseOnProbeThread, lightProbe, stopProbeThread } from '../../../src/incidents/probe-thread';
+import type { MonitorJobData } from '../../../src/jobs/types';
+import { useHarness } from '../../helpers/harness';
+import { CLUSTER, monitorProcess, testConfig, testLogger } from './harness';
+
+const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
+
+describe('monitor probe thread', function () {
+  this.timeout(60_000);
+  const h = useHarness({ cluster: { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000 }, healCluster: true, fakeSlack: true });
+
+  afterEach(() => sinon.restore());
+
+  function request(): LightProbeRequest {
+    const config = testConfig(h.prefix, h.cluster().seeds.slice(0, 1), h.fake);
+    return { cluster: config.clusters[0]!, config, seeds: h.cluster().seeds.slice(0, 1), at: Date.parse('2026-01-01T03:00:00Z') };
+  }
+
+  it("a poll's light probe and its deep check ask the cluster from the probe thread, never from the monitor's", async () => {
+    const c = h.cluster();
+    const config = testConfig(h.prefix, c.seeds, h.fake);
+    const m = h.track(monitorProcess(config));
+    // Each thread has its own `net`: a connection this spy sees was opened on the monitor's thread.
+    const connects = sinon.spy(net.Socket.prototype, 'connect');
+    const outcome = await m.monitor.poll(POLL);
+    assert.equal(outcome.off, false, outcome.reasons.join('; '));
+    assert.equal(outcome.verdict, 'ok', 'the first poll of a cluster is also its deep check');
+    const ports = new Set(c.nodes.map((n) => n.port));
+    // net.createConnection hands connect() its arguments already normalized, as one array.
+    const portOf = ([first]: unknown[]): number => Number((Array.isArray(first) ? first[0] : first)?.port);
+    const toNodes = connects.args.filter((args) => ports.has(portOf(args)));
+    assert.equal(toNodes.length, 0, `the monitor's thread connected to ${toNodes.length} cluster node(s) itself`);
+    // What the probe learnt still reached the store: every node to ask next time.
+    assert.deepEqual((await m.monitor.store.knownNodes(CLUSTER)).length, c.nodes.length);
+  });
+
+  it('answers what the same probe run on the main thread answers', async () => {
+    const wanted = request();
+    const [onThread, here] = await Promise.all([lightProbe(wanted, testLogger()), runLightProbe(wanted)]);
+    assert.notEqual(onThread.threadId, threadId, 'ran on another thread');
+    assert.equal(here.threadId, threadId);
+    assert.deepEqual(onThread.assessment, here.assessment);
+    assert.deepEqual(onThread.known, here.known);
+    assert.deepEqual(onThread.states, here.states);
+    assert.equal(onThread.known.length, 6, 'discovered every node from one seed');
+    assert.ok(
+      onThread.snapshot.probes.every((p) => p.replies === undefined),
+      'the replies stay on the probe thread',
+    );
+  });
+
+  it('diagnoses what a diagnosis on the main thread finds, and keeps the error code when no node answers', async () => {
+    const { cluster, config, seeds } = request();
+    const noHistory = async () => new Map();
+    const [onThread, here] = await Promise.all([
+      diagnoseOnProbeThread({ cluster, config, seeds }, noHistory, testLogger()),
+      runDiagnosis({ cluster, config, seeds }, noHistory),
+    ]);
+    assert.notEqual(onThread.threadId, threadId);
+    const timeless = (report: object): string =>
+      JSON.stringify(report, (key, value) => (/^(checkedAt|takenAt|durationMs)$/.test(key) ? 0 : value));
+    assert.equal(timeless(onThread.report), timeless(here.report));
+    assert.equal(onThread.report.nodes.length, 6);
+
+    const nobody = { ...cluster, seeds: ['127.0.0.1:1'] };
+    const failed = await diagnoseOnProbeThread({ cluster: nobody, config, seeds: nobody.seeds }, noHistory, testLogger()).catch(
+      (err: unknown) => err,
+    );
+    assert.ok(isRedisMedicError(failed, ErrorCode.NoSeedAnswered), String(failed));
+  });
+
+  it('a thread stopped mid-probe fails that poll with the reason, and the next probe gets a new thread', async () => {
+    const c = h.cluster();
+    const frozen = c.masters()[0]!;
+    c.freeze(frozen);
+    try {
+      // The frozen node holds the probe up to its command timeout: the thread stops meanwhile.
+      const failed = lightProbe(request(), testLogger()).then(
+        () => null,
+        (err: Error) => err,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await stopProbeThread();
+      assert.match(String(await failed), /probe thread stopped/);
+    } finally {
+      c.thaw(frozen);
+    }
+    const again = await lightProbe(request(), testLogger());
+    assert.notEqual(again.threadId, threadId);
+    assert.equal(again.assessment.off, false, again.assessment.reasons.join('; '));
+  });
+});
