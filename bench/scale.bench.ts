@@ -123,9 +123,12 @@ export default async function run(): Promise<void> {
     if (n === 1000) {
       const worst = Math.max(...result.polls.map((p) => p.stallMs));
       const lightMax = Math.max(...light.map((p) => p.ms));
+      const slowestAck = Math.max(...result.polls.flatMap((p) => p.acks.filter((x) => x >= 0)));
+      const unanswered = result.polls.reduce((n, p) => n + p.acks.filter((x) => x < 0).length, 0);
       console.log(
         `goal: a 1000-node poll within 1 s: ${lightMax <= 1000 ? 'OK' : 'MISSED'} (light ${lightMax.toFixed(0)} ms; interval ${result.intervalMs} ms); ` +
-          `no stall over 100 ms: ${worst <= 100 ? 'OK' : 'MISSED'} (worst ${worst.toFixed(0)} ms)`,
+          `no stall over 100 ms: ${worst <= 100 ? 'OK' : 'MISSED'} (worst ${worst.toFixed(0)} ms); ` +
+          `slash commands acked within 100 ms: ${slowestAck <= 100 && unanswered === 0 ? 'OK' : 'MISSED'} (slowest ${slowestAck.toFixed(0)} ms, ${unanswered} not acked)`,
       );
     }
   }
