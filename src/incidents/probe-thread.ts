@@ -4,8 +4,8 @@
 // never holds up the event loop that acknowledges Slack. Only the small results come back.
 //
 // One thread per process, shared by every monitor in it, started on first use and started again
-// after it dies. If no thread can be started at all (a build without the worker's file), the work
-// runs on the calling thread as before, and that is logged once.
+// after it dies. If a thread cannot start (a build without the worker's file, a module that fails
+// to load), the work runs on the calling thread as before, from then on, and that is logged once.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MAX_DISCOVERY_ROUNDS, OPEN_SLOT_RECOUNT_MS } from '../cluster/collect-snapshot';
@@ -30,6 +30,7 @@ export type ToProbeThread =
 
 /** Messages from the thread: a task's outcome, or a question about key history for one. */
 export type FromProbeThread =
+  | { type: 'ready' }
   | { type: 'done'; id: number; result?: LightProbeResult | DiagnosisResult; error?: { message: string; code?: ErrorCode } }
   | { type: 'last-known'; id: number; askId: number; nodeIds: string[] };
 
@@ -42,21 +43,31 @@ const THREAD_HEAP_MB = 1536;
 /** On top of the network's own bounds: the thread's start, a big cluster's parse and model, the trip back. */
 const DEADLINE_SLACK_MS = 30_000;
 
+type TaskResult = LightProbeResult | DiagnosisResult;
+
 interface Pending {
-  resolve(result: LightProbeResult | DiagnosisResult): void;
+  resolve(result: TaskResult): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
   lastKnown?: LastKnownLookup;
+  /** The same task on the calling thread, for when the thread cannot start. */
+  here(): Promise<TaskResult>;
+  logger: Logger;
 }
 
 interface ProbeThread {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** The worker loaded its modules and listens (until then a failure means it cannot start). */
+  ready: boolean;
+  /** Stopped on purpose (deadline, shutdown): its exit is no failure to start. */
+  stopped: boolean;
 }
 
 let thread: ProbeThread | null = null;
 let nextId = 1;
-let fallbackLogged = false;
+/** Why no thread could start, once one could not: the work then runs in place. */
+let unavailable: string | null = null;
 
 /** The light probe of one poll, on the probe thread. */
 export function lightProbe(request: LightProbeRequest, logger: Logger): Promise<LightProbeResult> {
@@ -76,20 +87,13 @@ export async function stopProbeThread(reason = 'probe thread stopped'): Promise<
   if (thread) await stopThread(thread, new Error(reason));
 }
 
-function onThread(
-  task: ProbeTask,
-  logger: Logger,
-  here: () => Promise<LightProbeResult | DiagnosisResult>,
-  lastKnown?: LastKnownLookup,
-): Promise<LightProbeResult | DiagnosisResult> {
+function onThread(task: ProbeTask, logger: Logger, here: () => Promise<TaskResult>, lastKnown?: LastKnownLookup): Promise<TaskResult> {
+  if (unavailable !== null) return here();
   let current: ProbeThread;
   try {
     current = thread ?? startThread();
   } catch (err) {
-    if (!fallbackLogged) {
-      fallbackLogged = true;
-      logger.warn({ err: errorMessage(err) }, 'probe thread could not start: cluster probes run on the main thread');
-    }
+    cannotStart(errorMessage(err), logger);
     return here();
   }
   const id = nextId++;
@@ -100,7 +104,7 @@ function onThread(
     const timer = setTimeout(() => {
       void stopThread(current, new Error(`probe thread did not answer within ${deadlineMs} ms; it was restarted`));
     }, deadlineMs);
-    current.pending.set(id, { resolve, reject, timer, ...(lastKnown ? { lastKnown } : {}) });
+    current.pending.set(id, { resolve, reject, timer, here, logger, ...(lastKnown ? { lastKnown } : {}) });
     // A thread with work in flight keeps the process alive; an idle one does not.
     current.worker.ref();
     post(current, { type: 'task', id, task });
@@ -113,9 +117,13 @@ function post(current: ProbeThread, message: ToProbeThread): void {
 
 function startThread(): ProbeThread {
   const worker = new Worker(workerEntry(), { execArgv: workerExecArgv(), resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
-  const current: ProbeThread = { worker, pending: new Map() };
+  const current: ProbeThread = { worker, pending: new Map(), ready: false, stopped: false };
   worker.unref();
   worker.on('message', (message: FromProbeThread) => {
+    if (message.type === 'ready') {
+      current.ready = true;
+      return;
+    }
     const pending = current.pending.get(message.id);
     if (!pending) return;
     if (message.type === 'last-known') {
@@ -129,10 +137,12 @@ function startThread(): ProbeThread {
     else pending.reject(rebuiltError(message.error));
   });
   worker.on('error', (err) => {
-    void stopThread(current, new Error(`probe thread failed: ${errorMessage(err)}`));
+    if (!current.ready && !current.stopped) failedToStart(current, errorMessage(err));
+    else void stopThread(current, new Error(`probe thread failed: ${errorMessage(err)}`));
   });
   worker.on('exit', (code) => {
-    void stopThread(current, new Error(`probe thread exited (code ${code})`));
+    if (!current.ready && !current.stopped) failedToStart(current, `it exited (code ${code}) before it was ready`);
+    else void stopThread(current, new Error(`probe thread exited (code ${code})`));
   });
   thread = current;
   return current;
@@ -150,6 +160,25 @@ function answerLastKnown(current: ProbeThread, pending: Pending, askId: number, 
   );
 }
 
+/** A thread that died before it was ready will not do better next time: its work, and all later work, runs in place. */
+function failedToStart(current: ProbeThread, why: string): void {
+  if (thread === current) thread = null;
+  const waiting = [...current.pending.values()];
+  current.pending.clear();
+  if (waiting[0]) cannotStart(why, waiting[0].logger);
+  else unavailable ??= why;
+  for (const pending of waiting) {
+    clearTimeout(pending.timer);
+    pending.here().then(pending.resolve, pending.reject);
+  }
+}
+
+function cannotStart(why: string, logger: Logger): void {
+  if (unavailable !== null) return;
+  unavailable = why;
+  logger.warn({ err: why }, 'probe thread could not start: cluster probes run on the main thread');
+}
+
 /** The thread's error as the caller would have seen it here: a RedisMedicError keeps its code. */
 function rebuiltError(error: { message: string; code?: ErrorCode } | undefined): Error {
   if (!error) return new Error('probe task failed');
@@ -158,6 +187,7 @@ function rebuiltError(error: { message: string; code?: ErrorCode } | undefined):
 
 async function stopThread(current: ProbeThread, reason: Error): Promise<void> {
   if (thread === current) thread = null;
+  current.stopped = true;
   for (const pending of current.pending.values()) {
     clearTimeout(pending.timer);
     pending.reject(reason);
@@ -177,7 +207,20 @@ function deadlineOf(task: ProbeTask): number {
 
 /** The compiled worker next to this file, or in a source checkout (tests, tsx) the TypeScript one. */
 function workerEntry(): string {
-  return path.join(__dirname, `probe-worker${path.extname(__filename)}`);
+  return entryOverride ?? path.join(__dirname, `probe-worker${path.extname(__filename)}`);
+}
+
+let entryOverride: string | null = null;
+
+/**
+ * For tests: start the next thread from another entry file (one that cannot load shows the
+ * fallback), or the real one again with null. A thread already running is stopped first, and the
+ * memory that threads cannot start is cleared.
+ */
+export async function useProbeWorkerEntry(entry: string | null): Promise<void> {
+  await stopProbeThread();
+  entryOverride = entry;
+  unavailable = null;
 }
 
 /**

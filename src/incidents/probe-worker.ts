@@ -40,3 +40,6 @@ port.on('message', (message: ToProbeThread) => {
       send({ type: 'done', id, error: { message: errorMessage(err), ...(isRedisMedicError(err) ? { code: err.code } : {}) } }),
   );
 });
+
+// Loaded and listening: from here on a failure of this thread is not a failure to start.
+send({ type: 'ready' });

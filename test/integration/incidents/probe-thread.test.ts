@@ -9,7 +9,7 @@ import { threadId } from 'node:worker_threads';
 import sinon from 'sinon';
 import { ErrorCode, isRedisMedicError } from '../../../src/errors';
 import { runDiagnosis, runLightProbe, type LightProbeRequest } from '../../../src/incidents/probe-tasks';
-import { diagnoseOnProbeThread, lightProbe, stopProbeThread } from '../../../src/incidents/probe-thread';
+import { diagnoseOnProbeThread, lightProbe, stopProbeThread, useProbeWorkerEntry } from '../../../src/incidents/probe-thread';
 import type { MonitorJobData } from '../../../src/jobs/types';
 import { useHarness } from '../../helpers/harness';
 import { CLUSTER, monitorProcess, testConfig, testLogger } from './harness';
@@ -99,5 +99,22 @@ describe('monitor probe thread', function () {
     const again = await lightProbe(request(), testLogger());
     assert.notEqual(again.threadId, threadId);
     assert.equal(again.assessment.off, false, again.assessment.reasons.join('; '));
+  });
+
+  it('a thread that cannot start: the work runs in place, and that is logged once', async () => {
+    const logger = testLogger();
+    const warned = sinon.spy(logger, 'warn');
+    await useProbeWorkerEntry('/nonexistent/probe-worker.js');
+    try {
+      const first = await lightProbe(request(), logger);
+      const second = await lightProbe(request(), logger);
+      assert.equal(first.threadId, threadId, 'ran on the calling thread');
+      assert.equal(second.assessment.off, false, second.assessment.reasons.join('; '));
+      assert.equal(warned.callCount, 1);
+      assert.match(String(warned.firstCall.args[1]), /probe thread could not start/);
+    } finally {
+      await useProbeWorkerEntry(null);
+    }
+    assert.notEqual((await lightProbe(request(), logger)).threadId, threadId, 'a thread again once it can start');
   });
 });
