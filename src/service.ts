@@ -5,6 +5,7 @@ import type { Config } from './config/schema';
 import { alertRoutes } from './http/alerts';
 import { healthRoutes, startRouteServer, type RouteServer } from './http/health';
 import { createMonitorPoll, type MonitorPoll } from './incidents/monitor';
+import { stopProbeThread } from './incidents/probe-thread';
 import { lastKnownKeysLookup } from './incidents/store';
 import { diagnoseCluster } from './engine';
 import { createQueueConnection } from './jobs/connection';
@@ -168,6 +169,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       await slack?.stop();
       await plainServer?.close();
       await system.close();
+      // A poll the workers handed back on shutdown may still run on the probe thread: it ends here.
+      await stopProbeThread('redis-medic is stopping');
       // Pages under way get a moment to land; what cannot is logged as not delivered.
       await pager?.close();
       await internalServer?.close();
@@ -252,6 +255,7 @@ export function createWorkerWiring(): WorkerWiring {
     },
     async close() {
       stopCountingSlackErrors?.();
+      await stopProbeThread('redis-medic worker is stopping');
       await pager?.close();
       await Promise.all(opened.splice(0).map((redis) => redis.quit().catch(() => redis.disconnect())));
     },

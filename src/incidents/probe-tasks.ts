@@ -46,6 +46,24 @@ export interface DiagnosisResult {
   threadId: number;
 }
 
+/**
+ * The part of a cluster's config that collection and diagnosis read (where its nodes may be, how
+ * to log in): all that crosses to the probe thread. Paging keys, approvers and channels stay here.
+ */
+export function probeTarget(cluster: ClusterConfig): ClusterConfig {
+  const { name, seeds, username, password, tls, spareNodes, allowedNetworks, neverContact } = cluster;
+  return {
+    name,
+    seeds,
+    tls,
+    spareNodes,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(allowedNetworks !== undefined ? { allowedNetworks } : {}),
+    ...(neverContact !== undefined ? { neverContact } : {}),
+  };
+}
+
 export async function runLightProbe(request: LightProbeRequest): Promise<LightProbeResult> {
   const light = await collectSnapshot({
     ...collectOptionsFor(request.cluster, request.config),

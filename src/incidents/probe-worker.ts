@@ -9,13 +9,27 @@ import type { FromProbeThread, ToProbeThread } from './probe-thread';
 
 const port = parentPort;
 if (!port) throw new Error('probe-worker runs as a worker thread (see probe-thread.ts)');
-const send = (message: FromProbeThread): void => port.postMessage(message);
+
+function send(message: FromProbeThread): void {
+  try {
+    port!.postMessage(message);
+  } catch (err) {
+    // A result that cannot be cloned fails its task alone, not the thread (and every task on it).
+    if (message.type === 'done' && !message.error)
+      port!.postMessage({ type: 'done', id: message.id, error: { message: `its result could not be sent back: ${errorMessage(err)}` } });
+    else throw err;
+  }
+}
 
 /** Key-history questions in flight, by their id. */
 const asked = new Map<number, { resolve(found: Map<string, LastKnownKeys>): void; reject(err: Error): void }>();
 let nextAsk = 1;
 
 port.on('message', (message: ToProbeThread) => {
+  if (message.type === 'ping') {
+    send({ type: 'pong' });
+    return;
+  }
   if (message.type === 'last-known') {
     const waiting = asked.get(message.askId);
     asked.delete(message.askId);

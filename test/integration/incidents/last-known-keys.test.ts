@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { parseConfig } from '../../../src/config/load';
 import { diagnoseCluster } from '../../../src/engine';
 import { createClusterMonitor } from '../../../src/incidents/monitor';
+import { diagnoseOnProbeThread } from '../../../src/incidents/probe-thread';
 import { lastKnownKeysLookup } from '../../../src/incidents/store';
 import { silentLogger } from '../../../src/logging/logger';
 import { useCluster } from '../../helpers/cluster';
@@ -43,9 +44,14 @@ describe('incidents: last known key counts in repair plans', function () {
 
     await c.kill(victim);
     await c.waitUntilFail();
-    const { report } = await diagnoseCluster(config.clusters[0]!, config, {}, { lastKnown: lastKnownKeysLookup(redis, prefix, 'shop') });
-    const assign = report.fixes.find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
-    assert.equal(assign.dataLoss.lastKnownKeys, 120);
-    assert.match(assign.dataLoss.text, new RegExp(`about 120 keys were on ${victim.addr.replace(/\./g, '\\.')} at \\d\\d:\\d\\d UTC`));
+    const lastKnown = lastKnownKeysLookup(redis, prefix, 'shop');
+    const { report } = await diagnoseCluster(config.clusters[0]!, config, {}, { lastKnown });
+    // The monitor diagnoses on its probe thread, which asks the monitor's thread for the history.
+    const onThread = await diagnoseOnProbeThread({ cluster: config.clusters[0]!, config, seeds: c.seeds }, lastKnown, silentLogger);
+    for (const { fixes } of [report, onThread.report]) {
+      const assign = fixes.find((p) => p.action === 'ASSIGN_UNCOVERED_SLOTS')!;
+      assert.equal(assign.dataLoss.lastKnownKeys, 120);
+      assert.match(assign.dataLoss.text, new RegExp(`about 120 keys were on ${victim.addr.replace(/\./g, '\\.')} at \\d\\d:\\d\\d UTC`));
+    }
   });
 });

@@ -4,7 +4,12 @@
 // main thread would give (error codes included), and a thread that dies fails only the work in
 // flight.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import sinon from 'sinon';
 import { ErrorCode, isRedisMedicError } from '../../../src/errors';
@@ -14,6 +19,7 @@ import type { MonitorJobData } from '../../../src/jobs/types';
 import { useHarness } from '../../helpers/harness';
 import { CLUSTER, monitorProcess, testConfig, testLogger } from './harness';
 
+const execFileAsync = promisify(execFile);
 const POLL: MonitorJobData = { cluster: CLUSTER, reason: 'schedule' };
 
 describe('monitor probe thread', function () {
@@ -101,7 +107,7 @@ describe('monitor probe thread', function () {
     assert.equal(again.assessment.off, false, again.assessment.reasons.join('; '));
   });
 
-  it('a thread that cannot start: the work runs in place, and that is logged once', async () => {
+  it('a thread that cannot start: the work runs in place for a while, and that is logged', async () => {
     const logger = testLogger();
     const warned = sinon.spy(logger, 'warn');
     await useProbeWorkerEntry('/nonexistent/probe-worker.js');
@@ -116,5 +122,70 @@ describe('monitor probe thread', function () {
       await useProbeWorkerEntry(null);
     }
     assert.notEqual((await lightProbe(request(), logger)).threadId, threadId, 'a thread again once it can start');
+  });
+
+  it('the compiled build starts its thread under node flags a worker may not be given (--max-old-space-size)', async () => {
+    // Passing a process's flags to a worker explicitly makes Node refuse this one: the thread never
+    // started, and every probe ran on the main thread.
+    const dist = path.join(__dirname, '../../../dist/incidents/probe-thread.js');
+    const script = `
+      const { lightProbe } = require(${JSON.stringify(dist)});
+      const logger = { warn: (o, m) => console.error(m), error: (o, m) => console.error(m) };
+      lightProbe(${JSON.stringify(request())}, logger).then((r) => console.log(JSON.stringify({ threadId: r.threadId, off: r.assessment.off })));`;
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--max-old-space-size=256', '-e', script], { timeout: 20_000 });
+    assert.equal(stderr, '');
+    const result = JSON.parse(stdout) as { threadId: number; off: boolean };
+    assert.notEqual(result.threadId, 0, 'ran on the probe thread');
+    assert.equal(result.off, false);
+  });
+
+  describe('a thread that dies with work in flight', () => {
+    const entry = path.join(__dirname, '../../fixtures/probe-workers/crashes.ts');
+    let marker: string;
+    beforeEach(() => {
+      marker = path.join(os.tmpdir(), `probe-worker-${process.pid}-${Date.now()}`);
+      process.env.PROBE_WORKER_MARKER = marker;
+    });
+    afterEach(async () => {
+      delete process.env.PROBE_WORKER_MODE;
+      delete process.env.PROBE_WORKER_MARKER;
+      fs.rmSync(marker, { force: true });
+      await useProbeWorkerEntry(null);
+    });
+
+    it('crashed: every task in flight runs once more on a new thread, and the death is logged with them', async () => {
+      process.env.PROBE_WORKER_MODE = 'crash-once';
+      await useProbeWorkerEntry(entry);
+      const logger = testLogger();
+      const logged = sinon.spy(logger, 'error');
+      // Two clusters' work on the thread when it dies: neither is lost with the other.
+      const [light, diagnosis] = await Promise.all([
+        lightProbe(request(), logger),
+        diagnoseOnProbeThread({ ...request(), seeds: h.cluster().seeds }, async () => new Map(), logger),
+      ]);
+      assert.equal(light.assessment.off, false, light.assessment.reasons.join('; '));
+      assert.equal(diagnosis.report.verdict, 'ok');
+      assert.notEqual(light.threadId, threadId);
+      assert.equal(logged.callCount, 1);
+      assert.match(String(logged.firstCall.args[1]), /probe thread stopped: it failed: probe worker stand-in crashed/);
+      assert.equal((logged.firstCall.args[0] as { inFlight: unknown[] }).inFlight.length, 2);
+    });
+
+    it('crashed again on the retry: the task fails and says so', async () => {
+      process.env.PROBE_WORKER_MODE = 'crash';
+      await useProbeWorkerEntry(entry);
+      const failed = await lightProbe(request(), testLogger()).catch((err: unknown) => err);
+      assert.match(
+        String(failed),
+        /light probe of payments failed twice: the probe thread stopped \(it failed: probe worker stand-in crashed/,
+      );
+    });
+
+    it('stuck (its event loop stopped): the watchdog replaces it', async () => {
+      process.env.PROBE_WORKER_MODE = 'freeze';
+      await useProbeWorkerEntry(entry, { stuckAfterMs: 1500 });
+      const failed = await lightProbe(request(), testLogger()).catch((err: unknown) => err);
+      assert.match(String(failed), /failed twice: the probe thread stopped \(its event loop did not answer for \d+ s \(stuck\)\)/);
+    });
   });
 });
