@@ -14,8 +14,14 @@ export interface DiagnoseProcessorDeps {
   logger: Logger;
   hooks?: JobHooks;
   audit?: AuditLog;
-  /** The diagnosis itself (default: the real pipeline, collectSnapshot → diagnose → plan). */
-  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>) => Promise<DiagnosisRun>;
+  /**
+   * The diagnosis itself (default: the real pipeline, collectSnapshot → diagnose → plan, on this
+   * thread; `start` runs it on the monitor's probe thread). Only its report is used.
+   */
+  diagnose?: (
+    cluster: ClusterConfig,
+    config: Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>,
+  ) => Promise<Pick<DiagnosisRun, 'report'>>;
 }
 
 export type DiagnoseJob = Job<DiagnoseJobData, DiagnoseJobResult>;
