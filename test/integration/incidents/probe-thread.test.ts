@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +16,7 @@ import { runDiagnosis, runLightProbe, type LightProbeRequest } from '../../../sr
 import { diagnoseOnProbeThread, lightProbe, stopProbeThread, useProbeWorkerEntry } from '../../../src/incidents/probe-thread';
 import type { MonitorJobData } from '../../../src/jobs/types';
 import { useHarness } from '../../helpers/harness';
+import { countConnectsFromThisThread } from '../../helpers/thread-connects';
 import { CLUSTER, monitorProcess, testConfig, testLogger } from './harness';
 
 const execFileAsync = promisify(execFile);
@@ -37,16 +37,11 @@ describe('monitor probe thread', function () {
     const c = h.cluster();
     const config = testConfig(h.prefix, c.seeds, h.fake);
     const m = h.track(monitorProcess(config));
-    // Each thread has its own `net`: a connection this spy sees was opened on the monitor's thread.
-    const connects = sinon.spy(net.Socket.prototype, 'connect');
+    const connectsHere = countConnectsFromThisThread(c.nodes.map((n) => n.port));
     const outcome = await m.monitor.poll(POLL);
     assert.equal(outcome.off, false, outcome.reasons.join('; '));
     assert.equal(outcome.verdict, 'ok', 'the first poll of a cluster is also its deep check');
-    const ports = new Set(c.nodes.map((n) => n.port));
-    // net.createConnection hands connect() its arguments already normalized, as one array.
-    const portOf = ([first]: unknown[]): number => Number((Array.isArray(first) ? first[0] : first)?.port);
-    const toNodes = connects.args.filter((args) => ports.has(portOf(args)));
-    assert.equal(toNodes.length, 0, `the monitor's thread connected to ${toNodes.length} cluster node(s) itself`);
+    assert.equal(connectsHere(), 0, "the monitor's thread connected to cluster nodes itself");
     // What the probe learnt still reached the store: every node to ask next time.
     assert.deepEqual((await m.monitor.store.knownNodes(CLUSTER)).length, c.nodes.length);
   });

@@ -2,12 +2,12 @@
 // (issue 15: a big cluster's diagnosis must not hold up the loop that acks Slack). The whole
 // service (startService) on a real cluster and the real queue Redis.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import sinon from 'sinon';
 import { parseConfig } from '../../../src/config/load';
 import type { PlannedReport } from '../../../src/repair/types';
 import { startService } from '../../../src/service';
 import { testLogger, useHarness } from '../../helpers/harness';
+import { countConnectsFromThisThread } from '../../helpers/thread-connects';
 
 describe('start: diagnose jobs on the probe thread', function () {
   this.timeout(60_000);
@@ -24,16 +24,12 @@ describe('start: diagnose jobs on the probe thread', function () {
     });
     const service = h.track(await startService(config, { logger: testLogger(), port: 0 }));
     await service.system.whenReady(10_000);
-    // Each thread has its own `net`: a connection this spy sees was opened on the service's thread.
-    const connects = sinon.spy(net.Socket.prototype, 'connect');
+    const connectsHere = countConnectsFromThisThread(c.nodes.map((n) => n.port));
     const jobId = await service.system.enqueuer.enqueueDiagnosis({ cluster: 'shop', origin: { kind: 'cli' } });
     const done = await service.system.waitForJob<PlannedReport>('diagnose', jobId, 30_000);
     assert.equal(done.state, 'completed', done.error);
     assert.equal(done.result?.verdict, 'ok');
     assert.equal(done.result?.nodes.length, 3);
-    const ports = new Set(c.nodes.map((n) => n.port));
-    // net.createConnection hands connect() its arguments already normalized, as one array.
-    const portOf = ([first]: unknown[]): number => Number((Array.isArray(first) ? first[0] : first)?.port);
-    assert.equal(connects.args.filter((args) => ports.has(portOf(args))).length, 0);
+    assert.equal(connectsHere(), 0, "the service's own thread connected to cluster nodes");
   });
 });
