@@ -207,7 +207,7 @@ function answer(socket: net.Socket, replies: Replies): void {
       else if (name === 'auth' || name === 'client' || name === 'select' || name === 'readonly') socket.write(OK);
       else if (name === 'ping') socket.write('+PONG\r\n');
       else if (name === 'time') socket.write(timeReply());
-      else if (key.startsWith('config get')) socket.write('*0\r\n');
+      else if (key.startsWith('config get')) socket.write(configReply(words.slice(2), replies));
       else {
         if (!seenUnknown.has(key)) process.stderr.write(`simulated cluster: unknown command ${key}\n`);
         seenUnknown.add(key);
@@ -217,6 +217,13 @@ function answer(socket: net.Socket, replies: Replies): void {
     returnError: () => socket.destroy(),
   });
   socket.on('data', (chunk) => parser.execute(chunk));
+}
+
+/** CONFIG GET of one parameter or several (Redis >= 7): the pairs of those it knows, in the order asked. */
+function configReply(parameters: string[], replies: Replies): Buffer {
+  const pairs = parameters.map((p) => replies.get(`config get ${p.toLowerCase()}`)).filter((r): r is Buffer => r !== undefined);
+  // Each known one is stored as the two-element reply `*2\r\n$..name..$..value..`: its elements are reused.
+  return Buffer.concat([Buffer.from(`*${pairs.length * 2}\r\n`), ...pairs.map((r) => r.subarray(r.indexOf('\n') + 1))]);
 }
 
 /** TIME as a node answers it: seconds and microseconds, now. */

@@ -372,31 +372,17 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     .pipeline()
     .call('CLUSTER', 'NODES')
     .call('CLUSTER', 'INFO')
-    .call('CONFIG', 'GET', 'cluster-require-full-coverage')
-    .call('CONFIG', 'GET', 'cluster-node-timeout')
+    .call('CONFIG', 'GET', ...CONFIG_PARAMETERS)
     .call('INFO', 'replication')
     .call('DBSIZE')
-    // Whether a replica promotes itself: its data must be younger than
-    // node-timeout x validity-factor + ping period (one parameter per call: Redis < 7 takes one).
-    .call('CONFIG', 'GET', 'cluster-replica-validity-factor')
-    .call('CONFIG', 'GET', 'repl-ping-replica-period')
-    // When a replica's sync should start and when Redis gives up on a silent one: the bounds of
-    // a first sync, a transition rather than broken replication while it lasts.
-    .call('CONFIG', 'GET', 'repl-diskless-sync')
-    .call('CONFIG', 'GET', 'repl-diskless-sync-delay')
-    .call('CONFIG', 'GET', 'repl-timeout')
     // The node's own clock, to read CLUSTER NODES ping/pong times (ms in its clock) as ages.
     .call('TIME')
     .exec();
   if (!results) throw new Error('pipeline returned nothing');
-  const [nodes, info, coverage, timeout, replication, dbsize, validity, pingPeriod, diskless, disklessDelay, replTimeout, time] = results;
+  const [nodes, info, configReply, replication, dbsize, time] = results;
   // CLUSTER NODES is essential; the rest is best effort (CONFIG may be renamed or denied by ACL).
   if (nodes?.[0]) throw nodes[0];
-  const config: Record<string, string> = {};
-  for (const entry of [coverage, timeout, validity, pingPeriod, diskless, disklessDelay, replTimeout]) {
-    const pairs = entry && !entry[0] && Array.isArray(entry[1]) ? (entry[1] as string[]) : [];
-    for (let i = 0; i + 1 < pairs.length; i += 2) config[pairs[i]!] = pairs[i + 1]!;
-  }
+  const config = await configOf(redis, configReply);
   return {
     clusterNodes: String(nodes?.[1] ?? ''),
     ...(info && !info[0] ? { clusterInfo: String(info[1]) } : {}),
@@ -405,6 +391,54 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     ...(dbsize && !dbsize[0] ? { dbsize: Number(dbsize[1]) } : {}),
     ...(time && !time[0] && Array.isArray(time[1]) ? { timeMs: Number(time[1][0]) * 1000 + Math.floor(Number(time[1][1]) / 1000) } : {}),
   };
+}
+
+/**
+ * The configuration a diagnosis reads. Whether the cluster fails without full coverage, and its
+ * node timeout; whether a replica promotes itself (its data must be younger than node-timeout x
+ * validity-factor + ping period); when a replica's first sync starts and when Redis gives up on
+ * a silent one (the bounds of a sync: a transition, not broken replication, while it lasts).
+ */
+const CONFIG_PARAMETERS = [
+  'cluster-require-full-coverage',
+  'cluster-node-timeout',
+  'cluster-replica-validity-factor',
+  'repl-ping-replica-period',
+  'repl-diskless-sync',
+  'repl-diskless-sync-delay',
+  'repl-timeout',
+] as const;
+
+/**
+ * The parameters from one CONFIG GET of all of them (Redis >= 7 takes several), or, when the node
+ * refuses that with anything but "no such command" or "not allowed" (Redis < 7 takes one
+ * parameter: an arity error), from one CONFIG GET per parameter on the same connection: what
+ * asking one by one always gave, at the cost of a round trip on older nodes only. Keys are in the
+ * order of CONFIG_PARAMETERS whatever order the node answered in, so a snapshot reads the same.
+ */
+async function configOf(redis: Redis, reply: [Error | null, unknown] | undefined): Promise<Record<string, string>> {
+  if (reply && !reply[0]) return configFromPairs([reply]);
+  if (!reply || /^(NOPERM|ERR unknown command)/.test(reply[0]!.message)) return {};
+  const pipeline = redis.pipeline();
+  for (const parameter of CONFIG_PARAMETERS) pipeline.call('CONFIG', 'GET', parameter);
+  // Best effort like the rest: a connection lost meanwhile leaves the configuration unknown, and
+  // the node is still reported from what it answered.
+  return configFromPairs((await pipeline.exec().catch(() => null)) ?? []);
+}
+
+function configFromPairs(replies: Array<[Error | null, unknown]>): Record<string, string> {
+  const answered = new Map<string, string>();
+  for (const [err, value] of replies) {
+    const pairs = !err && Array.isArray(value) ? (value as unknown[]) : [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) answered.set(String(pairs[i]), String(pairs[i + 1]));
+  }
+  const config: Record<string, string> = {};
+  for (const parameter of CONFIG_PARAMETERS) {
+    const value = answered.get(parameter);
+    if (value !== undefined) config[parameter] = value;
+  }
+  for (const [name, value] of answered) if (!(name in config)) config[name] = value;
+  return config;
 }
 
 // A resharding opens one slot at a time; this bounds the work if a node reports many.

@@ -11,6 +11,10 @@ export interface FakeNodeOptions {
   /** The CLUSTER NODES reply: a string, or a size in bytes to stream (filler lines) without holding it. */
   clusterNodes?: string | { streamBytes: number };
   clusterInfo?: string;
+  /** What CONFIG GET finds (default: nothing, an empty list). */
+  config?: Record<string, string>;
+  /** CONFIG GET takes one parameter, as before Redis 7: more is an arity error. */
+  configGetOneParameter?: boolean;
 }
 
 export interface FakeNode {
@@ -52,7 +56,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     socket.on('data', (data) => parser.execute(data));
   });
 
-  function answer(socket: net.Socket, [name, sub = '']: string[]): void {
+  function answer(socket: net.Socket, [name, sub = '', ...rest]: string[]): void {
     const upperSub = sub.toUpperCase();
     if (name === 'CLUSTER' && upperSub === 'NODES') {
       const reply = options.clusterNodes ?? '';
@@ -62,7 +66,12 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     }
     if (name === 'CLUSTER' && upperSub === 'INFO') return void socket.write(bulk(options.clusterInfo ?? HEALTHY_INFO));
     if (name === 'AUTH' || name === 'CLIENT' || name === 'PING') return void socket.write(name === 'PING' ? '+PONG\r\n' : '+OK\r\n');
-    if (name === 'CONFIG') return void socket.write('*0\r\n');
+    if (name === 'CONFIG' && upperSub === 'GET' && options.configGetOneParameter && rest.length > 1)
+      return void socket.write("-ERR Unknown subcommand or wrong number of arguments for 'get'. Try CONFIG HELP.\r\n");
+    if (name === 'CONFIG') {
+      const found = upperSub === 'GET' ? rest.filter((p) => options.config?.[p] !== undefined) : [];
+      return void socket.write(`*${found.length * 2}\r\n${found.map((p) => bulk(p) + bulk(options.config![p]!)).join('')}`);
+    }
     if (name === 'INFO') return void socket.write(bulk('# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n'));
     if (name === 'DBSIZE') return void socket.write(':0\r\n');
     socket.write(`-ERR unknown command '${name}'\r\n`);
