@@ -54,6 +54,35 @@ export function configFrom(command: Command): Config {
   return loadConfig(opts.config ? { file: opts.config } : {});
 }
 
+/**
+ * What `diagnose` reads of the configuration. With no config file and no setting in the
+ * environment there is nothing to validate: the defaults are made without loading the schema
+ * (zod, yaml: ~60 ms of every ad-hoc diagnosis's start-up). Otherwise the whole configuration is
+ * loaded and validated as before (an invalid one is still refused).
+ */
+export function diagnoseSettingsFrom(command: Command): DiagnoseSettings {
+  const opts = command.optsWithGlobals<{ config?: string }>();
+  const { configFromEnv } = require('../config/env') as typeof import('../config/env');
+  if (!opts.config && !process.env.REDIS_MEDIC_CONFIG && Object.keys(configFromEnv(process.env)).length === 0)
+    return defaultDiagnoseSettings();
+  return configFrom(command);
+}
+
+/** What `diagnose` reads of the configuration: a full Config is one. */
+export type DiagnoseSettings = Pick<Config, 'clusters' | 'timeouts' | 'collection'> & { queue: Pick<Config['queue'], 'redisUrl'> };
+
+/** The settings of an empty configuration: what parseConfig({}) gives (a unit test checks it). */
+export function defaultDiagnoseSettings(): DiagnoseSettings {
+  const { DEFAULT_QUEUE_REDIS_URL, DEFAULT_TIMEOUTS } = require('../config/defaults') as typeof import('../config/defaults');
+  const { DEFAULT_COLLECTION_LIMITS } = require('../cluster/limits') as typeof import('../cluster/limits');
+  return {
+    clusters: [],
+    timeouts: { ...DEFAULT_TIMEOUTS },
+    collection: { ...DEFAULT_COLLECTION_LIMITS },
+    queue: { redisUrl: DEFAULT_QUEUE_REDIS_URL },
+  };
+}
+
 /** CLI commands log to stderr, so stdout stays the report (and --json stays parseable). */
 export function cliLogger(): Logger {
   const { createLogger, logDestination } = require('../logging/logger') as typeof import('../logging/logger');

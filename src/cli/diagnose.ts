@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { parseHostPort } from '../cluster/address';
 import { findCluster } from '../config/clusters';
+import { queueRedisAddress } from '../config/queue-address';
 import type { ClusterConfig, Config } from '../config/schema';
 import { formatReport } from '../diagnosis/format-text';
-import { configFrom, EXIT, processIO, UsageError, type CliIO } from './context';
+import { diagnoseSettingsFrom, EXIT, processIO, UsageError, type CliIO, type DiagnoseSettings } from './context';
 
 export interface DiagnoseOptions {
   json?: boolean;
@@ -27,11 +28,11 @@ export function register(program: Command, io: CliIO = processIO): void {
     .option('--timeout <ms>', 'command timeout per node in ms (connect timeout is half of it)')
     .option('--allow <networks>', ALLOW_HELP)
     .action(async (target: string, options: DiagnoseOptions, command: Command) => {
-      process.exitCode = await runDiagnose(target, options, configFrom(command), io);
+      process.exitCode = await runDiagnose(target, options, diagnoseSettingsFrom(command), io);
     });
 }
 
-export async function runDiagnose(target: string, options: DiagnoseOptions, config: Config, io: CliIO): Promise<number> {
+export async function runDiagnose(target: string, options: DiagnoseOptions, config: DiagnoseSettings, io: CliIO): Promise<number> {
   const cluster = targetCluster(target, options, config);
   const timeouts = timeoutsFrom(options, config);
   // Loaded when needed, so `--help` and `analyze` never load the network code.
@@ -48,7 +49,7 @@ export const ALLOW_HELP =
 export function targetCluster(
   target: string,
   options: Pick<DiagnoseOptions, 'password' | 'user' | 'tls' | 'allow'>,
-  config: Config,
+  config: DiagnoseSettings,
 ): ClusterConfig {
   const configured = config.clusters.find((c) => c.name === target);
   if (configured && options.allow !== undefined) {
@@ -59,8 +60,6 @@ export function targetCluster(
   // engine loads ioredis: required here, not at the top, so `--help` and `analyze` stay light.
   const { adHocCluster } = require('../engine') as typeof import('../engine');
   const adHoc = (): ClusterConfig => {
-    // config/load brings zod and yaml: loaded here, not at the top, for the same reason.
-    const { queueRedisAddress } = require('../config/load') as typeof import('../config/load');
     const cluster = adHocCluster(target);
     const queue = queueRedisAddress(config.queue.redisUrl);
     return queue ? { ...cluster, neverContact: [queue] } : cluster;
@@ -104,7 +103,7 @@ function looksLikeAddresses(target: string): boolean {
   });
 }
 
-export function timeoutsFrom(options: Pick<DiagnoseOptions, 'timeout'>, config: Config): Config['timeouts'] {
+export function timeoutsFrom(options: Pick<DiagnoseOptions, 'timeout'>, config: Pick<Config, 'timeouts'>): Config['timeouts'] {
   if (options.timeout === undefined) return config.timeouts;
   const ms = Number(options.timeout);
   if (!Number.isInteger(ms) || ms <= 0)

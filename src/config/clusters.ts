@@ -2,13 +2,13 @@ import { addrKey, comparableAddr, parseHostPort } from '../cluster/address';
 import { ErrorCode, RedisMedicError } from '../errors';
 import type { ClusterConfig, Config } from './schema';
 
-export function findCluster(config: Config, name: string): ClusterConfig {
+export function findCluster(config: Pick<Config, 'clusters'>, name: string): ClusterConfig {
   const cluster = config.clusters.find((c) => c.name === name);
   if (!cluster) throw unknownCluster(config, name);
   return cluster;
 }
 
-export function unknownCluster(config: Config, name: string): RedisMedicError {
+export function unknownCluster(config: Pick<Config, 'clusters'>, name: string): RedisMedicError {
   const known = config.clusters.map((c) => c.name);
   return new RedisMedicError(
     ErrorCode.UnknownCluster,

@@ -2,8 +2,13 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, RedisMedicError } from '../errors';
+import { configFromEnv } from './env';
+import { queueRedisAddress } from './queue-address';
 import { configSchema, type Config } from './schema';
 import { describeUnknownKey, findUnknownKeys } from './unknown-keys';
+
+// Where it always was, for its callers; it lives apart so that the CLI can use it without zod.
+export { queueRedisAddress } from './queue-address';
 
 export interface LoadOptions {
   /** Path of a YAML or JSON file; defaults to $REDIS_MEDIC_CONFIG. */
@@ -33,7 +38,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     // secret containing `#` or `: ` cannot change the YAML around it.
     raw = expandEnvIn(parseConfigText(text, file), env, file) as Record<string, unknown>;
   }
-  return parseConfig(deepMerge(deepMerge(raw, fromEnv(env)), options.overrides ?? {}));
+  return parseConfig(deepMerge(deepMerge(raw, configFromEnv(env)), options.overrides ?? {}));
 }
 
 /**
@@ -55,23 +60,6 @@ export function parseConfig(raw: unknown): Config {
   const queue = queueRedisAddress(result.data.queue.redisUrl);
   if (queue) for (const cluster of result.data.clusters) cluster.neverContact = [...new Set([...(cluster.neverContact ?? []), queue])];
   return result.data;
-}
-
-/**
- * The queue Redis's host:port (default port 6379), never a node of a monitored cluster: every
- * cluster's scope excludes it (src/cluster/scope.ts). Undefined for a URL that does not parse
- * (the job system refuses it with its own message).
- */
-export function queueRedisAddress(redisUrl: string): string | undefined {
-  try {
-    const url = new URL(redisUrl);
-    if (!/^rediss?:$/.test(url.protocol) || !url.hostname) return undefined;
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = url.port ? Number(url.port) : 6379;
-    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  } catch {
-    return undefined;
-  }
 }
 
 function parseConfigText(text: string, file: string): Record<string, unknown> {
@@ -100,54 +88,6 @@ function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
       throw new RedisMedicError(ErrorCode.ConfigError, `config file ${file} uses \${${name}}, which is not set in the environment`);
     return value;
   });
-}
-
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out: Record<string, Record<string, unknown>> = {};
-  const set = (section: string, key: string, value: unknown): void => {
-    if (value === undefined || value === '') return;
-    (out[section] ??= {})[key] = value;
-  };
-  set('slack', 'botToken', env.SLACK_BOT_TOKEN);
-  set('slack', 'signingSecret', env.SLACK_SIGNING_SECRET);
-  set('slack', 'appToken', env.SLACK_APP_TOKEN);
-  set('slack', 'apiUrl', env.SLACK_API_URL);
-  set('slack', 'defaultChannel', env.SLACK_DEFAULT_CHANNEL);
-  set('http', 'port', numberFromEnv(env, 'PORT'));
-  set('http', 'internalPort', numberFromEnv(env, 'INTERNAL_PORT'));
-  set('queue', 'redisUrl', env.REDIS_URL);
-  set('queue', 'prefix', env.QUEUE_PREFIX);
-  set('monitor', 'intervalMs', numberFromEnv(env, 'MONITOR_INTERVAL_MS'));
-  set('alerts', 'webhookToken', env.ALERT_WEBHOOK_TOKEN);
-  const result: Record<string, unknown> = { ...out };
-  if (env.APPROVAL_SECRET) result.approvalSecret = env.APPROVAL_SECRET;
-  if (env.REDIS_MEDIC_CLUSTERS) result.clusters = clustersFromEnv(env.REDIS_MEDIC_CLUSTERS);
-  return result;
-}
-
-/** `REDIS_MEDIC_CLUSTERS="payments=10.0.0.31:6379,10.0.0.32:6379;cache=10.0.1.5:6379"` */
-function clustersFromEnv(text: string): Array<{ name: string; seeds: string[] }> {
-  return text
-    .split(';')
-    .filter((s) => s.trim())
-    .map((entry) => {
-      const [name = '', seeds = ''] = entry.split('=');
-      return {
-        name: name.trim(),
-        seeds: seeds
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      };
-    });
-}
-
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const text = env[name];
-  if (text === undefined || text === '') return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n)) throw new RedisMedicError(ErrorCode.ConfigError, `environment variable ${name} must be a number, got "${text}"`);
-  return n;
 }
 
 function formatIssues(error: z.ZodError): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseNetworkEntry } from '../cluster/scope';
 import { DEFAULT_COLLECTION_LIMITS } from '../cluster/limits';
+import { DEFAULT_QUEUE_REDIS_URL, DEFAULT_TIMEOUTS } from './defaults';
 
 const hostPort = z.string().regex(/^(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+):\d{1,5}$/, 'must be host:port, e.g. 10.0.0.31:6379');
 const networkEntry = z.string().superRefine((text, ctx) => {
@@ -88,8 +89,8 @@ export const configSchema = z.object({
   clusters: z.array(clusterSchema).default([]),
   timeouts: z
     .object({
-      connectMs: z.number().int().positive().default(500),
-      commandMs: z.number().int().positive().default(1000),
+      connectMs: z.number().int().positive().default(DEFAULT_TIMEOUTS.connectMs),
+      commandMs: z.number().int().positive().default(DEFAULT_TIMEOUTS.commandMs),
     })
     .prefault({}),
   /** Caps on what is read from any node (a node's answers are data, and can be hostile). */
@@ -109,7 +110,7 @@ export const configSchema = z.object({
     .prefault({}),
   queue: z
     .object({
-      redisUrl: z.string().default('redis://127.0.0.1:6379'),
+      redisUrl: z.string().default(DEFAULT_QUEUE_REDIS_URL),
       prefix: z.string().min(1).default('redis-medic'),
       diagnoseConcurrency: z.number().int().positive().default(4),
       repairConcurrency: z.number().int().positive().default(2),

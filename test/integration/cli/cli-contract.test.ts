@@ -59,6 +59,37 @@ describe('CLI contract (the compiled binary)', function () {
       assert.ok(!loaded.includes(needless), `--help loaded ${needless}: ${loaded.join(' ')}`);
   });
 
+  it('`diagnose` of ad-hoc seeds with no configuration loads no config schema (zod, yaml); a setting in the environment is still validated', async () => {
+    const file = path.join(dir, 'loaded-diagnose.json');
+    const port = await freePort();
+    // No setting at all in the environment (whatever the test runner has).
+    const unset = Object.fromEntries(
+      [
+        'SLACK_BOT_TOKEN',
+        'SLACK_SIGNING_SECRET',
+        'SLACK_APP_TOKEN',
+        'SLACK_API_URL',
+        'SLACK_DEFAULT_CHANNEL',
+        'PORT',
+        'INTERNAL_PORT',
+        'REDIS_URL',
+        'QUEUE_PREFIX',
+        'MONITOR_INTERVAL_MS',
+        'ALERT_WEBHOOK_TOKEN',
+        'APPROVAL_SECRET',
+        'REDIS_MEDIC_CLUSTERS',
+      ].map((v) => [v, '']),
+    );
+    const run = await cli(['diagnose', `127.0.0.1:${port}`], { nodeArgs: ['-r', PRELOAD], env: { ...unset, LOADED_MODULES_FILE: file } });
+    assert.equal(run.code, 3, run.stderr);
+    const loaded = JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
+    for (const needless of ['zod', 'yaml', 'fastest-levenshtein'])
+      assert.ok(!loaded.includes(needless), `diagnose loaded ${needless}: ${loaded.join(' ')}`);
+    const invalid = await cli(['diagnose', `127.0.0.1:${port}`], { env: { ...unset, PORT: 'eighty' } });
+    assert.equal(invalid.code, 2, invalid.stderr);
+    assert.match(invalid.stderr, /PORT must be a number/);
+  });
+
   it('exit 0: a healthy paste; exit 1: a critical finding', async () => {
     const healthy = await cli(['analyze', '--json', path.join(FIXTURES, 'paste-with-prompts.txt')]);
     assert.equal(healthy.code, 1, healthy.stderr);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultDiagnoseSettings } from '../../../src/cli/context';
+import { configFromEnv } from '../../../src/config/env';
 import { loadConfig, parseConfig } from '../../../src/config/load';
 import { ErrorCode, isRedisMedicError } from '../../../src/errors';
 
@@ -119,5 +121,21 @@ describe('config: paging', () => {
     assert.match(message, /`paging\.atempts`: unknown key, did you mean `attempts`\?/);
     assert.match(message, /clusters\.0\.paging\.pagerduty\.routingKey: give the PagerDuty routing key/);
     assert.match(message, /clusters\.0\.paging\.pagerduty\.url: must be an http:\/\/ or https:\/\/ URL/);
+  });
+});
+
+describe('config: the defaults `diagnose` uses without loading the schema', () => {
+  it('are what an empty configuration parses to', () => {
+    const { clusters, timeouts, collection, queue } = parseConfig({});
+    assert.deepEqual(defaultDiagnoseSettings(), { clusters, timeouts, collection, queue: { redisUrl: queue.redisUrl } });
+  });
+
+  it('the environment is read as before: no setting, nothing to load; a bad number is still refused', () => {
+    assert.deepEqual(configFromEnv({ REDIS_MEDIC_CONFIG: '', SLACK_BOT_TOKEN: '', PATH: '/usr/bin' }), {});
+    assert.deepEqual(configFromEnv({ REDIS_URL: 'redis://10.0.0.9:6380' }), { queue: { redisUrl: 'redis://10.0.0.9:6380' } });
+    assert.match(
+      configError(() => configFromEnv({ PORT: 'abc' })),
+      /PORT must be a number/,
+    );
   });
 });
