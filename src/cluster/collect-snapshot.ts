@@ -203,8 +203,10 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
   return {
     startListed(listing: Listing): void {
       if (!enabled) return;
-      for (const node of listing.nodes) {
-        // Most views list a node through one shared entry: look at each entry once.
+      // Only the entries of lines this reply printed first: its other lines are shared, and their
+      // entries were started with the reply that printed them first (a million lines, 1000 nodes).
+      for (const node of listing.fresh) {
+        // A line the cache does not keep (a myself line) may name an address already started.
         if (started.has(node)) continue;
         started.add(node);
         const { addr, bus: busPort } = node;
@@ -614,6 +616,11 @@ interface Listing {
   /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
   raw(i: number): string;
   mine?: ListedNode;
+  /**
+   * The listed nodes of the lines this reply was the first to print (the parse's firstSeen): every
+   * other line of it is a shared line object, listed by an earlier reply with the same ListedNode.
+   */
+  fresh: ListedNode[];
 }
 
 /**
@@ -643,29 +650,37 @@ const listedOfLine = new WeakMap<ClusterNodeLine, ListedNode | null>();
  * field (discovery must not fail on one odd line; the diagnosis reports the unreadable reply).
  */
 function listingOf(replies: NodeReplies | undefined, cache: NodeLineCache): Listing {
-  if (!replies) return { nodes: [], raw: () => '' };
+  if (!replies) return { nodes: [], raw: () => '', fresh: [] };
   const parsed = parsedClusterNodes(replies, cache);
   if (parsed.error) {
     const listed = listedNodes(replies.clusterNodes);
     const nodes = listed.map(({ raw: _raw, ...node }) => node);
     const mine = nodes.find((n) => n.myself);
-    return { nodes, raw: (i) => listed[i]?.raw ?? '', ...(mine ? { mine } : {}) };
+    return { nodes, raw: (i) => listed[i]?.raw ?? '', ...(mine ? { mine } : {}), fresh: nodes };
   }
   const nodes: ListedNode[] = [];
   const at: number[] = [];
-  parsed.lines.forEach((line, index) => {
+  const fresh: ListedNode[] = [];
+  const { lines, firstSeen } = parsed;
+  // firstSeen is in line order: walked alongside.
+  let nextFirst = 0;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
     let node = listedOfLine.get(line);
     if (node === undefined) {
       node = listedNodeOf(line.raw.split(/\s+/));
       listedOfLine.set(line, node);
     }
+    const first = firstSeen[nextFirst] === index;
+    if (first) nextFirst++;
     if (node) {
       nodes.push(node);
       at.push(index);
+      if (first) fresh.push(node);
     }
-  });
+  }
   const mine = nodes.find((n) => n.myself);
-  return { nodes, raw: (i) => parsed.rawLine(at[i]!), ...(mine ? { mine } : {}) };
+  return { nodes, raw: (i) => parsed.rawLine(at[i]!), ...(mine ? { mine } : {}), fresh };
 }
 
 /** The listed node of a line's fields, or null when it has no address to go to. */
