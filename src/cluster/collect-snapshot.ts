@@ -115,6 +115,8 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   // replies at once), and nothing else in the process (a Slack ack) would run meanwhile.
   const inTurn = slicedWork();
   const listings = new Map<NodeProbe, Listing>();
+  // Every distinct entry any reply listed (each is in the `fresh` of the reply that printed it first).
+  const everyListed = new Set<ListedNode>();
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
   const inFlight = pLimit(MAX_IN_FLIGHT);
   const bus = busPortChecker(options, scope, inFlight);
@@ -128,6 +130,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
         const probe = await inFlight(() => probeNode(addr, probeOptions));
         const listing = await inTurn(() => listingOf(probe.replies, lineCache));
         listings.set(probe, listing);
+        for (const node of listing.fresh) everyListed.add(node);
         bus.startListed(listing);
         return probe;
       }),
@@ -140,20 +143,29 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
       if (announced) asked.add(comparableAddr(announced));
     }
     if (options.discover === false) break;
+    // When every entry listed so far is asked already (or out of scope, or the node itself), the
+    // walk below would follow nothing: a healthy cluster's second round, where each of 1000 replies
+    // lists the 1000 nodes just asked (a million entries) is skipped.
+    if (!anyToFollow(everyListed, asked, outOfScope)) break;
     const next: string[] = [];
     const queued = new Set<string>();
     // Most views list a node through one shared entry: its address is looked at once per round.
     const looked = new Set<ListedNode>();
     for (const probe of results) {
       const listing = listings.get(probe)!;
-      listing.nodes.forEach((node, i) => {
+      listing.entries().nodes.forEach((node, i) => {
         if (node.myself || looked.has(node)) return;
         looked.add(node);
         const { addr } = node;
         const key = (node.key ??= comparableAddr(addr));
         if (asked.has(key) || queued.has(key) || outOfScope.has(key)) return;
         if (!scope.allows(addr)) {
-          outOfScope.set(key, { addr, namedBy: probe.addr, line: listing.raw(i), ...(scope.never?.(addr) ? { queueRedis: true } : {}) });
+          outOfScope.set(key, {
+            addr,
+            namedBy: probe.addr,
+            line: listing.entries().raw(i),
+            ...(scope.never?.(addr) ? { queueRedis: true } : {}),
+          });
           return;
         }
         queued.add(key);
@@ -612,15 +624,20 @@ interface ListedNode {
 
 /** The nodes one reply lists with an address (not noaddr, not `:0`), and who answered. */
 interface Listing {
-  nodes: ListedNode[];
-  /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
-  raw(i: number): string;
+  /** Every entry, in line order, with the line that listed it: made on first use (discovery's walk). */
+  entries(): ListingEntries;
   mine?: ListedNode;
   /**
    * The listed nodes of the lines this reply was the first to print (the parse's firstSeen): every
    * other line of it is a shared line object, listed by an earlier reply with the same ListedNode.
    */
   fresh: ListedNode[];
+}
+
+interface ListingEntries {
+  nodes: ListedNode[];
+  /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
+  raw(i: number): string;
 }
 
 /**
@@ -650,37 +667,57 @@ const listedOfLine = new WeakMap<ClusterNodeLine, ListedNode | null>();
  * field (discovery must not fail on one odd line; the diagnosis reports the unreadable reply).
  */
 function listingOf(replies: NodeReplies | undefined, cache: NodeLineCache): Listing {
-  if (!replies) return { nodes: [], raw: () => '', fresh: [] };
+  if (!replies) return { entries: () => ({ nodes: [], raw: () => '' }), fresh: [] };
   const parsed = parsedClusterNodes(replies, cache);
   if (parsed.error) {
     const listed = listedNodes(replies.clusterNodes);
     const nodes = listed.map(({ raw: _raw, ...node }) => node);
     const mine = nodes.find((n) => n.myself);
-    return { nodes, raw: (i) => listed[i]?.raw ?? '', ...(mine ? { mine } : {}), fresh: nodes };
+    const entries: ListingEntries = { nodes, raw: (i) => listed[i]?.raw ?? '' };
+    return { entries: () => entries, ...(mine ? { mine } : {}), fresh: nodes };
   }
-  const nodes: ListedNode[] = [];
-  const at: number[] = [];
-  const fresh: ListedNode[] = [];
   const { lines, firstSeen } = parsed;
-  // firstSeen is in line order: walked alongside.
-  let nextFirst = 0;
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index]!;
-    let node = listedOfLine.get(line);
-    if (node === undefined) {
-      node = listedNodeOf(line.raw.split(/\s+/));
-      listedOfLine.set(line, node);
-    }
-    const first = firstSeen[nextFirst] === index;
-    if (first) nextFirst++;
-    if (node) {
-      nodes.push(node);
-      at.push(index);
-      if (first) fresh.push(node);
-    }
+  const fresh: ListedNode[] = [];
+  for (const index of firstSeen) {
+    const node = listedNodeOfLine(lines[index]!);
+    if (node) fresh.push(node);
   }
-  const mine = nodes.find((n) => n.myself);
-  return { nodes, raw: (i) => parsed.rawLine(at[i]!), ...(mine ? { mine } : {}), fresh };
+  // A myself line is never shared (the cache does not keep it), so the first listed as myself is
+  // among this reply's own, in line order.
+  const mine = fresh.find((n) => n.myself);
+  let entries: ListingEntries | undefined;
+  const entriesOf = (): ListingEntries => {
+    const nodes: ListedNode[] = [];
+    const at: number[] = [];
+    lines.forEach((line, index) => {
+      const node = listedNodeOfLine(line);
+      if (node) {
+        nodes.push(node);
+        at.push(index);
+      }
+    });
+    return { nodes, raw: (i) => parsed.rawLine(at[i]!) };
+  };
+  return { entries: () => (entries ??= entriesOf()), ...(mine ? { mine } : {}), fresh };
+}
+
+function listedNodeOfLine(line: ClusterNodeLine): ListedNode | null {
+  let node = listedOfLine.get(line);
+  if (node === undefined) {
+    node = listedNodeOf(line.raw.split(/\s+/));
+    listedOfLine.set(line, node);
+  }
+  return node;
+}
+
+/** Whether an entry names an address not asked yet, not known out of scope, and not its own node's. */
+function anyToFollow(listed: Iterable<ListedNode>, asked: Set<string>, outOfScope: Map<string, unknown>): boolean {
+  for (const node of listed) {
+    if (node.myself) continue;
+    const key = (node.key ??= comparableAddr(node.addr));
+    if (!asked.has(key) && !outOfScope.has(key)) return true;
+  }
+  return false;
 }
 
 /** The listed node of a line's fields, or null when it has no address to go to. */
