@@ -31,36 +31,48 @@ interface ParsedLines {
   failing: number[];
 }
 
+// The reply being parsed gathers its lines and their starts here, copied out at their exact length
+// at the end: pushed one by one, each 1000-line reply's two arrays grew through a dozen ever larger
+// copies (about 50 MB of garbage for the 1000 replies of a 1000-node cluster). Not re-entrant (the
+// line parser never calls back here); cleared after each use so that no old reply's lines are kept.
+const scratchLines: ClusterNodeLine[] = [];
+const scratchStarts: number[] = [];
+
 function parseLines(text: string, lineOffset: number, cache: NodeLineCache | undefined, source: object): ParsedLines {
-  const nodes: ClusterNodeLine[] = [];
-  const starts: number[] = [];
+  const nodes = scratchLines;
+  const starts = scratchStarts;
+  let count = 0;
   const firstSeen: number[] = [];
   const failing: number[] = [];
   let lineNumber = lineOffset;
-  for (let start = 0; start <= text.length; ) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    lineNumber++;
-    const known = cache?.find(text, start, end);
-    if (known) {
-      if (known.failing) failing.push(nodes.length);
-      nodes.push(known.line);
-      starts.push(start);
-    } else {
-      const line = text.slice(start, end < text.length && end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end); // \r?\n
-      if (line.trim() !== '') {
-        const parsed = parseClusterNodesLine(line, lineNumber);
-        const myself = parsed.flags.includes('myself');
-        if (cache && !myself) cache.remember(parsed, text, start, end, source);
-        if (!myself && isFailing(parsed)) failing.push(nodes.length);
-        firstSeen.push(nodes.length);
-        nodes.push(parsed);
-        starts.push(start);
+  try {
+    for (let start = 0; start <= text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      lineNumber++;
+      const known = cache?.find(text, start, end);
+      if (known) {
+        if (known.failing) failing.push(count);
+        nodes[count] = known.line;
+        starts[count++] = start;
+      } else {
+        const line = text.slice(start, end < text.length && end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end); // \r?\n
+        if (line.trim() !== '') {
+          const parsed = parseClusterNodesLine(line, lineNumber);
+          const myself = parsed.flags.includes('myself');
+          if (cache && !myself) cache.remember(parsed, text, start, end, source);
+          if (!myself && isFailing(parsed)) failing.push(count);
+          firstSeen.push(count);
+          nodes[count] = parsed;
+          starts[count++] = start;
+        }
       }
+      start = end + 1;
     }
-    start = end + 1;
+    return { lines: nodes.slice(0, count), starts: starts.slice(0, count), firstSeen, failing };
+  } finally {
+    nodes.fill(undefined as unknown as ClusterNodeLine, 0, count);
   }
-  return { lines: nodes, starts, firstSeen, failing };
 }
 
 function isFailing(line: ClusterNodeLine): boolean {
