@@ -109,8 +109,26 @@ interface NodeLines {
   distinct: number[];
   /** Once a node has many distinct lines (no sharing, or a flapping node), a map finds them. */
   byLine?: Map<ClusterNodeLine, number>;
-  seenLines: ClusterNodeLine[];
-  seenViews: NodeView[];
+  /** Its sightings by other views, in view order: a chain through the table's Sightings (-1: none). */
+  firstSighting: number;
+  lastSighting: number;
+  sightingCount: number;
+}
+
+/**
+ * Every sighting of every node (a line of a view, not the node's own), in typed arrays sized once
+ * for all the views' lines and chained per node: a million sightings pushed one by one onto a
+ * thousand per-node arrays left about 50 MB of outgrown copies behind (1000 nodes).
+ */
+interface SightingChains {
+  /** The table index of the line. */
+  line: Int32Array;
+  /** The index of the view in `views`. */
+  view: Int32Array;
+  /** The next sighting of the same node, or -1. */
+  next: Int32Array;
+  lines: ClusterNodeLine[];
+  views: NodeView[];
 }
 
 const MAX_SCANNED_VARIANTS = 8;
@@ -182,7 +200,7 @@ function* modelSteps(snapshot: ClusterSnapshot): Generator<void, ClusterModel, v
       seenCounts.push(table.counts[index]!);
     }
     mergeNode(node, seenLines, seenCounts);
-    (node as LazyNode).sightings(entry.seenLines, entry.seenViews);
+    (node as LazyNode).sightings(built.sightings, entry.firstSighting, entry.sightingCount);
   }
 
   yield;
@@ -210,6 +228,7 @@ interface BuiltTable {
   lines: ClusterNodeLine[];
   firstViewIndex: number[];
   inOtherViews: boolean[];
+  sightings: SightingChains;
 }
 
 /** One pass over every line of every view (yielding after each view): the distinct lines, and each node id's lines and sightings. */
@@ -217,6 +236,16 @@ function* tableOf(views: NodeView[]): Generator<void, BuiltTable, void> {
   const nodes = new Map<string, ModelNode>();
   const table: LineTable = { lines: [], counts: [], firstView: [], firstIndex: [], ofView: new Map() };
   const isMyself: boolean[] = [];
+  let lineCount = 0;
+  for (const view of views) lineCount += view.lines.length;
+  const sightings: SightingChains = {
+    line: new Int32Array(lineCount),
+    view: new Int32Array(lineCount),
+    next: new Int32Array(lineCount),
+    lines: table.lines,
+    views,
+  };
+  let sightingCount = 0;
   const firstViewIndex: number[] = [];
   const lastViewIndex: number[] = [];
   const inOtherViews: boolean[] = [];
@@ -231,7 +260,7 @@ function* tableOf(views: NodeView[]): Generator<void, BuiltTable, void> {
       if (!entry) {
         const node = newNode(line);
         nodes.set(line.id, node);
-        entry = { node, distinct: [], seenLines: [], seenViews: [] };
+        entry = { node, distinct: [], firstSighting: -1, lastSighting: -1, sightingCount: 0 };
         byId.set(line.id, entry);
       }
       let index = indexOfLine(entry, table, line);
@@ -256,13 +285,19 @@ function* tableOf(views: NodeView[]): Generator<void, BuiltTable, void> {
         entry.node.own = view;
         entry.node.probe = view.probe;
       } else {
-        entry.seenLines.push(line);
-        entry.seenViews.push(view);
+        const k = sightingCount++;
+        sightings.line[k] = index;
+        sightings.view[k] = v;
+        sightings.next[k] = -1;
+        if (entry.lastSighting === -1) entry.firstSighting = k;
+        else sightings.next[entry.lastSighting] = k;
+        entry.lastSighting = k;
+        entry.sightingCount++;
       }
     }
     yield;
   }
-  return { table, nodes, byId, isMyself, lines: table.lines, firstViewIndex, inOtherViews };
+  return { table, nodes, byId, isMyself, lines: table.lines, firstViewIndex, inOtherViews, sightings };
 }
 
 function indexOfLine(entry: NodeLines, table: LineTable, line: ClusterNodeLine): number {
@@ -295,8 +330,8 @@ class LazyNode implements ModelNode {
   ownSlots: SlotRange[] | null = null;
   epoch = 0;
   #seenBy: Sighting[] | undefined = undefined;
-  /** The lines other views list it with, and those views (in view order), until seenBy is made. */
-  #pending: { lines: ClusterNodeLine[]; views: NodeView[] } | undefined = undefined;
+  /** Where its sightings are chained (in view order), until seenBy is made. */
+  #pending: { chains: SightingChains; first: number; count: number; lines?: ClusterNodeLine[] } | undefined = undefined;
 
   constructor(line: ClusterNodeLine) {
     this.id = line.id;
@@ -312,20 +347,14 @@ class LazyNode implements ModelNode {
   port: number;
   busPort: number;
 
-  sightings(lines: ClusterNodeLine[], views: NodeView[]): void {
-    this.#pending = { lines, views };
+  sightings(chains: SightingChains, first: number, count: number): void {
+    this.#pending = { chains, first, count };
     this.#seenBy = undefined;
   }
 
   get seenBy(): Sighting[] {
     if (this.#seenBy) return this.#seenBy;
-    const pending = this.#pending;
-    this.#seenBy = pending
-      ? pending.lines.map((line, i) => {
-          const view = pending.views[i]!;
-          return { viewer: view.myself?.addr || view.probe.addr, line, view };
-        })
-      : [];
+    this.#seenBy = this.#pending ? sightingsOf(this.#pending, Number.POSITIVE_INFINITY) : [];
     this.#pending = undefined;
     return this.#seenBy;
   }
@@ -338,16 +367,32 @@ class LazyNode implements ModelNode {
   firstSightings(max: number): Sighting[] {
     const pending = this.#pending;
     if (!pending) return this.seenBy.slice(0, max);
-    return pending.lines.slice(0, Math.max(0, max)).map((line, i) => {
-      const view = pending.views[i]!;
-      return { viewer: view.myself?.addr || view.probe.addr, line, view };
-    });
+    return sightingsOf(pending, max);
   }
 
   /** seenBy's lines, without making the sightings when they are not made yet. */
   seenLines(): readonly ClusterNodeLine[] {
-    return this.#seenBy ? this.#seenBy.map((s) => s.line) : (this.#pending?.lines ?? []);
+    if (this.#seenBy) return this.#seenBy.map((s) => s.line);
+    const pending = this.#pending;
+    if (!pending) return [];
+    if (!pending.lines) {
+      const { chains } = pending;
+      const lines = new Array<ClusterNodeLine>(pending.count);
+      for (let k = pending.first, i = 0; k !== -1; k = chains.next[k]!, i++) lines[i] = chains.lines[chains.line[k]!]!;
+      pending.lines = lines;
+    }
+    return pending.lines;
   }
+}
+
+/** The first `max` sightings of a chain, in view order. */
+function sightingsOf({ chains, first, count }: { chains: SightingChains; first: number; count: number }, max: number): Sighting[] {
+  const out = new Array<Sighting>(Math.min(count, Math.max(0, max)));
+  for (let k = first, i = 0; i < out.length; k = chains.next[k]!, i++) {
+    const view = chains.views[chains.view[k]!]!;
+    out[i] = { viewer: view.myself?.addr || view.probe.addr, line: chains.lines[chains.line[k]!]!, view };
+  }
+  return out;
 }
 
 /** node.seenBy.slice(0, max), without making the others. */
