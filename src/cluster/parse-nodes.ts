@@ -123,12 +123,10 @@ export class NodeLineCache {
       if (pongEnd <= headEnd + 1 || text.charCodeAt(headEnd) !== SPACE || text.charCodeAt(pongEnd) !== SPACE) continue;
       // A substring of a flat string is a view on it (no copy), and === on two strings is a native
       // memory compare: about 4x faster here than startsWith with a position, which V8 compares
-      // character by character. The two times are then checked digit by digit.
-      if (
-        text.substring(start, headEnd) === variant.head &&
-        text.substring(pongEnd, end) === variant.tail &&
-        twoCounts(text, headEnd + 1, pongEnd)
-      )
+      // character by character. The tail is short (a dozen characters or so): there endsWith,
+      // which makes no substring, is faster (a million fewer objects for 1000 replies). The two
+      // times are then checked digit by digit.
+      if (text.substring(start, headEnd) === variant.head && text.endsWith(variant.tail, end) && twoCounts(text, headEnd + 1, pongEnd))
         return variant;
     }
     return undefined;
