@@ -67,6 +67,13 @@ describe('transitional states on real clusters', function () {
       });
       await c.client(spare).call('CLUSTER', 'REPLICATE', master.id);
       await syncPending(master, spare, c);
+      // The state under test is the first sync once the cluster knows the new replica. Until gossip
+      // has told every node (slower on a loaded machine), views still list it as a master, which is
+      // another state (NODES_DISAGREE) and made this test fail now and then.
+      await c.waitForNodes(
+        (views) => [...views.values()].every((lines) => lines.some((l) => l.id === spare.id && l.masterId === master.id)),
+        { what: `every node to list ${spare.addr} as a replica of ${master.addr}` },
+      );
 
       const report = await diagnoseLive(c, [...c.masters().map((m) => m.addr), spare.addr]);
       const syncing = transition(report, 'REPLICA_SYNCING');
