@@ -49,7 +49,7 @@ const HEARTBEAT_MS = 2_000;
 const STUCK_AFTER_MS = 30_000;
 /** After a thread could not start, the work runs in place this long before a thread is tried again. */
 const RETRY_START_AFTER_MS = 60_000;
-/** The thread's heap cap without a container limit: a 1000-node diagnosis peaks near 400 MB. */
+/** The thread's heap cap without a container limit: a 1000-node diagnosis peaks near 330 MB (the CLI). */
 const THREAD_HEAP_MB = 1536;
 
 interface Pending {
