@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis from 'ioredis';
 import pLimit from 'p-limit';
+import { withDeadline } from '../deadline';
 import { errorMessage } from '../errors';
 import { nextTurn } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
@@ -47,6 +48,11 @@ export interface CollectOptions extends RedisAuth {
   commands?: 'full' | 'light';
   /** With commands 'light': also send DBSIZE (the monitor records each node's key count per poll). */
   lightKeyCounts?: boolean;
+  /**
+   * Shared by the probes of one collection: set once a node took CONFIG GET one parameter at a
+   * time only (Redis < 7), so the next probes ask that way at once instead of finding out again.
+   */
+  configGet?: { oneParameter: boolean };
   now?: () => number;
 }
 
@@ -89,7 +95,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
     },
   };
   const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
-  const probeOptions = { ...options, scope, limits, probeBusPort: false };
+  const probeOptions = { ...options, scope, limits, probeBusPort: false, configGet: options.configGet ?? { oneParameter: false } };
   const probes: NodeProbe[] = [];
   const asked = new Set<string>();
   const outOfScope = new Map<string, OutOfScopeAddress>();
@@ -276,7 +282,14 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${deadlineMs} ms (frozen or overloaded?)`)), deadlineMs);
   });
   try {
-    const replies = await Promise.race([askNode(redis, options.commands ?? 'full', options.lightKeyCounts === true), deadline]);
+    const replies = await Promise.race([
+      askNode(redis, options.commands ?? 'full', {
+        lightKeyCounts: options.lightKeyCounts === true,
+        deadlineAt: started + deadlineMs,
+        ...(options.configGet ? { configGet: options.configGet } : {}),
+      }),
+      deadline,
+    ]);
     if (bytes.exceeded) return tooLarge(addr, bytes.received, limits, started);
     const lines = lineCount(replies.clusterNodes);
     if (lines > limits.maxClusterNodesLines) {
@@ -367,7 +380,18 @@ function lineCount(text: string): number {
   return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines;
 }
 
-async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts = false): Promise<NodeReplies> {
+interface AskOptions {
+  lightKeyCounts: boolean;
+  /** When the probe's hard deadline fires (epoch ms): a second round trip must end before it. */
+  deadlineAt: number;
+  configGet?: { oneParameter: boolean };
+}
+
+async function askNode(
+  redis: Redis,
+  commands: 'full' | 'light',
+  { lightKeyCounts, deadlineAt, configGet }: AskOptions,
+): Promise<NodeReplies> {
   try {
     await redis.connect();
   } catch (err) {
@@ -382,21 +406,24 @@ async function askNode(redis: Redis, commands: 'full' | 'light', lightKeyCounts 
     ]);
     return { clusterNodes: nodes, clusterInfo: info, ...(typeof dbsize === 'number' ? { dbsize } : {}) };
   }
-  const results = await redis
-    .pipeline()
-    .call('CLUSTER', 'NODES')
-    .call('CLUSTER', 'INFO')
-    .call('CONFIG', 'GET', ...CONFIG_PARAMETERS)
+  const oneByOne = configGet?.oneParameter === true;
+  const pipeline = redis.pipeline().call('CLUSTER', 'NODES').call('CLUSTER', 'INFO');
+  if (oneByOne) for (const parameter of CONFIG_PARAMETERS) pipeline.call('CONFIG', 'GET', parameter);
+  else pipeline.call('CONFIG', 'GET', ...CONFIG_PARAMETERS);
+  pipeline
     .call('INFO', 'replication')
     .call('DBSIZE')
     // The node's own clock, to read CLUSTER NODES ping/pong times (ms in its clock) as ages.
-    .call('TIME')
-    .exec();
+    .call('TIME');
+  const results = await pipeline.exec();
   if (!results) throw new Error('pipeline returned nothing');
-  const [nodes, info, configReply, replication, dbsize, time] = results;
+  const configCount = oneByOne ? CONFIG_PARAMETERS.length : 1;
+  const [nodes, info] = results;
+  const configReplies = results.slice(2, 2 + configCount);
+  const [replication, dbsize, time] = results.slice(2 + configCount);
   // CLUSTER NODES is essential; the rest is best effort (CONFIG may be renamed or denied by ACL).
   if (nodes?.[0]) throw nodes[0];
-  const config = await configOf(redis, configReply);
+  const config = oneByOne ? configFromPairs(configReplies) : await configOf(redis, configReplies[0], deadlineAt, configGet);
   return {
     clusterNodes: String(nodes?.[1] ?? ''),
     ...(info && !info[0] ? { clusterInfo: String(info[1]) } : {}),
@@ -423,28 +450,50 @@ const CONFIG_PARAMETERS = [
   'repl-timeout',
 ] as const;
 
+/** Redis < 7's answer to CONFIG GET with several parameters (an arity error). */
+const ONE_PARAMETER_ONLY = /wrong number of arguments|unknown subcommand/i;
+/** Kept free before the probe's deadline: the second round trip gives up this long before it fires. */
+const DEADLINE_MARGIN_MS = 50;
+
 /**
  * The parameters from one CONFIG GET of all of them (Redis >= 7 takes several), or, when the node
- * refuses that with anything but "no such command" or "not allowed" (Redis < 7 takes one
- * parameter: an arity error), from one CONFIG GET per parameter on the same connection: what
- * asking one by one always gave, at the cost of a round trip on older nodes only. Keys are in the
- * order of CONFIG_PARAMETERS whatever order the node answered in, so a snapshot reads the same.
+ * refuses that with Redis < 7's arity error, from one CONFIG GET per parameter on the same
+ * connection: what asking one by one always gave. Any other refusal (renamed, NOPERM, a timeout,
+ * LOADING) leaves the configuration unknown, as it did when each parameter was asked alone.
+ *
+ * The second round trip never costs the node its answer: what has not come back shortly before
+ * the probe's deadline is left unknown, and the node is reported from what it answered. Once one
+ * node needed it, the collection's later probes ask one parameter at a time from the start.
+ *
+ * Keys are in the order of CONFIG_PARAMETERS whatever order the node answered in, so a snapshot
+ * reads the same.
  */
-async function configOf(redis: Redis, reply: [Error | null, unknown] | undefined): Promise<Record<string, string>> {
+async function configOf(
+  redis: Redis,
+  reply: [Error | null, unknown] | undefined,
+  deadlineAt: number,
+  configGet: { oneParameter: boolean } | undefined,
+): Promise<Record<string, string>> {
   if (reply && !reply[0]) return configFromPairs([reply]);
-  if (!reply || /^(NOPERM|ERR unknown command)/.test(reply[0]!.message)) return {};
+  if (!reply || !ONE_PARAMETER_ONLY.test(reply[0]!.message)) return {};
+  if (configGet) configGet.oneParameter = true;
+  const left = deadlineAt - Date.now() - DEADLINE_MARGIN_MS;
+  if (left <= 0) return {};
   const pipeline = redis.pipeline();
   for (const parameter of CONFIG_PARAMETERS) pipeline.call('CONFIG', 'GET', parameter);
-  // Best effort like the rest: a connection lost meanwhile leaves the configuration unknown, and
-  // the node is still reported from what it answered.
-  return configFromPairs((await pipeline.exec().catch(() => null)) ?? []);
+  return configFromPairs((await withDeadline(pipeline.exec(), left).catch(() => null)) ?? []);
 }
 
 function configFromPairs(replies: Array<[Error | null, unknown]>): Record<string, string> {
   const answered = new Map<string, string>();
   for (const [err, value] of replies) {
     const pairs = !err && Array.isArray(value) ? (value as unknown[]) : [];
-    for (let i = 0; i + 1 < pairs.length; i += 2) answered.set(String(pairs[i]), String(pairs[i + 1]));
+    // Names and values are bulk strings; anything else (a nil, an integer from an odd node) is not
+    // a setting we can read, and stays unknown rather than becoming the text "null".
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const [name, setting] = [pairs[i], pairs[i + 1]];
+      if (typeof name === 'string' && typeof setting === 'string') answered.set(name, setting);
+    }
   }
   const config: Record<string, string> = {};
   for (const parameter of CONFIG_PARAMETERS) {

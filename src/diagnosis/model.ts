@@ -387,7 +387,7 @@ class LazyNode implements ModelNode {
 
 /** The first `max` sightings of a chain, in view order. */
 function sightingsOf({ chains, first, count }: { chains: SightingChains; first: number; count: number }, max: number): Sighting[] {
-  const out = new Array<Sighting>(Math.min(count, Math.max(0, max)));
+  const out = new Array<Sighting>(Math.min(count, Math.max(0, Math.trunc(max) || 0)));
   for (let k = first, i = 0; i < out.length; k = chains.next[k]!, i++) {
     const view = chains.views[chains.view[k]!]!;
     out[i] = { viewer: view.myself?.addr || view.probe.addr, line: chains.lines[chains.line[k]!]!, view };

@@ -15,6 +15,12 @@ export interface FakeNodeOptions {
   config?: Record<string, string>;
   /** CONFIG GET takes one parameter, as before Redis 7: more is an arity error. */
   configGetOneParameter?: boolean;
+  /** Answer each command this long after it arrived (a slow, loaded node). */
+  replyDelayMs?: number;
+  /** Commands answered as unknown (renamed away by rename-command). */
+  unknownCommands?: string[];
+  /** CONFIG GET's reply as raw RESP (values a real node would not send). */
+  rawConfigReply?: string;
 }
 
 export interface FakeNode {
@@ -48,7 +54,8 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
         const args = (command as unknown[]).map(String);
         args[0] = args[0]!.toUpperCase();
         node.commands.push(args);
-        answer(socket, args);
+        if (options.replyDelayMs) setTimeout(() => !socket.destroyed && answer(socket, args), options.replyDelayMs);
+        else answer(socket, args);
       },
       returnError: () => socket.destroy(),
       returnFatalError: () => socket.destroy(),
@@ -58,6 +65,8 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
 
   function answer(socket: net.Socket, [name, sub = '', ...rest]: string[]): void {
     const upperSub = sub.toUpperCase();
+    if (options.unknownCommands?.includes(name!)) return void socket.write(`-ERR unknown command '${name}'\r\n`);
+    if (name === 'CONFIG' && upperSub === 'GET' && options.rawConfigReply !== undefined) return void socket.write(options.rawConfigReply);
     if (name === 'CLUSTER' && upperSub === 'NODES') {
       const reply = options.clusterNodes ?? '';
       if (typeof reply === 'string') socket.write(bulk(reply));

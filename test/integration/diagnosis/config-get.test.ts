@@ -44,11 +44,12 @@ describe('CONFIG GET: one command for all parameters, one per parameter where a 
       'repl-diskless-sync-delay': '5',
       'repl-timeout': '60',
     };
-    const fake = async (configGetOneParameter: boolean): Promise<FakeNode> => {
+    const fake = async (configGetOneParameter: boolean, replyDelayMs = 0): Promise<FakeNode> => {
       const node = await startFakeNode({
         clusterNodes: nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'),
         config,
         configGetOneParameter,
+        replyDelayMs,
       });
       started.push(node);
       return node;
@@ -70,6 +71,49 @@ describe('CONFIG GET: one command for all parameters, one per parameter where a 
       assert.deepEqual(configGets(node), [['CONFIG', 'GET', ...PARAMETERS], ...PARAMETERS.map((p) => ['CONFIG', 'GET', p])]);
       assert.deepEqual(Object.entries(probe.replies!.config!), Object.entries(expected));
       assert.equal(node.connections, 1, 'on the same connection');
+    });
+    it('a slow node that takes one parameter keeps its answer: the second round trip ends before the probe deadline', async () => {
+      // Each answer 620 ms after its command, with a 1750 ms probe deadline: the first pipeline and
+      // a second one do not both fit. The node is still reported from what it answered.
+      const node = await fake(true, 620);
+      const probe = await probeNode(node.addr, OPTIONS);
+      assert.equal(probe.status, 'ok', probe.error);
+      assert.match(probe.replies!.clusterNodes, /myself,master/);
+      assert.deepEqual(probe.replies!.config, {}, 'the configuration is left unknown, not made up');
+    });
+
+    it('a refusal other than the arity error (a renamed CONFIG) is not asked again', async () => {
+      const renamed = await startFakeNode({
+        clusterNodes: nodeLine(nodeId(2), '127.0.0.1:2', 'myself,master', '0-16383'),
+        unknownCommands: ['CONFIG'],
+      });
+      started.push(renamed);
+      const probe = await probeNode(renamed.addr, OPTIONS);
+      assert.equal(probe.status, 'ok', probe.error);
+      assert.deepEqual(configGets(renamed).length, 1);
+      assert.deepEqual(probe.replies!.config, {});
+    });
+
+    it('once one node of a collection took one parameter, the next are asked that way at once', async () => {
+      const nodes = [await fake(true), await fake(true)];
+      const configGet = { oneParameter: false };
+      for (const node of nodes) assert.equal((await probeNode(node.addr, { ...OPTIONS, configGet })).status, 'ok');
+      assert.equal(configGets(nodes[0]!).length, 1 + PARAMETERS.length);
+      assert.deepEqual(
+        configGets(nodes[1]!),
+        PARAMETERS.map((p) => ['CONFIG', 'GET', p]),
+      );
+    });
+
+    it('a nil or an integer among the values is not a setting (no "null" text)', async () => {
+      const node = await startFakeNode({
+        clusterNodes: nodeLine(nodeId(1), '127.0.0.1:1', 'myself,master', '0-16383'),
+        rawConfigReply:
+          '*6\r\n$29\r\ncluster-require-full-coverage\r\n$-1\r\n$12\r\nrepl-timeout\r\n:0\r\n$20\r\ncluster-node-timeout\r\n$5\r\n15000\r\n',
+      });
+      started.push(node);
+      const probe = await probeNode(node.addr, OPTIONS);
+      assert.deepEqual(probe.replies!.config, { 'cluster-node-timeout': '15000' });
     });
   });
 
