@@ -5,7 +5,6 @@ import type { Config } from './config/schema';
 import { alertRoutes } from './http/alerts';
 import { healthRoutes, startRouteServer, type RouteServer } from './http/health';
 import { createMonitorPoll, type MonitorPoll } from './incidents/monitor';
-import { probeTarget } from './incidents/probe-tasks';
 import { diagnoseOnProbeThread, stopProbeThread } from './incidents/probe-thread';
 import { lastKnownKeysLookup } from './incidents/store';
 import { createQueueConnection } from './jobs/connection';
@@ -83,7 +82,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // master's slots quote the key count the monitor last saw on it.
     diagnose: (cluster, cfg) =>
       diagnoseOnProbeThread(
-        { cluster: probeTarget(cluster), config: { timeouts: cfg.timeouts, collection: cfg.collection }, seeds: cluster.seeds },
+        { cluster, config: cfg, seeds: cluster.seeds },
         lastKnownKeysLookup(redis, config.queue.prefix, cluster.name),
         logger,
       ),

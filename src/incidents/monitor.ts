@@ -10,7 +10,7 @@ import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import type { AlertNote, MonitorJobData } from '../jobs/types';
 import type { Logger } from '../logging/logger';
 import { causeOf, findingsSignature, fixUsed, isIncident, noAnswerReport, riskFindings, type FixUsed } from './assess';
-import { type LightProbeResult, probeTarget } from './probe-tasks';
+import type { LightProbeResult } from './probe-tasks';
 import { diagnoseOnProbeThread, lightProbe } from './probe-thread';
 import { isDeliveryError, type IncidentPublisher, type IncidentRef, type RootView, type ThreadNote } from './incident-publisher';
 import {
@@ -136,15 +136,13 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   // What the light probe cannot see (open slots, replication broken under healthy gossip, a
   // closed bus port) and the risks need the full diagnosis: a healthy cluster gets one this often.
   const deepCheckEveryMs = Math.max(60_000, 10 * intervalMs);
-  // Only what collection reads of the config crosses to the probe thread.
-  const collectConfig = { timeouts: deps.config.timeouts, collection: deps.config.collection };
 
   async function poll(data: MonitorJobData, jobId?: string): Promise<PollOutcome> {
     const cluster = findCluster(deps.config, data.cluster);
     const t = now();
     const seeds = unique([...cluster.seeds, ...(await store.knownNodes(cluster.name))]);
     // On the probe thread: a big cluster's replies are read and parsed there, not on this loop.
-    const light = await lightProbe({ cluster: probeTarget(cluster), config: collectConfig, seeds, at: t }, log);
+    const light = await lightProbe({ cluster, config: deps.config, seeds, at: t }, log);
     const { assessment } = light;
     await recordHistory(cluster.name, light);
     const open = await store.getIncident(cluster.name);
@@ -262,7 +260,7 @@ export function createClusterMonitor(deps: MonitorDeps): ClusterMonitor {
   async function fullDiagnosis(cluster: ClusterConfig, seeds: string[], light: LightProbeResult): Promise<PlannedReport> {
     try {
       const lastKnown = lastKnownKeysLookup(deps.redis, deps.config.queue.prefix, cluster.name);
-      return (await diagnoseOnProbeThread({ cluster: probeTarget(cluster), config: collectConfig, seeds }, lastKnown, log)).report;
+      return (await diagnoseOnProbeThread({ cluster, config: deps.config, seeds }, lastKnown, log)).report;
     } catch (err) {
       // Not one node answered: that is the outage itself, described from the light probe.
       if (isRedisMedicError(err, ErrorCode.NoSeedAnswered)) return noAnswerReport(light.snapshot);

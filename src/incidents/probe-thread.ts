@@ -23,6 +23,7 @@ import {
   type DiagnosisResult,
   type LightProbeRequest,
   type LightProbeResult,
+  probeTarget,
   runDiagnosis,
   runLightProbe,
 } from './probe-tasks';
@@ -98,14 +99,20 @@ export function diagnoseOnProbeThread(request: DiagnosisRequest, lastKnown: Last
 
 /** Stop the shared thread; tasks in flight fail with `reason`. The next task starts a new thread. */
 export async function stopProbeThread(reason = 'probe thread stopped'): Promise<void> {
-  const current = thread;
-  if (!current) return;
-  thread = null;
+  if (!thread) return;
+  const { waiting, terminated } = retire(thread);
+  for (const pending of waiting) pending.reject(new Error(reason));
+  await terminated;
+}
+
+/** Take a thread out of service: no new work, no heartbeat, terminated; returns the tasks it had. */
+function retire(current: ProbeThread): { waiting: Pending[]; terminated: Promise<unknown> } {
   current.stopped = true;
+  if (thread === current) thread = null;
   clearInterval(current.heartbeat);
-  for (const pending of current.pending.values()) pending.reject(new Error(reason));
+  const waiting = [...current.pending.values()];
   current.pending.clear();
-  await current.worker.terminate();
+  return { waiting, terminated: current.worker.terminate() };
 }
 
 /**
@@ -121,7 +128,6 @@ export async function useProbeWorkerEntry(entry: string | null, options: { stuck
 }
 
 function onThread(task: ProbeTask, logger: Logger, here: () => Promise<TaskResult>, lastKnown?: LastKnownLookup): Promise<TaskResult> {
-  if (Date.now() < inPlaceUntil) return here();
   return new Promise((resolve, reject) => {
     const pending: Pending = {
       task,
@@ -156,13 +162,24 @@ function dispatch(pending: Pending): void {
   // A thread with work in flight keeps the process alive; an idle one does not.
   current.worker.ref();
   try {
-    current.worker.postMessage({ type: 'task', id, task: pending.task } satisfies ToProbeThread);
+    current.worker.postMessage({ type: 'task', id, task: crossing(pending.task) } satisfies ToProbeThread);
   } catch (err) {
     // Not cloneable, or the thread is gone: this task fails alone.
     current.pending.delete(id);
     if (current.pending.size === 0) current.worker.unref();
     pending.reject(new Error(`could not hand the ${taskName(pending)} to the probe thread: ${errorMessage(err)}`));
   }
+}
+
+/**
+ * What of a task crosses to the thread: the cluster's collection config (where its nodes may be,
+ * how to log in) and the timeouts and read caps, never the rest of the config (Slack and paging
+ * secrets, approvers), whatever the caller passed.
+ */
+function crossing(task: ProbeTask): ProbeTask {
+  const { timeouts, collection } = task.request.config;
+  const config = { timeouts, ...(collection ? { collection } : {}) };
+  return { ...task, request: { ...task.request, cluster: probeTarget(task.request.cluster), config } } as ProbeTask;
 }
 
 function startThread(): ProbeThread {
@@ -224,12 +241,7 @@ function watch(current: ProbeThread): void {
 /** The thread is gone (or must go): replace it, and give its tasks one more run. */
 function died(current: ProbeThread, why: string): void {
   if (current.stopped) return;
-  current.stopped = true;
-  if (thread === current) thread = null;
-  clearInterval(current.heartbeat);
-  void current.worker.terminate();
-  const waiting = [...current.pending.values()];
-  current.pending.clear();
+  const { waiting } = retire(current);
   if (!current.ready) {
     failedToStartWith(why, waiting);
     return;
