@@ -246,13 +246,8 @@ export function parsedClusterNodes(replies: NodeReplies, cache?: NodeLineCache):
   try {
     const { lines, starts, firstSeen, failing } = parseLines(text, 0, cache, source);
     // Shared lines are never `myself` (the cache does not keep it): look among this reply's own.
-    let myself: ClusterNodeLine | undefined;
-    for (const index of firstSeen) {
-      if (lines[index]!.flags.includes('myself')) {
-        myself = lines[index];
-        break;
-      }
-    }
+    const mine = firstSeen.find((index) => lines[index]!.flags.includes('myself'));
+    const myself = mine === undefined ? undefined : lines[mine];
     const rawLine = (index: number): string => {
       const start = starts[index];
       if (start === undefined) return '';
