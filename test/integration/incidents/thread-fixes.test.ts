@@ -15,6 +15,23 @@ import { isIncidentRoot, monitorProcess } from './harness';
 const CHANNEL = 'C0INCIDENTS';
 const POLL: MonitorJobData = { cluster: 'orders', reason: 'schedule' };
 
+/**
+ * The app with its workers and a monitor on a 3-master cluster, one master killed: the incident
+ * is open, and its thread has its root and the fix message with buttons.
+ */
+async function openedWithFixes(t: ReturnType<typeof useHarness>) {
+  const c = t.cluster();
+  const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
+  const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
+  const [a, b, victim] = c.masters();
+  await c.kill(victim!);
+  assert.equal((await monitor.poll(POLL)).incident?.action, 'opened');
+  const root = await harness.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
+  const rootTs = root.response!.ts as string;
+  const fixes = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 5000);
+  return { c, harness, monitor, a: a!, b: b!, rootTs, fixes };
+}
+
 describe('incident thread: the fix message follows the offered plans', function () {
   this.timeout(60_000);
   const t = useHarness({ cluster: { masters: 3 } });
@@ -22,16 +39,7 @@ describe('incident thread: the fix message follows the offered plans', function 
   const blocksOf = (call: RecordedCall): string => JSON.stringify(call.params.blocks);
 
   it('plans change, findings do not: the fix message is edited in place; an old button answers with a pointer; new findings retire the old buttons', async () => {
-    const c = t.cluster();
-    const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
-    const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
-
-    const [a, b, victim] = c.masters();
-    await c.kill(victim!);
-    assert.equal((await monitor.poll(POLL)).incident?.action, 'opened');
-    const root = await harness.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
-    const rootTs = root.response!.ts as string;
-    const fixes = await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 5000);
+    const { c, harness, monitor, a, b, rootTs, fixes } = await openedWithFixes(t);
     const fixesTs = fixes.response!.ts as string;
     const oldPartial = buttonsIn([fixes]).find((x) => x.actionId.startsWith('redis_medic.approve') && /Temporarily serve/.test(x.text));
     assert.ok(oldPartial, `a partial-coverage button in ${blocksOf(fixes)}`);
@@ -39,7 +47,7 @@ describe('incident thread: the fix message follows the offered plans', function 
 
     // Someone sets the coverage option on the live nodes by hand: a risk changes, no fault does;
     // the partial-coverage plan is not offered any more.
-    await Promise.all([a!, b!].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
+    await Promise.all([a, b].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
     await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), {
       what: 'both live nodes to serve again',
     });
@@ -71,7 +79,7 @@ describe('incident thread: the fix message follows the offered plans', function 
     assert.equal(harness.enqueuer.repairs.length, 0, 'nothing was queued');
 
     // The findings change (a second master dies: quorum lost): a new diagnosis, the old buttons retired.
-    await c.kill(b!);
+    await c.kill(b);
     let third = await monitor.poll(POLL);
     for (let i = 0; i < 20 && !third.thread?.steps.includes('diagnosis'); i++) third = await monitor.poll(POLL);
     assert.ok(third.thread?.steps.includes('retire'), JSON.stringify(third.thread));
@@ -95,16 +103,7 @@ describe('incident thread: plans offered after a repair whose worker died', func
   const t = useHarness({ cluster: { masters: 3 } });
 
   it('plans change while the repair lock of an approved plan is held (its worker died): the new plans are offered once the lock lapses', async () => {
-    const c = t.cluster();
-    const harness = t.track(await startHarness({ clusters: [{ name: 'orders', seeds: c.seeds, channel: CHANNEL }], workers: true }));
-    const { monitor } = t.track(monitorProcess(harness.config, { redis: harness.redis }));
-
-    const [a, b, victim] = c.masters();
-    await c.kill(victim!);
-    assert.equal((await monitor.poll(POLL)).incident?.action, 'opened');
-    const root = await harness.fake.waitFor('chat.postMessage', isIncidentRoot, 5000);
-    const rootTs = root.response!.ts as string;
-    await harness.fake.waitFor('chat.postMessage', (m) => m.params.thread_ts === rootTs && buttonsIn([m]).length > 0, 5000);
+    const { c, harness, monitor, a, b, rootTs } = await openedWithFixes(t);
     const offered = (await monitor.store.getIncident('orders'))!.record.fixes!;
 
     // Someone approved from the fix message, and the worker running it died holding the repair lock.
@@ -122,7 +121,7 @@ describe('incident thread: plans offered after a repair whose worker died', func
     );
 
     // The plans change, the findings do not (as in the test above).
-    await Promise.all([a!, b!].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
+    await Promise.all([a, b].map((n) => c.client(n).call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no')));
     await c.waitFor((infos) => [...infos.values()].every((info) => info.includes('cluster_state:ok')), {
       what: 'both live nodes to serve again',
     });
