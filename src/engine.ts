@@ -32,6 +32,12 @@ export interface DiagnosisRun {
 export type CollectConfig = Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>;
 
 /**
+ * A diagnosis of one configured cluster, of which callers read only the report: diagnoseCluster
+ * on this thread, or (in `start`, beside the Slack app) the same on the probe thread.
+ */
+export type ClusterDiagnosis = (cluster: ClusterConfig, config: CollectConfig) => Promise<Pick<DiagnosisRun, 'report'>>;
+
+/**
  * Connection options for a configured cluster (seeds, auth, TLS, timeouts), with its scope from
  * the config: the seeds, spares and allowedNetworks decide where collection may go, never what
  * the cluster lists.

@@ -77,9 +77,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     logger,
     audit,
     hooks: forwardingHooks,
-    // On the monitor's probe thread, like its polls: a /redis-diagnose of a 1000-node cluster reads
-    // 126 MB and parses a million lines, none of it on the loop that acks Slack. Plans for a dead
-    // master's slots quote the key count the monitor last saw on it.
+    // On the monitor's probe thread, like its polls: a /redis-diagnose of a 1000-node cluster, and a
+    // repair's re-check before its steps and report after them, read 126 MB and parse a million
+    // lines, none of it on the loop that acks Slack. Plans for a dead master's slots quote the key
+    // count the monitor last saw on it (the re-check too, so the plan reads as it was approved).
     diagnose: (cluster, cfg) =>
       diagnoseOnProbeThread(
         { cluster, config: cfg, seeds: cluster.seeds },

@@ -49,7 +49,10 @@ export interface JobSystemDeps {
   connection?: Redis;
   /** Default: executePlan of src/repair/executor.ts. */
   executePlan?: ExecutePlan;
-  /** Default: the real diagnosis pipeline (tests and benches may wrap it). */
+  /**
+   * Every diagnosis the workers run, for diagnose and repair jobs alike (default: the real
+   * pipeline on this thread; `start` runs it on its probe thread; tests and benches may wrap it).
+   */
   diagnose?: DiagnoseProcessorDeps['diagnose'];
   workers?: WorkerSettings;
   /** The queue Redis turned out to be a cluster node: workers stay stopped. Default: log it. */
@@ -261,7 +264,13 @@ export function createJobSystem(config: Config, deps: JobSystemDeps): JobSystem 
           logger,
         ) as never;
       case 'repair':
-        return createRepairProcessor({ ...base, redis: producer, executePlan: deps.executePlan ?? executePlan, workerName }) as never;
+        return createRepairProcessor({
+          ...base,
+          redis: producer,
+          executePlan: deps.executePlan ?? executePlan,
+          workerName,
+          ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
+        }) as never;
       case 'monitor':
         return handBackOnAbort(createMonitorProcessor(monitorPoll!), logger) as never;
     }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log';
 import { clusterScope } from '../cluster/scope';
 import type { ClusterConfig, Config } from '../config/schema';
-import { diagnoseCluster } from '../engine';
+import { diagnoseCluster, type ClusterDiagnosis } from '../engine';
 import { ErrorCode, errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { basisChanges, stepChanges } from './changes';
@@ -37,6 +37,12 @@ export interface ExecuteOptions {
   logger?: Logger;
   /** 'refuse' (default): a second repair of the same cluster is refused at once; or wait for the lock. */
   lockWait?: 'refuse' | { timeoutMs: number };
+  /**
+   * The re-diagnosis before the steps and the report after them (default: diagnoseCluster on this
+   * thread). `start` passes its probe thread's: at 1000 nodes each reads 126 MB and parses a
+   * million lines, which must not hold up the loop that acks Slack.
+   */
+  diagnose?: ClusterDiagnosis;
   now?: () => number;
 }
 
@@ -157,7 +163,7 @@ class Run {
     const t0 = this.now();
     let report: PlannedReport;
     try {
-      report = (await diagnoseCluster(options.cluster, options.config)).report;
+      report = (await (options.diagnose ?? diagnoseCluster)(options.cluster, options.config)).report;
     } catch (err) {
       return this.refuse(ErrorCode.NoSeedAnswered, `cannot re-diagnose ${options.cluster.name}: ${errorMessage(err)}`);
     } finally {
@@ -369,7 +375,7 @@ class Run {
     // The report after the repair is what people read next: take it even when verification failed.
     let finalReport: PlannedReport | undefined;
     try {
-      finalReport = (await diagnoseCluster(this.options.cluster, this.options.config)).report;
+      finalReport = (await (this.options.diagnose ?? diagnoseCluster)(this.options.cluster, this.options.config)).report;
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 'could not diagnose the cluster after the repair');
     }

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { AuditLog } from '../../audit/audit-log';
 import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
-import { diagnoseCluster, type DiagnosisRun } from '../../engine';
+import { diagnoseCluster, type ClusterDiagnosis } from '../../engine';
 import { ErrorCode, errorMessage, isRedisMedicError } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import type { DiagnoseJobData, DiagnoseJobResult, DiagnoseProgress, JobHooks } from '../types';
@@ -18,10 +18,7 @@ export interface DiagnoseProcessorDeps {
    * The diagnosis itself (default: the real pipeline, collectSnapshot → diagnose → plan, on this
    * thread; `start` runs it on the monitor's probe thread). Only its report is used.
    */
-  diagnose?: (
-    cluster: ClusterConfig,
-    config: Pick<Config, 'timeouts'> & Partial<Pick<Config, 'collection'>>,
-  ) => Promise<Pick<DiagnosisRun, 'report'>>;
+  diagnose?: ClusterDiagnosis;
 }
 
 export type DiagnoseJob = Job<DiagnoseJobData, DiagnoseJobResult>;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../../audit/audit-log';
 import { findCluster } from '../../config/clusters';
 import type { ClusterConfig, Config } from '../../config/schema';
-import { diagnoseCluster } from '../../engine';
+import { diagnoseCluster, type ClusterDiagnosis } from '../../engine';
 import { ErrorCode, errorMessage } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import {
@@ -38,8 +38,11 @@ export interface RepairProcessorDeps {
   audit?: AuditLog;
   /** A name for this worker, stored in the started-marker. */
   workerName?: string;
-  /** The diagnosis after an interrupted repair (default: diagnoseCluster). */
-  diagnose?: (cluster: ClusterConfig, config: Pick<Config, 'timeouts'>) => Promise<{ report: PlannedReport }>;
+  /**
+   * Every diagnosis a repair job runs: the executor's re-check and report after the steps, and the
+   * report after an interrupted repair (default: diagnoseCluster; `start`: on its probe thread).
+   */
+  diagnose?: ClusterDiagnosis;
   now?: () => number;
 }
 
@@ -284,6 +287,7 @@ export function createRepairProcessor(
         lockWait: { timeoutMs: deps.config.repair.lockTtlMs + LOCK_WAIT_MARGIN_MS },
         logger: log,
         ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.diagnose ? { diagnose: deps.diagnose } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         onProgress: async (progress) => {
           // Recorded before anyone is told: if this worker dies, the next one says what ran.
