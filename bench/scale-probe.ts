@@ -6,6 +6,9 @@
 //                            runs them: each poll's duration, the event loop's longest stall
 //                            during it, and the ack time of slash commands sent during it
 //   nodes <lines> <rounds>   diagnose (with plans) of one generated CLUSTER NODES reply
+//   verify <seed> <rounds>   a repair's verification rounds over every node (the heaviest
+//                            spec: cluster_state, every slot served, every node meshed): each
+//                            round's duration and the event loop's longest stall during it
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -17,6 +20,9 @@ import { adHocCluster, analyseSnapshot, diagnoseCluster } from '../src/engine';
 import { createClusterMonitor } from '../src/incidents/monitor';
 import { createJobSystem } from '../src/jobs/system';
 import { silentLogger } from '../src/logging/logger';
+import { clusterScope } from '../src/cluster/scope';
+import { NodeLinks } from '../src/repair/node-links';
+import { verifyPlan } from '../src/repair/verify';
 import { createSlackApp, SLACK_EVENTS_PATH } from '../src/slack/app';
 import { startFakeSlack } from '../test/helpers/fake-slack';
 import { deleteQueueKeys } from '../test/helpers/queue-redis';
@@ -178,6 +184,34 @@ function slashCommander(): { start(url: string): void; stop(): Promise<number[]>
   };
 }
 
+async function verifyRounds(seed: string, rounds: number): Promise<unknown> {
+  const cluster = adHocCluster(seed);
+  const timeouts = parseConfig({}).timeouts;
+  const { report } = await diagnoseCluster(cluster, { timeouts });
+  const targets = report.nodes.flatMap((n) => (n.addr ? [{ addr: n.addr, id: n.id }] : []));
+  const links = new NodeLinks({}, timeouts.connectMs, clusterScope(cluster));
+  const samples: Array<{ ms: number; stallMs: number; ok: boolean }> = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const start = performance.now();
+      // timeoutMs 0: exactly one round, whatever it finds.
+      const outcome = await verifyPlan({ clusterOk: true, slotsServed: [[0, 16383]], meshed: true }, targets, {
+        links,
+        timeoutMs: 0,
+        commandTimeoutMs: timeouts.commandMs,
+      });
+      const ms = performance.now() - start;
+      delay.disable();
+      samples.push({ ms, stallMs: delay.max / 1e6, ok: outcome.ok });
+    }
+  } finally {
+    links.close();
+  }
+  return { samples, nodes: targets.length, peakKb: process.resourceUsage().maxRSS };
+}
+
 async function main(): Promise<void> {
   const [mode, arg, rounds] = process.argv.slice(2);
   const result =
@@ -187,9 +221,11 @@ async function main(): Promise<void> {
         ? await monitorPolls(arg!)
         : mode === 'nodes'
           ? await generatedReply(Number(arg), Number(rounds ?? 5))
-          : (() => {
-              throw new Error(`unknown mode ${mode}`);
-            })();
+          : mode === 'verify'
+            ? await verifyRounds(arg!, Number(rounds ?? 3))
+            : (() => {
+                throw new Error(`unknown mode ${mode}`);
+              })();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

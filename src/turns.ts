@@ -27,3 +27,23 @@ export async function runStepsInTurns<T>(steps: Generator<void, T, void>, sliceM
     }
   }
 }
+
+/**
+ * Runs the work it is given one piece after another, and lets the event loop take a turn (timers,
+ * I/O) before a piece once about `sliceMs` of work ran since the last turn.
+ */
+export function slicedWork(sliceMs = 10): <T>(work: () => T) => Promise<T> {
+  let sliceStart = performance.now();
+  let chain: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => T): Promise<T> => {
+    const run = chain.then(async () => {
+      if (performance.now() - sliceStart >= sliceMs) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
+      return work();
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
+}

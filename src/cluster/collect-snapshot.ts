@@ -4,9 +4,9 @@ import Redis from 'ioredis';
 import pLimit from 'p-limit';
 import { withDeadline } from '../deadline';
 import { errorMessage } from '../errors';
-import { nextTurn } from '../turns';
+import { slicedWork } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
-import { DEFAULT_COLLECTION_LIMITS, type CollectionLimits } from './limits';
+import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
@@ -59,13 +59,6 @@ export interface CollectOptions extends RedisAuth {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 export const MAX_DISCOVERY_ROUNDS = 4;
-/**
- * Connections open at once in one collection (probes and bus-port checks). Every node is still
- * asked concurrently with its own timeouts, but a 1000-node cluster is not dialled all at once:
- * a thousand handshakes and replies landing together in one process would spend a node's
- * timeout waiting for our own event loop, and report healthy nodes as not answering.
- */
-const MAX_IN_FLIGHT = 128;
 const NOT_ASKED_SHOWN = 20;
 
 /**
@@ -124,7 +117,7 @@ export async function collectSnapshot(options: CollectOptions): Promise<ClusterS
   // Every distinct entry any reply listed (each is in the `fresh` of the reply that printed it first).
   const everyListed = new Set<ListedNode>();
   // Bus-port checks start as soon as any view lists a node, so they overlap the next round.
-  const inFlight = pLimit(MAX_IN_FLIGHT);
+  const inFlight = pLimit(MAX_NODES_IN_FLIGHT);
   const bus = busPortChecker(options, scope, inFlight);
   // A seed outside the scope (the monitor's remembered nodes, after the config was narrowed) is
   // skipped without a word: if the cluster still lists it, its listing is reported below.
@@ -687,26 +680,6 @@ interface ListingEntries {
   nodes: ListedNode[];
   /** The line that listed nodes[i], trimmed, as this reply printed it: evidence when it is not followed. */
   raw(i: number): string;
-}
-
-/**
- * Runs the work it is given one piece after another, and lets the event loop take a turn (timers,
- * I/O) before a piece once about `sliceMs` of work ran since the last turn.
- */
-function slicedWork(sliceMs = 10): <T>(work: () => T) => Promise<T> {
-  let sliceStart = performance.now();
-  let chain: Promise<unknown> = Promise.resolve();
-  return <T>(work: () => T): Promise<T> => {
-    const run = chain.then(async () => {
-      if (performance.now() - sliceStart >= sliceMs) {
-        await nextTurn();
-        sliceStart = performance.now();
-      }
-      return work();
-    });
-    chain = run.catch(() => undefined);
-    return run;
-  };
 }
 
 const listedOfLine = new WeakMap<ClusterNodeLine, ListedNode | null>();

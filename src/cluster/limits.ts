@@ -20,3 +20,12 @@ export const DEFAULT_COLLECTION_LIMITS: Readonly<CollectionLimits> = {
   maxClusterNodesLines: 5000,
   maxNodes: 1000,
 };
+
+/**
+ * Connections open at once to the nodes of one cluster (a collection's probes and bus-port checks,
+ * a repair's verification round). Every node is still asked concurrently with its own timeouts,
+ * but a 1000-node cluster is not dialled all at once: a thousand handshakes and replies landing
+ * together in one process would spend a node's timeout waiting for our own event loop, and report
+ * healthy nodes as not answering.
+ */
+export const MAX_NODES_IN_FLIGHT = 128;
