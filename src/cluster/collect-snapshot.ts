@@ -7,6 +7,7 @@ import { errorMessage } from '../errors';
 import { slicedWork } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
+import { capReplyBytes } from './read-cap';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
@@ -328,33 +329,6 @@ function connectionTo(host: string, port: number, options: Omit<CollectOptions, 
     enableReadyCheck: false,
     autoResubscribe: false,
   });
-}
-
-/**
- * Bound the bytes one node can make us read and hold. ioredis (through redis-parser) buffers a
- * bulk reply until it is complete, and offers no size limit: a node answering CLUSTER NODES with
- * 50 MB would cost 50 MB of buffers, then as much again as a string, per node, in the process
- * that also acks Slack. So every chunk read from this connection is counted as it arrives, and
- * past the cap the socket is destroyed: nothing more is read, the parser holds at most the cap
- * plus one chunk (64 KiB), and the pending commands fail (the probe says why). Counting the raw
- * stream, rather than parsing CLUSTER NODES ourselves on a socket of our own, keeps AUTH, ACL
- * users, TLS and the pipeline in ioredis, where they already work, and covers every reply,
- * unsolicited bytes included. The listener goes in front of ioredis's own (it is added on the
- * 'connect' event, which ioredis emits a tick after attaching its parser, before any data).
- */
-function capReplyBytes(redis: Redis, maxBytes: number): { exceeded: boolean; received: number } {
-  const state = { exceeded: false, received: 0 };
-  redis.once('connect', () => {
-    const stream = redis.stream;
-    stream.prependListener('data', (chunk: Buffer) => {
-      state.received += chunk.length;
-      if (state.received > maxBytes && !state.exceeded) {
-        state.exceeded = true;
-        stream.destroy();
-      }
-    });
-  });
-  return state;
 }
 
 function tooLarge(addr: string, received: number, limits: CollectionLimits, started: number): NodeProbe {

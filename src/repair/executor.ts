@@ -113,6 +113,7 @@ export async function executePlan(options: ExecuteOptions): Promise<RepairResult
     },
     options.config.timeouts.connectMs,
     clusterScope(options.cluster),
+    options.config.collection?.maxReplyBytes,
   );
   try {
     return await run.underLock(lock, links);

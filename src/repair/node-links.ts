@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { parseHostPort } from '../cluster/address';
 import type { RedisAuth } from '../cluster/collect-snapshot';
+import { DEFAULT_COLLECTION_LIMITS } from '../cluster/limits';
+import { capReplyBytes, type ReadCount } from '../cluster/read-cap';
 import type { AddressScope } from '../cluster/scope';
 import { errorMessage } from '../errors';
 
@@ -8,6 +10,9 @@ interface Link {
   redis: Redis;
   ready: Promise<void>;
   socketError?: unknown;
+  /** Bytes read since the link was last idle (no request waiting for its reply). */
+  read: ReadCount;
+  waiting: number;
 }
 
 /**
@@ -18,11 +23,17 @@ interface Link {
 export class NodeLinks {
   private readonly links = new Map<string, Link>();
 
-  /** `scope`: the cluster's configured scope; an address outside it is never connected to. */
+  /**
+   * `scope`: the cluster's configured scope; an address outside it is never connected to.
+   * `maxReplyBytes`: what a node may make us read for the requests in flight on its link at once
+   * (the collection's cap, collection.maxReplyBytes): a verification round asks every node for its
+   * CLUSTER NODES every 100 ms, and a node's answers are data, however large it makes them.
+   */
   constructor(
     private readonly auth: RedisAuth,
     private readonly connectTimeoutMs: number,
     private readonly scope: AddressScope,
+    private readonly maxReplyBytes = DEFAULT_COLLECTION_LIMITS.maxReplyBytes,
   ) {}
 
   async call(addr: string, args: string[], timeoutMs: number): Promise<unknown> {
@@ -39,6 +50,7 @@ export class NodeLinks {
     if (!this.scope.allows(addr))
       throw new Error(`${addr} is outside the addresses allowed for this cluster (${this.scope.description}); not connected`);
     const link = this.link(addr);
+    link.waiting++;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no reply from ${addr} within ${timeoutMs} ms`)), timeoutMs);
@@ -50,10 +62,16 @@ export class NodeLinks {
       return await Promise.race([reply, deadline]);
     } catch (err) {
       this.drop(addr, link);
+      if (link.read.exceeded)
+        throw new Error(
+          `answered more than ${this.maxReplyBytes.toLocaleString('en-US')} bytes (collection.maxReplyBytes); not read further`,
+        );
       const cause = link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err;
       throw new Error(describe(cause));
     } finally {
       clearTimeout(timer);
+      // The cap bounds what is buffered at once, not what a link reads over a whole repair.
+      if (--link.waiting === 0) link.read.received = 0;
     }
   }
 
@@ -85,7 +103,7 @@ export class NodeLinks {
       enableReadyCheck: false,
       autoResubscribe: false,
     });
-    const link: Link = { redis, ready: Promise.resolve() };
+    const link: Link = { redis, ready: Promise.resolve(), read: capReplyBytes(redis, this.maxReplyBytes), waiting: 0 };
     redis.on('error', (err) => {
       link.socketError ??= err;
     });

@@ -3,7 +3,10 @@
 // the scope (no connection, no AUTH) and within its caps, and the report must say so.
 import assert from 'node:assert/strict';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
+import { clusterScope } from '../../../src/cluster/scope';
 import { diagnoseCluster } from '../../../src/engine';
+import { NodeLinks } from '../../../src/repair/node-links';
+import { verifyPlan } from '../../../src/repair/verify';
 import { freePort } from '../../helpers/cluster';
 import { nodeId, nodeLine, startFakeNode, type FakeNode } from '../../helpers/fake-node';
 
@@ -94,6 +97,24 @@ describe('collection: a fake node cannot widen the scope nor exhaust the bot', f
     assert.ok(finding, report.findings.map((f) => f.code).join());
     assert.deepEqual(finding.nodes, [nodeId(2)]);
     assert.equal(report.nodes.find((n) => n.id === nodeId(2))!.reachable, null, 'a dropped answer is unknown, not down');
+  });
+
+  it("a repair's verification round holds the same cap: a node streaming 50 MB of CLUSTER NODES is cut off near it, and counts as not done", async () => {
+    const huge = await fake({ clusterNodes: { streamBytes: 50 * 1024 * 1024 } });
+    const links = new NodeLinks({}, TIMEOUTS.connectMs, clusterScope({ seeds: [huge.addr] }), 256 * 1024);
+    try {
+      const outcome = await verifyPlan({ clusterOk: true, meshed: true }, [{ addr: huge.addr, id: nodeId(2) }], {
+        links,
+        timeoutMs: 0,
+        commandTimeoutMs: 5000,
+      });
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.observed, /no answer: answered more than 262,144 bytes \(collection\.maxReplyBytes\); not read further/);
+    } finally {
+      links.close();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(huge.bytesStreamed < 5 * 1024 * 1024, `the fake wrote ${huge.bytesStreamed} bytes: nobody hung up`);
   });
 
   it('maxClusterNodesLines: a reply with more lines than the cap is dropped whole, never half-read', async () => {
