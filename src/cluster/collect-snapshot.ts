@@ -7,6 +7,7 @@ import { errorMessage } from '../errors';
 import { slicedWork } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
+import type { ConnectionPool } from './connection-pool';
 import { capReplyBytes } from './read-cap';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
@@ -54,6 +55,11 @@ export interface CollectOptions extends RedisAuth {
    * time only (Redis < 7), so the next probes ask that way at once instead of finding out again.
    */
   configGet?: { oneParameter: boolean };
+  /**
+   * Where a probe takes an open connection to its node and gives it back when it ended cleanly
+   * (the monitor's polls, every few seconds). Default: a connection per probe, closed after it.
+   */
+  connections?: ConnectionPool;
   now?: () => number;
 }
 
@@ -261,14 +267,18 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     };
   }
   const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
-  const redis = connectionTo(host, port, options);
+  const pooled = options.connections?.take(addr);
+  const redis = pooled?.redis ?? connectionTo(host, port, options);
   // Failures are reported through the probe result. With retries off, ioredis rejects
   // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
   let socketError: unknown;
-  redis.on('error', (err) => {
+  const onError = (err: unknown): void => {
     socketError ??= err;
-  });
-  const bytes = capReplyBytes(redis, limits.maxReplyBytes);
+  };
+  redis.on('error', onError);
+  const bytes = pooled?.read ?? capReplyBytes(redis, limits.maxReplyBytes);
+  // Given back to the pool (when there is one) only after a clean probe.
+  let clean = false;
   // ioredis bounds connect and each command; this deadline bounds AUTH and anything between.
   const deadlineMs = connectTimeoutMs + commandTimeoutMs + 250;
   let timer: NodeJS.Timeout | undefined;
@@ -296,6 +306,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
       };
     }
     const probe: NodeProbe = { addr, status: 'ok', durationMs: Date.now() - started, replies };
+    clean = socketError === undefined;
     if (options.probeBusPort !== false && options.commands !== 'light') {
       const busPort = myBusPort(replies);
       if (busPort && (!options.scope || busPortAllowed(options.scope, addr, busPort)))
@@ -308,7 +319,9 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     return { addr, status: 'unreachable', ...describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
-    redis.disconnect();
+    redis.off('error', onError);
+    if (clean && options.connections) options.connections.give(addr, { redis, read: bytes });
+    else redis.disconnect();
   }
 }
 
@@ -359,10 +372,13 @@ async function askNode(
   commands: 'full' | 'light',
   { lightKeyCounts, deadlineAt, configGet }: AskOptions,
 ): Promise<NodeReplies> {
-  try {
-    await redis.connect();
-  } catch (err) {
-    throw new ConnectFailure(err);
+  // A connection from the pool is open already.
+  if (redis.status !== 'ready') {
+    try {
+      await redis.connect();
+    } catch (err) {
+      throw new ConnectFailure(err);
+    }
   }
   if (commands === 'light') {
     const [nodes, info, dbsize] = await Promise.all([

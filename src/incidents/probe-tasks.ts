@@ -2,8 +2,10 @@
 // diagnosis of a deep check or of an open incident. At 1000 nodes each reads 126 MB of replies
 // and parses a million lines; on the thread none of that holds up the loop that acks Slack.
 // Requests and results are plain data: they cross between threads by structured clone.
+import { createHash } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { collectSnapshot } from '../cluster/collect-snapshot';
+import { ConnectionPool } from '../cluster/connection-pool';
 import type { ClusterSnapshot } from '../cluster/types';
 import type { ClusterConfig } from '../config/schema';
 import { type CollectConfig, collectOptionsFor, diagnoseCluster } from '../engine';
@@ -64,9 +66,37 @@ export function probeTarget(cluster: ClusterConfig): ClusterConfig {
   };
 }
 
+// Each cluster's node connections stay open between its polls (and its diagnoses on this thread):
+// one pool per cluster, replaced (its connections closed) when the settings its connections were
+// made with change: credentials, TLS, timeouts, read cap.
+const pools = new Map<string, { settings: string; pool: ConnectionPool }>();
+
+function poolFor(cluster: ClusterConfig, config: CollectConfig): ConnectionPool {
+  const { username, password, tls } = cluster;
+  // A digest, so that the password is not kept a second time as part of a key.
+  const settings = createHash('sha256')
+    .update(
+      JSON.stringify([username, password, tls, config.timeouts.connectMs, config.timeouts.commandMs, config.collection?.maxReplyBytes]),
+    )
+    .digest('hex');
+  const known = pools.get(cluster.name);
+  if (known?.settings === settings) return known.pool;
+  known?.pool.close();
+  const pool = new ConnectionPool();
+  pools.set(cluster.name, { settings, pool });
+  return pool;
+}
+
+/** Close every kept connection (shutdown; tests). */
+export function closeConnectionPools(): void {
+  for (const { pool } of pools.values()) pool.close();
+  pools.clear();
+}
+
 export async function runLightProbe(request: LightProbeRequest): Promise<LightProbeResult> {
   const light = await collectSnapshot({
     ...collectOptionsFor(request.cluster, request.config),
+    connections: poolFor(request.cluster, request.config),
     seeds: request.seeds,
     commands: 'light',
     lightKeyCounts: true,
@@ -83,6 +113,11 @@ export async function runLightProbe(request: LightProbeRequest): Promise<LightPr
 
 /** diagnoseCluster with the monitor's seeds; `lastKnown` reads the key history (kept in the queue Redis). */
 export async function runDiagnosis(request: DiagnosisRequest, lastKnown: LastKnownLookup): Promise<DiagnosisResult> {
-  const { report } = await diagnoseCluster(request.cluster, request.config, { seeds: request.seeds }, { lastKnown });
+  const { report } = await diagnoseCluster(
+    request.cluster,
+    request.config,
+    { seeds: request.seeds, connections: poolFor(request.cluster, request.config) },
+    { lastKnown },
+  );
   return { report, threadId };
 }

@@ -19,6 +19,7 @@ import { type ErrorCode, errorMessage, RedisMedicError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { LastKnownKeys, LastKnownLookup } from '../repair/types';
 import {
+  closeConnectionPools,
   type DiagnosisRequest,
   type DiagnosisResult,
   type LightProbeRequest,
@@ -99,6 +100,8 @@ export function diagnoseOnProbeThread(request: DiagnosisRequest, lastKnown: Last
 
 /** Stop the shared thread; tasks in flight fail with `reason`. The next task starts a new thread. */
 export async function stopProbeThread(reason = 'probe thread stopped'): Promise<void> {
+  // Connections kept by work that ran here (no thread could start); a thread's go with it.
+  closeConnectionPools();
   if (!thread) return;
   const { waiting, terminated } = retire(thread);
   for (const pending of waiting) pending.reject(new Error(reason));
