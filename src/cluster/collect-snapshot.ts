@@ -57,7 +57,8 @@ export interface CollectOptions extends RedisAuth {
   configGet?: { oneParameter: boolean };
   /**
    * Where a probe takes an open connection to its node and gives it back when it ended cleanly
-   * (the monitor's polls, every few seconds). Default: a connection per probe, closed after it.
+   * (the monitor's light probes, every few seconds: src/cluster/connection-pool.ts says why only
+   * those). Default: a connection per probe, closed after it.
    */
   connections?: ConnectionPool;
   now?: () => number;
@@ -269,6 +270,7 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
   const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const pooled = options.connections?.take(addr);
   const redis = pooled?.redis ?? connectionTo(host, port, options);
+  const opened = pooled?.opened ?? started;
   // Failures are reported through the probe result. With retries off, ioredis rejects
   // commands with "Connection is closed."; the socket error (ECONNREFUSED...) comes here.
   let socketError: unknown;
@@ -319,8 +321,12 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     return { addr, status: 'unreachable', ...describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
-    redis.off('error', onError);
-    if (clean && options.connections) options.connections.give(addr, { redis, read: bytes });
+    if (clean && options.connections) {
+      options.connections.give(addr, { redis, read: bytes, opened });
+      redis.off('error', onError);
+    }
+    // Closed with its listener on: after the half-close, bytes the node still sends (a reply
+    // nobody waits for any more) are emitted as an 'error', which must not throw.
     else redis.disconnect();
   }
 }

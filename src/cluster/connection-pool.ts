@@ -5,92 +5,114 @@ import type { ReadCount } from './read-cap';
 export interface PooledConnection {
   redis: Redis;
   read: ReadCount;
+  /** When it was dialled (epoch ms): a connection is reused for at most the pool's maxAgeMs. */
+  opened: number;
 }
 
-const DEFAULT_IDLE_MS = 60_000;
+const DEFAULT_MAX_AGE_MS = 60_000;
+
+interface IdleConnection {
+  connection: PooledConnection;
+  /** Set by any error while idle (the node closed it, or sent bytes nobody asked for). */
+  tainted: boolean;
+  onError: () => void;
+}
 
 /**
- * Connections kept open between the collections of one cluster, at most one per node address.
+ * Connections kept open between the light probes of one cluster, at most one per node address.
  * The monitor asks every node of every cluster every few seconds: without this, each poll of a
  * 1000-node cluster opened and closed a thousand connections (and sent AUTH, and for TLS made a
  * thousand handshakes), which cost a third of the poll's CPU here and as much churn on the nodes.
  *
+ * A kept connection cannot see everything a new one would: a password rotated on the nodes (a
+ * logged-in connection stays logged in), a host gone without a word (no FIN: the kept connection
+ * times out where a new one would fail to connect), a hostname that now resolves elsewhere. So
+ * connections are kept for at most `maxAgeMs` from when they were dialled, only the light probe
+ * uses them (whose only question is "is anything off?"), and what it finds off goes to a full
+ * diagnosis that dials every node afresh, as do the periodic deep check, /redis-diagnose and a
+ * repair: causes, plans and evidence always come from new connections.
+ *
  * Only a connection whose probe ended cleanly comes back (every reply read, nothing in flight,
- * under the read cap, no socket error): any failure closes it, so the next probe of that node
- * dials afresh and reports what a fresh connection finds. A connection that closed while idle (a
- * node that died or restarted) is dropped when next taken. Idle connections do not keep the
- * process alive, and close after `idleMs` unused. One pool serves one set of connection settings
- * (credentials, TLS, timeouts, read cap): settings that change get a new pool.
+ * under the read cap, no socket error); any failure closes it. A connection that closed or erred
+ * while idle is dropped when next taken. Idle connections do not keep the process alive. One pool
+ * serves one set of connection settings (credentials, TLS, timeouts, read cap): settings that
+ * change get a new pool, and a closed pool keeps nothing given back to it later.
  */
 export class ConnectionPool {
-  private readonly idle = new Map<string, { connection: PooledConnection; since: number }>();
+  private readonly idle = new Map<string, IdleConnection>();
   private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(private readonly idleMs = DEFAULT_IDLE_MS) {}
+  constructor(private readonly maxAgeMs = DEFAULT_MAX_AGE_MS) {}
 
-  /** The idle connection to `addr`, if one is still open; it is the caller's until given back. */
+  /** The idle connection to `addr`, if it is still fit for use; it is the caller's until given back. */
   take(addr: string): PooledConnection | undefined {
     const entry = this.idle.get(addr);
     if (!entry) return undefined;
     this.idle.delete(addr);
     const { connection } = entry;
-    connection.redis.off('error', ignoreWhileIdle);
-    if (connection.redis.status !== 'ready') {
+    if (entry.tainted || connection.redis.status !== 'ready' || connection.read.exceeded || this.tooOld(connection)) {
+      // Its listener stays: a connection being closed must never be left without one (ioredis
+      // emits a reply nobody waits for as an 'error', which would otherwise throw).
       connection.redis.disconnect();
       return undefined;
     }
+    // The caller attaches its own listener at once (synchronously, so no event falls between).
+    connection.redis.off('error', entry.onError);
     connection.redis.stream.ref();
     connection.read.received = 0;
     return connection;
   }
 
-  /** Keep a connection whose probe ended cleanly; anything else is closed. */
+  /**
+   * Keep a connection whose probe ended cleanly (anything else is closed). Call before removing
+   * the probe's own error listener: the pool's is attached here.
+   */
   give(addr: string, connection: PooledConnection): void {
     const { redis } = connection;
-    if (redis.status !== 'ready' || connection.read.exceeded || redis.commandQueue.length > 0) {
+    if (this.closed || redis.status !== 'ready' || connection.read.exceeded || redis.commandQueue.length > 0 || this.tooOld(connection)) {
       redis.disconnect();
       return;
     }
-    const previous = this.idle.get(addr);
-    if (previous) hangUp(previous.connection);
-    // An idle connection's node may die: its error is expected, and read when it is next taken.
-    redis.on('error', ignoreWhileIdle);
+    this.idle.get(addr)?.connection.redis.disconnect();
+    const entry: IdleConnection = {
+      connection,
+      tainted: false,
+      onError: () => {
+        entry.tainted = true;
+      },
+    };
+    redis.on('error', entry.onError);
     redis.stream.unref();
-    this.idle.set(addr, { connection, since: Date.now() });
+    this.idle.set(addr, entry);
     this.sweepLater();
   }
 
-  /** Close every idle connection. */
+  /** Close every idle connection; connections given back later are closed too. */
   close(): void {
-    for (const entry of this.idle.values()) hangUp(entry.connection);
+    this.closed = true;
+    for (const entry of this.idle.values()) entry.connection.redis.disconnect();
     this.idle.clear();
     clearTimeout(this.sweeper);
     this.sweeper = undefined;
   }
 
-  get size(): number {
-    return this.idle.size;
+  private tooOld(connection: PooledConnection): boolean {
+    return Date.now() - connection.opened >= this.maxAgeMs;
   }
 
+  /** Close connections past their age even when no probe comes to take them. */
   private sweepLater(): void {
     if (this.sweeper) return;
     this.sweeper = setTimeout(() => {
       this.sweeper = undefined;
-      const oldest = Date.now() - this.idleMs;
       for (const [addr, entry] of this.idle) {
-        if (entry.since > oldest) continue;
+        if (!this.tooOld(entry.connection)) continue;
         this.idle.delete(addr);
-        hangUp(entry.connection);
+        entry.connection.redis.disconnect();
       }
       if (this.idle.size > 0) this.sweepLater();
-    }, this.idleMs / 2);
+    }, this.maxAgeMs / 2);
     this.sweeper.unref();
   }
-}
-
-function ignoreWhileIdle(): void {}
-
-function hangUp(connection: PooledConnection): void {
-  connection.redis.off('error', ignoreWhileIdle);
-  connection.redis.disconnect();
 }

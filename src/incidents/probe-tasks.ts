@@ -66,9 +66,9 @@ export function probeTarget(cluster: ClusterConfig): ClusterConfig {
   };
 }
 
-// Each cluster's node connections stay open between its polls (and its diagnoses on this thread):
-// one pool per cluster, replaced (its connections closed) when the settings its connections were
-// made with change: credentials, TLS, timeouts, read cap.
+// Each cluster's node connections stay open between its light probes (a full diagnosis dials
+// afresh: src/cluster/connection-pool.ts): one pool per cluster, replaced (its connections closed)
+// when the settings its connections were made with change: credentials, TLS, timeouts, read cap.
 const pools = new Map<string, { settings: string; pool: ConnectionPool }>();
 
 function poolFor(cluster: ClusterConfig, config: CollectConfig): ConnectionPool {
@@ -113,11 +113,6 @@ export async function runLightProbe(request: LightProbeRequest): Promise<LightPr
 
 /** diagnoseCluster with the monitor's seeds; `lastKnown` reads the key history (kept in the queue Redis). */
 export async function runDiagnosis(request: DiagnosisRequest, lastKnown: LastKnownLookup): Promise<DiagnosisResult> {
-  const { report } = await diagnoseCluster(
-    request.cluster,
-    request.config,
-    { seeds: request.seeds, connections: poolFor(request.cluster, request.config) },
-    { lastKnown },
-  );
+  const { report } = await diagnoseCluster(request.cluster, request.config, { seeds: request.seeds }, { lastKnown });
   return { report, threadId };
 }

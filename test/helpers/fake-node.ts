@@ -21,6 +21,12 @@ export interface FakeNodeOptions {
   unknownCommands?: string[];
   /** CONFIG GET's reply as raw RESP (values a real node would not send). */
   rawConfigReply?: string;
+  /** This long after each CLUSTER NODES answer, send one more reply, which nobody asked for. */
+  strayReplyAfterMs?: number;
+  /** CLUSTER NODES answers this error instead. */
+  clusterNodesError?: string;
+  /** Keep writing after the client hung up its side (a real Redis closes at once). */
+  halfOpen?: boolean;
 }
 
 export interface FakeNode {
@@ -43,7 +49,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<net.Socket>();
   const node: FakeNode = { host, port: 0, addr: '', connections: 0, commands: [], bytesStreamed: 0, close };
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ allowHalfOpen: options.halfOpen === true }, (socket) => {
     node.connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -68,6 +74,9 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     if (options.unknownCommands?.includes(name!)) return void socket.write(`-ERR unknown command '${name}'\r\n`);
     if (name === 'CONFIG' && upperSub === 'GET' && options.rawConfigReply !== undefined) return void socket.write(options.rawConfigReply);
     if (name === 'CLUSTER' && upperSub === 'NODES') {
+      if (options.strayReplyAfterMs !== undefined)
+        setTimeout(() => !socket.destroyed && socket.write('+STRAY\r\n'), options.strayReplyAfterMs).unref();
+      if (options.clusterNodesError !== undefined) return void socket.write(`-${options.clusterNodesError}\r\n`);
       const reply = options.clusterNodes ?? '';
       if (typeof reply === 'string') socket.write(bulk(reply));
       else streamFiller(socket, reply.streamBytes);
