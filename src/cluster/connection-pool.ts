@@ -13,8 +13,10 @@ const DEFAULT_MAX_AGE_MS = 60_000;
 
 interface IdleConnection {
   connection: PooledConnection;
-  /** Set by any error while idle (the node closed it, or sent bytes nobody asked for). */
+  /** Set by any error while idle (the node closed it, or sent a whole reply nobody asked for). */
   tainted: boolean;
+  /** Bytes read when it was given back: any byte since (even part of a reply) makes it unfit. */
+  receivedWhenIdle: number;
   onError: () => void;
 }
 
@@ -33,8 +35,12 @@ interface IdleConnection {
  * repair: causes, plans and evidence always come from new connections.
  *
  * Only a connection whose probe ended cleanly comes back (every reply read, nothing in flight,
- * under the read cap, no socket error); any failure closes it. A connection that closed or erred
- * while idle is dropped when next taken. Idle connections do not keep the process alive. One pool
+ * under the read cap, no socket error); any failure closes it. A connection that closed, erred or
+ * received anything while idle is dropped when next taken (a partial reply parked in its parser
+ * would otherwise carry over, past the read cap, into the next probe). What a node sends in the
+ * same packet as its last answer is parked before the connection comes back, and is not seen
+ * here: its next probe then reads garbage and fails, so such a node can only make itself look
+ * down, which it could do anyway; its memory stays within twice the read cap. Idle connections do not keep the process alive. One pool
  * serves one set of connection settings (credentials, TLS, timeouts, read cap): settings that
  * change get a new pool, and a closed pool keeps nothing given back to it later.
  */
@@ -51,7 +57,8 @@ export class ConnectionPool {
     if (!entry) return undefined;
     this.idle.delete(addr);
     const { connection } = entry;
-    if (entry.tainted || connection.redis.status !== 'ready' || connection.read.exceeded || this.tooOld(connection)) {
+    const sentWhileIdle = connection.read.received !== entry.receivedWhenIdle;
+    if (entry.tainted || sentWhileIdle || connection.redis.status !== 'ready' || connection.read.exceeded || this.tooOld(connection)) {
       // Its listener stays: a connection being closed must never be left without one (ioredis
       // emits a reply nobody waits for as an 'error', which would otherwise throw).
       connection.redis.disconnect();
@@ -78,6 +85,7 @@ export class ConnectionPool {
     const entry: IdleConnection = {
       connection,
       tainted: false,
+      receivedWhenIdle: connection.read.received,
       onError: () => {
         entry.tainted = true;
       },

@@ -23,6 +23,8 @@ export interface FakeNodeOptions {
   rawConfigReply?: string;
   /** This long after each CLUSTER NODES answer, send one more reply, which nobody asked for. */
   strayReplyAfterMs?: number;
+  /** What that is, as raw RESP (default +STRAY). */
+  strayReply?: string;
   /** CLUSTER NODES answers this error instead. */
   clusterNodesError?: string;
   /** Keep writing after the client hung up its side (a real Redis closes at once). */
@@ -75,7 +77,7 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     if (name === 'CONFIG' && upperSub === 'GET' && options.rawConfigReply !== undefined) return void socket.write(options.rawConfigReply);
     if (name === 'CLUSTER' && upperSub === 'NODES') {
       if (options.strayReplyAfterMs !== undefined)
-        setTimeout(() => !socket.destroyed && socket.write('+STRAY\r\n'), options.strayReplyAfterMs).unref();
+        setTimeout(() => !socket.destroyed && socket.write(options.strayReply ?? '+STRAY\r\n'), options.strayReplyAfterMs).unref();
       if (options.clusterNodesError !== undefined) return void socket.write(`-${options.clusterNodesError}\r\n`);
       const reply = options.clusterNodes ?? '';
       if (typeof reply === 'string') socket.write(bulk(reply));

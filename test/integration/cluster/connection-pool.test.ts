@@ -49,6 +49,16 @@ describe('kept node connections', function () {
     assert.equal(node.connections, 2, 'the tainted connection was used again');
   });
 
+  it('part of a reply nobody asked for, sent while the connection was kept: the next probe dials afresh', async () => {
+    const node = await fake({ strayReplyAfterMs: 100, strayReply: '$1000000\r\nnot all of it' });
+    const connections = pool();
+    assert.equal((await lightProbe(node, connections)).status, 'ok');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const second = await lightProbe(node, connections);
+    assert.equal(second.status, 'ok', second.error);
+    assert.equal(node.connections, 2, 'the connection with a partial reply parked in its parser was used again');
+  });
+
   it("a failed probe's connection is hung up with its error listener on: a late reply from a half-open node is no uncaught error", async () => {
     // The node refuses CLUSTER NODES (the probe fails and hangs up), keeps its side open, and then
     // sends one more reply, for which no command waits.
