@@ -7,7 +7,7 @@ import { errorMessage } from '../errors';
 import { slicedWork } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
-import type { ConnectionPool } from './connection-pool';
+import type { NodeConnections } from './connection-pool';
 import { capReplyBytes } from './read-cap';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
@@ -60,7 +60,7 @@ export interface CollectOptions extends RedisAuth {
    * (the monitor's light probes, every few seconds: src/cluster/connection-pool.ts says why only
    * those). Default: a connection per probe, closed after it.
    */
-  connections?: ConnectionPool;
+  connections?: NodeConnections;
   now?: () => number;
 }
 

@@ -11,6 +11,12 @@ export interface PooledConnection {
 
 const DEFAULT_MAX_AGE_MS = 60_000;
 
+/** Where a probe takes a kept connection to a node, and gives back one that ended cleanly. */
+export interface NodeConnections {
+  take(addr: string): PooledConnection | undefined;
+  give(addr: string, connection: PooledConnection): void;
+}
+
 interface IdleConnection {
   connection: PooledConnection;
   /** Set by any error while idle (the node closed it, or sent a whole reply nobody asked for). */
@@ -32,7 +38,8 @@ interface IdleConnection {
  * connections are kept for at most `maxAgeMs` from when they were dialled, only the light probe
  * uses them (whose only question is "is anything off?"), and what it finds off goes to a full
  * diagnosis that dials every node afresh, as do the periodic deep check, /redis-diagnose and a
- * repair: causes, plans and evidence always come from new connections.
+ * repair: causes, plans and evidence always come from new connections (which then stay for the
+ * light probes: `dialAfresh`).
  *
  * Only a connection whose probe ended cleanly comes back (every reply read, nothing in flight,
  * under the read cap, no socket error); any failure closes it. A connection that closed, erred or
@@ -44,7 +51,7 @@ interface IdleConnection {
  * serves one set of connection settings (credentials, TLS, timeouts, read cap): settings that
  * change get a new pool, and a closed pool keeps nothing given back to it later.
  */
-export class ConnectionPool {
+export class ConnectionPool implements NodeConnections {
   private readonly idle = new Map<string, IdleConnection>();
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
@@ -94,6 +101,14 @@ export class ConnectionPool {
     redis.stream.unref();
     this.idle.set(addr, entry);
     this.sweepLater();
+  }
+
+  /**
+   * For a full diagnosis: every probe dials afresh (nothing is taken), and the new connections
+   * that ended cleanly are kept for the light probes that follow.
+   */
+  dialAfresh(): NodeConnections {
+    return { take: () => undefined, give: (addr, connection) => this.give(addr, connection) };
   }
 
   /** Close every idle connection; connections given back later are closed too. */

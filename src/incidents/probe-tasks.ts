@@ -67,7 +67,7 @@ export function probeTarget(cluster: ClusterConfig): ClusterConfig {
 }
 
 // Each cluster's node connections stay open between its light probes (a full diagnosis dials
-// afresh: src/cluster/connection-pool.ts): one pool per cluster, replaced (its connections closed)
+// afresh, and leaves its connections for them: src/cluster/connection-pool.ts): one pool per cluster, replaced (its connections closed)
 // when the settings its connections were made with change: credentials, TLS, timeouts, read cap.
 const pools = new Map<string, { settings: string; pool: ConnectionPool }>();
 
@@ -113,6 +113,9 @@ export async function runLightProbe(request: LightProbeRequest): Promise<LightPr
 
 /** diagnoseCluster with the monitor's seeds; `lastKnown` reads the key history (kept in the queue Redis). */
 export async function runDiagnosis(request: DiagnosisRequest, lastKnown: LastKnownLookup): Promise<DiagnosisResult> {
-  const { report } = await diagnoseCluster(request.cluster, request.config, { seeds: request.seeds }, { lastKnown });
+  // Every node is dialled afresh (causes and evidence never come from a kept connection); the
+  // connections stay for the light probes that follow.
+  const connections = poolFor(request.cluster, request.config).dialAfresh();
+  const { report } = await diagnoseCluster(request.cluster, request.config, { seeds: request.seeds, connections }, { lastKnown });
   return { report, threadId };
 }

@@ -30,7 +30,7 @@ describe('monitor polls keep their node connections', function () {
   const answered = (result: Awaited<ReturnType<typeof runLightProbe>>, node: TestNode): boolean =>
     result.snapshot.probes.some((p) => p.addr === node.addr && p.status === 'ok');
 
-  it('the second light poll dials no node; a deep check dials every node afresh', async () => {
+  it('the second light poll dials no node; a deep check dials every node afresh, and the next poll uses those connections', async () => {
     const c = h.cluster();
     const connects = countConnectsFromThisThread(c.nodes.map((n) => n.port));
     const first = await runLightProbe(request());
@@ -45,7 +45,7 @@ describe('monitor polls keep their node connections', function () {
     assert.equal(report.verdict, 'ok');
     assert.equal(connects(), 2 * c.nodes.length, 'the deep check used kept connections');
     assert.equal((await runLightProbe(request())).assessment.off, false);
-    assert.equal(connects(), 2 * c.nodes.length, 'the deep check closed the kept connections');
+    assert.equal(connects(), 2 * c.nodes.length, "the poll after the deep check did not use the deep check's connections");
   });
 
   it('other connection settings (here the command timeout) get new connections', async () => {
