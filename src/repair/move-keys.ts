@@ -1,7 +1,7 @@
 import { parseClusterNodes } from '../cluster/parse-nodes';
 import { errorMessage } from '../errors';
 import { plural } from '../text';
-import type { NodeLinks } from './node-links';
+import { ReplyTooLargeError, type NodeLinks } from './node-links';
 import type { PlanStep } from './types';
 
 export interface MoveKeysOptions {
@@ -61,13 +61,24 @@ export async function moveSlotKeys(step: PlanStep, options: MoveKeysOptions): Pr
       if (problem) return result(false, `REPLACE refused: ${problem}`);
     }
     let previous: Buffer | undefined;
+    // Key names count against the links' read cap like any answer: a batch of long names over it
+    // is asked again at half the size (the link is dialled again), down to one name at a time.
+    let batch = move.batch;
     for (;;) {
       if (options.stopped()) return result(false, 'stopped: the repair lock was lost');
-      const reply = await links.callBuffer(
-        step.node,
-        ['CLUSTER', 'GETKEYSINSLOT', String(move.slot), String(move.batch)],
-        commandTimeoutMs,
-      );
+      let reply: unknown;
+      try {
+        reply = await links.callBuffer(step.node, ['CLUSTER', 'GETKEYSINSLOT', String(move.slot), String(batch)], commandTimeoutMs);
+      } catch (err) {
+        if (!(err instanceof ReplyTooLargeError)) throw err;
+        if (batch === 1)
+          return result(
+            false,
+            `a key name in slot ${move.slot} is longer than the read cap (collection.maxReplyBytes, ${err.maxReplyBytes.toLocaleString('en-US')} bytes): raise it to move this slot`,
+          );
+        batch = Math.ceil(batch / 2);
+        continue;
+      }
       const keys = (Array.isArray(reply) ? reply : []).map((k) => (Buffer.isBuffer(k) ? k : Buffer.from(String(k))));
       if (keys.length === 0) return result(true);
       if (previous && keys[0]!.equals(previous)) return result(false, `no progress: ${step.node} still lists the same keys after MIGRATE`);

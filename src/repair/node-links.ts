@@ -15,6 +15,14 @@ interface Link {
   waiting: number;
 }
 
+/** A node answered more than the read cap while requests waited on its link (the link is gone). */
+export class ReplyTooLargeError extends Error {
+  constructor(readonly maxReplyBytes: number) {
+    super(`answered more than ${maxReplyBytes.toLocaleString('en-US')} bytes (collection.maxReplyBytes); not read further`);
+    this.name = 'ReplyTooLargeError';
+  }
+}
+
 /**
  * Connections to the nodes a repair talks to, one per node, reused across steps and polls.
  * Every call is bounded: a node that does not connect or reply in time yields an error naming
@@ -62,10 +70,7 @@ export class NodeLinks {
       return await Promise.race([reply, deadline]);
     } catch (err) {
       this.drop(addr, link);
-      if (link.read.exceeded)
-        throw new Error(
-          `answered more than ${this.maxReplyBytes.toLocaleString('en-US')} bytes (collection.maxReplyBytes); not read further`,
-        );
+      if (link.read.exceeded) throw new ReplyTooLargeError(this.maxReplyBytes);
       const cause = link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err;
       throw new Error(describe(cause));
     } finally {

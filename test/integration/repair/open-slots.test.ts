@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
+import { diagnoseCluster } from '../../../src/engine';
 import { executePlan } from '../../../src/repair/executor';
 import { useCluster } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
@@ -104,5 +105,35 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
     assert.match(check.stdout, /\[OK\] All nodes agree about slots configuration\./, check.stdout);
     assert.match(check.stdout, /\[OK\] All 16384 slots covered\./, check.stdout);
     assert.doesNotMatch(check.stdout, /\[WARNING\]|\[ERR\]/, check.stdout);
+  });
+
+  it('long key names: a batch of names over the read cap (collection.maxReplyBytes) is halved until it fits, and every key moves', async () => {
+    const c = cluster();
+    const slot = 200;
+    const source = c.masters().find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
+    const target = c.masters().find((m) => m !== source)!;
+    const tag = await hashTagOf(c.client(source), slot);
+    const s = c.client(source);
+    // 150 keys with 2 KB names: a batch of 100 names is about 200 KB, over a 64 KiB cap.
+    const names = Array.from({ length: 150 }, (_, i) => `{${tag}}:${String(i).padStart(2048, 'k')}`);
+    for (const name of names) await s.set(name, 'v');
+    await c.openSlot(slot, source, target);
+
+    const capped = { ...config, collection: { ...config.collection, maxReplyBytes: 64 * 1024 } };
+    const cluster_ = clusterConfigOf(c);
+    const { report } = await diagnoseCluster(cluster_, capped);
+    const plan = planOf(report, 'CLOSE_OPEN_SLOTS', (p) => /move the 150 keys/.test(p.title));
+    const result = await executePlan({
+      cluster: cluster_,
+      config: capped,
+      planId: plan.id,
+      lockRedis: queue.redis(),
+      lockPrefix: queue.prefix,
+      actor: 'U0TEST',
+    });
+    assert.equal(result.status, 'repaired', `${result.reason ?? ''}\n${JSON.stringify(result.steps, null, 2)}`);
+    assert.match(result.steps[0]!.reply, /^moved 150 keys of slot 200 to /);
+    assert.equal(Number(await c.client(target).call('CLUSTER', 'COUNTKEYSINSLOT', String(slot))), 150);
+    await assertOkEverywhere(c);
   });
 });
