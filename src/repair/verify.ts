@@ -52,13 +52,19 @@ interface Answer {
 
 /**
  * Poll every counted node until the plan's expected state holds on all of them at once, or the
- * time is up. A node that stops answering counts as not done (never as skipped).
+ * time is up. A node that stops answering counts as not done (never as skipped), and so does a
+ * node whose turn in a round comes after the time is up (a round asks 128 nodes at once: nodes
+ * that do not answer would otherwise hold a 1000-node round for 8 command timeouts past it). A
+ * round always has at least one command timeout to ask everyone.
  */
 export async function verifyPlan(spec: PlanVerification, targets: VerifyTarget[], options: PollOptions): Promise<PollOutcome> {
   if (targets.length === 0) return { ok: false, ms: 0, observed: 'no live node to verify on' };
   const targetIds = targets.filter((t) => t.id !== undefined);
   const inFlight = pLimit(MAX_NODES_IN_FLIGHT);
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
   return pollUntil(options, async () => {
+    const cutoff = Math.max(deadline, now() + options.commandTimeoutMs);
     // A round of a 1000-node cluster reads 1000 CLUSTER NODES replies, a million lines: the lines
     // every node prints alike are parsed once per round (a cache per round, so no round's replies
     // outlive it), and each answer is parsed and judged as it lands, with a turn of the event loop
@@ -68,7 +74,9 @@ export async function verifyPlan(spec: PlanVerification, targets: VerifyTarget[]
     const inTurn = slicedWork();
     const problems = await Promise.all(
       targets.map(async (t) => {
-        const answer = await inFlight(() => ask(t, spec, options));
+        const answer = await inFlight(() =>
+          now() < cutoff ? ask(t, spec, options) : { addr: t.addr, error: 'not asked: the verification time ran out before its turn' },
+        );
         return inTurn(() => ({ addr: t.addr, problems: problemsOf(observationOf(answer, cache), spec, targetIds) }));
       }),
     );
