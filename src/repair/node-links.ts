@@ -106,6 +106,8 @@ export class NodeLinks {
       retryStrategy: () => null,
       enableOfflineQueue: false,
       enableReadyCheck: false,
+      // No CLIENT SETINFO round trip before the first command (see collect-snapshot's connectionTo).
+      disableClientInfo: true,
       autoResubscribe: false,
     });
     const link: Link = { redis, ready: Promise.resolve(), read: capReplyBytes(redis, this.maxReplyBytes), waiting: 0 };

@@ -56,6 +56,16 @@ describe('CONFIG GET: one command for all parameters, one per parameter where a 
     };
     const configGets = (node: FakeNode): string[][] => node.commands.filter((c) => c[0] === 'CONFIG');
 
+    it('a probe opens with its own commands: no CLIENT SETINFO round trip before them', async () => {
+      const node = await fake(false);
+      const probe = await probeNode(node.addr, OPTIONS);
+      assert.equal(probe.status, 'ok', probe.error);
+      assert.deepEqual(
+        node.commands.map((c) => c.slice(0, 2).join(' ')),
+        ['CLUSTER NODES', 'CLUSTER INFO', 'CONFIG GET', 'INFO replication', 'DBSIZE', 'TIME'],
+      );
+    });
+
     it('a node that takes several parameters is asked once', async () => {
       const node = await fake(false);
       const probe = await probeNode(node.addr, OPTIONS);
@@ -73,9 +83,9 @@ describe('CONFIG GET: one command for all parameters, one per parameter where a 
       assert.equal(node.connections, 1, 'on the same connection');
     });
     it('a slow node that takes one parameter keeps its answer: the second round trip ends before the probe deadline', async () => {
-      // Each answer 620 ms after its command, with a 1750 ms probe deadline: the first pipeline and
+      // Each answer 950 ms after its command, with a 1750 ms probe deadline: the first pipeline and
       // a second one do not both fit. The node is still reported from what it answered.
-      const node = await fake(true, 620);
+      const node = await fake(true, 950);
       const probe = await probeNode(node.addr, OPTIONS);
       assert.equal(probe.status, 'ok', probe.error);
       assert.match(probe.replies!.clusterNodes, /myself,master/);
