@@ -19,6 +19,8 @@ export enum ErrorCode {
   RepairLockLost = 'repair_lock_lost',
   /** The worker running a repair stopped (killed, crashed) before it finished. */
   RepairInterrupted = 'repair_interrupted',
+  /** The bot could not diagnose for a reason of its own (its probe thread failed, or stopped). */
+  DiagnosisFailed = 'diagnosis_failed',
 }
 
 export class RedisMedicError extends Error {

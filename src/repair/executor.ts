@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { clusterScope } from '../cluster/scope';
 import type { ClusterConfig, Config } from '../config/schema';
 import { diagnoseCluster, type ClusterDiagnosis } from '../engine';
-import { ErrorCode, errorMessage } from '../errors';
+import { ErrorCode, errorMessage, isRedisMedicError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { basisChanges, stepChanges } from './changes';
 import { runChecks } from './checks';
@@ -166,7 +166,10 @@ class Run {
     try {
       report = (await (options.diagnose ?? diagnoseCluster)(options.cluster, options.config)).report;
     } catch (err) {
-      return this.refuse(ErrorCode.NoSeedAnswered, `cannot re-diagnose ${options.cluster.name}: ${errorMessage(err)}`);
+      // "No node answered" keeps its code; anything else (the probe thread died twice, the bot is
+      // stopping) is the bot's own failure, not the cluster's: on-call must not go looking there.
+      const code = isRedisMedicError(err) ? err.code : ErrorCode.DiagnosisFailed;
+      return this.refuse(code, `cannot re-diagnose ${options.cluster.name}: ${errorMessage(err)}`);
     } finally {
       this.timings.rediagnoseMs = this.now() - t0;
     }

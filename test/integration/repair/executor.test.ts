@@ -140,6 +140,23 @@ describe('repair: executePlan on real clusters', function () {
       assert.equal((await c.clusterInfo(c.masters()[0]!))['cluster_slots_assigned'], '16000');
     });
 
+    it("refuses when the bot's own diagnosis fails (its probe thread), saying so and not 'no node answered', changing nothing", async () => {
+      const c = cluster();
+      const target = clusterConfigOf(c);
+      const plan = planOf(await diagnosisOf(target), 'ASSIGN_UNCOVERED_SLOTS');
+      const result = await executePlan({
+        ...options(target, plan.id),
+        diagnose: async () => {
+          throw new Error('the diagnosis of the cluster failed twice: the probe thread stopped');
+        },
+      });
+      assert.equal(result.status, 'refused');
+      assert.equal(result.code, 'diagnosis_failed');
+      assert.match(result.reason ?? '', /cannot re-diagnose .*: the diagnosis of the cluster failed twice: the probe thread stopped/);
+      assert.deepEqual(result.steps, []);
+      assert.equal((await c.clusterInfo(c.masters()[0]!))['cluster_slots_assigned'], '16000');
+    });
+
     it('refuses a stale plan after the cluster changed, with the new report', async () => {
       const c = cluster();
       const target = clusterConfigOf(c);
