@@ -6,7 +6,7 @@ import { parsePaste } from '../../../src/cluster/parse-paste';
 import { analyseSnapshot } from '../../../src/engine';
 import { freePort, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
-import { hashTagOf } from '../../helpers/slot-keys';
+import { slotMove } from '../../helpers/slot-keys';
 import type { PlannedReport } from '../../../src/repair/types';
 
 // Each scenario breaks a real cluster the way production breaks, then asks every node. Across
@@ -167,9 +167,7 @@ describe('diagnosis on real clusters', function () {
     const cluster = useCluster({ masters: 3 });
     it('counts the keys on each end and offers only the key move', async () => {
       const c = cluster();
-      const source = c.masters().find((m) => m.slots.some(([a, b]) => 42 >= a && 42 <= b))!;
-      const target = c.masters().find((m) => m !== source)!;
-      const tag = await hashTagOf(c.client(source), 42);
+      const { source, target, tag } = await slotMove(c, 42);
       const keys = [1, 2, 3].map((i) => `{${tag}}:${i}`);
       for (const k of keys) await c.client(source).set(k, k);
       await c.openSlot(42, source, target);

@@ -7,7 +7,7 @@ import type { Finding } from '../../../src/diagnosis/types';
 import { analyseSnapshot } from '../../../src/engine';
 import { eventually, parseInfo, useCluster, type TestCluster, type TestNode } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
-import { hashTagOf } from '../../helpers/slot-keys';
+import { slotMove } from '../../helpers/slot-keys';
 import type { PlannedReport } from '../../../src/repair/types';
 
 async function diagnoseLive(
@@ -171,9 +171,7 @@ describe('transitional states on real clusters', function () {
     it('is RESHARDING_IN_PROGRESS while keys move (no plan closes it), OPEN_SLOTS once they stop', async () => {
       const c = cluster();
       const slot = 300;
-      const source = c.masters().find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
-      const target = c.masters().find((m) => m !== source)!;
-      const tag = await hashTagOf(c.client(source), slot);
+      const { source, target, tag } = await slotMove(c, slot);
       const keys = Array.from({ length: 400 }, (_, i) => `{${tag}}:${i}`);
       for (const k of keys) await c.client(source).set(k, k);
       await c.openSlot(slot, source, target);
