@@ -67,7 +67,11 @@ export class NodeLinks {
       await Promise.race([link.ready, deadline]);
       const [name, ...rest] = args;
       const reply = buffers ? link.redis.callBuffer(String(name), ...rest) : link.redis.call(String(name), ...rest);
-      return await Promise.race([reply, deadline]);
+      const answer = await Promise.race([reply, deadline]);
+      // The chunk that passed the cap still reaches the parser (the cap hangs up after it): a reply
+      // it completed is over the cap all the same, and is not used.
+      if (link.read.exceeded) throw new ReplyTooLargeError(this.maxReplyBytes);
+      return answer;
     } catch (err) {
       this.drop(addr, link);
       if (link.read.exceeded) throw new ReplyTooLargeError(this.maxReplyBytes);

@@ -13,7 +13,7 @@ import { diagnoseCluster } from '../../../src/engine';
 import { executePlan } from '../../../src/repair/executor';
 import { useCluster } from '../../helpers/cluster';
 import { offeredPlanProblems } from '../../helpers/offered-plans';
-import { hashTagOf } from '../../helpers/slot-keys';
+import { slotMove } from '../../helpers/slot-keys';
 import { assertOkEverywhere, clusterConfigOf, config, diagnosisOf, planOf, useQueueRedis } from './support';
 
 const run = promisify(execFile);
@@ -29,9 +29,7 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
 
   it('moves the keys left on the source (MIGRATE in batches), closes the slot, and every key stays readable', async () => {
     const c = cluster();
-    const source = c.masters().find((m) => m.slots.some(([a, b]) => SLOT >= a && SLOT <= b))!;
-    const target = c.masters().find((m) => m !== source)!;
-    const tag = await hashTagOf(c.client(source), SLOT);
+    const { source, target, tag } = await slotMove(c, SLOT);
     const key = (i: number | string): string => `{${tag}}:${i}`;
     const s = c.client(source);
     const t = c.client(target);
@@ -110,9 +108,7 @@ describe('repair: an open slot with keys on both ends, interrupted live', functi
   it('long key names: a batch of names over the read cap (collection.maxReplyBytes) is halved until it fits, and every key moves', async () => {
     const c = cluster();
     const slot = 200;
-    const source = c.masters().find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
-    const target = c.masters().find((m) => m !== source)!;
-    const tag = await hashTagOf(c.client(source), slot);
+    const { source, target, tag } = await slotMove(c, slot);
     const s = c.client(source);
     // 150 keys with 2 KB names: a batch of 100 names is about 200 KB, over a 64 KiB cap.
     const names = Array.from({ length: 150 }, (_, i) => `{${tag}}:${String(i).padStart(2048, 'k')}`);
