@@ -7,8 +7,9 @@ import { errorMessage } from '../errors';
 import { slicedWork } from '../turns';
 import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
-import type { NodeConnections } from './connection-pool';
+import type { NodeConnections, PooledConnection } from './connection-pool';
 import { capReplyBytes } from './read-cap';
+import { refusedAuth } from './refused-auth';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
@@ -248,9 +249,6 @@ function busPortChecker(options: Omit<CollectOptions, 'seeds'>, scope: AddressSc
 
 /** Ask one node everything a diagnosis needs, in one pipeline, within a hard deadline. */
 export async function probeNode(addr: string, options: Omit<CollectOptions, 'seeds'>): Promise<NodeProbe> {
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const started = Date.now();
   let host: string;
   let port: number;
   try {
@@ -267,8 +265,27 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
       durationMs: 0,
     };
   }
-  const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const pooled = options.connections?.take(addr);
+  const probe = await probeOn(addr, host, port, options, pooled);
+  // A kept connection that failed at once (closed under us: the node died or restarted since the
+  // last poll, and its FIN or RST was not read yet) says less than a new one would (ECONNREFUSED,
+  // or an answer): the node is asked once more on a new connection. A timeout is not retried (a
+  // new connection would wait as long).
+  if (pooled && probe.status === 'unreachable' && probe.failure !== 'no-reply') return probeOn(addr, host, port, options, undefined);
+  return probe;
+}
+
+async function probeOn(
+  addr: string,
+  host: string,
+  port: number,
+  options: Omit<CollectOptions, 'seeds'>,
+  pooled: PooledConnection | undefined,
+): Promise<NodeProbe> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const started = Date.now();
+  const limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS, ...options.limits };
   const redis = pooled?.redis ?? connectionTo(host, port, options);
   const opened = pooled?.opened ?? started;
   // Failures are reported through the probe result. With retries off, ioredis rejects
@@ -317,7 +334,9 @@ export async function probeNode(addr: string, options: Omit<CollectOptions, 'see
     return probe;
   } catch (err) {
     if (bytes.exceeded) return tooLarge(addr, bytes.received, limits, started);
-    const cause = socketError && /Connection is closed|Stream isn't writeable/.test(errorMessage(err)) ? socketError : err;
+    const cause =
+      (await refusedAuth(err, Boolean(options.password), () => socketError)) ??
+      (socketError && /Connection is closed|Stream isn't writeable/.test(errorMessage(err)) ? socketError : err);
     return { addr, status: 'unreachable', ...describeFailure(cause, connectTimeoutMs, commandTimeoutMs), durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);

@@ -3,6 +3,7 @@ import { parseHostPort } from '../cluster/address';
 import type { RedisAuth } from '../cluster/collect-snapshot';
 import { DEFAULT_COLLECTION_LIMITS } from '../cluster/limits';
 import { capReplyBytes, type ReadCount } from '../cluster/read-cap';
+import { refusedAuth } from '../cluster/refused-auth';
 import type { AddressScope } from '../cluster/scope';
 import { errorMessage } from '../errors';
 
@@ -75,7 +76,9 @@ export class NodeLinks {
     } catch (err) {
       this.drop(addr, link);
       if (link.read.exceeded) throw new ReplyTooLargeError(this.maxReplyBytes);
-      const cause = link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err;
+      const cause =
+        (await refusedAuth(err, Boolean(this.auth.password), () => link.socketError)) ??
+        (link.socketError && /Connection is closed|connect/i.test(errorMessage(err)) ? link.socketError : err);
       throw new Error(describe(cause));
     } finally {
       clearTimeout(timer);

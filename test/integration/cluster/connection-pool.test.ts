@@ -66,6 +66,19 @@ describe('kept node connections', function () {
     await new Promise((resolve) => setTimeout(resolve, 300));
   });
 
+  it('a node gone just before the probe (its FIN not read yet): asked again on a new connection, it says what a new one says', async () => {
+    const node = await fake();
+    const connections = pool();
+    assert.equal((await lightProbe(node, connections)).status, 'ok');
+    // The node hangs up and stops listening; the probe starts in the same turn, before our side
+    // of the kept connection has read the hang-up.
+    const closing = node.close();
+    const probe = await lightProbe(node, connections);
+    await closing;
+    assert.equal(probe.status, 'unreachable');
+    assert.equal(probe.failure, 'refused', probe.error);
+  });
+
   it('a pool closed while a probe was out keeps nothing given back to it', async () => {
     const node = await fake();
     const connections = pool();

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { collectSnapshot } from '../../../src/cluster/collect-snapshot';
 import { adHocCluster, diagnoseCluster } from '../../../src/engine';
 import { ErrorCode, isRedisMedicError } from '../../../src/errors';
+import { clusterScope } from '../../../src/cluster/scope';
+import { NodeLinks } from '../../../src/repair/node-links';
 import { useCluster } from '../../helpers/cluster';
+import { startFakeNode } from '../../helpers/fake-node';
 
 describe('diagnosis of a password-protected cluster', function () {
   this.timeout(60000);
@@ -29,6 +32,26 @@ describe('diagnosis of a password-protected cluster', function () {
     assert.match(snapshot.probes[0]!.error!, /authentication failed \(WRONGPASS\)/);
     assert.equal(snapshot.probes[0]!.failure, 'auth-failed');
     assert.ok(!JSON.stringify(snapshot).includes('not-it'));
+  });
+});
+
+// A node that answers AUTH and the next command in one packet (a real one does when they arrive
+// together): the command's NOAUTH is read before ioredis reports the refused AUTH, and must not
+// hide it (no CLIENT SETINFO round trip holds the first command back any more).
+describe('a refused password answered together with the next command', () => {
+  it('a probe and a repair link both say WRONGPASS, not NOAUTH', async () => {
+    const node = await startFakeNode({ refuseAuth: true });
+    const links = new NodeLinks({ password: 'not-it' }, 500, clusterScope({ seeds: [node.addr] }));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const snapshot = await collectSnapshot({ seeds: [node.addr], password: 'not-it', commandTimeoutMs: 1000 });
+        assert.equal(snapshot.probes[0]!.failure, 'auth-failed', snapshot.probes[0]!.error);
+        await assert.rejects(links.text(node.addr, ['CLUSTER', 'INFO'], 1000), /WRONGPASS/);
+      }
+    } finally {
+      links.close();
+      await node.close();
+    }
   });
 });
 
