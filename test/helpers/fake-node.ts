@@ -75,7 +75,8 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
 
   function answer(socket: net.Socket, [name, sub = '', ...rest]: string[]): void {
     const upperSub = sub.toUpperCase();
-    if (options.refuseAuth && name === 'AUTH') return void socket.write('-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+    if (options.refuseAuth && name === 'AUTH')
+      return void socket.write('-WRONGPASS invalid username-password pair or user is disabled.\r\n');
     if (options.refuseAuth && name !== 'PING') return void socket.write('-NOAUTH Authentication required.\r\n');
     if (options.unknownCommands?.includes(name!)) return void socket.write(`-ERR unknown command '${name}'\r\n`);
     if (name === 'CONFIG' && upperSub === 'GET' && options.rawConfigReply !== undefined) return void socket.write(options.rawConfigReply);
