@@ -9,7 +9,7 @@ import { comparableAddr, parseHostPort } from './address';
 import { DEFAULT_COLLECTION_LIMITS, MAX_NODES_IN_FLIGHT, type CollectionLimits } from './limits';
 import type { NodeConnections, PooledConnection } from './connection-pool';
 import { capReplyBytes } from './read-cap';
-import { refusedAuth } from './refused-auth';
+import { PASSWORD_REFUSED, refusedAuth } from './refused-auth';
 import { NodeLineCache, parsedClusterNodes } from './parse-nodes';
 import { busPortAllowed, clusterScope, type AddressScope } from './scope';
 import { slotsOf, type SlotRange } from './slots';
@@ -646,7 +646,7 @@ function describeFailure(err: unknown, connectTimeoutMs: number, commandTimeoutM
     return { failure: 'no-reply', error: `connected, but no reply within ${commandTimeoutMs} ms (frozen or overloaded?)` };
   if (/NOAUTH/.test(message))
     return { failure: 'auth-required', error: 'authentication required (NOAUTH): configure the cluster password' };
-  if (/WRONGPASS|invalid password|invalid username/i.test(message))
+  if (PASSWORD_REFUSED.test(message))
     return { failure: 'auth-failed', error: 'authentication failed (WRONGPASS): check the username and password' };
   if (/cluster support disabled/i.test(message))
     return { failure: 'not-cluster', error: 'answered, but cluster mode is disabled on this node' };

@@ -47,9 +47,10 @@ interface IdleConnection {
  * would otherwise carry over, past the read cap, into the next probe). What a node sends in the
  * same packet as its last answer is parked before the connection comes back, and is not seen
  * here: its next probe then reads garbage and fails, so such a node can only make itself look
- * down, which it could do anyway; its memory stays within twice the read cap. Idle connections do not keep the process alive. One pool
- * serves one set of connection settings (credentials, TLS, timeouts, read cap): settings that
- * change get a new pool, and a closed pool keeps nothing given back to it later.
+ * down, which it could do anyway; its memory stays within twice the read cap. Idle connections
+ * do not keep the process alive. One pool serves one set of connection settings (credentials,
+ * TLS, timeouts, read cap): settings that change get a new pool, and a closed pool keeps nothing
+ * given back to it later.
  */
 export class ConnectionPool implements NodeConnections {
   private readonly idle = new Map<string, IdleConnection>();

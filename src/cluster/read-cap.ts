@@ -13,7 +13,9 @@ export interface ReadCount {
  * 50 MB would cost 50 MB of buffers, then as much again as a string, per node, in the process
  * that also acks Slack. So every chunk read from this connection is counted as it arrives, and
  * past the cap the socket is destroyed: nothing more is read, the parser holds at most the cap
- * plus one chunk (64 KiB), and the pending commands fail (the caller says why). Counting the raw
+ * plus one chunk (64 KiB), and the pending commands fail (the caller says why). The chunk that
+ * passes the cap still reaches the parser (its other 'data' listeners run all the same): a reply
+ * it completes resolves, so a caller checks `exceeded` after each reply too, not only on failure. Counting the raw
  * stream, rather than parsing CLUSTER NODES ourselves on a socket of our own, keeps AUTH, ACL
  * users, TLS and the pipeline in ioredis, where they already work, and covers every reply,
  * unsolicited bytes included. The listener goes in front of ioredis's own (it is added on the

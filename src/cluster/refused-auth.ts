@@ -1,6 +1,9 @@
 import { errorMessage } from '../errors';
 import { nextTurn } from '../turns';
 
+/** How a node says it refused the credentials sent (AUTH, HELLO AUTH; Redis 6 and 7 wordings). */
+export const PASSWORD_REFUSED = /WRONGPASS|invalid password|invalid username/i;
+
 /**
  * Why a command said NOAUTH on a connection that sent a password: the node refused the password.
  * ioredis sends AUTH and the first commands back to back, and reports a refused AUTH (WRONGPASS,
@@ -12,5 +15,5 @@ export async function refusedAuth(err: unknown, passwordSent: boolean, connectio
   if (!passwordSent || !/NOAUTH/.test(errorMessage(err))) return undefined;
   if (connectionError() === undefined) await nextTurn();
   const cause = connectionError();
-  return cause !== undefined && /WRONGPASS|invalid password|invalid username/i.test(errorMessage(cause)) ? cause : undefined;
+  return cause !== undefined && PASSWORD_REFUSED.test(errorMessage(cause)) ? cause : undefined;
 }
